@@ -1,0 +1,133 @@
+//! `inboxd accounts …`: create accounts, list and show them, disable them, rotate their address.
+
+use super::{open_admin, print_json};
+use crate::config::Config;
+use crate::store::read::{self, Account};
+use clap::Subcommand;
+
+#[derive(Subcommand)]
+pub enum AccountsCommand {
+    /// Create an account with a new unique inbound address.
+    Create {
+        name: String,
+        /// Domain of the address (default: the first configured domain).
+        #[arg(long)]
+        domain: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List all accounts.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one account.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Refuse mail to the account (550 5.2.1) until enabled again.
+    Disable {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Accept mail to the account again.
+    Enable {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give the account a new address; the old one stops routing at once.
+    RotateAddress {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(config: &Config, cmd: AccountsCommand) -> Result<(), String> {
+    let admin = open_admin(config)?;
+    let not_found = |id: i64| format!("no account {id}");
+    match cmd {
+        AccountsCommand::Create { name, domain, json } => {
+            let domain = match domain {
+                Some(d) if config.domains_lowercase().contains(&d.to_ascii_lowercase()) => d,
+                Some(d) => {
+                    return Err(format!(
+                        "`{d}` is not one of the configured domains (server.domains)"
+                    ));
+                }
+                None => config.server.domains[0].clone(),
+            };
+            if name.trim().is_empty() {
+                return Err("the account name must not be empty".into());
+            }
+            let account = admin
+                .create_account(name.trim(), &domain)
+                .map_err(|e| e.to_string())?;
+            if json {
+                print_json(&account)
+            } else {
+                println!("{}", account.address);
+                Ok(())
+            }
+        }
+        AccountsCommand::List { json } => {
+            let accounts = read::accounts(admin.conn()).map_err(|e| e.to_string())?;
+            if json {
+                return print_json(&accounts);
+            }
+            for a in &accounts {
+                print_account_line(a);
+            }
+            Ok(())
+        }
+        AccountsCommand::Show { id, json } => {
+            let account = admin
+                .account(id)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| not_found(id))?;
+            show(&account, json)
+        }
+        AccountsCommand::Disable { id, json } => {
+            let account = admin
+                .set_enabled(id, false)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| not_found(id))?;
+            show(&account, json)
+        }
+        AccountsCommand::Enable { id, json } => {
+            let account = admin
+                .set_enabled(id, true)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| not_found(id))?;
+            show(&account, json)
+        }
+        AccountsCommand::RotateAddress { id, json } => {
+            let account = admin
+                .rotate_address(id)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| not_found(id))?;
+            show(&account, json)
+        }
+    }
+}
+
+fn show(account: &Account, json: bool) -> Result<(), String> {
+    if json {
+        return print_json(account);
+    }
+    println!("id:       {}", account.id);
+    println!("name:     {}", account.name);
+    println!("address:  {}", account.address);
+    println!("enabled:  {}", account.enabled);
+    println!("created:  {}", account.created_at);
+    Ok(())
+}
+
+fn print_account_line(a: &Account) {
+    let state = if a.enabled { "enabled" } else { "disabled" };
+    println!("{:>5}  {:<40}  {:<9} {}", a.id, a.address, state, a.name);
+}

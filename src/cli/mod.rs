@@ -1,0 +1,106 @@
+//! The command line: `serve` runs the server; the other commands administer accounts and read what
+//! was stored. Each prints human text, or one JSON document on stdout with `--json`.
+
+mod accounts;
+mod inbox;
+mod serve;
+
+use crate::config::{Config, LogFormat};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "inboxd",
+    version,
+    about = "Inbound SMTP server for unified inboxes"
+)]
+pub struct Cli {
+    /// Configuration file (TOML). Without one, the embedded defaults are used.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log format, overriding the configuration's `log.format`.
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the SMTP server.
+    Serve,
+    /// Accounts and their unique inbound addresses.
+    #[command(subcommand)]
+    Accounts(accounts::AccountsCommand),
+    /// An account's contacts.
+    #[command(subcommand)]
+    Contacts(inbox::ContactsCommand),
+    /// An account's conversations.
+    #[command(subcommand)]
+    Conversations(inbox::ConversationsCommand),
+    /// Stored messages.
+    #[command(subcommand)]
+    Messages(inbox::MessagesCommand),
+    /// The append-only event log the inbox application follows.
+    Events(inbox::EventsArgs),
+}
+
+/// Parses arguments, loads the configuration and runs the command; the exit code says how it went.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve) {
+        restore_sigpipe();
+    }
+    let mut config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("inboxd: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(format) = cli.log_format {
+        config.log.format = format;
+    }
+    let result = match cli.command {
+        Command::Serve => serve::run(config),
+        Command::Accounts(cmd) => accounts::run(&config, cmd),
+        Command::Contacts(cmd) => inbox::contacts(&config, cmd),
+        Command::Conversations(cmd) => inbox::conversations(&config, cmd),
+        Command::Messages(cmd) => inbox::messages(&config, cmd),
+        Command::Events(args) => inbox::events(&config, args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("inboxd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reading commands are often piped into `head` or `jq`: a closed pipe should end them quietly,
+/// as it does other Unix tools, instead of panicking in `println!`. The server keeps ignoring it.
+fn restore_sigpipe() {
+    // SAFETY: called once at start, before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// Prints a value as one JSON document.
+fn print_json<T: serde::Serialize>(value: &T) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    println!("{text}");
+    Ok(())
+}
+
+fn open_admin(config: &Config) -> Result<crate::store::admin::Admin, String> {
+    crate::store::admin::Admin::open(&config.database.path).map_err(|e| {
+        format!(
+            "cannot open database {}: {e}",
+            config.database.path.display()
+        )
+    })
+}

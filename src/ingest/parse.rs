@@ -1,0 +1,266 @@
+//! Bytes → the fields the inbox needs, with mail-parser. Owned, size-capped, Unicode throughout.
+//!
+//! Bodies are capped at [`MAX_BODY_CHARS`] for the stored text and HTML (the raw message always
+//! keeps everything), so one huge text part cannot double a session's memory.
+
+use super::address::{Mailbox, mailbox};
+use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders, PartType};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Text and HTML kept per message; beyond it the body is cut and the message flagged `truncated`.
+pub const MAX_BODY_CHARS: usize = 1024 * 1024;
+
+/// Headers kept verbatim because the classification rules read them.
+const KEPT_HEADERS: &[&str] = &[
+    "Auto-Submitted",
+    "Precedence",
+    "X-Autoreply",
+    "X-Autorespond",
+    "X-Auto-Response-Suppress",
+    "List-Id",
+    "List-Unsubscribe",
+    "Feedback-Type",
+    "X-Failed-Recipients",
+    "X-Forwarded-For",
+    "X-Forwarded-To",
+];
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Attachment {
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub size: usize,
+    pub content_id: Option<String>,
+    pub inline: bool,
+}
+
+/// What a message says about itself, as far as it could be parsed.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedMessage {
+    /// False when mail-parser found no message at all: stored raw and flagged `unparsed`.
+    pub parsed: bool,
+    pub message_id: Option<String>,
+    pub from: Option<Mailbox>,
+    pub sender: Option<Mailbox>,
+    pub reply_to: Vec<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub subject: Option<String>,
+    /// RFC 3339, when the Date header is valid.
+    pub date: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    /// Lower-case header name → raw value, for the headers in `KEPT_HEADERS` that are present.
+    pub headers: BTreeMap<String, String>,
+    pub text: Option<String>,
+    pub html: Option<String>,
+    pub text_from_html: bool,
+    pub attachments: Vec<Attachment>,
+    /// A body was longer than [`MAX_BODY_CHARS`] and was cut.
+    pub truncated: bool,
+}
+
+impl ParsedMessage {
+    pub fn header(&self, lower_name: &str) -> Option<&str> {
+        self.headers.get(lower_name).map(String::as_str)
+    }
+}
+
+/// Parses a whole message. Never fails: a message mail-parser cannot read comes back `parsed: false`.
+pub fn parse(raw: &[u8]) -> ParsedMessage {
+    match MessageParser::default().parse(raw) {
+        Some(message) if !message.headers().is_empty() => from_message(&message),
+        _ => ParsedMessage::default(),
+    }
+}
+
+/// The same fields from an already parsed message (also used for attached `message/rfc822`).
+pub fn from_message(message: &mail_parser::Message<'_>) -> ParsedMessage {
+    let mut out = ParsedMessage {
+        parsed: true,
+        message_id: message
+            .message_id()
+            .map(clean_id)
+            .filter(|id| !id.is_empty()),
+        from: message.from().and_then(first_mailbox),
+        sender: message.sender().and_then(first_mailbox),
+        reply_to: message.reply_to().map(all_mailboxes).unwrap_or_default(),
+        to: message.to().map(all_mailboxes).unwrap_or_default(),
+        cc: message.cc().map(all_mailboxes).unwrap_or_default(),
+        subject: message.subject().map(|s| s.trim().to_string()),
+        date: message
+            .date()
+            .filter(|d| d.is_valid())
+            .map(|d| d.to_rfc3339()),
+        in_reply_to: id_list(message.in_reply_to()),
+        references: id_list(message.references()),
+        ..ParsedMessage::default()
+    };
+    for name in KEPT_HEADERS {
+        if let Some(value) = message.header_raw(*name) {
+            out.headers
+                .insert(name.to_ascii_lowercase(), value.trim().to_string());
+        }
+    }
+    collect_bodies(message, &mut out);
+    out
+}
+
+fn collect_bodies(message: &mail_parser::Message<'_>, out: &mut ParsedMessage) {
+    let mut text = String::new();
+    for part in message.text_bodies() {
+        match &part.body {
+            PartType::Text(t) => push_capped(&mut text, t, &mut out.truncated),
+            PartType::Html(h) => {
+                out.text_from_html = true;
+                let converted =
+                    mail_parser::decoders::html::html_to_text(cap(h, &mut out.truncated));
+                push_capped(&mut text, &converted, &mut out.truncated);
+            }
+            _ => {}
+        }
+    }
+    out.text = (!text.trim().is_empty()).then_some(text);
+    let mut html = String::new();
+    for part in message.html_bodies() {
+        if let PartType::Html(h) = &part.body {
+            push_capped(&mut html, h, &mut out.truncated);
+        }
+    }
+    out.html = (!html.trim().is_empty()).then_some(html);
+    out.attachments = message
+        .attachments()
+        .map(|part| {
+            let ctype = part.content_type();
+            let content_type = match ctype {
+                Some(ct) => match ct.subtype() {
+                    Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                    None => ct.ctype().to_string(),
+                },
+                None => "application/octet-stream".to_string(),
+            }
+            .to_ascii_lowercase();
+            let disposition_inline = part.content_disposition().is_some_and(|d| d.is_inline());
+            let no_disposition = part.content_disposition().is_none();
+            Attachment {
+                filename: part.attachment_name().map(str::to_string),
+                content_type,
+                size: part.body.len(),
+                content_id: part.content_id().map(clean_id),
+                inline: disposition_inline
+                    || (no_disposition && part.content_id().is_some())
+                    || matches!(part.body, PartType::InlineBinary(_)),
+            }
+        })
+        .collect();
+}
+
+fn cap<'a>(s: &'a str, truncated: &mut bool) -> &'a str {
+    if s.len() <= MAX_BODY_CHARS {
+        return s;
+    }
+    *truncated = true;
+    let mut end = MAX_BODY_CHARS;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn push_capped(out: &mut String, piece: &str, truncated: &mut bool) {
+    let room = MAX_BODY_CHARS.saturating_sub(out.len());
+    if room == 0 {
+        *truncated |= !piece.is_empty();
+        return;
+    }
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    let mut end = piece.len().min(room);
+    while !piece.is_char_boundary(end) {
+        end -= 1;
+    }
+    *truncated |= end < piece.len();
+    out.push_str(&piece[..end]);
+}
+
+fn first_mailbox(address: &Address<'_>) -> Option<Mailbox> {
+    address
+        .iter()
+        .find_map(|a| mailbox(a.address.as_deref()?, a.name.as_deref()))
+}
+
+fn all_mailboxes(address: &Address<'_>) -> Vec<Mailbox> {
+    address
+        .iter()
+        .filter_map(|a| mailbox(a.address.as_deref()?, a.name.as_deref()))
+        .take(200)
+        .collect()
+}
+
+fn clean_id(id: &str) -> String {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+        .to_string()
+}
+
+fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
+    let ids: Vec<String> = match value {
+        HeaderValue::Text(t) => t.split_whitespace().map(clean_id).collect(),
+        HeaderValue::TextList(list) => list.iter().map(|t| clean_id(t)).collect(),
+        _ => Vec::new(),
+    };
+    // A References header can be long; the newest ones (at the end) matter most for threading.
+    let skip = ids.len().saturating_sub(50);
+    ids.into_iter()
+        .skip(skip)
+        .filter(|id| !id.is_empty() && id.len() <= 998)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_fields_the_inbox_shows() {
+        let raw = b"From: =?UTF-8?B?SsO8cmdlbg==?= <Juergen@Xn--Mnchen-3ya.DE>\r\n\
+Reply-To: help@example.com\r\nTo: a@inbox.localhost, \"B\" <b@inbox.localhost>\r\n\
+Subject: =?ISO-8859-1?Q?Gr=FC=DFe?=\r\nMessage-ID: <abc@x>\r\nIn-Reply-To: <p1@x>\r\n\
+References: <p0@x> <p1@x>\r\nDate: Tue, 24 Nov 2026 10:00:00 +0100\r\nAuto-Submitted: no\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\nHallo\r\n";
+        let p = parse(raw);
+        assert!(p.parsed);
+        let from = p.from.clone().unwrap();
+        assert_eq!(from.email, "Juergen@münchen.de");
+        assert_eq!(from.name.as_deref(), Some("Jürgen"));
+        assert_eq!(p.subject.as_deref(), Some("Grüße"));
+        assert_eq!(p.message_id.as_deref(), Some("abc@x"));
+        assert_eq!(p.in_reply_to, vec!["p1@x"]);
+        assert_eq!(p.references, vec!["p0@x", "p1@x"]);
+        assert_eq!(p.to.len(), 2);
+        assert_eq!(p.date.as_deref(), Some("2026-11-24T10:00:00+01:00"));
+        assert_eq!(p.header("auto-submitted"), Some("no"));
+        assert_eq!(p.text.as_deref().map(str::trim), Some("Hallo"));
+    }
+
+    #[test]
+    fn garbage_is_unparsed_not_an_error() {
+        assert!(!parse(b"").parsed);
+        let p = parse(b"\x00\xff\xfe not a message");
+        assert!(p.from.is_none());
+    }
+
+    #[test]
+    fn html_only_gets_text() {
+        let raw =
+            b"From: a@b.example\r\nContent-Type: text/html\r\n\r\n<p>Hello <b>there</b></p>\r\n";
+        let p = parse(raw);
+        assert!(p.text_from_html);
+        assert!(p.text.unwrap().contains("Hello there"));
+        assert!(p.html.unwrap().contains("<b>"));
+    }
+}

@@ -1,0 +1,199 @@
+//! DATA and BDAT: receive the message, prepend our Received header, hand it to ingest and the
+//! store, and answer only once the store has answered.
+//!
+//! Invariant 1 lives here: `250 … queued as` is written only after the commit that holds the
+//! message returned Ok. Any storage failure answers 451 4.3.0 (452 4.3.1 when full), and since a
+//! failed commit stores nothing, the sender's retry finds a clean slate.
+
+use super::reply::{self, Reply};
+use super::session::{Session, Step};
+use crate::ingest::{AccountData, Delivery, Envelope};
+use crate::store::StoreError;
+use std::collections::BTreeMap;
+
+/// Messages larger than this are parsed on the blocking pool, off the async workers.
+const PARSE_INLINE_LIMIT: usize = 512 * 1024;
+
+impl Session {
+    pub(super) fn data(&mut self) -> Step {
+        match &self.tx {
+            None => return self.refuse(&reply::BAD_SEQUENCE_MAIL),
+            Some(tx) if tx.recipients.is_empty() => return self.refuse(&reply::BAD_SEQUENCE_RCPT),
+            Some(_) => {}
+        }
+        self.start_message();
+        self.queue(&reply::START_DATA);
+        self.receive_data();
+        Step::Continue
+    }
+
+    pub(super) fn bdat(&mut self, size: usize, last: bool) -> Step {
+        let ready = self.tx.as_ref().is_some_and(|tx| !tx.recipients.is_empty());
+        if ready && self.tx.as_ref().is_some_and(|tx| tx.queue_id.is_none()) {
+            self.start_message();
+        }
+        // Without a transaction the chunk is still read (and dropped) so the stream stays in sync.
+        if size == 0 {
+            return self.bdat_chunk_done(last, ready);
+        }
+        self.receive_bdat(size, last, ready);
+        Step::Continue
+    }
+
+    pub(super) fn bdat_chunk_done(&mut self, last: bool, kept: bool) -> Step {
+        let Some(tx) = self.tx.as_ref().filter(|_| kept) else {
+            let refusal = if self.tx.is_none() {
+                reply::BAD_SEQUENCE_MAIL
+            } else {
+                reply::BAD_SEQUENCE_RCPT
+            };
+            return self.refuse(&refusal);
+        };
+        if tx.bdat_seen > self.ctx.config.limits.max_message_size {
+            self.tx = None;
+            self.queue(&reply::MESSAGE_TOO_BIG);
+            return Step::Continue;
+        }
+        if last {
+            return Step::Deliver;
+        }
+        let received = tx.bdat_seen;
+        self.queue(&Reply::owned(
+            250,
+            "2.0.0",
+            format!("{received} octets received"),
+        ));
+        Step::Continue
+    }
+
+    /// Assigns the queue id and writes our Received header at the start of the message buffer.
+    fn start_message(&mut self) {
+        let queue_id = self.ctx.next_queue_id();
+        let header = self.received_header(&queue_id);
+        let Some(tx) = self.tx.as_mut() else {
+            return;
+        };
+        // A declared SIZE lets us allocate once; otherwise the buffer grows gradually (see dot.rs).
+        let expected = tx
+            .declared_size
+            .min(self.ctx.config.limits.max_message_size);
+        tx.message = Vec::with_capacity(header.len() + expected.max(4096));
+        tx.message.extend_from_slice(header.as_bytes());
+        tx.trace_len = header.len();
+        tx.queue_id = Some(queue_id);
+    }
+
+    /// RFC 5321 §4.4 trace header, with the TLS details of RFC 3848 style `with ESMTPS`.
+    fn received_header(&self, queue_id: &str) -> String {
+        let tx = self.tx.as_ref();
+        let helo = self.helo.as_deref().unwrap_or("unknown");
+        let ip = self.peer.ip();
+        let protocol = self.protocol();
+        let tls = match &self.tls {
+            Some(t) => format!(" (using {t})"),
+            None => String::new(),
+        };
+        let rcpt = match tx.map(|t| t.recipients.as_slice()) {
+            Some([only]) => format!("\r\n\tfor <{}>", only.address),
+            _ => String::new(),
+        };
+        let date = crate::time::rfc5322(crate::time::unix_now());
+        format!(
+            "Received: from {helo} ([{ip}])\r\n\tby {host} (inboxd) with {protocol}{tls}\r\n\tid {queue_id}{rcpt}; {date}\r\n",
+            host = self.ctx.hostname()
+        )
+    }
+
+    fn protocol(&self) -> String {
+        let utf8 = self.tx.as_ref().is_some_and(|t| t.smtputf8);
+        let base = match (utf8, self.esmtp) {
+            (true, _) => "UTF8SMTP",
+            (false, true) => "ESMTP",
+            (false, false) => "SMTP",
+        };
+        if self.tls.is_some() {
+            format!("{base}S")
+        } else {
+            base.to_string()
+        }
+    }
+
+    /// Parses, plans and commits the finished message; the reply says what became of it.
+    pub(super) async fn deliver(&mut self) -> Reply {
+        let protocol = self.protocol();
+        let Some(tx) = self.tx.take() else {
+            return reply::BAD_SEQUENCE_MAIL;
+        };
+        let queue_id = tx
+            .queue_id
+            .clone()
+            .unwrap_or_else(|| self.ctx.next_queue_id());
+        let size = tx.message.len().saturating_sub(tx.trace_len);
+        let envelope = Envelope {
+            queue_id: queue_id.clone(),
+            mail_from: tx.mail_from.clone(),
+            rcpt_to: tx.recipients.iter().map(|r| r.address.clone()).collect(),
+            client_ip: self.peer.ip(),
+            helo: self.helo.clone().unwrap_or_default(),
+            protocol,
+            tls: self.tls.clone(),
+            body: tx.body.clone(),
+            smtputf8: tx.smtputf8,
+            env_id: tx.env_id.clone(),
+            received_at: crate::time::now_rfc3339(),
+            size,
+        };
+        let mut accounts = BTreeMap::new();
+        for r in &tx.recipients {
+            if accounts.contains_key(&r.account_id) {
+                continue;
+            }
+            match self.ctx.store.members(r.account_id) {
+                Ok(members) => {
+                    accounts.insert(r.account_id, AccountData { members });
+                }
+                Err(e) => {
+                    tracing::error!(%queue_id, error = %e, "cannot read account data");
+                    return reply::STORAGE_FAILED;
+                }
+            }
+        }
+        let (raw, trace_len, recipients) = (tx.message, tx.trace_len, tx.recipients);
+        let account_ids: Vec<i64> = accounts.keys().copied().collect();
+        let delivery = if raw.len() > PARSE_INLINE_LIMIT {
+            let prepared = tokio::task::spawn_blocking(move || {
+                Delivery::prepare(envelope, raw, trace_len, &recipients, &accounts)
+            })
+            .await;
+            match prepared {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!(%queue_id, error = %e, "message preparation failed");
+                    return reply::STORAGE_FAILED;
+                }
+            }
+        } else {
+            Delivery::prepare(envelope, raw, trace_len, &recipients, &accounts)
+        };
+        let answer = self.ctx.store.submit(delivery).await;
+        let elapsed_ms = tx.started.elapsed().as_millis() as u64;
+        let result = match answer {
+            Ok(Ok(committed)) => {
+                self.messages += 1;
+                let duplicate = committed.iter().all(|c| c.duplicate);
+                tracing::info!(%queue_id, accounts = ?account_ids, from = %tx.mail_from, size, duplicate,
+                    result = "250", elapsed_ms, "message accepted");
+                return Reply::owned(250, "2.0.0", format!("Ok: queued as {queue_id}"));
+            }
+            Ok(Err(StoreError::Full(why))) => (reply::STORAGE_FULL, why),
+            Ok(Err(StoreError::Failed(why))) => (reply::STORAGE_FAILED, why),
+            Err(_) => (
+                reply::STORAGE_FAILED,
+                "the writer dropped the delivery".to_string(),
+            ),
+        };
+        tracing::warn!(%queue_id, accounts = ?account_ids, from = %tx.mail_from, size,
+            result = result.0.code, error = %result.1, elapsed_ms, "message not accepted");
+        result.0
+    }
+}

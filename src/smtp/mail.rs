@@ -1,0 +1,51 @@
+//! MAIL FROM: opens a transaction. The null sender `<>` of bounces and auto-replies is welcome.
+
+use super::reply;
+use super::session::{Session, Step, Transaction};
+use smtp_proto::{
+    MAIL_BODY_7BIT, MAIL_BODY_8BITMIME, MAIL_BODY_BINARYMIME, MAIL_SMTPUTF8, MailFrom,
+};
+use std::time::Instant;
+
+impl Session {
+    pub(super) fn mail(&mut self, from: MailFrom<String>) -> Step {
+        if self.helo.is_none() {
+            return self.refuse(&reply::BAD_SEQUENCE_HELO);
+        }
+        if self.tx.is_some() {
+            return self.refuse(&reply::BAD_SEQUENCE_NESTED_MAIL);
+        }
+        let max = self.ctx.config.limits.max_message_size;
+        if from.size > max {
+            return self.refuse(&reply::MESSAGE_TOO_BIG);
+        }
+        let smtputf8 = from.flags & MAIL_SMTPUTF8 != 0;
+        if !smtputf8 && !from.address.is_ascii() {
+            return self.refuse(&reply::SMTPUTF8_NOT_DECLARED);
+        }
+        let body = if from.flags & MAIL_BODY_BINARYMIME != 0 {
+            Some("BINARYMIME")
+        } else if from.flags & MAIL_BODY_8BITMIME != 0 {
+            Some("8BITMIME")
+        } else if from.flags & MAIL_BODY_7BIT != 0 {
+            Some("7BIT")
+        } else {
+            None
+        };
+        self.tx = Some(Transaction {
+            mail_from: from.address,
+            body: body.map(str::to_string),
+            smtputf8,
+            env_id: from.env_id,
+            declared_size: from.size,
+            recipients: Vec::new(),
+            message: Vec::new(),
+            trace_len: 0,
+            queue_id: None,
+            bdat_seen: 0,
+            started: Instant::now(),
+        });
+        self.queue(&reply::SENDER_OK);
+        Step::Continue
+    }
+}

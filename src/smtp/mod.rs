@@ -1,0 +1,93 @@
+//! The wire: SMTP sessions over TCP (and TLS), from the first byte to the 250.
+//!
+//! `listener` accepts connections and enforces connection limits and shutdown; `session` drives one
+//! connection's state machine with smtp-proto's command parser; one file per stage (`ehlo`, `mail`,
+//! `rcpt`, `data`) holds that stage's rules; `dot` is DATA's byte stream; `tls` the certificates.
+//! This layer knows nothing of contacts or SQL: it asks `routing` and the store's narrow interface
+//! about recipients, hands finished messages to `ingest`, and answers only after the store does.
+
+mod data;
+mod dot;
+mod ehlo;
+pub mod listener;
+mod mail;
+mod rcpt;
+pub mod reply;
+mod session;
+pub mod tls;
+
+use crate::config::Config;
+use crate::routing::Router;
+use crate::store::MailStore;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+pub use listener::{Server, ShutdownHandle};
+
+/// What every session of a server shares.
+pub struct Context {
+    pub config: Config,
+    pub router: Router,
+    pub store: Arc<dyn MailStore>,
+    pub tls: Option<tls::TlsSettings>,
+    queue_ids: QueueIds,
+}
+
+impl Context {
+    pub fn new(
+        config: Config,
+        store: Arc<dyn MailStore>,
+        tls: Option<tls::TlsSettings>,
+    ) -> Result<Context, String> {
+        let router = Router::new(config.domains_lowercase(), config.reply_secret()?);
+        Ok(Context {
+            config,
+            router,
+            store,
+            tls,
+            queue_ids: QueueIds::new(),
+        })
+    }
+
+    pub fn hostname(&self) -> &str {
+        &self.config.server.hostname
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.config.limits.idle_timeout_secs)
+    }
+
+    pub fn session_timeout(&self) -> Duration {
+        Duration::from_secs(self.config.limits.session_timeout_secs)
+    }
+
+    pub fn next_queue_id(&self) -> String {
+        self.queue_ids.next()
+    }
+}
+
+/// Queue ids: 12 hex digits of microseconds since the epoch, then 4 of a per-process counter that
+/// starts at a random value, so ids sort by time and two MX hosts are unlikely to collide.
+struct QueueIds {
+    counter: AtomicU64,
+}
+
+impl QueueIds {
+    fn new() -> QueueIds {
+        let mut seed = [0u8; 2];
+        let _ = getrandom::fill(&mut seed);
+        QueueIds {
+            counter: AtomicU64::new(u64::from(u16::from_le_bytes(seed))),
+        }
+    }
+
+    fn next(&self) -> String {
+        let micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        format!("{:012X}{:04X}", micros & 0xFFFF_FFFF_FFFF, n & 0xFFFF)
+    }
+}

@@ -1,0 +1,85 @@
+//! RCPT TO: decided at once, so nothing is ever accepted and bounced later (no backscatter).
+//!
+//! Our domain + an enabled account's address (or a valid signed reply address) → 250;
+//! our domain + anything else → 550 5.1.1; a disabled account → 550 5.2.1; another domain → 550
+//! 5.7.1 (we are never a relay); past the recipient limit → 452 4.5.3; storage trouble → 451.
+
+use super::reply::{self, Reply};
+use super::session::{Session, Step};
+use crate::ingest::AcceptedRecipient;
+use crate::routing::{Refusal, Route};
+use crate::store::AccountRoute;
+use smtp_proto::RcptTo;
+
+impl Session {
+    pub(super) fn rcpt(&mut self, to: RcptTo<String>) -> Step {
+        let Some(tx) = self.tx.as_ref() else {
+            return self.refuse(&reply::BAD_SEQUENCE_MAIL);
+        };
+        if tx.recipients.len() >= self.ctx.config.limits.max_recipients {
+            // RFC 5321 §4.5.3.1.10: the client sends the rest in another transaction.
+            self.queue(&reply::TOO_MANY_RECIPIENTS);
+            return Step::Continue;
+        }
+        if !tx.smtputf8 && !to.address.is_ascii() {
+            return self.refuse(&reply::SMTPUTF8_NOT_DECLARED);
+        }
+        let accepted = match self.ctx.router.route(&to.address) {
+            Err(Refusal::NotOurDomain) => Err(reply::RELAY_DENIED),
+            Err(Refusal::BadReplyToken) => Err(reply::UNKNOWN_USER),
+            Err(Refusal::BadSyntax) => Err(reply::BAD_RECIPIENT),
+            Ok(Route::Account { local, domain, tag }) => self
+                .lookup(self.ctx.store.find_account(&local, &domain))
+                .map(|account_id| AcceptedRecipient {
+                    address: to.address.clone(),
+                    account_id,
+                    tag,
+                    token: None,
+                }),
+            Ok(Route::Reply { token, tag }) => self
+                .lookup(self.ctx.store.account(token.account_id))
+                .map(|account_id| AcceptedRecipient {
+                    address: to.address.clone(),
+                    account_id,
+                    tag,
+                    token: Some(token),
+                }),
+        };
+        match accepted {
+            Ok(recipient) => {
+                if let Some(tx) = self.tx.as_mut() {
+                    tx.recipients.push(recipient);
+                }
+                self.queue(&reply::RECIPIENT_OK);
+                Step::Continue
+            }
+            Err(refusal) if refusal.code >= 500 => {
+                tracing::info!(peer = %self.peer.ip(), rcpt = %to.address, code = refusal.code, "recipient refused");
+                self.refuse(&refusal)
+            }
+            Err(temporary) => {
+                self.queue(&temporary);
+                Step::Continue
+            }
+        }
+    }
+
+    fn lookup(
+        &self,
+        found: Result<Option<AccountRoute>, crate::store::StoreError>,
+    ) -> Result<i64, Reply> {
+        match found {
+            Ok(Some(account)) if account.enabled => Ok(account.id),
+            Ok(Some(_)) => Err(reply::ACCOUNT_DISABLED),
+            Ok(None) => Err(reply::UNKNOWN_USER),
+            Err(e) => {
+                tracing::error!(error = %e, "account lookup failed");
+                Err(Reply::new(
+                    451,
+                    "4.3.0",
+                    "Temporary lookup failure, try again later",
+                ))
+            }
+        }
+    }
+}

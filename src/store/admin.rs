@@ -1,0 +1,131 @@
+//! Administrative writes from the CLI: accounts, their addresses and their members.
+//!
+//! The CLI opens its own connection; SQLite's locking makes these safe while the server runs, and
+//! routing reads the accounts table at every RCPT, so a change takes effect for the next recipient.
+
+use super::read::{self, Account};
+use super::{StoreError, open_connection};
+use crate::ingest::address::{email_key, normalize_email};
+use crate::routing::new_account_local_part;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+
+pub struct Admin {
+    conn: Connection,
+}
+
+impl Admin {
+    pub fn open(path: &Path) -> Result<Admin, StoreError> {
+        Ok(Admin {
+            conn: open_connection(path)?,
+        })
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// A new account with a fresh unique address on `domain`.
+    pub fn create_account(&self, name: &str, domain: &str) -> Result<Account, StoreError> {
+        let now = crate::time::now_rfc3339();
+        // A collision of 51 random bits is not expected; retrying keeps the UNIQUE constraint honest.
+        for _ in 0..5 {
+            let local = new_account_local_part(name);
+            if self.address_taken(&local, domain)? {
+                continue;
+            }
+            self.conn.execute(
+                "INSERT INTO accounts (name, local_part, domain, enabled, created_at) VALUES (?1, ?2, ?3, 1, ?4)",
+                params![name, local, domain.to_ascii_lowercase(), now],
+            )?;
+            let id = self.conn.last_insert_rowid();
+            return self
+                .account(id)?
+                .ok_or_else(|| StoreError::Failed("account vanished".into()));
+        }
+        Err(StoreError::Failed("could not find a free address".into()))
+    }
+
+    fn address_taken(&self, local: &str, domain: &str) -> Result<bool, StoreError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT (SELECT count(*) FROM accounts WHERE local_part = ?1 AND domain = ?2)
+                  + (SELECT count(*) FROM retired_addresses WHERE local_part = ?1 AND domain = ?2)",
+            params![local, domain],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
+    }
+
+    pub fn account(&self, id: i64) -> Result<Option<Account>, StoreError> {
+        read::account(&self.conn, id)
+    }
+
+    pub fn set_enabled(&self, id: i64, enabled: bool) -> Result<Option<Account>, StoreError> {
+        self.conn.execute(
+            "UPDATE accounts SET enabled = ?2 WHERE id = ?1",
+            params![id, enabled],
+        )?;
+        self.account(id)
+    }
+
+    /// Gives the account a new address; the old one is retired (never reissued) and stops routing.
+    pub fn rotate_address(&self, id: i64) -> Result<Option<Account>, StoreError> {
+        let Some(account) = self.account(id)? else {
+            return Ok(None);
+        };
+        let (old_local, domain) = account
+            .address
+            .rsplit_once('@')
+            .map(|(l, d)| (l.to_string(), d.to_string()))
+            .unwrap_or_default();
+        let now = crate::time::now_rfc3339();
+        for _ in 0..5 {
+            let local = new_account_local_part(&account.name);
+            if self.address_taken(&local, &domain)? {
+                continue;
+            }
+            let tx = self.conn.unchecked_transaction()?;
+            tx.execute(
+                "INSERT INTO retired_addresses (account_id, local_part, domain, retired_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, old_local, domain, now],
+            )?;
+            tx.execute(
+                "UPDATE accounts SET local_part = ?2 WHERE id = ?1",
+                params![id, local],
+            )?;
+            tx.commit()?;
+            return self.account(id);
+        }
+        Err(StoreError::Failed("could not find a free address".into()))
+    }
+
+    /// Adds an agent's personal address to an account. Returns false when it was already there.
+    pub fn add_member(&self, account_id: i64, email: &str) -> Result<bool, StoreError> {
+        let email = normalize_email(email)
+            .ok_or_else(|| StoreError::Failed(format!("`{email}` is not an address")))?;
+        let n = self.conn.execute(
+            "INSERT OR IGNORE INTO members (account_id, email, email_key, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![account_id, email, email_key(&email), crate::time::now_rfc3339()],
+        )?;
+        Ok(n > 0)
+    }
+
+    pub fn remove_member(&self, account_id: i64, email: &str) -> Result<bool, StoreError> {
+        let key = normalize_email(email)
+            .map(|e| email_key(&e))
+            .unwrap_or_else(|| email_key(email));
+        let n = self.conn.execute(
+            "DELETE FROM members WHERE account_id = ?1 AND email_key = ?2",
+            params![account_id, key],
+        )?;
+        Ok(n > 0)
+    }
+
+    pub fn account_exists(&self, id: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM accounts WHERE id = ?1", [id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+}

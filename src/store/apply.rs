@@ -1,0 +1,264 @@
+//! Executes a delivery's plans inside the writer's transaction: dedupe, contact, conversation,
+//! message row, events. Everything one delivery writes happens here, in one savepoint.
+
+use super::Committed;
+use crate::ingest::{ContactChoice, Delivery, Plan};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::json;
+
+pub(super) fn apply(
+    conn: &Connection,
+    d: &Delivery,
+    now: &str,
+    window_days: u32,
+) -> rusqlite::Result<Vec<Committed>> {
+    let mut raw_id: Option<i64> = None;
+    let mut done = Vec::with_capacity(d.plans.len());
+    for plan in &d.plans {
+        if let Some(existing) = find_duplicate(conn, plan.account_id, &d.dedupe_key)? {
+            done.push(Committed {
+                account_id: plan.account_id,
+                message_id: existing,
+                duplicate: true,
+            });
+            continue;
+        }
+        // The raw bytes are shared by the accounts of one delivery: written once, on first need.
+        let raw = match raw_id {
+            Some(id) => id,
+            None => {
+                conn.prepare_cached("INSERT INTO raw_messages (data) VALUES (?1)")?
+                    .execute([&d.raw])?;
+                let id = conn.last_insert_rowid();
+                raw_id = Some(id);
+                id
+            }
+        };
+        let contact = resolve_contact(conn, plan, now)?;
+        let conversation = resolve_conversation(conn, plan, contact, now, window_days)?;
+        let message_id = insert_message(conn, d, plan, raw, contact, conversation, now)?;
+        if let Some(conversation) = conversation {
+            conn.prepare_cached(
+                "UPDATE conversations SET message_count = message_count + 1,
+                 last_message_at = max(last_message_at, ?2) WHERE id = ?1",
+            )?
+            .execute(params![conversation, now])?;
+        }
+        event(
+            conn,
+            "message.received",
+            plan.account_id,
+            now,
+            json!({
+                "message_id": message_id,
+                "conversation_id": conversation,
+                "contact_id": contact,
+                "kind": plan.kind.as_str(),
+                "queue_id": d.envelope.queue_id,
+                "subject": d.message.subject,
+                "from_email": d.message.from.as_ref().map(|m| &m.email),
+            }),
+        )?;
+        done.push(Committed {
+            account_id: plan.account_id,
+            message_id,
+            duplicate: false,
+        });
+    }
+    Ok(done)
+}
+
+fn find_duplicate(conn: &Connection, account_id: i64, key: &str) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT id FROM messages WHERE account_id = ?1 AND dedupe_key = ?2")?
+        .query_row(params![account_id, key], |r| r.get(0))
+        .optional()
+}
+
+fn event(
+    conn: &Connection,
+    kind: &str,
+    account_id: i64,
+    now: &str,
+    data: serde_json::Value,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO events (type, account_id, created_at, data) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![kind, account_id, now, data.to_string()])?;
+    Ok(())
+}
+
+/// Finds the contact by address or creates it: not opt-in, on no list, and marked so that no
+/// automation runs for it. An existing contact's consent is never touched.
+fn resolve_contact(conn: &Connection, plan: &Plan, now: &str) -> rusqlite::Result<Option<i64>> {
+    let mailbox = match &plan.contact {
+        ContactChoice::FindOrCreate(m) => m,
+        ContactChoice::None => return Ok(None),
+    };
+    let key = mailbox.key();
+    let existing: Option<(i64, Option<String>)> = conn
+        .prepare_cached("SELECT id, name FROM contacts WHERE account_id = ?1 AND email_key = ?2")?
+        .query_row(params![plan.account_id, key], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    if let Some((id, name)) = existing {
+        if name.is_none() && mailbox.name.is_some() {
+            conn.prepare_cached("UPDATE contacts SET name = ?2 WHERE id = ?1")?
+                .execute(params![id, mailbox.name])?;
+        }
+        return Ok(Some(id));
+    }
+    conn.prepare_cached(
+        "INSERT INTO contacts (account_id, email, email_key, name, source, opt_in, lists, created_at)
+         VALUES (?1, ?2, ?3, ?4, 'email', 0, '[]', ?5)",
+    )?
+    .execute(params![plan.account_id, mailbox.email, key, mailbox.name, now])?;
+    let id = conn.last_insert_rowid();
+    event(
+        conn,
+        "contact.created",
+        plan.account_id,
+        now,
+        json!({
+            "contact_id": id,
+            "email": mailbox.email,
+            "name": mailbox.name,
+            "source": "email",
+            "opt_in": false,
+            "lists": [],
+            "automation": false,
+        }),
+    )?;
+    Ok(Some(id))
+}
+
+/// The conversation by the rules in `ingest::thread`: thread headers (same contact only), then
+/// subject within the window, then a new one. Without a contact, only a thread header can place it.
+fn resolve_conversation(
+    conn: &Connection,
+    plan: &Plan,
+    contact: Option<i64>,
+    now: &str,
+    window_days: u32,
+) -> rusqlite::Result<Option<i64>> {
+    for id in &plan.thread_ids {
+        let found: Option<(i64, i64)> = conn
+            .prepare_cached(
+                "SELECT c.id, c.contact_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                 WHERE m.account_id = ?1 AND m.message_id = ?2 ORDER BY m.id DESC LIMIT 1",
+            )?
+            .query_row(params![plan.account_id, id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        match (found, contact) {
+            (Some((conversation, owner)), Some(c)) if owner == c => return Ok(Some(conversation)),
+            (Some((conversation, _)), None) => return Ok(Some(conversation)),
+            _ => {}
+        }
+    }
+    let Some(contact) = contact else {
+        return Ok(None);
+    };
+    if window_days > 0 && !plan.subject_key.is_empty() {
+        let cutoff =
+            crate::time::rfc3339(crate::time::unix_now() - i64::from(window_days) * 86_400);
+        let found: Option<i64> = conn
+            .prepare_cached(
+                "SELECT id FROM conversations WHERE account_id = ?1 AND contact_id = ?2 AND subject_key = ?3
+                 AND last_message_at >= ?4 ORDER BY last_message_at DESC LIMIT 1",
+            )?
+            .query_row(params![plan.account_id, contact, plan.subject_key, cutoff], |r| r.get(0))
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    let subject = if plan.subject.is_empty() {
+        "(no subject)"
+    } else {
+        plan.subject.as_str()
+    };
+    conn.prepare_cached(
+        "INSERT INTO conversations (account_id, contact_id, subject, subject_key, channel, status, message_count,
+         campaign_id, automation_id, created_at, last_message_at)
+         VALUES (?1, ?2, ?3, ?4, 'email', 'open', 0, ?5, ?6, ?7, ?7)",
+    )?
+    .execute(params![
+        plan.account_id,
+        contact,
+        subject,
+        plan.subject_key,
+        plan.campaign_id,
+        plan.automation_id,
+        now
+    ])?;
+    let id = conn.last_insert_rowid();
+    event(
+        conn,
+        "conversation.created",
+        plan.account_id,
+        now,
+        json!({ "conversation_id": id, "contact_id": contact, "subject": subject, "channel": "email" }),
+    )?;
+    Ok(Some(id))
+}
+
+fn insert_message(
+    conn: &Connection,
+    d: &Delivery,
+    plan: &Plan,
+    raw_id: i64,
+    contact: Option<i64>,
+    conversation: Option<i64>,
+    now: &str,
+) -> rusqlite::Result<i64> {
+    let m = &d.message;
+    conn.prepare_cached(
+        "INSERT INTO messages (account_id, queue_id, raw_id, conversation_id, contact_id, dedupe_key, message_id,
+         kind, flags, from_email, from_name, reply_to, to_json, cc_json, subject, date, in_reply_to,
+         references_json, text, html, reply_text, attachments_json, headers_json, size, tags_json,
+         campaign_id, automation_id, forwarded_by, original_json, bounce_json, envelope_json, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+         ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
+    )?
+    .execute(params![
+        plan.account_id,
+        d.envelope.queue_id,
+        raw_id,
+        conversation,
+        contact,
+        d.dedupe_key,
+        m.message_id,
+        plan.kind.as_str(),
+        to_json(&plan.flags),
+        m.from.as_ref().map(|f| &f.email),
+        m.from.as_ref().and_then(|f| f.name.as_ref()),
+        m.reply_to.first().map(|r| &r.email),
+        to_json(&m.to),
+        to_json(&m.cc),
+        m.subject,
+        m.date,
+        m.in_reply_to.first(),
+        to_json(&m.references),
+        m.text,
+        m.html,
+        Option::<String>::None,
+        to_json(&m.attachments),
+        to_json(&m.headers),
+        d.envelope.size as i64,
+        to_json(&plan.tags),
+        plan.campaign_id,
+        plan.automation_id,
+        Option::<String>::None,
+        Option::<String>::None,
+        Option::<String>::None,
+        to_json(&d.envelope),
+        now,
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// A structured field as its JSON column.
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}

@@ -1,0 +1,186 @@
+//! Where mail goes: the only module with SQL.
+//!
+//! The server sees storage through [`MailStore`], a narrow interface (look up a recipient's
+//! account, read an account's members, submit a delivery and wait for its commit) so that a
+//! PostgreSQL backend for several MX hosts can slot in beside [`SqliteStore`]. The CLI reads and
+//! administers through [`admin::Admin`] and [`read`].
+//!
+//! SQLite runs in WAL mode with `synchronous=FULL`: a transaction that returned Ok survives a crash
+//! or power loss. One writer thread owns the write connection and commits deliveries in batches
+//! (group commit), so many sessions share one fsync.
+
+pub mod admin;
+mod apply;
+pub mod read;
+pub mod schema;
+mod writer;
+
+use crate::ingest::Delivery;
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use tokio::sync::oneshot;
+
+/// Why a commit failed. Every variant means "nothing of this delivery was stored".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// The disk or the configured size cap is full: 452 4.3.1.
+    Full(String),
+    /// Any other failure (locked, I/O error, writer gone): 451 4.3.0.
+    Failed(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Full(why) => write!(f, "storage full: {why}"),
+            StoreError::Failed(why) => write!(f, "storage failed: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::Full(e.to_string()),
+            _ => StoreError::Failed(e.to_string()),
+        }
+    }
+}
+
+/// What a committed delivery became in one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    pub account_id: i64,
+    /// Row id in `messages`.
+    pub message_id: i64,
+    /// The same message was already stored for this account (a retry): nothing new was written.
+    pub duplicate: bool,
+}
+
+/// An account as routing needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRoute {
+    pub id: i64,
+    pub enabled: bool,
+}
+
+/// The storage interface of the SMTP server.
+pub trait MailStore: Send + Sync + 'static {
+    /// The account whose address is `local@domain` (lower case, without tag).
+    fn find_account(&self, local: &str, domain: &str) -> Result<Option<AccountRoute>, StoreError>;
+    /// The account with this id (for signed reply addresses).
+    fn account(&self, id: i64) -> Result<Option<AccountRoute>, StoreError>;
+    /// Lower-case addresses of the account's agents.
+    fn members(&self, account_id: i64) -> Result<Vec<String>, StoreError>;
+    /// Queues a delivery for the next group commit; the answer arrives once it is durable (or failed).
+    fn submit(&self, delivery: Delivery) -> oneshot::Receiver<Result<Vec<Committed>, StoreError>>;
+}
+
+/// Settings of the SQLite backend.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub path: PathBuf,
+    pub max_batch: usize,
+    pub subject_window_days: u32,
+}
+
+/// The embedded backend: one SQLite file.
+pub struct SqliteStore {
+    reader: Mutex<Connection>,
+    writer: writer::WriterHandle,
+}
+
+/// Opens (creating if needed) a database file with our settings and brings its schema up to date.
+pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                Some(format!("cannot create {}: {e}", dir.display())),
+            )
+        })?;
+    }
+    let mut conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: in WAL mode this fsyncs the log at every commit, so a 250 survives power loss.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    schema::migrate(&mut conn)?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    pub fn open(options: SqliteOptions) -> Result<SqliteStore, StoreError> {
+        let write_conn = open_connection(&options.path)?;
+        let reader = open_connection(&options.path)?;
+        let writer = writer::spawn(write_conn, options.max_batch, options.subject_window_days);
+        Ok(SqliteStore {
+            reader: Mutex::new(reader),
+            writer,
+        })
+    }
+
+    /// Stops the writer after it has committed everything already submitted.
+    pub fn close(&self) {
+        self.writer.close();
+    }
+
+    fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        f(&conn).map_err(StoreError::from)
+    }
+}
+
+impl MailStore for SqliteStore {
+    fn find_account(&self, local: &str, domain: &str) -> Result<Option<AccountRoute>, StoreError> {
+        self.with_reader(|c| {
+            c.prepare_cached(
+                "SELECT id, enabled FROM accounts WHERE local_part = ?1 AND domain = ?2",
+            )?
+            .query_row((local, domain), |r| {
+                Ok(AccountRoute {
+                    id: r.get(0)?,
+                    enabled: r.get(1)?,
+                })
+            })
+            .optional()
+        })
+    }
+
+    fn account(&self, id: i64) -> Result<Option<AccountRoute>, StoreError> {
+        self.with_reader(|c| {
+            c.prepare_cached("SELECT id, enabled FROM accounts WHERE id = ?1")?
+                .query_row([id], |r| {
+                    Ok(AccountRoute {
+                        id: r.get(0)?,
+                        enabled: r.get(1)?,
+                    })
+                })
+                .optional()
+        })
+    }
+
+    fn members(&self, account_id: i64) -> Result<Vec<String>, StoreError> {
+        self.with_reader(|c| {
+            c.prepare_cached("SELECT email_key FROM members WHERE account_id = ?1")?
+                .query_map([account_id], |r| r.get(0))?
+                .collect()
+        })
+    }
+
+    fn submit(&self, delivery: Delivery) -> oneshot::Receiver<Result<Vec<Committed>, StoreError>> {
+        self.writer.submit(delivery)
+    }
+}

@@ -1,0 +1,175 @@
+//! Versioned migrations, applied in order at start. `PRAGMA user_version` records the last one applied.
+//!
+//! A migration is never edited once released: a change to the schema is a new entry at the end.
+//! The tables are the integration contract of the inbox application (see docs/SCHEMA.md).
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: accounts, raw messages, messages, contacts, conversations, events.
+    r#"
+    CREATE TABLE accounts (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL,
+        local_part  TEXT NOT NULL,
+        domain      TEXT NOT NULL,
+        enabled     INTEGER NOT NULL DEFAULT 1,
+        created_at  TEXT NOT NULL,
+        UNIQUE (local_part, domain)
+    );
+    CREATE TABLE retired_addresses (
+        account_id  INTEGER NOT NULL REFERENCES accounts(id),
+        local_part  TEXT NOT NULL,
+        domain      TEXT NOT NULL,
+        retired_at  TEXT NOT NULL
+    );
+    CREATE TABLE raw_messages (
+        id    INTEGER PRIMARY KEY,
+        data  BLOB NOT NULL
+    );
+    CREATE TABLE contacts (
+        id            INTEGER PRIMARY KEY,
+        account_id    INTEGER NOT NULL REFERENCES accounts(id),
+        email         TEXT NOT NULL,
+        email_key     TEXT NOT NULL,
+        name          TEXT,
+        source        TEXT NOT NULL,
+        opt_in        INTEGER NOT NULL DEFAULT 0,
+        lists         TEXT NOT NULL DEFAULT '[]',
+        email_status  TEXT NOT NULL DEFAULT 'ok',
+        created_at    TEXT NOT NULL,
+        UNIQUE (account_id, email_key)
+    );
+    CREATE TABLE conversations (
+        id               INTEGER PRIMARY KEY,
+        account_id       INTEGER NOT NULL REFERENCES accounts(id),
+        contact_id       INTEGER NOT NULL REFERENCES contacts(id),
+        subject          TEXT NOT NULL,
+        subject_key      TEXT NOT NULL,
+        channel          TEXT NOT NULL DEFAULT 'email',
+        status           TEXT NOT NULL DEFAULT 'open',
+        message_count    INTEGER NOT NULL DEFAULT 0,
+        campaign_id      TEXT,
+        automation_id    TEXT,
+        created_at       TEXT NOT NULL,
+        last_message_at  TEXT NOT NULL
+    );
+    CREATE INDEX conversations_by_contact ON conversations (account_id, contact_id, subject_key, last_message_at);
+    CREATE INDEX conversations_by_activity ON conversations (account_id, last_message_at);
+    CREATE TABLE messages (
+        id               INTEGER PRIMARY KEY,
+        account_id       INTEGER NOT NULL REFERENCES accounts(id),
+        queue_id         TEXT NOT NULL,
+        raw_id           INTEGER NOT NULL REFERENCES raw_messages(id),
+        conversation_id  INTEGER REFERENCES conversations(id),
+        contact_id       INTEGER REFERENCES contacts(id),
+        dedupe_key       TEXT NOT NULL,
+        message_id       TEXT,
+        kind             TEXT NOT NULL,
+        flags            TEXT NOT NULL DEFAULT '[]',
+        from_email       TEXT,
+        from_name        TEXT,
+        reply_to         TEXT,
+        to_json          TEXT NOT NULL DEFAULT '[]',
+        cc_json          TEXT NOT NULL DEFAULT '[]',
+        subject          TEXT,
+        date             TEXT,
+        in_reply_to      TEXT,
+        references_json  TEXT NOT NULL DEFAULT '[]',
+        text             TEXT,
+        html             TEXT,
+        reply_text       TEXT,
+        attachments_json TEXT NOT NULL DEFAULT '[]',
+        headers_json     TEXT NOT NULL DEFAULT '{}',
+        size             INTEGER NOT NULL,
+        tags_json        TEXT NOT NULL DEFAULT '[]',
+        campaign_id      TEXT,
+        automation_id    TEXT,
+        forwarded_by     TEXT,
+        original_json    TEXT,
+        bounce_json      TEXT,
+        envelope_json    TEXT NOT NULL,
+        received_at      TEXT NOT NULL,
+        UNIQUE (account_id, dedupe_key)
+    );
+    CREATE INDEX messages_by_message_id ON messages (account_id, message_id);
+    CREATE INDEX messages_by_conversation ON messages (conversation_id, id);
+    CREATE TABLE events (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        type        TEXT NOT NULL,
+        account_id  INTEGER NOT NULL,
+        created_at  TEXT NOT NULL,
+        data        TEXT NOT NULL
+    );
+    CREATE INDEX events_by_account ON events (account_id, id);
+    "#,
+    // 2: agents' personal addresses, outbound messages the platform registered, system notices.
+    r#"
+    CREATE TABLE members (
+        account_id  INTEGER NOT NULL REFERENCES accounts(id),
+        email       TEXT NOT NULL,
+        email_key   TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (account_id, email_key)
+    );
+    CREATE TABLE sent_messages (
+        account_id     INTEGER NOT NULL REFERENCES accounts(id),
+        message_id     TEXT NOT NULL,
+        contact_email  TEXT NOT NULL,
+        campaign_id    TEXT,
+        automation_id  TEXT,
+        created_at     TEXT NOT NULL,
+        PRIMARY KEY (account_id, message_id)
+    );
+    CREATE TABLE notices (
+        id          INTEGER PRIMARY KEY,
+        account_id  INTEGER NOT NULL REFERENCES accounts(id),
+        message_id  INTEGER NOT NULL REFERENCES messages(id),
+        kind        TEXT NOT NULL,
+        link        TEXT,
+        code        TEXT,
+        created_at  TEXT NOT NULL
+    );
+    CREATE INDEX notices_by_account ON notices (account_id, id);
+    "#,
+];
+
+/// The schema version this build writes.
+pub const LATEST: usize = MIGRATIONS.len();
+
+/// Brings the database up to [`LATEST`], each migration in its own transaction.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: usize =
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    if current > LATEST {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
+            Some(format!(
+                "database schema version {current} is newer than this inboxd ({LATEST}); upgrade inboxd"
+            )),
+        ));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_are_idempotent() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v as usize, LATEST);
+    }
+}

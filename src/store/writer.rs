@@ -1,0 +1,138 @@
+//! The single writer: owns the write connection and commits deliveries in batches.
+//!
+//! Sessions submit a delivery and wait on a oneshot. The writer takes whatever has queued up while
+//! the previous commit was fsyncing (up to `max_batch`), applies each delivery in its own savepoint
+//! (a failure undoes that delivery only), commits once, and only then answers each session. So an
+//! answer of Ok always means "durably committed" (invariant 1), and a failed commit answers every
+//! delivery of the batch with an error: nothing half-stored.
+
+use super::{Committed, StoreError, apply};
+use crate::ingest::Delivery;
+use rusqlite::{Connection, TransactionBehavior};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use tokio::sync::{mpsc, oneshot};
+
+type Reply = oneshot::Sender<Result<Vec<Committed>, StoreError>>;
+
+struct Job {
+    delivery: Delivery,
+    reply: Reply,
+}
+
+pub(super) struct WriterHandle {
+    tx: Mutex<Option<mpsc::UnboundedSender<Job>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+pub(super) fn spawn(conn: Connection, max_batch: usize, window_days: u32) -> WriterHandle {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let thread = std::thread::Builder::new()
+        .name("inboxd-writer".into())
+        .spawn(move || run(conn, rx, max_batch, window_days))
+        .expect("the writer thread starts");
+    WriterHandle {
+        tx: Mutex::new(Some(tx)),
+        thread: Mutex::new(Some(thread)),
+    }
+}
+
+impl WriterHandle {
+    pub(super) fn submit(
+        &self,
+        delivery: Delivery,
+    ) -> oneshot::Receiver<Result<Vec<Committed>, StoreError>> {
+        let (reply, answer) = oneshot::channel();
+        let sender = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+        match sender.as_ref() {
+            Some(tx) => {
+                if let Err(mpsc::error::SendError(job)) = tx.send(Job { delivery, reply }) {
+                    let _ = job
+                        .reply
+                        .send(Err(StoreError::Failed("the writer has stopped".into())));
+                }
+            }
+            None => {
+                let _ = reply.send(Err(StoreError::Failed("the store is closed".into())));
+            }
+        }
+        answer
+    }
+
+    /// Closes the queue and waits until everything queued has been committed.
+    pub(super) fn close(&self) {
+        self.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(thread) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(
+    mut conn: Connection,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    max_batch: usize,
+    window_days: u32,
+) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&mut conn, batch, window_days);
+    }
+}
+
+fn commit_batch(conn: &mut Connection, batch: Vec<Job>, window_days: u32) {
+    let started = std::time::Instant::now();
+    let size = batch.len();
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            let err = StoreError::from(e);
+            tracing::error!(error = %err, batch = size, "cannot begin a transaction");
+            for job in batch {
+                let _ = job.reply.send(Err(err.clone()));
+            }
+            return;
+        }
+    };
+    let now = crate::time::now_rfc3339();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for job in batch {
+        let outcome = match tx.savepoint() {
+            Ok(sp) => match apply::apply(&sp, &job.delivery, &now, window_days) {
+                Ok(done) => sp.commit().map(|_| done).map_err(StoreError::from),
+                // Dropping the savepoint rolls back this delivery only.
+                Err(e) => Err(StoreError::from(e)),
+            },
+            Err(e) => Err(StoreError::from(e)),
+        };
+        if let Err(e) = &outcome {
+            tracing::warn!(queue_id = %job.delivery.envelope.queue_id, error = %e, "delivery not stored");
+        }
+        outcomes.push((job.reply, outcome));
+    }
+    match tx.commit() {
+        Ok(()) => {
+            tracing::debug!(
+                batch = size,
+                elapsed_us = started.elapsed().as_micros() as u64,
+                "committed"
+            );
+            for (reply, outcome) in outcomes {
+                let _ = reply.send(outcome);
+            }
+        }
+        Err(e) => {
+            let err = StoreError::from(e);
+            tracing::error!(error = %err, batch = size, "commit failed");
+            for (reply, _) in outcomes {
+                let _ = reply.send(Err(err.clone()));
+            }
+        }
+    }
+}

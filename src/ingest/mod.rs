@@ -1,11 +1,21 @@
 //! What a message is: bytes + envelope → a [`Delivery`] with one [`Plan`] per recipient account.
 //!
 //! Everything here is decided from the message and the account's data alone, without I/O, so the
-//! same message always gives the same plan and a retried delivery is a no-op in the store. The store
-//! then executes the plan inside its commit (find or create the contact, pick the conversation).
+//! same message always gives the same plan and a retried delivery is a no-op in the store
+//! (invariant 3). The store then executes the plan inside its commit (find or create the contact,
+//! pick the conversation). `plan` holds the decision rules; the other files each read one thing out
+//! of a message: `parse` the fields, `sender` the contact, `thread` the thread keys, `forward` a
+//! forwarded original, `bounce` a delivery report, `autoreply` an automatic answer, `notice` a
+//! forwarding confirmation, `reply_text` the new text without quotes.
 
 pub mod address;
+pub mod autoreply;
+pub mod bounce;
+pub mod forward;
+pub mod notice;
 pub mod parse;
+mod plan;
+pub mod reply_text;
 pub mod sender;
 pub mod thread;
 
@@ -60,13 +70,29 @@ pub struct AccountData {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
+    /// A person writing to the account.
     Message,
+    /// An agent's manual forward of a customer's mail.
+    Forward,
+    /// An out-of-office or other automatic answer (RFC 3834).
+    AutoReply,
+    /// A delivery status notification.
+    Bounce,
+    /// An ARF feedback report (complaint).
+    Feedback,
+    /// A notice for the account itself (forwarding confirmations).
+    System,
 }
 
 impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Message => "message",
+            Kind::Forward => "forward",
+            Kind::AutoReply => "auto_reply",
+            Kind::Bounce => "bounce",
+            Kind::Feedback => "feedback",
+            Kind::System => "system",
         }
     }
 }
@@ -76,8 +102,37 @@ impl Kind {
 pub enum ContactChoice {
     /// Find the contact by address, creating it (not opt-in, no list, no automation) if new.
     FindOrCreate(Mailbox),
+    /// Use the contact if it exists; never create one (auto-replies, bounces).
+    FindExisting(Mailbox),
     /// No contact: the message is stored without a conversation unless its thread finds one.
     None,
+}
+
+/// The original of a forward, as the inbox shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Original {
+    pub from_email: String,
+    pub from_name: Option<String>,
+    pub subject: Option<String>,
+    pub date: Option<String>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    /// What the agent wrote above the forwarded message.
+    pub note: String,
+    /// The original message's body, as forwarded.
+    pub body: String,
+}
+
+/// The failed delivery a bounce reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BounceInfo {
+    pub recipient: Option<String>,
+    pub status: Option<String>,
+    pub reply_code: Option<String>,
+    pub reason: Option<String>,
+    pub hard: bool,
+    pub feedback_type: Option<String>,
+    pub original_message_id: Option<String>,
 }
 
 /// The decision for one account.
@@ -96,6 +151,11 @@ pub struct Plan {
     pub subject_key: String,
     pub campaign_id: Option<String>,
     pub automation_id: Option<String>,
+    pub reply_text: Option<String>,
+    pub forwarded_by: Option<String>,
+    pub original: Option<Original>,
+    pub bounce: Option<BounceInfo>,
+    pub notice: Option<notice::Notice>,
 }
 
 /// Everything the store needs to commit one message: raw bytes once, a plan per account.
@@ -120,23 +180,28 @@ impl Delivery {
         recipients: &[AcceptedRecipient],
         accounts: &BTreeMap<i64, AccountData>,
     ) -> Delivery {
-        let message = Arc::new(parse::parse(&raw));
-        let dedupe_key = dedupe_key(&message, &raw[trace_len.min(raw.len())..]);
+        // Our own Received header is not part of what the sender wrote: judge the message without it.
+        let content = &raw[trace_len.min(raw.len())..];
         let mut by_account: BTreeMap<i64, Vec<&AcceptedRecipient>> = BTreeMap::new();
         for r in recipients {
             by_account.entry(r.account_id).or_default().push(r);
         }
-        let plans = by_account
-            .into_iter()
-            .map(|(account_id, rcpts)| {
-                let data = accounts.get(&account_id).cloned().unwrap_or_default();
-                plan(&message, account_id, &rcpts, &data)
-            })
-            .collect();
+        let (message, plans) = {
+            let reader = plan::Reader::new(content, envelope.mail_from.is_empty());
+            let plans = by_account
+                .into_iter()
+                .map(|(account_id, rcpts)| {
+                    let data = accounts.get(&account_id).cloned().unwrap_or_default();
+                    reader.plan(account_id, &rcpts, &data)
+                })
+                .collect();
+            (reader.into_message(), plans)
+        };
+        let dedupe_key = dedupe_key(&message, content);
         Delivery {
             envelope,
             raw,
-            message,
+            message: Arc::new(message),
             dedupe_key,
             plans,
         }
@@ -151,48 +216,5 @@ fn dedupe_key(message: &ParsedMessage, content: &[u8]) -> String {
             let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
             format!("sha256:{hex}")
         }
-    }
-}
-
-fn plan(
-    message: &ParsedMessage,
-    account_id: i64,
-    rcpts: &[&AcceptedRecipient],
-    data: &AccountData,
-) -> Plan {
-    let mut tags: Vec<String> = rcpts.iter().filter_map(|r| r.tag.clone()).collect();
-    tags.dedup();
-    let token = rcpts.iter().find_map(|r| r.token.as_ref());
-    let mut flags = Vec::new();
-    if !message.parsed {
-        flags.push("unparsed");
-    }
-    if message.truncated {
-        flags.push("truncated");
-    }
-    let subject = message.subject.clone().unwrap_or_default();
-    let contact = match sender::contact_mailbox(message) {
-        Some(mailbox) if data.members.contains(&mailbox.key()) => {
-            // An agent writing to their own inbox is not a customer.
-            flags.push("member");
-            ContactChoice::None
-        }
-        Some(mailbox) => ContactChoice::FindOrCreate(mailbox),
-        None => {
-            flags.push("no_sender");
-            ContactChoice::None
-        }
-    };
-    Plan {
-        account_id,
-        tags,
-        kind: Kind::Message,
-        flags,
-        contact,
-        thread_ids: thread::lookup_ids(&message.in_reply_to, &message.references),
-        subject_key: thread::subject_key(&subject),
-        subject: thread::strip_prefixes(&subject),
-        campaign_id: token.and_then(|t| t.campaign_id().map(str::to_string)),
-        automation_id: token.and_then(|t| t.automation_id().map(str::to_string)),
     }
 }

@@ -65,6 +65,27 @@ const PREFIXES: &[&str] = &[
     "השב",
 ];
 
+/// Prefixes of automatic answers, so an out-of-office joins the conversation it answers.
+const AUTO_REPLY_PREFIXES: &[&str] = &[
+    "automatic reply",
+    "auto reply",
+    "autoreply",
+    "auto-reply",
+    "out of office reply",
+    "out of office",
+    "out of the office",
+    "abwesenheitsnotiz",
+    "automatische antwort",
+    "réponse automatique",
+    "respuesta automática",
+    "risposta automatica",
+    "automatisch antwoord",
+    "resposta automática",
+    "autosvar",
+    "automatisk svar",
+    "automaattinen vastaus",
+];
+
 /// `Re: [Support] AW: Fwd:  Order  #42` → `order #42`: what stays the same across a thread.
 pub fn subject_key(subject: &str) -> String {
     strip_prefixes(subject).to_lowercase()
@@ -77,6 +98,7 @@ pub fn strip_prefixes(subject: &str) -> String {
         let before = rest.len();
         rest = strip_tag(rest).trim_start();
         rest = strip_one_prefix(rest).trim_start();
+        rest = strip_auto_reply_prefix(rest).trim_start();
         if rest.len() == before {
             break;
         }
@@ -99,6 +121,22 @@ fn strip_tag(s: &str) -> &str {
             .any(|p| inner[..end].trim().eq_ignore_ascii_case(p))
     {
         return &inner[end + 1..];
+    }
+    s
+}
+
+/// `Automatic reply: …`, `Out of Office: …`, `Réponse automatique : …`.
+fn strip_auto_reply_prefix(s: &str) -> &str {
+    for prefix in AUTO_REPLY_PREFIXES {
+        let Some(head) = s.get(..prefix.len()) else {
+            continue;
+        };
+        if head.to_lowercase() == *prefix {
+            let rest = s[prefix.len()..].trim_start_matches(' ');
+            if let Some(after) = rest.strip_prefix(':').or_else(|| rest.strip_prefix('：')) {
+                return after;
+            }
+        }
     }
     s
 }
@@ -156,6 +194,9 @@ mod tests {
             ("Order #42", "order #42"),
             ("Réunion: lundi", "réunion: lundi"),
             ("Results: Q3", "results: q3"),
+            ("Automatic reply: Order #42", "order #42"),
+            ("Réponse automatique : RE: Order #42", "order #42"),
+            ("Out of Office: Order #42", "order #42"),
             ("", ""),
         ] {
             assert_eq!(subject_key(subject), expected, "{subject}");

@@ -1,8 +1,10 @@
 //! Executes a delivery's plans inside the writer's transaction: dedupe, contact, conversation,
-//! message row, events. Everything one delivery writes happens here, in one savepoint.
+//! message row, notices, bounce status, events. Everything one delivery writes happens here, in
+//! one savepoint.
 
 use super::Committed;
-use crate::ingest::{ContactChoice, Delivery, Plan};
+use crate::ingest::address::email_key;
+use crate::ingest::{ContactChoice, Delivery, Kind, Plan};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
@@ -35,15 +37,32 @@ pub(super) fn apply(
             }
         };
         let contact = resolve_contact(conn, plan, now)?;
-        let conversation = resolve_conversation(conn, plan, contact, now, window_days)?;
-        let message_id = insert_message(conn, d, plan, raw, contact, conversation, now)?;
-        if let Some(conversation) = conversation {
+        let place = place(conn, plan, contact, now, window_days)?;
+        let message_id = insert_message(conn, d, plan, raw, contact, &place, now)?;
+        if let Some(conversation) = place.conversation {
             conn.prepare_cached(
                 "UPDATE conversations SET message_count = message_count + 1,
                  last_message_at = max(last_message_at, ?2) WHERE id = ?1",
             )?
             .execute(params![conversation, now])?;
         }
+        if let Some(notice) = &plan.notice {
+            conn.prepare_cached(
+                "INSERT INTO notices (account_id, message_id, kind, provider, link, code, requested_by, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                plan.account_id,
+                message_id,
+                notice.kind,
+                notice.provider,
+                notice.link,
+                notice.code,
+                notice.requested_by,
+                now
+            ])?;
+        }
+        mark_bouncing(conn, plan, now)?;
         event(
             conn,
             "message.received",
@@ -51,12 +70,14 @@ pub(super) fn apply(
             now,
             json!({
                 "message_id": message_id,
-                "conversation_id": conversation,
+                "conversation_id": place.conversation,
                 "contact_id": contact,
                 "kind": plan.kind.as_str(),
                 "queue_id": d.envelope.queue_id,
                 "subject": d.message.subject,
                 "from_email": d.message.from.as_ref().map(|m| &m.email),
+                "campaign_id": place.campaign_id,
+                "automation_id": place.automation_id,
             }),
         )?;
         done.push(Committed {
@@ -91,8 +112,9 @@ fn event(
 /// Finds the contact by address or creates it: not opt-in, on no list, and marked so that no
 /// automation runs for it. An existing contact's consent is never touched.
 fn resolve_contact(conn: &Connection, plan: &Plan, now: &str) -> rusqlite::Result<Option<i64>> {
-    let mailbox = match &plan.contact {
-        ContactChoice::FindOrCreate(m) => m,
+    let (mailbox, may_create) = match &plan.contact {
+        ContactChoice::FindOrCreate(m) => (m, true),
+        ContactChoice::FindExisting(m) => (m, false),
         ContactChoice::None => return Ok(None),
     };
     let key = mailbox.key();
@@ -103,11 +125,14 @@ fn resolve_contact(conn: &Connection, plan: &Plan, now: &str) -> rusqlite::Resul
         })
         .optional()?;
     if let Some((id, name)) = existing {
-        if name.is_none() && mailbox.name.is_some() {
+        if name.is_none() && mailbox.name.is_some() && may_create {
             conn.prepare_cached("UPDATE contacts SET name = ?2 WHERE id = ?1")?
                 .execute(params![id, mailbox.name])?;
         }
         return Ok(Some(id));
+    }
+    if !may_create {
+        return Ok(None);
     }
     conn.prepare_cached(
         "INSERT INTO contacts (account_id, email, email_key, name, source, opt_in, lists, created_at)
@@ -133,15 +158,36 @@ fn resolve_contact(conn: &Connection, plan: &Plan, now: &str) -> rusqlite::Resul
     Ok(Some(id))
 }
 
-/// The conversation by the rules in `ingest::thread`: thread headers (same contact only), then
-/// subject within the window, then a new one. Without a contact, only a thread header can place it.
-fn resolve_conversation(
+/// Where the message goes, and which campaign or automation it answers.
+struct Placement {
+    conversation: Option<i64>,
+    campaign_id: Option<String>,
+    automation_id: Option<String>,
+}
+
+/// The conversation by the rules in `ingest::thread`: thread headers (same contact only; an
+/// outbound message registered by the platform counts too), then the contact's conversation of the
+/// same campaign or automation, then the subject within the window, then a new one. Without a
+/// contact only a thread header can place a message; automatic mail never opens a conversation.
+fn place(
     conn: &Connection,
     plan: &Plan,
     contact: Option<i64>,
     now: &str,
     window_days: u32,
-) -> rusqlite::Result<Option<i64>> {
+) -> rusqlite::Result<Placement> {
+    let mut place = Placement {
+        conversation: None,
+        campaign_id: plan.campaign_id.clone(),
+        automation_id: plan.automation_id.clone(),
+    };
+    if plan.kind == Kind::System {
+        return Ok(place);
+    }
+    let contact_key = match &plan.contact {
+        ContactChoice::FindOrCreate(m) | ContactChoice::FindExisting(m) => Some(m.key()),
+        ContactChoice::None => None,
+    };
     for id in &plan.thread_ids {
         let found: Option<(i64, i64)> = conn
             .prepare_cached(
@@ -151,14 +197,51 @@ fn resolve_conversation(
             .query_row(params![plan.account_id, id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         match (found, contact) {
-            (Some((conversation, owner)), Some(c)) if owner == c => return Ok(Some(conversation)),
-            (Some((conversation, _)), None) => return Ok(Some(conversation)),
+            (Some((conversation, owner)), Some(c)) if owner == c => {
+                place.conversation = Some(conversation);
+                return Ok(place);
+            }
+            (Some((conversation, _)), None) => {
+                place.conversation = Some(conversation);
+                return Ok(place);
+            }
             _ => {}
+        }
+        let sent: Option<(String, Option<String>, Option<String>)> = conn
+            .prepare_cached(
+                "SELECT contact_email, campaign_id, automation_id FROM sent_messages
+                 WHERE account_id = ?1 AND message_id = ?2",
+            )?
+            .query_row(params![plan.account_id, id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        if let Some((sent_to, campaign, automation)) = sent {
+            // A colleague answering keeps the link to the campaign, in their own conversation.
+            place.campaign_id = place.campaign_id.or(campaign);
+            place.automation_id = place.automation_id.or(automation);
+            if contact_key.as_deref() == Some(email_key(&sent_to).as_str()) {
+                break;
+            }
         }
     }
     let Some(contact) = contact else {
-        return Ok(None);
+        return Ok(place);
     };
+    if place.campaign_id.is_some() || place.automation_id.is_some() {
+        let found: Option<i64> = conn
+            .prepare_cached(
+                "SELECT id FROM conversations WHERE account_id = ?1 AND contact_id = ?2
+                 AND ((?3 IS NOT NULL AND campaign_id = ?3) OR (?4 IS NOT NULL AND automation_id = ?4))
+                 ORDER BY last_message_at DESC LIMIT 1",
+            )?
+            .query_row(params![plan.account_id, contact, place.campaign_id, place.automation_id], |r| r.get(0))
+            .optional()?;
+        if found.is_some() {
+            place.conversation = found;
+            return Ok(place);
+        }
+    }
     if window_days > 0 && !plan.subject_key.is_empty() {
         let cutoff =
             crate::time::rfc3339(crate::time::unix_now() - i64::from(window_days) * 86_400);
@@ -170,8 +253,12 @@ fn resolve_conversation(
             .query_row(params![plan.account_id, contact, plan.subject_key, cutoff], |r| r.get(0))
             .optional()?;
         if found.is_some() {
-            return Ok(found);
+            place.conversation = found;
+            return Ok(place);
         }
+    }
+    if !matches!(plan.kind, Kind::Message | Kind::Forward) {
+        return Ok(place);
     }
     let subject = if plan.subject.is_empty() {
         "(no subject)"
@@ -188,8 +275,8 @@ fn resolve_conversation(
         contact,
         subject,
         plan.subject_key,
-        plan.campaign_id,
-        plan.automation_id,
+        place.campaign_id,
+        place.automation_id,
         now
     ])?;
     let id = conn.last_insert_rowid();
@@ -198,9 +285,48 @@ fn resolve_conversation(
         "conversation.created",
         plan.account_id,
         now,
-        json!({ "conversation_id": id, "contact_id": contact, "subject": subject, "channel": "email" }),
+        json!({
+            "conversation_id": id,
+            "contact_id": contact,
+            "subject": subject,
+            "channel": "email",
+            "campaign_id": place.campaign_id,
+            "automation_id": place.automation_id,
+        }),
     )?;
-    Ok(Some(id))
+    place.conversation = Some(id);
+    Ok(place)
+}
+
+/// A hard bounce means the address does not work: the contact is marked so no more mail goes to it.
+fn mark_bouncing(conn: &Connection, plan: &Plan, now: &str) -> rusqlite::Result<()> {
+    let Some(bounce) = plan
+        .bounce
+        .as_ref()
+        .filter(|b| b.hard && plan.kind == Kind::Bounce)
+    else {
+        return Ok(());
+    };
+    let Some(recipient) = &bounce.recipient else {
+        return Ok(());
+    };
+    let contact: Option<i64> = conn
+        .prepare_cached(
+            "UPDATE contacts SET email_status = 'bouncing' WHERE account_id = ?1 AND email_key = ?2
+             AND email_status != 'bouncing' RETURNING id",
+        )?
+        .query_row(params![plan.account_id, email_key(recipient)], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = contact {
+        event(
+            conn,
+            "contact.bouncing",
+            plan.account_id,
+            now,
+            json!({ "contact_id": id, "email": recipient, "status": bounce.status }),
+        )?;
+    }
+    Ok(())
 }
 
 fn insert_message(
@@ -209,7 +335,7 @@ fn insert_message(
     plan: &Plan,
     raw_id: i64,
     contact: Option<i64>,
-    conversation: Option<i64>,
+    place: &Placement,
     now: &str,
 ) -> rusqlite::Result<i64> {
     let m = &d.message;
@@ -225,7 +351,7 @@ fn insert_message(
         plan.account_id,
         d.envelope.queue_id,
         raw_id,
-        conversation,
+        place.conversation,
         contact,
         d.dedupe_key,
         m.message_id,
@@ -242,16 +368,16 @@ fn insert_message(
         to_json(&m.references),
         m.text,
         m.html,
-        Option::<String>::None,
+        plan.reply_text,
         to_json(&m.attachments),
         to_json(&m.headers),
         d.envelope.size as i64,
         to_json(&plan.tags),
-        plan.campaign_id,
-        plan.automation_id,
-        Option::<String>::None,
-        Option::<String>::None,
-        Option::<String>::None,
+        place.campaign_id,
+        place.automation_id,
+        plan.forwarded_by,
+        plan.original.as_ref().map(to_json),
+        plan.bounce.as_ref().map(to_json),
         to_json(&d.envelope),
         now,
     ])?;

@@ -125,10 +125,12 @@ const MIGRATIONS: &[&str] = &[
         id          INTEGER PRIMARY KEY,
         account_id  INTEGER NOT NULL REFERENCES accounts(id),
         message_id  INTEGER NOT NULL REFERENCES messages(id),
-        kind        TEXT NOT NULL,
-        link        TEXT,
-        code        TEXT,
-        created_at  TEXT NOT NULL
+        kind          TEXT NOT NULL,
+        provider      TEXT,
+        link          TEXT,
+        code          TEXT,
+        requested_by  TEXT,
+        created_at    TEXT NOT NULL
     );
     CREATE INDEX notices_by_account ON notices (account_id, id);
     "#,

@@ -164,8 +164,7 @@ impl Config {
         let config = match path {
             None => Config::default(),
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
                 Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?
             }
         };
@@ -181,9 +180,7 @@ impl Config {
     /// Checks the values that serde cannot: each message names the key.
     pub fn validate(&self) -> Result<(), String> {
         let fail = |key: &str, why: &str| Err(format!("invalid value for `{key}`: {why}"));
-        if self.server.hostname.trim().is_empty()
-            || self.server.hostname.contains(char::is_whitespace)
-        {
+        if self.server.hostname.trim().is_empty() || self.server.hostname.contains(char::is_whitespace) {
             return fail("server.hostname", "must be a host name without spaces");
         }
         if self.server.listen.is_empty() {
@@ -194,10 +191,7 @@ impl Config {
         }
         for domain in &self.server.domains {
             if domain.is_empty() || domain.contains('@') || domain.contains(char::is_whitespace) {
-                return fail(
-                    "server.domains",
-                    &format!("`{domain}` is not a domain name"),
-                );
+                return fail("server.domains", &format!("`{domain}` is not a domain name"));
             }
         }
         if self.limits.max_message_size < 1024 {
@@ -207,16 +201,10 @@ impl Config {
             return fail("limits.max_recipients", "must be at least 1");
         }
         if self.limits.idle_timeout_secs == 0 || self.limits.session_timeout_secs == 0 {
-            return fail(
-                "limits.idle_timeout_secs",
-                "timeouts must be at least 1 second",
-            );
+            return fail("limits.idle_timeout_secs", "timeouts must be at least 1 second");
         }
         if self.limits.max_connections == 0 || self.limits.max_connections_per_ip == 0 {
-            return fail(
-                "limits.max_connections",
-                "connection limits must be at least 1",
-            );
+            return fail("limits.max_connections", "connection limits must be at least 1");
         }
         if self.database.max_batch == 0 {
             return fail("database.max_batch", "must be at least 1");
@@ -236,11 +224,7 @@ impl Config {
 
     /// Domains in lower case, for comparisons.
     pub fn domains_lowercase(&self) -> Vec<String> {
-        self.server
-            .domains
-            .iter()
-            .map(|d| d.to_ascii_lowercase())
-            .collect()
+        self.server.domains.iter().map(|d| d.to_ascii_lowercase()).collect()
     }
 
     /// The reply-token key, from the environment, a file or the config, in that order of preference.
@@ -255,14 +239,12 @@ impl Config {
             };
         }
         if let Some(file) = &cfg.secret_file {
-            let text = std::fs::read_to_string(file).map_err(|e| {
-                format!(
-                    "invalid value for `reply_tokens.secret_file`: {}: {e}",
-                    file.display()
-                )
-            })?;
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("invalid value for `reply_tokens.secret_file`: {}: {e}", file.display()))?;
             if text.trim().len() < 16 {
-                return Err("invalid value for `reply_tokens.secret_file`: the key must be at least 16 characters".into());
+                return Err(
+                    "invalid value for `reply_tokens.secret_file`: the key must be at least 16 characters".into(),
+                );
             }
             return Ok(text.trim().as_bytes().to_vec());
         }
@@ -301,15 +283,8 @@ mod tests {
     #[test]
     fn bad_value_names_key() {
         let err = Config::parse("[limits]\nmax_recipients = \"many\"\n").unwrap_err();
-        assert!(
-            err.contains("max_recipients") || err.contains("line 2"),
-            "{err}"
-        );
+        assert!(err.contains("max_recipients") || err.contains("line 2"), "{err}");
         let cfg = Config::parse("[limits]\nmax_recipients = 0\n").unwrap();
-        assert!(
-            cfg.validate()
-                .unwrap_err()
-                .contains("limits.max_recipients")
-        );
+        assert!(cfg.validate().unwrap_err().contains("limits.max_recipients"));
     }
 }

@@ -29,9 +29,6 @@ mod tests {
     #[test]
     fn formats() {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            super::rfc5322(86400 * 365),
-            "Fri, 1 Jan 1971 00:00:00 +0000"
-        );
+        assert_eq!(super::rfc5322(86400 * 365), "Fri, 1 Jan 1971 00:00:00 +0000");
     }
 }

@@ -6,11 +6,7 @@ use common::*;
 use serde_json::Value;
 
 fn mail(from: &str, subject: &str, extra: &[(&str, &str)], body: &str) -> String {
-    let mut headers = vec![
-        ("From", from),
-        ("To", "inbox@inbox.localhost"),
-        ("Subject", subject),
-    ];
+    let mut headers = vec![("From", from), ("To", "inbox@inbox.localhost"), ("Subject", subject)];
     headers.extend_from_slice(extra);
     message(&headers, body)
 }
@@ -47,23 +43,13 @@ fn an_unknown_sender_becomes_one_contact_that_is_not_opt_in() {
     assert!(c["created_at"].as_str().unwrap().ends_with('Z'));
 
     let events = server.events(0);
-    let created: Vec<&Value> = events
-        .iter()
-        .filter(|e| e["type"] == "contact.created")
-        .collect();
+    let created: Vec<&Value> = events.iter().filter(|e| e["type"] == "contact.created").collect();
     assert_eq!(created.len(), 1);
     assert_eq!(created[0]["data"]["automation"], false);
     assert_eq!(created[0]["data"]["opt_in"], false);
     assert_eq!(created[0]["data"]["email"], "jane@customer.example");
     let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(
-        kinds,
-        [
-            "contact.created",
-            "conversation.created",
-            "message.received"
-        ]
-    );
+    assert_eq!(kinds, ["contact.created", "conversation.created", "message.received"]);
     // The cursor returns only newer events.
     let last = events.last().unwrap()["id"].as_i64().unwrap();
     assert!(server.events(last).is_empty());
@@ -133,10 +119,7 @@ fn a_reply_joins_its_thread_by_in_reply_to_and_references() {
         &mail(
             "jane@c.example",
             "a different subject",
-            &[
-                ("Message-ID", "<m2@c.example>"),
-                ("In-Reply-To", "<m1@c.example>"),
-            ],
+            &[("Message-ID", "<m2@c.example>"), ("In-Reply-To", "<m1@c.example>")],
             "second",
         ),
     );
@@ -161,15 +144,8 @@ fn a_reply_joins_its_thread_by_in_reply_to_and_references() {
     assert_eq!(conv["channel"], "email");
     assert_eq!(conv["status"], "open");
     let messages = conv["messages"].as_array().unwrap();
-    let ids: Vec<&str> = messages
-        .iter()
-        .map(|m| m["message_id"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        ids,
-        ["m1@c.example", "m2@c.example", "m3@c.example"],
-        "oldest first"
-    );
+    let ids: Vec<&str> = messages.iter().map(|m| m["message_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["m1@c.example", "m2@c.example", "m3@c.example"], "oldest first");
     assert!(messages[0]["text"].as_str().unwrap().contains("first"));
     for field in [
         "from_email",
@@ -183,10 +159,7 @@ fn a_reply_joins_its_thread_by_in_reply_to_and_references() {
         "attachments",
         "size",
     ] {
-        assert!(
-            messages[0].get(field).is_some(),
-            "message JSON lacks {field}"
-        );
+        assert!(messages[0].get(field).is_some(), "message JSON lacks {field}");
     }
 }
 
@@ -195,29 +168,17 @@ fn the_subject_rule_joins_within_the_window_and_not_outside_it() {
     let server = start();
     let acme = server.create_account("Acme");
     let a = &acme.address;
+    server.send("j@c.example", &[a], &mail("jane@c.example", "Invoice March", &[], "1"));
     server.send(
         "j@c.example",
         &[a],
-        &mail("jane@c.example", "Invoice March", &[], "1"),
-    );
-    server.send(
-        "j@c.example",
-        &[a],
-        &mail(
-            "jane@c.example",
-            "RE: AW: [Billing] Invoice March",
-            &[],
-            "2",
-        ),
+        &mail("jane@c.example", "RE: AW: [Billing] Invoice March", &[], "2"),
     );
     assert_eq!(server.conversations(acme.id).len(), 1);
     // Age the conversation beyond 30 days: the same subject now starts a new conversation.
     server
         .db()
-        .execute(
-            "UPDATE conversations SET last_message_at = '2000-01-01T00:00:00Z'",
-            [],
-        )
+        .execute("UPDATE conversations SET last_message_at = '2000-01-01T00:00:00Z'", [])
         .unwrap();
     server.send(
         "j@c.example",
@@ -226,10 +187,7 @@ fn the_subject_rule_joins_within_the_window_and_not_outside_it() {
     );
     let conversations = server.conversations(acme.id);
     assert_eq!(conversations.len(), 2);
-    assert_eq!(
-        conversations[0]["message_count"], 1,
-        "newest activity first"
-    );
+    assert_eq!(conversations[0]["message_count"], 1, "newest activity first");
     assert_eq!(conversations[1]["message_count"], 2);
 
     // 0 turns the subject rule off.
@@ -290,10 +248,7 @@ fn two_contacts_replying_to_one_campaign_stay_in_their_own_conversations() {
     let conversations = server.conversations(acme.id);
     assert_eq!(conversations.len(), 2, "{conversations:?}");
     let by_contact = |email: &str| {
-        conversations
-            .iter()
-            .find(|c| c["contact_email"] == email)
-            .unwrap()["message_count"]
+        conversations.iter().find(|c| c["contact_email"] == email).unwrap()["message_count"]
             .as_i64()
             .unwrap()
     };
@@ -344,12 +299,8 @@ fn the_same_message_twice_is_stored_once_and_acknowledged_twice() {
         &[("Message-ID", "<retry-1@c.example>")],
         "once",
     );
-    server
-        .send("j@c.example", &[&acme.address], &m)
-        .expect(250, "2.0.0");
-    server
-        .send("j@c.example", &[&acme.address], &m)
-        .expect(250, "2.0.0");
+    server.send("j@c.example", &[&acme.address], &m).expect(250, "2.0.0");
+    server.send("j@c.example", &[&acme.address], &m).expect(250, "2.0.0");
     // A copy through another address of the same account.
     server
         .send("j@c.example", &[&format!("{local}+other@{domain}")], &m)
@@ -357,12 +308,8 @@ fn the_same_message_twice_is_stored_once_and_acknowledged_twice() {
     assert_eq!(server.count("SELECT count(*) FROM messages"), 1);
     // Without a Message-ID the content decides.
     let n = mail("jane@c.example", "No id", &[], "same content");
-    server
-        .send("j@c.example", &[&acme.address], &n)
-        .expect(250, "2.0.0");
-    server
-        .send("j@c.example", &[&acme.address], &n)
-        .expect(250, "2.0.0");
+    server.send("j@c.example", &[&acme.address], &n).expect(250, "2.0.0");
+    server.send("j@c.example", &[&acme.address], &n).expect(250, "2.0.0");
     assert_eq!(server.count("SELECT count(*) FROM messages"), 2);
     let received = server
         .events(0)
@@ -380,12 +327,7 @@ fn accounts_never_see_each_others_contacts_or_threads() {
     server.send(
         "j@c.example",
         &[&a.address],
-        &mail(
-            "jane@c.example",
-            "Hi A",
-            &[("Message-ID", "<x1@c.example>")],
-            "a",
-        ),
+        &mail("jane@c.example", "Hi A", &[("Message-ID", "<x1@c.example>")], "a"),
     );
     server.send(
         "j@c.example",
@@ -393,10 +335,7 @@ fn accounts_never_see_each_others_contacts_or_threads() {
         &mail(
             "jane@c.example",
             "Re: Hi A",
-            &[
-                ("Message-ID", "<x2@c.example>"),
-                ("In-Reply-To", "<x1@c.example>"),
-            ],
+            &[("Message-ID", "<x2@c.example>"), ("In-Reply-To", "<x1@c.example>")],
             "b",
         ),
     );
@@ -405,19 +344,8 @@ fn accounts_never_see_each_others_contacts_or_threads() {
     assert_ne!(ca[0]["id"], cb[0]["id"]);
     assert_eq!(server.conversations(a.id)[0]["message_count"], 1);
     assert_eq!(server.conversations(b.id)[0]["message_count"], 1);
-    assert!(
-        server
-            .conversations(a.id)
-            .iter()
-            .all(|c| c["account_id"] == a.id)
-    );
-    let out = server.cli(&[
-        "contacts",
-        "show",
-        "--account",
-        &a.id.to_string(),
-        "nobody@x.example",
-    ]);
+    assert!(server.conversations(a.id).iter().all(|c| c["account_id"] == a.id));
+    let out = server.cli(&["contacts", "show", "--account", &a.id.to_string(), "nobody@x.example"]);
     assert!(!out.status.success());
 }
 
@@ -438,17 +366,13 @@ fn encoded_words_utf8_and_idn_senders_come_out_as_unicode() {
     );
     let mut c = server.connect();
     c.ehlo();
-    c.cmd("MAIL FROM:<пример@пример.рф> SMTPUTF8")
-        .expect(250, "2.1.0");
+    c.cmd("MAIL FROM:<пример@пример.рф> SMTPUTF8").expect(250, "2.1.0");
     c.cmd(&format!("RCPT TO:<{a}>")).expect(250, "2.1.5");
     c.cmd("DATA").expect(354, "2.0.0");
     c.write("From: Иван <иван@пример.рф>\r\nSubject: Привет\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nтекст\r\n.\r\n".as_bytes());
     c.reply().expect(250, "2.0.0");
     let contacts = server.contacts(acme.id);
-    let emails: Vec<&str> = contacts
-        .iter()
-        .map(|c| c["email"].as_str().unwrap())
-        .collect();
+    let emails: Vec<&str> = contacts.iter().map(|c| c["email"].as_str().unwrap()).collect();
     assert_eq!(emails, ["juergen@münchen.de", "иван@пример.рф"]);
     assert_eq!(contacts[0]["name"], "Jürgen Müller");
     assert_eq!(contacts[1]["name"], "Иван");
@@ -509,22 +433,14 @@ fn an_unparseable_message_is_stored_raw_and_flagged() {
     let mut c = server.connect();
     c.ehlo();
     c.cmd("MAIL FROM:<x@y.example>").expect(250, "2.1.0");
-    c.cmd(&format!("RCPT TO:<{}>", acme.address))
-        .expect(250, "2.1.5");
+    c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(250, "2.1.5");
     c.cmd("DATA").expect(354, "2.0.0");
     c.write(b"\x00\x01\x02 binary garbage without headers\r\n.\r\n");
     let r = c.reply();
     r.expect(250, "2.0.0");
     let id = server.message_by_queue_id(&r.queue_id())[0];
     let m = server.json(&["messages", "show", &id.to_string()]);
-    assert!(
-        m["flags"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f == "unparsed"),
-        "{m}"
-    );
+    assert!(m["flags"].as_array().unwrap().iter().any(|f| f == "unparsed"), "{m}");
     let raw = server.cli(&["messages", "raw", &id.to_string()]).stdout;
     assert!(raw.ends_with(b"\x00\x01\x02 binary garbage without headers\r\n"));
     assert!(server.contacts(acme.id).is_empty());
@@ -554,11 +470,7 @@ fn ingest_corpus(server: &Server, account: &Account, dir: &str) -> usize {
         let body_start = raw.windows(2).position(|w| w == b"\r\n").unwrap();
         assert!(raw.starts_with(b"Received: "));
         let expected = to_crlf(&bytes);
-        assert!(
-            raw.ends_with(&expected),
-            "{}: raw bytes differ",
-            path.display()
-        );
+        assert!(raw.ends_with(&expected), "{}: raw bytes differ", path.display());
         assert!(body_start > 0);
         let shown = server.json(&["messages", "show", &id.to_string()]);
         assert_eq!(shown["id"], id);

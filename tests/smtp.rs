@@ -8,11 +8,7 @@ use std::time::{Duration, Instant};
 
 fn simple(from: &str, subject: &str) -> String {
     message(
-        &[
-            ("From", from),
-            ("To", "someone@inbox.localhost"),
-            ("Subject", subject),
-        ],
+        &[("From", from), ("To", "someone@inbox.localhost"), ("Subject", subject)],
         "Hello.\r\n",
     )
 }
@@ -33,15 +29,9 @@ fn greeting_and_ehlo_advertise_what_we_support() {
         "ENHANCEDSTATUSCODES",
         "CHUNKING",
     ] {
-        assert!(
-            ehlo.lines.iter().any(|l| l == ext),
-            "{ext} missing in {text}"
-        );
+        assert!(ehlo.lines.iter().any(|l| l == ext), "{ext} missing in {text}");
     }
-    assert!(
-        !text.contains("STARTTLS"),
-        "no certificate, no STARTTLS: {text}"
-    );
+    assert!(!text.contains("STARTTLS"), "no certificate, no STARTTLS: {text}");
     assert_eq!(c.cmd("HELO old.client").code, 250);
     c.cmd("NOOP").expect(250, "2.0.0");
     c.cmd("VRFY someone").expect(252, "2.5.0");
@@ -81,10 +71,7 @@ fn a_real_client_delivers_and_the_message_is_committed_with_its_envelope() {
     let header = &raw[..raw.find("\r\n\r\n").unwrap()];
     assert!(header.contains("([127.0.0.1])"), "{header}");
     assert!(header.contains(&format!("id {queue_id}")), "{header}");
-    assert!(
-        header.contains("by mx.test.example (inboxd) with ESMTP"),
-        "{header}"
-    );
+    assert!(header.contains("by mx.test.example (inboxd) with ESMTP"), "{header}");
     assert!(raw.contains("Subject: Where is my order?"));
 
     let m = server.json(&["messages", "show", &ids[0].to_string()]);
@@ -129,23 +116,18 @@ fn recipients_are_judged_at_rcpt_time() {
     let mut c = server.connect();
     c.ehlo();
     c.cmd("MAIL FROM:<a@sender.example>").expect(250, "2.1.0");
-    c.cmd("RCPT TO:<nobody@inbox.localhost>")
-        .expect(550, "5.1.1");
+    c.cmd("RCPT TO:<nobody@inbox.localhost>").expect(550, "5.1.1");
     c.cmd("RCPT TO:<victim@gmail.example>").expect(550, "5.7.1");
-    c.cmd(&format!("RCPT TO:<{}>", off.address))
-        .expect(550, "5.2.1");
+    c.cmd(&format!("RCPT TO:<{}>", off.address)).expect(550, "5.2.1");
     c.cmd("RCPT TO:<r-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@inbox.localhost>")
         .expect(550, "5.1.1");
     // Case-insensitive, with a +tag, on either configured domain spelling.
     let upper = acme.address.to_uppercase();
     c.cmd(&format!("RCPT TO:<{upper}>")).expect(250, "2.1.5");
     let (local, domain) = acme.address.split_once('@').unwrap();
-    c.cmd(&format!("RCPT TO:<{local}+Sales@{domain}>"))
-        .expect(250, "2.1.5");
-    c.cmd(&format!("RCPT TO:<{}>", acme.address))
-        .expect(250, "2.1.5");
-    c.cmd(&format!("RCPT TO:<{}>", acme.address))
-        .expect(452, "4.5.3");
+    c.cmd(&format!("RCPT TO:<{local}+Sales@{domain}>")).expect(250, "2.1.5");
+    c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(250, "2.1.5");
+    c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(452, "4.5.3");
     c.cmd("DATA").expect(354, "2.0.0");
     c.write(b"From: a@sender.example\r\nSubject: tags\r\n\r\nx\r\n.\r\n");
     c.reply().expect(250, "2.0.0");
@@ -171,10 +153,8 @@ fn a_rotated_address_stops_routing() {
     let mut c = server.connect();
     c.ehlo();
     c.cmd("MAIL FROM:<a@sender.example>").expect(250, "2.1.0");
-    c.cmd(&format!("RCPT TO:<{}>", acme.address))
-        .expect(550, "5.1.1");
-    c.cmd(&format!("RCPT TO:<{new_address}>"))
-        .expect(250, "2.1.5");
+    c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(550, "5.1.1");
+    c.cmd(&format!("RCPT TO:<{new_address}>")).expect(250, "2.1.5");
 }
 
 #[test]
@@ -183,16 +163,14 @@ fn declared_size_over_the_limit_is_refused_at_mail() {
     let mut c = server.connect();
     let ehlo = c.ehlo();
     assert!(ehlo.lines.iter().any(|l| l == "SIZE 100000"));
-    c.cmd("MAIL FROM:<a@b.example> SIZE=100001")
-        .expect(552, "5.3.4");
+    c.cmd("MAIL FROM:<a@b.example> SIZE=100001").expect(552, "5.3.4");
     c.cmd("MAIL FROM:<a@b.example> SIZE=99999 BODY=8BITMIME")
         .expect(250, "2.1.0");
     c.cmd("RSET").expect(250, "2.0.0");
     c.cmd("MAIL FROM:<a@b.example> BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=QQ314159")
         .expect(250, "2.1.0");
     c.cmd("RSET").expect(250, "2.0.0");
-    c.cmd("MAIL FROM:<a@b.example> FROBNICATE=YES")
-        .expect(555, "5.5.4");
+    c.cmd("MAIL FROM:<a@b.example> FROBNICATE=YES").expect(555, "5.5.4");
 }
 
 #[test]
@@ -241,8 +219,7 @@ fn commands_out_of_order_and_unknown_commands() {
     c.cmd("DATA").expect(503, "5.5.1");
     c.cmd("FOO bar").expect(500, "5.5.1");
     c.cmd("MAIL FROM:bad").expect(501, "5.5.4");
-    c.cmd(&format!("RCPT TO:<{}>", acme.address))
-        .expect(250, "2.1.5");
+    c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(250, "2.1.5");
     c.cmd("STARTTLS").expect(502, "5.5.1");
 }
 
@@ -288,8 +265,7 @@ fn bdat_chunks_are_assembled_and_checked() {
     c.write(b"BDAT 5\r\nhello");
     c.reply().expect(503, "5.5.1");
     c.cmd("MAIL FROM:<a@b.example>").expect(250, "2.1.0");
-    c.cmd(&format!("RCPT TO:<{}>", acme.address))
-        .expect(250, "2.1.5");
+    c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(250, "2.1.5");
     let part1 = b"From: a@b.example\r\nSubject: chunked\r\n\r\n";
     let part2 = b".leading dot stays in BDAT\r\nend\r\n";
     c.write(format!("BDAT {}\r\n", part1.len()).as_bytes());
@@ -307,16 +283,14 @@ fn bdat_chunks_are_assembled_and_checked() {
     assert!(String::from_utf8_lossy(&raw).contains("Subject: chunked"));
     // Over the size limit: 552 once the chunk is read, the session goes on.
     c.cmd("MAIL FROM:<a@b.example>").expect(250, "2.1.0");
-    c.cmd(&format!("RCPT TO:<{}>", acme.address))
-        .expect(250, "2.1.5");
+    c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(250, "2.1.5");
     c.write(b"BDAT 5000 LAST\r\n");
     c.write(&vec![b'x'; 5000]);
     c.reply().expect(552, "5.3.4");
     c.cmd("NOOP").expect(250, "2.0.0");
     // An empty last chunk ends a message at once.
     c.cmd("MAIL FROM:<a@b.example>").expect(250, "2.1.0");
-    c.cmd(&format!("RCPT TO:<{}>", acme.address))
-        .expect(250, "2.1.5");
+    c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(250, "2.1.5");
     c.write(b"BDAT 26\r\nSubject: empty last\r\n\r\nx\r\n");
     c.reply().expect(250, "2.0.0");
     c.cmd("BDAT 0 LAST").expect(250, "2.0.0");
@@ -330,18 +304,14 @@ fn dot_stuffed_lines_are_unstuffed() {
     let mut c = server.connect();
     c.ehlo();
     c.cmd("MAIL FROM:<a@b.example>").expect(250, "2.1.0");
-    c.cmd(&format!("RCPT TO:<{}>", acme.address))
-        .expect(250, "2.1.5");
+    c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(250, "2.1.5");
     c.cmd("DATA").expect(354, "2.0.0");
     c.write(b"Subject: dots\r\n\r\n..one dot\r\n...two dots\r\n.\r\n");
     let r = c.reply();
     r.expect(250, "2.0.0");
     let id = server.message_by_queue_id(&r.queue_id())[0];
     let raw = String::from_utf8(server.cli(&["messages", "raw", &id.to_string()]).stdout).unwrap();
-    assert!(
-        raw.ends_with("\r\n\r\n.one dot\r\n..two dots\r\n"),
-        "{raw:?}"
-    );
+    assert!(raw.ends_with("\r\n\r\n.one dot\r\n..two dots\r\n"), "{raw:?}");
 }
 
 #[test]
@@ -353,20 +323,20 @@ fn smuggling_forms_never_end_or_split_a_message() {
         let mut c = server.connect();
         c.ehlo();
         c.cmd("MAIL FROM:<a@b.example>").expect(250, "2.1.0");
-        c.cmd(&format!("RCPT TO:<{}>", acme.address))
-            .expect(250, "2.1.5");
+        c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(250, "2.1.5");
         c.cmd("DATA").expect(354, "2.0.0");
         let mut data = format!("Subject: smuggle {i}\r\n\r\nbefore").into_bytes();
         data.extend_from_slice(form);
         data.extend_from_slice(
-            format!("MAIL FROM:<evil@x.example>\r\nRCPT TO:<{}>\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n", acme.address)
-                .as_bytes(),
+            format!(
+                "MAIL FROM:<evil@x.example>\r\nRCPT TO:<{}>\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n",
+                acme.address
+            )
+            .as_bytes(),
         );
         c.write(&data);
         // No reply may come yet: the message has not ended.
-        c.stream
-            .set_read_timeout(Some(Duration::from_millis(300)))
-            .unwrap();
+        c.stream.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
         let mut probe = [0u8; 64];
         match c.stream.read(&mut probe) {
             Ok(n) => panic!(
@@ -378,30 +348,19 @@ fn smuggling_forms_never_end_or_split_a_message() {
                 std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
             )),
         }
-        c.stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
+        c.stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         c.write(b".\r\n");
         let r = c.reply();
         r.expect(250, "2.0.0");
-        assert_eq!(
-            c.cmd("NOOP").code,
-            250,
-            "form {i}: exactly one reply for one DATA"
-        );
+        assert_eq!(c.cmd("NOOP").code, 250, "form {i}: exactly one reply for one DATA");
         let ids = server.message_by_queue_id(&r.queue_id());
-        let raw =
-            String::from_utf8_lossy(&server.cli(&["messages", "raw", &ids[0].to_string()]).stdout)
-                .to_string();
+        let raw = String::from_utf8_lossy(&server.cli(&["messages", "raw", &ids[0].to_string()]).stdout).to_string();
         assert!(
             raw.contains("MAIL FROM:<evil@x.example>"),
             "form {i}: smuggled text stays content"
         );
     }
-    assert_eq!(
-        server.count("SELECT count(*) FROM messages"),
-        forms.len() as i64
-    );
+    assert_eq!(server.count("SELECT count(*) FROM messages"), forms.len() as i64);
     assert_eq!(
         server.count("SELECT count(*) FROM messages WHERE subject = 'smuggled'"),
         0
@@ -410,8 +369,7 @@ fn smuggling_forms_never_end_or_split_a_message() {
     let mut c = server.connect();
     c.ehlo();
     c.cmd("MAIL FROM:<a@b.example>").expect(250, "2.1.0");
-    c.cmd(&format!("RCPT TO:<{}>", acme.address))
-        .expect(250, "2.1.5");
+    c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(250, "2.1.5");
     c.cmd("DATA").expect(354, "2.0.0");
     c.write(b"Subject: bare\r\n\r\nline one\nline\rtwo\r\n.\r\n");
     let r = c.reply();
@@ -446,10 +404,7 @@ fn an_over_long_command_line_gets_500_without_buffering_it() {
     c.reply().expect(500, "5.5.2");
     c.cmd("NOOP").expect(250, "2.0.0");
     let after = server.rss_kib();
-    assert!(
-        after < before + 16 * 1024,
-        "RSS grew from {before} KiB to {after} KiB"
-    );
+    assert!(after < before + 16 * 1024, "RSS grew from {before} KiB to {after} KiB");
 }
 
 #[test]
@@ -460,8 +415,7 @@ fn an_oversized_message_is_read_to_its_end_then_refused_with_bounded_memory() {
     let mut c = server.connect();
     c.ehlo();
     c.cmd("MAIL FROM:<a@b.example>").expect(250, "2.1.0");
-    c.cmd(&format!("RCPT TO:<{}>", acme.address))
-        .expect(250, "2.1.5");
+    c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(250, "2.1.5");
     c.cmd("DATA").expect(354, "2.0.0");
     c.write(b"Subject: big\r\n\r\n");
     let line = [b"x".repeat(998), b"\r\n".to_vec()].concat();
@@ -471,10 +425,7 @@ fn an_oversized_message_is_read_to_its_end_then_refused_with_bounded_memory() {
     c.write(b".\r\n");
     c.reply().expect(552, "5.3.4");
     let after = server.rss_kib();
-    assert!(
-        after < before + 16 * 1024,
-        "RSS grew from {before} KiB to {after} KiB"
-    );
+    assert!(after < before + 16 * 1024, "RSS grew from {before} KiB to {after} KiB");
     c.cmd("NOOP").expect(250, "2.0.0");
     assert_eq!(server.count("SELECT count(*) FROM messages"), 0);
 }
@@ -503,11 +454,7 @@ fn connection_limits_answer_421_at_once() {
     )
     .expect(250, "2.0.0");
     drop(open);
-    assert!(eventually(Duration::from_secs(5), || server
-        .connect()
-        .greeting
-        .code
-        == 220));
+    assert!(eventually(Duration::from_secs(5), || server.connect().greeting.code == 220));
 
     let server = builder()
         .set("limits.max_connections", 3)
@@ -576,10 +523,7 @@ fn one_message_to_two_accounts_is_stored_for_each_in_one_commit() {
     );
     assert_eq!(server.contacts(a.id).len(), 1);
     assert_eq!(server.contacts(b.id).len(), 1);
-    assert_ne!(
-        server.contacts(a.id)[0]["id"],
-        server.contacts(b.id)[0]["id"]
-    );
+    assert_ne!(server.contacts(a.id)[0]["id"], server.contacts(b.id)[0]["id"]);
 }
 
 #[test]
@@ -596,13 +540,7 @@ fn a_failed_commit_answers_451_and_stores_nothing() {
         &simple("jane@customer.example", "x"),
     );
     r.expect(451, "4.3.0");
-    for table in [
-        "messages",
-        "raw_messages",
-        "contacts",
-        "conversations",
-        "events",
-    ] {
+    for table in ["messages", "raw_messages", "contacts", "conversations", "events"] {
         assert_eq!(
             server.count(&format!("SELECT count(*) FROM {table}")),
             0,
@@ -623,15 +561,9 @@ fn a_failed_commit_answers_451_and_stores_nothing() {
 #[test]
 fn sqlite_is_in_wal_mode_with_full_sync_and_migrated() {
     let server = start();
-    let mode: String = server
-        .db()
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
+    let mode: String = server.db().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
-    let version: i64 = server
-        .db()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
+    let version: i64 = server.db().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert!(version >= 2);
 }
 
@@ -642,8 +574,7 @@ fn sigterm_lets_a_transaction_in_flight_finish() {
     let mut busy = server.connect();
     busy.ehlo();
     busy.cmd("MAIL FROM:<a@b.example>").expect(250, "2.1.0");
-    busy.cmd(&format!("RCPT TO:<{}>", acme.address))
-        .expect(250, "2.1.5");
+    busy.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(250, "2.1.5");
     busy.cmd("DATA").expect(354, "2.0.0");
     busy.write(b"From: a@b.example\r\nSubject: in flight\r\n\r\nhalf of it");
     let mut idle = server.connect();
@@ -691,12 +622,7 @@ fn logs_carry_queue_id_account_sender_size_and_result() {
     assert_eq!(v["from"], "jane@customer.example");
     assert_eq!(v["result"], "250");
     assert!(v["size"].as_u64().unwrap() > 0);
-    assert!(
-        v["accounts"]
-            .as_str()
-            .unwrap()
-            .contains(&acme.id.to_string())
-    );
+    assert!(v["accounts"].as_str().unwrap().contains(&acme.id.to_string()));
     assert!(v["elapsed_ms"].is_u64());
 }
 
@@ -737,22 +663,21 @@ mod starttls {
         let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
         let conn = rustls::ClientConnection::new(client_config(), name).unwrap();
         let mut tls = rustls::StreamOwned::new(conn, c.stream.try_clone().unwrap());
-        let read_reply =
-            |tls: &mut rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>| {
-                let mut buf = Vec::new();
-                let mut byte = [0u8; 1];
-                loop {
-                    tls.read_exact(&mut byte).unwrap();
-                    buf.push(byte[0]);
-                    if buf.ends_with(b"\r\n") {
-                        let line = String::from_utf8_lossy(&buf).to_string();
-                        let last_line = line.lines().last().unwrap().to_string();
-                        if last_line.as_bytes().get(3) == Some(&b' ') {
-                            return line;
-                        }
+        let read_reply = |tls: &mut rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>| {
+            let mut buf = Vec::new();
+            let mut byte = [0u8; 1];
+            loop {
+                tls.read_exact(&mut byte).unwrap();
+                buf.push(byte[0]);
+                if buf.ends_with(b"\r\n") {
+                    let line = String::from_utf8_lossy(&buf).to_string();
+                    let last_line = line.lines().last().unwrap().to_string();
+                    if last_line.as_bytes().get(3) == Some(&b' ') {
+                        return line;
                     }
                 }
-            };
+            }
+        };
         tls.write_all(b"EHLO secure.example\r\n").unwrap();
         let ehlo = read_reply(&mut tls);
         assert!(

@@ -55,18 +55,14 @@ pub fn run(config: &Config, cmd: AccountsCommand) -> Result<(), String> {
             let domain = match domain {
                 Some(d) if config.domains_lowercase().contains(&d.to_ascii_lowercase()) => d,
                 Some(d) => {
-                    return Err(format!(
-                        "`{d}` is not one of the configured domains (server.domains)"
-                    ));
+                    return Err(format!("`{d}` is not one of the configured domains (server.domains)"));
                 }
                 None => config.server.domains[0].clone(),
             };
             if name.trim().is_empty() {
                 return Err("the account name must not be empty".into());
             }
-            let account = admin
-                .create_account(name.trim(), &domain)
-                .map_err(|e| e.to_string())?;
+            let account = admin.create_account(name.trim(), &domain).map_err(|e| e.to_string())?;
             if json {
                 print_json(&account)
             } else {
@@ -89,7 +85,27 @@ pub fn run(config: &Config, cmd: AccountsCommand) -> Result<(), String> {
                 .account(id)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| not_found(id))?;
-            show(&account, json)
+            let members = read::members(admin.conn(), id).map_err(|e| e.to_string())?;
+            let notices = read::notices(admin.conn(), id).map_err(|e| e.to_string())?;
+            if json {
+                let mut value = serde_json::to_value(&account).map_err(|e| e.to_string())?;
+                value["members"] = serde_json::json!(members);
+                value["notices"] = serde_json::to_value(&notices).map_err(|e| e.to_string())?;
+                return print_json(&value);
+            }
+            show(&account, false)?;
+            println!("members:  {}", members.join(", "));
+            for n in notices {
+                println!(
+                    "notice:   {} from {} ({}): code {} link {}",
+                    n.kind,
+                    n.provider.unwrap_or_default(),
+                    n.requested_by.unwrap_or_default(),
+                    n.code.unwrap_or_default(),
+                    n.link.unwrap_or_default()
+                );
+            }
+            Ok(())
         }
         AccountsCommand::Disable { id, json } => {
             let account = admin

@@ -105,21 +105,15 @@ pub fn contacts(config: &Config, cmd: ContactsCommand) -> Result<(), String> {
             }
             Ok(())
         }
-        ContactsCommand::Show {
-            account,
-            email,
-            json,
-        } => {
+        ContactsCommand::Show { account, email, json } => {
             require_account(&admin, account)?;
             let contact = read::contact_by_email(conn, account, &email)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no contact {email} in account {account}"))?;
-            let conversations =
-                read::conversations(conn, account, Some(contact.id)).map_err(|e| e.to_string())?;
+            let conversations = read::conversations(conn, account, Some(contact.id)).map_err(|e| e.to_string())?;
             if json {
                 let mut value = serde_json::to_value(&contact).map_err(|e| e.to_string())?;
-                value["conversations"] =
-                    serde_json::to_value(&conversations).map_err(|e| e.to_string())?;
+                value["conversations"] = serde_json::to_value(&conversations).map_err(|e| e.to_string())?;
                 return print_json(&value);
             }
             println!(
@@ -145,11 +139,7 @@ pub fn conversations(config: &Config, cmd: ConversationsCommand) -> Result<(), S
     let admin = open_admin(config)?;
     let conn = admin.conn();
     match cmd {
-        ConversationsCommand::List {
-            account,
-            contact,
-            json,
-        } => {
+        ConversationsCommand::List { account, contact, json } => {
             require_account(&admin, account)?;
             let contact_id = match contact {
                 Some(email) => Some(
@@ -184,10 +174,7 @@ pub fn conversations(config: &Config, cmd: ConversationsCommand) -> Result<(), S
             }
             println!(
                 "#{} {} with {} ({} messages)",
-                conversation.id,
-                conversation.subject,
-                conversation.contact_email,
-                conversation.message_count
+                conversation.id, conversation.subject, conversation.contact_email, conversation.message_count
             );
             for m in messages {
                 println!(
@@ -237,8 +224,7 @@ pub fn messages(config: &Config, cmd: MessagesCommand) -> Result<(), String> {
             json,
         } => {
             require_account(&admin, account)?;
-            let list =
-                read::messages(conn, account, kind.as_deref(), limit).map_err(|e| e.to_string())?;
+            let list = read::messages(conn, account, kind.as_deref(), limit).map_err(|e| e.to_string())?;
             if json {
                 return print_json(&list);
             }
@@ -258,8 +244,7 @@ pub fn messages(config: &Config, cmd: MessagesCommand) -> Result<(), String> {
 
 pub fn events(config: &Config, args: EventsArgs) -> Result<(), String> {
     let admin = open_admin(config)?;
-    let events = read::events(admin.conn(), args.since, args.account, args.limit)
-        .map_err(|e| e.to_string())?;
+    let events = read::events(admin.conn(), args.since, args.account, args.limit).map_err(|e| e.to_string())?;
     let cursor = events.last().map_or(args.since, |e| e.id);
     if args.json {
         return print_json(&serde_json::json!({ "events": events, "next_cursor": cursor }));

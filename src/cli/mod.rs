@@ -3,6 +3,7 @@
 
 mod accounts;
 mod inbox;
+mod platform;
 mod serve;
 
 use crate::config::{Config, LogFormat};
@@ -11,11 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "inboxd",
-    version,
-    about = "Inbound SMTP server for unified inboxes"
-)]
+#[command(name = "inboxd", version, about = "Inbound SMTP server for unified inboxes")]
 pub struct Cli {
     /// Configuration file (TOML). Without one, the embedded defaults are used.
     #[arg(long, global = true, value_name = "FILE")]
@@ -45,6 +42,13 @@ pub enum Command {
     Messages(inbox::MessagesCommand),
     /// The append-only event log the inbox application follows.
     Events(inbox::EventsArgs),
+    /// Agents' personal addresses of an account (their forwards name the original sender).
+    #[command(subcommand)]
+    Members(platform::MembersCommand),
+    /// Mint a signed reply address for a contact (and campaign or automation).
+    ReplyAddress(platform::ReplyAddressArgs),
+    /// Record an outbound Message-ID so replies thread to the right contact.
+    RegisterSent(platform::RegisterSentArgs),
 }
 
 /// Parses arguments, loads the configuration and runs the command; the exit code says how it went.
@@ -70,6 +74,9 @@ pub fn main() -> ExitCode {
         Command::Conversations(cmd) => inbox::conversations(&config, cmd),
         Command::Messages(cmd) => inbox::messages(&config, cmd),
         Command::Events(args) => inbox::events(&config, args),
+        Command::Members(cmd) => platform::members(&config, cmd),
+        Command::ReplyAddress(args) => platform::reply_address(&config, args),
+        Command::RegisterSent(args) => platform::register_sent(&config, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,10 +104,6 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), String> {
 }
 
 fn open_admin(config: &Config) -> Result<crate::store::admin::Admin, String> {
-    crate::store::admin::Admin::open(&config.database.path).map_err(|e| {
-        format!(
-            "cannot open database {}: {e}",
-            config.database.path.display()
-        )
-    })
+    crate::store::admin::Admin::open(&config.database.path)
+        .map_err(|e| format!("cannot open database {}: {e}", config.database.path.display()))
 }

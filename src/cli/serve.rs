@@ -22,9 +22,7 @@ pub fn init_logging(config: &Config) {
 pub fn run(config: Config) -> Result<(), String> {
     init_logging(&config);
     if config.uses_development_secret() {
-        tracing::warn!(
-            "no reply_tokens secret configured: using the development key (set reply_tokens.secret_file)"
-        );
+        tracing::warn!("no reply_tokens secret configured: using the development key (set reply_tokens.secret_file)");
     }
     let store = Arc::new(
         SqliteStore::open(SqliteOptions {
@@ -32,12 +30,7 @@ pub fn run(config: Config) -> Result<(), String> {
             max_batch: config.database.max_batch,
             subject_window_days: config.threading.subject_window_days,
         })
-        .map_err(|e| {
-            format!(
-                "cannot open database {}: {e}",
-                config.database.path.display()
-            )
-        })?,
+        .map_err(|e| format!("cannot open database {}: {e}", config.database.path.display()))?,
     );
     let tls = match (&config.tls.certificate, &config.tls.private_key) {
         (Some(cert), Some(key)) => Some(TlsSettings::load(cert, key)?),
@@ -71,10 +64,7 @@ pub fn run(config: Config) -> Result<(), String> {
 
 async fn wait_for_stop_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
         std::future::pending::<()>().await;
         return;
     };

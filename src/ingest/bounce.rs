@@ -102,9 +102,7 @@ fn classify_at(msg: &Message<'_>, envelope_null_sender: bool, depth: usize) -> O
             PartType::Message(inner) => classify_at(inner, true, depth + 1),
             _ => None,
         });
-        if let Some(mut report) =
-            nested.filter(|r| r.kind == ReportKind::Bounce && !r.recipients.is_empty())
-        {
+        if let Some(mut report) = nested.filter(|r| r.kind == ReportKind::Bounce && !r.recipients.is_empty()) {
             let (id, addrs) = doc.original_info();
             report.original_message_id = report.original_message_id.or(id);
             if report.original_addresses.is_empty() {
@@ -170,19 +168,13 @@ impl Doc {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
-        let from = msg
-            .from()
-            .map(address_text)
-            .unwrap_or_else(|| header("from"));
+        let from = msg.from().map(address_text).unwrap_or_else(|| header("from"));
         let from_addr = msg
             .from()
             .and_then(first_address)
             .unwrap_or_else(|| first_email(&header("from")).unwrap_or_default());
         let to_addrs = msg.to().map(all_addresses).unwrap_or_default();
-        let subject = msg
-            .subject()
-            .map(str::to_string)
-            .unwrap_or_else(|| header("subject"));
+        let subject = msg.subject().map(str::to_string).unwrap_or_else(|| header("subject"));
         let content_type = header("content-type").to_ascii_lowercase();
         let mut doc = Doc {
             from,
@@ -210,13 +202,7 @@ impl Doc {
             parse_fields(d)
                 .into_iter()
                 .find(|(k, _)| k == "reporting-mta")
-                .map(|(_, v)| {
-                    v.rsplit(';')
-                        .next()
-                        .unwrap_or("")
-                        .trim()
-                        .to_ascii_lowercase()
-                })
+                .map(|(_, v)| v.rsplit(';').next().unwrap_or("").trim().to_ascii_lowercase())
         });
         let (notice, original) = split_original(&doc.text);
         doc.inline_original = original;
@@ -224,14 +210,7 @@ impl Doc {
         doc
     }
 
-    fn walk(
-        &mut self,
-        msg: &Message<'_>,
-        id: usize,
-        html: &mut String,
-        budget: &mut usize,
-        depth: usize,
-    ) {
+    fn walk(&mut self, msg: &Message<'_>, id: usize, html: &mut String, budget: &mut usize, depth: usize) {
         let Some(part) = msg.parts.get(id) else {
             return;
         };
@@ -300,9 +279,7 @@ impl Doc {
                     if self.original_headers.is_none() {
                         self.original_headers = Some(text);
                     }
-                } else if (ctype == "text" || ctype == "multipart")
-                    && self.original_headers.is_none()
-                {
+                } else if (ctype == "text" || ctype == "multipart") && self.original_headers.is_none() {
                     // A multipart whose boundary is missing arrives as one opaque body.
                     self.text.push_str(&text);
                     self.text.push('\n');
@@ -312,10 +289,7 @@ impl Doc {
     }
 
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     /// Headers of the original message wherever they came from.
@@ -385,9 +359,7 @@ fn floor_char(s: &str, mut i: usize) -> usize {
 fn header_end(raw: &[u8]) -> usize {
     let mut i = 0;
     while i + 1 < raw.len() {
-        if raw[i] == b'\n'
-            && (raw[i + 1] == b'\n' || (raw[i + 1] == b'\r' && raw.get(i + 2) == Some(&b'\n')))
-        {
+        if raw[i] == b'\n' && (raw[i + 1] == b'\n' || (raw[i + 1] == b'\r' && raw.get(i + 2) == Some(&b'\n'))) {
             return i + 1;
         }
         i += 1;
@@ -412,8 +384,7 @@ fn address_text(addr: &Address<'_>) -> String {
 }
 
 fn first_address(addr: &Address<'_>) -> Option<String> {
-    addr.iter()
-        .find_map(|a| a.address.as_ref().map(|e| e.to_lowercase()))
+    addr.iter().find_map(|a| a.address.as_ref().map(|e| e.to_lowercase()))
 }
 
 fn all_addresses(addr: &Address<'_>) -> Vec<String> {
@@ -563,9 +534,7 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn clean_email(raw: &str) -> Option<String> {
-    let a = raw
-        .trim_matches(|c: char| "<>()[]\"',;:.`".contains(c))
-        .to_lowercase();
+    let a = raw.trim_matches(|c: char| "<>()[]\"',;:.`".contains(c)).to_lowercase();
     let (local, domain) = a.split_once('@')?;
     if local.is_empty() || domain.is_empty() || domain.contains('@') {
         return None;
@@ -574,10 +543,7 @@ fn clean_email(raw: &str) -> Option<String> {
 }
 
 fn find_emails(text: &str) -> Vec<String> {
-    EMAIL
-        .find_iter(text)
-        .filter_map(|m| clean_email(m.as_str()))
-        .collect()
+    EMAIL.find_iter(text).filter_map(|m| clean_email(m.as_str())).collect()
 }
 
 fn first_email(text: &str) -> Option<String> {
@@ -610,8 +576,7 @@ fn feedback_report(doc: &Doc) -> Option<Report> {
     let is_arf = (ct.contains("report-type") && ct.contains("feedback-report"))
         || !doc.feedback.is_empty()
         || (subject.contains("complaint about message from")
-            && (from.contains("staff@hotmail.com")
-                || from.contains("complaints@email-abuse.amazonses.com")))
+            && (from.contains("staff@hotmail.com") || from.contains("complaints@email-abuse.amazonses.com")))
         || doc
             .header("x-apple-unsubscribe")
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
@@ -647,10 +612,7 @@ fn feedback_report(doc: &Doc) -> Option<Report> {
     let (original_message_id, original_addresses) = doc.original_info();
     if recipients.is_empty() {
         let fields = parse_header_block(doc.original_header_text());
-        let to = fields
-            .iter()
-            .find(|(k, _)| k == "to")
-            .map(|(_, v)| v.as_str());
+        let to = fields.iter().find(|(k, _)| k == "to").map(|(_, v)| v.as_str());
         if let Some(a) = to.and_then(first_email) {
             recipients.push(a);
         } else if let Some(a) = original_addresses.iter().find(|a| **a != doc.from_addr) {
@@ -817,9 +779,7 @@ const BOUNCE_PHRASES: &[&str] = &[
 ];
 
 fn looks_like_bounce(doc: &Doc, envelope_null_sender: bool) -> bool {
-    if !doc.dsn.is_empty()
-        || (doc.content_type.contains("report-type")
-            && doc.content_type.contains("delivery-status"))
+    if !doc.dsn.is_empty() || (doc.content_type.contains("report-type") && doc.content_type.contains("delivery-status"))
     {
         return true;
     }
@@ -1008,21 +968,14 @@ fn raw_from_fields(fields: &[(String, String)]) -> Option<Raw> {
             }
             "diagnostic-code" => {
                 let (spec, text) = match value.split_once(';') {
-                    Some((s, t)) if !s.trim().contains(' ') => {
-                        (s.trim().to_ascii_uppercase(), t.trim().to_string())
-                    }
+                    Some((s, t)) if !s.trim().contains(' ') => (s.trim().to_ascii_uppercase(), t.trim().to_string()),
                     _ => (String::new(), value.trim().to_string()),
                 };
                 raw.spec = spec;
                 raw.diagnosis = text;
             }
             "remote-mta" => {
-                raw.rhost = value
-                    .rsplit(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase();
+                raw.rhost = value.rsplit(';').next().unwrap_or("").trim().to_ascii_lowercase();
             }
             _ => {}
         }
@@ -1067,8 +1020,7 @@ fn dsn_address(value: &str) -> String {
 
 /// "5.1.1" at the start of a Status: field value even when status_find refuses it.
 fn plain_status(v: &str) -> String {
-    static RE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^\s*([245]\.\d{1,3}\.\d{1,3})").unwrap());
+    static RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*([245]\.\d{1,3}\.\d{1,3})").unwrap());
     RE.captures(v)
         .and_then(|c| c.get(1))
         .map(|m| m.as_str().to_string())
@@ -1083,11 +1035,7 @@ fn enrich_from_text(raws: &mut [Raw], text_raws: &[Raw]) {
         let t = text_raws
             .iter()
             .find(|t| t.recipient == r.recipient)
-            .or(if text_raws.len() == 1 {
-                text_raws.first()
-            } else {
-                None
-            });
+            .or(if text_raws.len() == 1 { text_raws.first() } else { None });
         if let Some(t) = t {
             if r.diagnosis.trim().is_empty() {
                 r.diagnosis = t.diagnosis.clone();
@@ -1200,10 +1148,7 @@ fn text_recipients(doc: &Doc) -> Vec<Raw> {
                 .unwrap_or(lines.len());
             block_after(&lines, *line, next)
         };
-        let diag = if chosen.len() == 1
-            && status_find(&diag, "").is_empty()
-            && reply_find(&diag, "").is_empty()
-        {
+        let diag = if chosen.len() == 1 && status_find(&diag, "").is_empty() && reply_find(&diag, "").is_empty() {
             // The error may sit before the address line.
             text.clone()
         } else {
@@ -1292,10 +1237,7 @@ fn recipient_context(line: &str, start: usize, end: usize) -> bool {
 fn fallback_recipients(doc: &Doc) -> Vec<Raw> {
     // Last resort: the original message's To.
     let fields = parse_header_block(doc.original_header_text());
-    let to = fields
-        .iter()
-        .find(|(k, _)| k == "to")
-        .map(|(_, v)| v.clone());
+    let to = fields.iter().find(|(k, _)| k == "to").map(|(_, v)| v.clone());
     let Some(addr) = to.as_deref().and_then(first_email) else {
         return Vec::new();
     };
@@ -1313,8 +1255,7 @@ fn fallback_recipients(doc: &Doc) -> Vec<Raw> {
 
 /// Amazon SES notifications relayed by SNS as JSON in a plain-text mail.
 fn sns_notification(doc: &Doc) -> Option<Report> {
-    static KIND: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r#""notificationType"\s*:\s*"(\w+)""#).unwrap());
+    static KIND: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#""notificationType"\s*:\s*"(\w+)""#).unwrap());
     static OBJ: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{[^{}]*\}").unwrap());
     if !doc.text.contains("\"notificationType\"") {
         return None;
@@ -1326,11 +1267,7 @@ fn sns_notification(doc: &Doc) -> Option<Report> {
         let re = format!(r#""{name}"\s*:\s*"((?:[^"\\]|\\.)*)""#);
         Regex::new(&re)
             .ok()
-            .and_then(|r| {
-                r.captures(obj)
-                    .and_then(|c| c.get(1))
-                    .map(|m| m.as_str().to_string())
-            })
+            .and_then(|r| r.captures(obj).and_then(|c| c.get(1)).map(|m| m.as_str().to_string()))
             .unwrap_or_default()
     };
     let array = |name: &str| -> String {
@@ -1342,10 +1279,7 @@ fn sns_notification(doc: &Doc) -> Option<Report> {
         let Some(open) = rest.find('[') else {
             return String::new();
         };
-        let close = rest[open..]
-            .find(']')
-            .map(|c| open + c)
-            .unwrap_or(rest.len());
+        let close = rest[open..].find(']').map(|c| open + c).unwrap_or(rest.len());
         rest[open..close].to_string()
     };
     let original_message_id = Some(field(&json, "messageId")).filter(|s| !s.is_empty());
@@ -1391,9 +1325,7 @@ fn sns_notification(doc: &Doc) -> Option<Report> {
                     };
                     let diag = field(o, "diagnosticCode");
                     let (spec, diag) = match diag.split_once(';') {
-                        Some((s, d)) if !s.contains(' ') => {
-                            (s.trim().to_ascii_uppercase(), d.trim().to_string())
-                        }
+                        Some((s, d)) if !s.contains(' ') => (s.trim().to_ascii_uppercase(), d.trim().to_string()),
                         _ => (String::new(), diag),
                     };
                     let status = field(o, "status");
@@ -1465,9 +1397,7 @@ enum Vendor {
 }
 
 fn received_contains(doc: &Doc, needle: &str) -> bool {
-    doc.headers
-        .iter()
-        .any(|(k, v)| k == "received" && v.contains(needle))
+    doc.headers.iter().any(|(k, v)| k == "received" && v.contains(needle))
 }
 
 fn detect_vendor(doc: &Doc) -> Vendor {
@@ -1480,9 +1410,7 @@ fn detect_vendor(doc: &Doc) -> Vendor {
     if is_kddi_error(doc, &text) {
         return Vendor::Kddi;
     }
-    let google_dsn = from
-        .to_ascii_lowercase()
-        .contains("<mailer-daemon@googlemail.com>")
+    let google_dsn = from.to_ascii_lowercase().contains("<mailer-daemon@googlemail.com>")
         && subject.contains("Delivery Status Notification");
     if google_dsn
         && doc.text.contains("Google Groups")
@@ -1494,8 +1422,7 @@ fn detect_vendor(doc: &Doc) -> Vendor {
     if google_dsn && doc.dsn.is_empty() {
         return Vendor::Gmail;
     }
-    if subject.contains("Mail delivery failed") && received_contains(doc, " (DragonFly Mail Agent")
-    {
+    if subject.contains("Mail delivery failed") && received_contains(doc, " (DragonFly Mail Agent") {
         return Vendor::DragonFly;
     }
     if (subject.contains("Delivery status notification")
@@ -1512,9 +1439,7 @@ fn detect_vendor(doc: &Doc) -> Vendor {
     if subject == "Mail System Error - Returned Mail" {
         ezweb += 1;
     }
-    if received_contains(doc, "ezweb.ne.jp (EZweb Mail) with")
-        || received_contains(doc, ".au.com (")
-    {
+    if received_contains(doc, "ezweb.ne.jp (EZweb Mail) with") || received_contains(doc, ".au.com (") {
         ezweb += 1;
     }
     if doc
@@ -1529,11 +1454,7 @@ fn detect_vendor(doc: &Doc) -> Vendor {
     if doc.text.contains("Error message below:") && doc.text.contains("Message details:") {
         return Vendor::ApacheJames;
     }
-    if subject.starts_with("Undeliverable Mail")
-        || doc
-            .header("x-mailer")
-            .is_some_and(|m| m.starts_with("<SMTP32 v"))
-    {
+    if subject.starts_with("Undeliverable Mail") || doc.header("x-mailer").is_some_and(|m| m.starts_with("<SMTP32 v")) {
         return Vendor::IMailServer;
     }
     let exchange = doc.header("x-ms-embedded-report").is_some()
@@ -1572,9 +1493,7 @@ fn detect_vendor(doc: &Doc) -> Vendor {
     let third_party = doc.header("x-mx-bounce").is_some()
         || doc.header("x-mxl-hash").is_some()
         || doc.header("x-mxl-notehash").is_some()
-        || doc
-            .header("message-id")
-            .is_some_and(|m| m.contains("<mxl~"));
+        || doc.header("message-id").is_some_and(|m| m.contains("<mxl~"));
     if (exim >= 2 || third_party) && doc.dsn.is_empty() {
         return Vendor::Exim;
     }
@@ -1585,10 +1504,7 @@ fn vendor_recipients(doc: &Doc, vendor: Vendor) -> Option<Vec<Raw>> {
     match vendor {
         Vendor::Fml => {
             // fml names the list (not a person) in angle brackets.
-            let line = doc
-                .text
-                .lines()
-                .find(|l| l.contains('<') && l.contains('>'))?;
+            let line = doc.text.lines().find(|l| l.contains('<') && l.contains('>'))?;
             let recipient = first_email(line)?;
             Some(vec![Raw {
                 recipient,
@@ -1612,8 +1528,7 @@ fn vendor_recipients(doc: &Doc, vendor: Vendor) -> Option<Vec<Raw>> {
             let paragraphs: Vec<&str> = doc.text.splitn(5, "\n\n").collect();
             let keep = paragraphs.len().saturating_sub(1).max(1);
             let diagnosis = paragraphs[..keep.min(paragraphs.len())].join(" ");
-            let bullets =
-                doc.text.matches("\n *").count() == 4 || doc.text.matches("\n*").count() == 4;
+            let bullets = doc.text.matches("\n *").count() == 4 || doc.text.matches("\n*").count() == 4;
             let reason = if bullets { "rejected" } else { "onhold" };
             let list = doc.header("x-failed-recipients").unwrap_or("");
             let out: Vec<Raw> = find_emails(list)
@@ -1825,10 +1740,7 @@ fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mut Raw, single: bool) {
         Vendor::OpenSmtpd => &[
             ("expired", &["Envelope expired"]),
             ("securityerror", &["Could not retrieve credentials"]),
-            (
-                "hostunknown",
-                &["Invalid domain name", "Domain does not exist"],
-            ),
+            ("hostunknown", &["Invalid domain name", "Domain does not exist"]),
             (
                 "networkerror",
                 &[
@@ -1858,15 +1770,9 @@ fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mut Raw, single: bool) {
             }
             &[
                 ("hostunknown", &["Unknown host"]),
-                (
-                    "userunknown",
-                    &["Unknown user", "Invalid final delivery userid"],
-                ),
+                ("userunknown", &["Unknown user", "Invalid final delivery userid"]),
                 ("mailboxfull", &["User mailbox exceeds allowed size"]),
-                (
-                    "virusdetected",
-                    &["Requested action not taken: virus detected"],
-                ),
+                ("virusdetected", &["Requested action not taken: virus detected"]),
                 ("spamdetected", &["Blacklisted URL in message"]),
                 ("expired", &["Delivery failed "]),
             ]
@@ -1878,10 +1784,7 @@ fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mut Raw, single: bool) {
         Vendor::ApacheJames => {
             let t = &doc.text;
             if let Some(p) = t.find("Error message below:") {
-                let end = t[p..]
-                    .find("Message details:")
-                    .map(|e| p + e)
-                    .unwrap_or(t.len());
+                let end = t[p..].find("Message details:").map(|e| p + e).unwrap_or(t.len());
                 r.diagnosis = t[p..end].to_string();
             }
             r.command.clear();
@@ -1891,20 +1794,13 @@ fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mut Raw, single: bool) {
             return;
         }
         Vendor::Ezweb => {
-            const STARTS: &[&str] = &[
-                "The user(s) ",
-                "Your message ",
-                "Each of the following",
-                "<",
-            ];
+            const STARTS: &[&str] = &["The user(s) ", "Your message ", "Each of the following", "<"];
             if single {
                 let mut offset = 0;
                 for line in doc.text.split_inclusive('\n') {
                     if STARTS.iter().any(|p| line.starts_with(p)) {
                         let rest = &doc.text[offset..];
-                        let end = rest
-                            .find("\n-----------------------------------")
-                            .unwrap_or(rest.len());
+                        let end = rest.find("\n-----------------------------------").unwrap_or(rest.len());
                         r.diagnosis = rest[..end].to_string();
                         break;
                     }
@@ -1917,10 +1813,7 @@ fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mut Raw, single: bool) {
             }
             const TABLE: &[(&str, &[&str])] = &[
                 ("expired", &["Your message was not delivered within "]),
-                (
-                    "mailboxfull",
-                    &["The user(s) account is temporarily over quota"],
-                ),
+                ("mailboxfull", &["The user(s) account is temporarily over quota"]),
                 (
                     "onhold",
                     &["Each of the following recipients was rejected by a remote mail server"],
@@ -1936,9 +1829,7 @@ fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mut Raw, single: bool) {
             let d = sweep(&r.diagnosis);
             if let Some((reason, _)) = TABLE.iter().find(|(_, ps)| contains_any(&d, ps)) {
                 r.reason = (*reason).into();
-            } else if !r.recipient.ends_with("@ezweb.ne.jp")
-                && !r.recipient.ends_with("@au.com")
-                && d.starts_with('<')
+            } else if !r.recipient.ends_with("@ezweb.ne.jp") && !r.recipient.ends_with("@au.com") && d.starts_with('<')
             {
                 r.reason = "userunknown".into();
             }
@@ -1965,20 +1856,14 @@ fn generic_phrases(doc: &Doc, r: &mut Raw) {
     let from = doc.from.as_str();
     let subject = doc.subject.as_str();
     let rules: &[(bool, &str, &[&str])] = &[
-        (
-            doc.header("x-zohomail").is_some(),
-            "expired",
-            &["Host not reachable"],
-        ),
+        (doc.header("x-zohomail").is_some(), "expired", &["Host not reachable"]),
         (
             doc.header("x-gmx-antispam").is_some(),
             "expired",
             &["delivery retry timeout exceeded"],
         ),
         (
-            from.starts_with("\"InterScan")
-                || doc.content_type.contains("interscan")
-                || whole.contains(" InterScan "),
+            from.starts_with("\"InterScan") || doc.content_type.contains("interscan") || whole.contains(" InterScan "),
             "userunknown",
             &["Unable to deliver"],
         ),
@@ -2119,10 +2004,7 @@ fn lda_find(fo: &Fact) -> String {
         return String::new();
     }
     const AGENTS: &[(&str, &[&str])] = &[
-        (
-            "dovecot",
-            &["your message to <", "> was automatically rejected:"],
-        ),
+        ("dovecot", &["your message to <", "> was automatically rejected:"]),
         ("mail.local", &["mail.local: "]),
         ("procmail", &["procmail: ", "/procmail "]),
         ("maildrop", &["maildrop: "]),
@@ -2130,11 +2012,7 @@ fn lda_find(fo: &Fact) -> String {
         ("vmailmgr", &["vdeliver: "]),
     ];
     const MESSAGES: &[(&str, &str, &[&str])] = &[
-        (
-            "dovecot",
-            "mailboxfull",
-            &["not enough disk space", "quota exceeded"],
-        ),
+        ("dovecot", "mailboxfull", &["not enough disk space", "quota exceeded"]),
         ("dovecot", "userunknown", &["mailbox doesn't exist: "]),
         (
             "mail.local",
@@ -2158,33 +2036,21 @@ fn lda_find(fo: &Fact) -> String {
             &["quota exceeded while writing", "user over quota"],
         ),
         ("procmail", "systemerror", &["service unavailable"]),
-        (
-            "procmail",
-            "systemfull",
-            &["no space left to finish writing"],
-        ),
+        ("procmail", "systemfull", &["no space left to finish writing"]),
         ("maildrop", "mailboxfull", &["maildir over quota."]),
         (
             "maildrop",
             "userunknown",
             &["cannot find system user", "invalid user specified."],
         ),
-        (
-            "vpopmail",
-            "filtered",
-            &["user does not exist, but will deliver to "],
-        ),
+        ("vpopmail", "filtered", &["user does not exist, but will deliver to "]),
         (
             "vpopmail",
             "mailboxfull",
             &["domain is over quota", "user is over quota"],
         ),
         ("vpopmail", "suspend", &["account is locked email bounced"]),
-        (
-            "vpopmail",
-            "userunknown",
-            &["sorry, no mailbox here by that name."],
-        ),
+        ("vpopmail", "userunknown", &["sorry, no mailbox here by that name."]),
         (
             "vmailmgr",
             "mailboxfull",
@@ -2200,10 +2066,7 @@ fn lda_find(fo: &Fact) -> String {
             ],
         ),
     ];
-    let Some((agent, _)) = AGENTS
-        .iter()
-        .find(|(_, keys)| keys.iter().any(|k| fo.diag.contains(k)))
-    else {
+    let Some((agent, _)) = AGENTS.iter().find(|(_, keys)| keys.iter().any(|k| fo.diag.contains(k))) else {
         return String::new();
     };
     for (a, reason, phrases) in MESSAGES {
@@ -2234,10 +2097,7 @@ fn rhost_find(fo: &Fact, recipient: &str, rhost: &str, doc: &Doc) -> String {
     match class {
         "aol" => pick(&[
             ("hostunknown", &["host or domain name not found"]),
-            (
-                "notaccept",
-                &["type=mx: malformed or unexpected name server reply"],
-            ),
+            ("notaccept", &["type=mx: malformed or unexpected name server reply"]),
         ]),
         "cox" => {
             const CODES: &[(&str, &str)] = &[
@@ -2269,10 +2129,7 @@ fn rhost_find(fo: &Fact, recipient: &str, rhost: &str, doc: &Doc) -> String {
             pick(&[
                 (
                     "blocked",
-                    &[
-                        "cox too many bad commands from",
-                        "too many invalid recipients",
-                    ],
+                    &["cox too many bad commands from", "too many invalid recipients"],
                 ),
                 (
                     "requireptr",
@@ -2280,10 +2137,7 @@ fn rhost_find(fo: &Fact, recipient: &str, rhost: &str, doc: &Doc) -> String {
                 ),
                 (
                     "policyviolation",
-                    &[
-                        "esmtp no data before greeting",
-                        "attachment extension is forbidden",
-                    ],
+                    &["esmtp no data before greeting", "attachment extension is forbidden"],
                 ),
                 ("rejected", &["sender rejected"]),
                 ("systemerror", &["esmtp server temporarily not available"]),
@@ -2414,21 +2268,12 @@ fn rhost_find(fo: &Fact, recipient: &str, rhost: &str, doc: &Doc) -> String {
             }
             pick(&[
                 ("blocked", &["rbl reject", "www.spamhaus.org/query/bl?ip="]),
-                (
-                    "expired",
-                    &["has been in the queue too long", "delivery timeout"],
-                ),
+                ("expired", &["has been in the queue too long", "delivery timeout"]),
                 ("mailboxfull", &["account storage limit"]),
-                (
-                    "spamdetected",
-                    &["message rejected for spam or virus content"],
-                ),
+                ("spamdetected", &["message rejected for spam or virus content"]),
                 ("suspend", &["account disabled"]),
                 ("systemerror", &["message is looping"]),
-                (
-                    "userunknown",
-                    &["recipient not found", "account does not exist"],
-                ),
+                ("userunknown", &["recipient not found", "account does not exist"]),
             ])
         }
         "gsuite" => {
@@ -2450,9 +2295,7 @@ fn rhost_find(fo: &Fact, recipient: &str, rhost: &str, doc: &Doc) -> String {
                 ("notaccept", &["null mx"]),
                 (
                     "userunknown",
-                    &[
-                        "because the address couldn't be found. check for typos or unnecessary spaces and try again.",
-                    ],
+                    &["because the address couldn't be found. check for typos or unnecessary spaces and try again."],
                 ),
             ];
             for (reason, ps) in TABLE {
@@ -2510,16 +2353,10 @@ fn rhost_find(fo: &Fact, recipient: &str, rhost: &str, doc: &Doc) -> String {
                 "securityerror",
                 &["please turn on smtp authentication in your mail client"],
             ),
-            (
-                "spamdetected",
-                &["message filtered", "filtered by outbound scanning"],
-            ),
+            ("spamdetected", &["message filtered", "filtered by outbound scanning"]),
             (
                 "toomanyconn",
-                &[
-                    "too many recipients received this hour",
-                    "too many messages",
-                ],
+                &["too many recipients received this hour", "too many messages"],
             ),
             (
                 "userunknown",
@@ -2535,14 +2372,9 @@ fn rhost_find(fo: &Fact, recipient: &str, rhost: &str, doc: &Doc) -> String {
         "outlook" => pick(&[
             (
                 "hostunknown",
-                &[
-                    "the mail could not be delivered to the recipient because the domain is not reachable",
-                ],
+                &["the mail could not be delivered to the recipient because the domain is not reachable"],
             ),
-            (
-                "userunknown",
-                &["requested action not taken: mailbox unavailable"],
-            ),
+            ("userunknown", &["requested action not taken: mailbox unavailable"]),
         ]),
         "spectrum" => {
             let Some(p) = d.find("aup#") else {
@@ -2606,16 +2438,10 @@ fn rhost_find(fo: &Fact, recipient: &str, rhost: &str, doc: &Doc) -> String {
                 ],
             ),
             ("speeding", &["user is receiving mail too quickly"]),
-            (
-                "suspend",
-                &[" is no longer valid.", "this mailbox is disabled"],
-            ),
+            ("suspend", &[" is no longer valid.", "this mailbox is disabled"]),
             ("syntaxerror", &["syntax error in parameters or arguments"]),
             ("toomanyconn", &["max message per connection reached"]),
-            (
-                "userunknown",
-                &["dd this user doesn't have a ", "mailbox not found"],
-            ),
+            ("userunknown", &["dd this user doesn't have a ", "mailbox not found"]),
         ]),
         _ => String::new(),
     }
@@ -2628,14 +2454,8 @@ const RHOST_CLASSES: &[(&str, &[&str])] = &[
     ("cox", &["cox.net"]),
     ("facebook", &[".facebook.com"]),
     ("franceptt", &[".laposte.net", ".orange.fr", ".wanadoo.fr"]),
-    (
-        "godaddy",
-        &["smtp.secureserver.net", "mailstore1.secureserver.net"],
-    ),
-    (
-        "google",
-        &["aspmx.l.google.com", "gmail-smtp-in.l.google.com"],
-    ),
+    ("godaddy", &["smtp.secureserver.net", "mailstore1.secureserver.net"]),
+    ("google", &["aspmx.l.google.com", "gmail-smtp-in.l.google.com"]),
     ("gsuite", &["googlemail.com"]),
     ("iua", &[".email.ua"]),
     ("kddi", &[".ezweb.ne.jp", "msmx.au.com"]),
@@ -2695,10 +2515,7 @@ fn rhost_class(recipient: &str, rhost: &str, diag: &str, doc: &Doc) -> Option<&'
 
 fn hostnames(text: &str) -> Vec<String> {
     static HOST: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}",
-        )
-        .unwrap()
+        Regex::new(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}").unwrap()
     });
     let text = &text[..floor_char(text, 16 * 1024)];
     HOST.find_iter(text)
@@ -2954,11 +2771,7 @@ fn finish(mut r: Raw, doc: &Doc) -> FailedRecipient {
     let class = status.get(..1).unwrap_or("");
     if !class.is_empty() && !reply.is_empty() && !reply.starts_with(class) {
         let again = reply_find(&diag, class);
-        reply = if again.starts_with(class) {
-            again
-        } else {
-            String::new()
-        };
+        reply = if again.starts_with(class) { again } else { String::new() };
     }
     FailedRecipient {
         recipient: r.recipient.to_lowercase(),
@@ -3400,14 +3213,8 @@ static USERUNKNOWN: Patterns = Patterns {
         &["<", "> not found"],
         &["<", ">... blocked by "],
         &["account ", " does not exist at the organization"],
-        &[
-            "adresse d au moins un destinataire invalide. invalid recipient.",
-            "416",
-        ],
-        &[
-            "adresse d au moins un destinataire invalide. invalid recipient.",
-            "418",
-        ],
+        &["adresse d au moins un destinataire invalide. invalid recipient.", "416"],
+        &["adresse d au moins un destinataire invalide. invalid recipient.", "418"],
         &["bad", "recipient"],
         &["mailbox ", "does not exist"],
         &["mailbox ", "unavailable or access denied"],
@@ -3650,23 +3457,14 @@ static BLOCKED: Patterns = Patterns {
         &["mail from ", " refused:"],
         &["mail from ", " refused, see ", "orbs"],
         &["message from ", " rejected based on blacklist"],
-        &[
-            "messages from ",
-            " temporarily deferred due to user complaints",
-        ],
+        &["messages from ", " temporarily deferred due to user complaints"],
         &["server ip ", " listed as abusive"],
         &["sorry! your ip address", " is blocked by rbl"],
         &["the domain ", " is blacklisted"],
         &["the email ", " is blacklisted"],
         &["the ip", " is blacklisted"],
-        &[
-            "veuillez essayer plus tard. service refused, please try later. ",
-            "103",
-        ],
-        &[
-            "veuillez essayer plus tard. service refused, please try later. ",
-            "510",
-        ],
+        &["veuillez essayer plus tard. service refused, please try later. ", "103"],
+        &["veuillez essayer plus tard. service refused, please try later. ", "510"],
         &["your access ip", " has been rejected"],
         &["your sender's ip address is listed at ", ".abuseat.org"],
     ],
@@ -3768,10 +3566,7 @@ static SPAMDETECTED: Patterns = Patterns {
         &["greylisted", " please try again in"],
         &["mail score (", " over "],
         &["mail rejete. mail rejected. ", "506"],
-        &[
-            "our filters rate at and above ",
-            " percent probability of being spam",
-        ],
+        &["our filters rate at and above ", " percent probability of being spam"],
         &["rejected by ", " (spam)"],
         &["rejected due to spam ", "classification"],
         &["rejected due to spam ", "content"],
@@ -4140,10 +3935,7 @@ static SECURITYERROR: Patterns = Patterns {
         &["authentification invalide", "305"],
         &["authentification requise", "402"],
         &["domain ", " is a dead domain"],
-        &[
-            "user ",
-            " is not authorized to perform ses:sendrawemail on resource",
-        ],
+        &["user ", " is not authorized to perform ses:sendrawemail on resource"],
     ],
     isnot: &[],
 };
@@ -4192,10 +3984,7 @@ static MESGTOOBIG: Patterns = Patterns {
 };
 
 static FAILEDSTARTTLS: Patterns = Patterns {
-    index: &[
-        "starttls is required to send mail",
-        "tls required but not supported",
-    ],
+    index: &["starttls is required to send mail", "tls required but not supported"],
     pairs: &[],
     isnot: &[],
 };
@@ -4341,11 +4130,9 @@ fn status_name(code: &str) -> &'static str {
         "5.5.2" | "5.5.6" => "syntaxerror",
         "5.5.3" => "toomanyconn",
         "5.5.4" | "5.5.5" => "systemerror",
-        "5.6.0" | "5.6.1" | "5.6.2" | "5.6.3" | "5.6.5" | "5.6.6" | "5.6.7" | "5.6.8" | "5.6.9" => {
-            "contenterror"
-        }
-        "5.7.0" | "5.7.1" | "5.7.2" | "5.7.3" | "5.7.4" | "5.7.5" | "5.7.6" | "5.7.7" | "5.7.8"
-        | "5.7.9" | "5.7.10" | "5.7.11" | "5.7.14" | "5.7.15" | "5.7.19" => "securityerror",
+        "5.6.0" | "5.6.1" | "5.6.2" | "5.6.3" | "5.6.5" | "5.6.6" | "5.6.7" | "5.6.8" | "5.6.9" => "contenterror",
+        "5.7.0" | "5.7.1" | "5.7.2" | "5.7.3" | "5.7.4" | "5.7.5" | "5.7.6" | "5.7.7" | "5.7.8" | "5.7.9"
+        | "5.7.10" | "5.7.11" | "5.7.14" | "5.7.15" | "5.7.19" => "securityerror",
         "5.7.13" => "suspend",
         "5.7.16" => "mesgtoobig",
         "5.7.17" | "5.7.18" => "hasmoved",
@@ -4362,9 +4149,8 @@ fn status_name(code: &str) -> &'static str {
 // Finding codes in free text
 // ---------------------------------------------------------------------------
 
-static IPV4: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}\b").unwrap()
-});
+static IPV4: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}\b").unwrap());
 
 /// Enhanced status code in free text; prefers specific codes over "X.0.0".
 fn status_find(text: &str, hint: &str) -> String {
@@ -4392,11 +4178,7 @@ fn status_find(text: &str, hint: &str) -> String {
         let prev = b[i - 1];
         let subject = if i + 2 < n { b[i + 2] } else { 0 };
         let dot = if i + 3 < n { b[i + 3] } else { 0 };
-        if (46..58).contains(&prev)
-            || prev == b'V'
-            || prev == b'v'
-            || !(b'0'..=b'7').contains(&subject)
-            || dot != b'.'
+        if (46..58).contains(&prev) || prev == b'V' || prev == b'v' || !(b'0'..=b'7').contains(&subject) || dot != b'.'
         {
             i += 1;
             continue;
@@ -4494,11 +4276,7 @@ fn status_prefer(status: &str, in_mesg: &str, reply: &str) -> String {
         return in_mesg.to_string();
     }
     let sub = &status[1..];
-    if sub.starts_with(".5.1")
-        || sub.starts_with(".5.2")
-        || sub.starts_with(".5.4")
-        || sub.starts_with(".5.5")
-    {
+    if sub.starts_with(".5.1") || sub.starts_with(".5.2") || sub.starts_with(".5.4") || sub.starts_with(".5.5") {
         return in_mesg.to_string();
     }
     if status == "5.1.1" {
@@ -4514,8 +4292,8 @@ fn status_prefer(status: &str, in_mesg: &str, reply: &str) -> String {
 }
 
 const REPLY5: &[&str] = &[
-    "550", "552", "553", "551", "521", "525", "523", "524", "530", "533", "534", "535", "538",
-    "555", "556", "554", "500", "501", "502", "503", "504",
+    "550", "552", "553", "551", "521", "525", "523", "524", "530", "533", "534", "535", "538", "555", "556", "554",
+    "500", "501", "502", "503", "504",
 ];
 const REPLY4: &[&str] = &[
     "421", "450", "451", "452", "422", "430", "432", "453", "454", "455", "458", "459",
@@ -4586,12 +4364,7 @@ fn command_find(text: &str) -> String {
         if !e.contains(' ') {
             let ca = pb[p0];
             let cz = pb.get(p0 + e.len() + 1).copied().unwrap_or(b' ');
-            if ca.is_ascii_alphanumeric()
-                || cz.is_ascii_alphanumeric()
-                || ca == b'@'
-                || cz == b'@'
-                || ca == b'`'
-            {
+            if ca.is_ascii_alphanumeric() || cz.is_ascii_alphanumeric() || ca == b'@' || cz == b'@' || ca == b'`' {
                 continue;
             }
         }
@@ -4651,14 +4424,8 @@ mod tests {
 
     #[test]
     fn status_find_prefers_specific_codes() {
-        assert_eq!(
-            status_find("550 5.1.1 <a@b.c>... User unknown", ""),
-            "5.1.1"
-        );
-        assert_eq!(
-            status_find("host 192.0.2.1 said 5.0.0 then 5.2.2", ""),
-            "5.2.2"
-        );
+        assert_eq!(status_find("550 5.1.1 <a@b.c>... User unknown", ""), "5.1.1");
+        assert_eq!(status_find("host 192.0.2.1 said 5.0.0 then 5.2.2", ""), "5.2.2");
         assert_eq!(status_find("DragonFly v5.1.1", ""), "");
         assert_eq!(reply_find("host said: 550 5.1.1 unknown", ""), "550");
     }
@@ -4683,8 +4450,7 @@ mod tests {
     fn sisimai_corpus() {
         let dir = Path::new(CORPUS).join("maildir/bsd");
         let expected: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(Path::new(CORPUS).join("expected.json"))
-                .expect("expected.json"),
+            &std::fs::read_to_string(Path::new(CORPUS).join("expected.json")).expect("expected.json"),
         )
         .expect("json");
         let mut names: Vec<_> = std::fs::read_dir(&dir)
@@ -4703,22 +4469,11 @@ mod tests {
             // The real MAIL FROM of a bounce is usually <> but not always.
             let non_null = parse_file_with(&dir.join(name), false);
             if name.starts_with("rfc3834-") {
-                assert!(
-                    report.is_none(),
-                    "{name}: vacation reply classified as a bounce"
-                );
-                assert!(
-                    non_null.is_none(),
-                    "{name}: vacation reply classified as a bounce"
-                );
+                assert!(report.is_none(), "{name}: vacation reply classified as a bounce");
+                assert!(non_null.is_none(), "{name}: vacation reply classified as a bounce");
                 continue;
             }
-            if non_null.is_some_and(|r| {
-                r.kind
-                    == report
-                        .as_ref()
-                        .map_or(ReportKind::Bounce, |x| x.kind.clone())
-            }) {
+            if non_null.is_some_and(|r| r.kind == report.as_ref().map_or(ReportKind::Bounce, |x| x.kind.clone())) {
                 classified_non_null += 1;
             }
             total += 1;
@@ -4732,8 +4487,7 @@ mod tests {
                 entries += list.len();
                 continue;
             };
-            let feedback =
-                name.starts_with("arf-") || list.iter().any(|e| e["reason"] == "feedback");
+            let feedback = name.starts_with("arf-") || list.iter().any(|e| e["reason"] == "feedback");
             let want_kind = if feedback {
                 ReportKind::Feedback
             } else {
@@ -4781,22 +4535,14 @@ mod tests {
             "From: MAILER-DAEMON@example.org\nSubject: Undelivered Mail Returned to Sender\n\nThis is the mail system.\n\n",
         );
         for i in 0..200_000 {
-            raw.push_str(&format!(
-                "<user{i}@example.net>: host mx said: 550 5.1.1 unknown\n"
-            ));
+            raw.push_str(&format!("<user{i}@example.net>: host mx said: 550 5.1.1 unknown\n"));
         }
-        let msg = MessageParser::default()
-            .parse(raw.as_bytes())
-            .expect("parse");
+        let msg = MessageParser::default().parse(raw.as_bytes()).expect("parse");
         let started = std::time::Instant::now();
         let report = classify(&msg, true).expect("bounce");
         assert!(report.recipients.len() <= MAX_RECIPIENTS);
         assert_eq!(report.recipients[0].status, "5.1.1");
-        assert!(
-            started.elapsed().as_secs() < 20,
-            "took {:?}",
-            started.elapsed()
-        );
+        assert!(started.elapsed().as_secs() < 20, "took {:?}", started.elapsed());
     }
 
     #[test]
@@ -4806,9 +4552,7 @@ Subject: Undelivered Mail Returned to Sender\nTo: neko@example.jp\n\n\
 This is the mail system at host mx.example.org.\n\n\
 <kijitora@example.net>: host mx.example.net[192.0.2.1] said: 550 5.1.1\n\
     <kijitora@example.net>: Recipient address rejected: User unknown (in reply to RCPT TO command)\n";
-        let msg = MessageParser::default()
-            .parse(bounce.as_bytes())
-            .expect("parse");
+        let msg = MessageParser::default().parse(bounce.as_bytes()).expect("parse");
         for null in [true, false] {
             let r = classify(&msg, null).expect("bounce");
             assert_eq!(r.kind, ReportKind::Bounce);
@@ -4827,26 +4571,19 @@ This is the mail system at host mx.example.org.\n\n\
         }
         let vacation = "From: kijitora@example.net\nTo: neko@example.jp\nSubject: Out of Office: lunch\n\
 Auto-Submitted: auto-replied\n\nI am out of the office until Monday and could not deliver your lunch order.\n";
-        let msg = MessageParser::default()
-            .parse(vacation.as_bytes())
-            .expect("parse");
+        let msg = MessageParser::default().parse(vacation.as_bytes()).expect("parse");
         assert!(classify(&msg, true).is_none());
         let quoting = "From: kijitora@example.net\nTo: neko@example.jp\n\
 Subject: Automatic reply: Undeliverable: lunch\n\n\
 I am away. Your returned mail could not be delivered to me until Monday.\n";
-        let msg = MessageParser::default()
-            .parse(quoting.as_bytes())
-            .expect("parse");
+        let msg = MessageParser::default().parse(quoting.as_bytes()).expect("parse");
         assert!(classify(&msg, true).is_none());
     }
 
     #[test]
     fn ordinary_messages_are_not_bounces() {
         let dir = Path::new(CORPUS).join("maildir/not");
-        for e in std::fs::read_dir(&dir)
-            .expect("not dir")
-            .filter_map(|e| e.ok())
-        {
+        for e in std::fs::read_dir(&dir).expect("not dir").filter_map(|e| e.ok()) {
             let r = parse_file(&e.path());
             assert!(r.is_none(), "{:?} classified as {:?}", e.path(), r);
         }

@@ -120,8 +120,8 @@ const FORWARD_PREFIXES: &[&str] = &[
     "転送",
 ];
 const REPLY_PREFIXES: &[&str] = &[
-    "re", "aw", "sv", "antw", "antwort", "rif", "r", "réf", "ref", "res", "odp", "vá", "ynt",
-    "atb", "απ", "отв", "回复", "回覆", "答复", "返信",
+    "re", "aw", "sv", "antw", "antwort", "rif", "r", "réf", "ref", "res", "odp", "vá", "ynt", "atb", "απ", "отв",
+    "回复", "回覆", "答复", "返信",
 ];
 
 /// Dash-framed separators: `---------- Forwarded message ---------`.
@@ -439,12 +439,8 @@ fn strip_folded_prefix<'a>(text: &'a str, phrase: &str) -> Option<&'a str> {
     want.peek().is_none().then_some("")
 }
 
-static LABEL_MAP: LazyLock<HashMap<String, Field>> = LazyLock::new(|| {
-    LABELS
-        .iter()
-        .map(|(label, field)| (fold(label), *field))
-        .collect()
-});
+static LABEL_MAP: LazyLock<HashMap<String, Field>> =
+    LazyLock::new(|| LABELS.iter().map(|(label, field)| (fold(label), *field)).collect());
 
 static DASH_MAP: LazyLock<Vec<(String, Kind)>> = LazyLock::new(|| {
     DASH_SEPARATORS
@@ -453,8 +449,7 @@ static DASH_MAP: LazyLock<Vec<(String, Kind)>> = LazyLock::new(|| {
         .collect()
 });
 
-static COLON_MAP: LazyLock<Vec<String>> =
-    LazyLock::new(|| COLON_SEPARATORS.iter().map(|p| fold(p)).collect());
+static COLON_MAP: LazyLock<Vec<String>> = LazyLock::new(|| COLON_SEPARATORS.iter().map(|p| fold(p)).collect());
 
 fn prefix_alternation(list: &[&str]) -> String {
     let mut items: Vec<String> = list.iter().map(|p| regex::escape(p)).collect();
@@ -477,9 +472,8 @@ static SUBJECT_TAG_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*\[[^\]:]{1,24}\]").expect("static tag regex"));
 
 /// Old Mozilla style "[Fwd: subject]".
-static SUBJECT_BRACKET_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*\[\s*(?:fwd|fw)\s*:\s*(?P<rest>.*?)\s*\]\s*$").expect("static regex")
-});
+static SUBJECT_BRACKET_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^\s*\[\s*(?:fwd|fw)\s*:\s*(?P<rest>.*?)\s*\]\s*$").expect("static regex"));
 
 /// Yahoo's text part glues the header block onto one line
 /// ("From: A <a@x>To: b@y Sent: ... GMT-5Subject: Hi"). Capitalised labels
@@ -522,8 +516,7 @@ static GLUED_LABEL_RE: LazyLock<Regex> = LazyLock::new(|| {
         "Temat",
     ];
     let short = [
-        "To", "Cc", "CC", "Bcc", "De", "À", "Von", "An", "Da", "A", "Van", "Aan", "Fra", "Til",
-        "Od", "Do",
+        "To", "Cc", "CC", "Bcc", "De", "À", "Von", "An", "Da", "A", "Van", "Aan", "Fra", "Til", "Od", "Do",
     ];
     let pattern = format!(
         r"(?P<long>{})\s?:|(?:^|[^\p{{L}}])(?P<short>{})\s?:",
@@ -533,17 +526,15 @@ static GLUED_LABEL_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&pattern).expect("static glued label regex")
 });
 
-static EMAIL_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+").expect("static email regex")
-});
+static EMAIL_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+").expect("static email regex"));
 
 static HTML_MAILTO_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?is)<a\b[^>]*?\bhref\s*=\s*["']?\s*mailto:([^"'>\s?]+)[^>]*>(.*?)</a\s*>"#)
         .expect("static mailto regex")
 });
 
-static HTML_TAG_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?s)<[^>]*>").expect("static tag regex"));
+static HTML_TAG_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?s)<[^>]*>").expect("static tag regex"));
 
 /// Outlook's header blocks carry no separator text: a rule (`<hr>`), the
 /// `divRplyFwdMsg` div, or a div with a top border mark them.
@@ -561,8 +552,7 @@ static HTML_BLOCK_RE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static block regex")
 });
 
-static HTML_CELL_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)<t[dh]\b").expect("static cell regex"));
+static HTML_CELL_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)<t[dh]\b").expect("static cell regex"));
 
 /// Subject prefixes that mark a manual forward: Fwd:, Fw:, FW:, TR:, WG:,
 /// RV:, Doorst:, Vs:, VS:, VB:, Enc:, I:, PD:, VL:, Videresend:, İLT:, 转发:
@@ -617,8 +607,7 @@ pub fn parse(msg: &Message<'_>) -> Option<Forwarded> {
     let reply_only = !forward_prefix && strip_prefixes(subject).2;
     // A reply quoting Outlook headers looks exactly like an Outlook forward;
     // only the subject tells them apart.
-    let accept =
-        |(found, kind): (Forwarded, Kind)| (!reply_only || kind == Kind::Explicit).then_some(found);
+    let accept = |(found, kind): (Forwarded, Kind)| (!reply_only || kind == Kind::Explicit).then_some(found);
 
     if let Some(text) = first_text(msg)
         && let Some(found) = scan(&normalize(text), forward_prefix).and_then(accept)
@@ -671,10 +660,7 @@ fn from_attached(msg: &Message<'_>) -> Option<Forwarded> {
     // A bounce (multipart/report) carries the bounced message the same way;
     // its sender is us, not a customer.
     let is_report = msg.root_part().content_type().is_some_and(|ct| {
-        ct.ctype().eq_ignore_ascii_case("multipart")
-            && ct
-                .subtype()
-                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+        ct.ctype().eq_ignore_ascii_case("multipart") && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
     });
     if is_report {
         return None;
@@ -686,9 +672,7 @@ fn from_attached(msg: &Message<'_>) -> Option<Forwarded> {
             PartType::Binary(raw) | PartType::InlineBinary(raw)
                 if part.content_type().is_some_and(|ct| {
                     ct.ctype().eq_ignore_ascii_case("message")
-                        && ct
-                            .subtype()
-                            .is_some_and(|s| s.eq_ignore_ascii_case("rfc822"))
+                        && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("rfc822"))
                 }) =>
             {
                 let Some(parsed) = MessageParser::default().parse(raw.as_ref()) else {
@@ -728,10 +712,7 @@ fn forwarded_from_message(inner: &Message<'_>, outer: &Message<'_>) -> Option<Fo
     Some(Forwarded {
         from_email: sender.0,
         from_name: sender.1,
-        subject: inner
-            .subject()
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty()),
+        subject: inner.subject().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
         date: inner
             .header_raw("Date")
             .map(|d| d.trim().to_string())
@@ -885,9 +866,7 @@ fn separator(line: &str) -> Option<(Kind, &str)> {
         return dash_separator(t);
     }
     let label = t.strip_suffix([':', '：'])?.trim_end();
-    COLON_MAP
-        .contains(&fold(label))
-        .then_some((Kind::Explicit, ""))
+    COLON_MAP.contains(&fold(label)).then_some((Kind::Explicit, ""))
 }
 
 fn dash_separator(t: &str) -> Option<(Kind, &str)> {
@@ -911,10 +890,7 @@ fn dash_separator(t: &str) -> Option<(Kind, &str)> {
 /// Parses "Label: value" for a label we know.
 fn header_line(line: &str) -> Option<(Field, &str)> {
     let t = line.trim_start();
-    let (idx, colon) = t
-        .char_indices()
-        .take(32)
-        .find(|(_, c)| matches!(c, ':' | '：'))?;
+    let (idx, colon) = t.char_indices().take(32).find(|(_, c)| matches!(c, ':' | '：'))?;
     let label = t[..idx].trim_matches(|c: char| c.is_whitespace() || c == '*');
     if label.is_empty() {
         return None;
@@ -932,11 +908,7 @@ fn split_glued(line: &str) -> Option<Vec<&str>> {
     }
     let starts: Vec<usize> = GLUED_LABEL_RE
         .captures_iter(line)
-        .filter_map(|c| {
-            c.name("long")
-                .or_else(|| c.name("short"))
-                .map(|m| m.start())
-        })
+        .filter_map(|c| c.name("long").or_else(|| c.name("short")).map(|m| m.start()))
         .collect();
     if starts.len() < 3 {
         return None;
@@ -1024,13 +996,7 @@ impl Headers {
     }
 }
 
-fn parse_block(
-    lines: &[&str],
-    sep: usize,
-    start: usize,
-    rest: &str,
-    kind: Kind,
-) -> Option<Forwarded> {
+fn parse_block(lines: &[&str], sep: usize, start: usize, rest: &str, kind: Kind) -> Option<Forwarded> {
     let mut items: Vec<Item<'_>> = Vec::new();
     let sep_depth = lines.get(sep).map_or(0, |l| unquote(l).0);
     if !rest.trim().is_empty() {
@@ -1122,10 +1088,7 @@ fn parse_block(
     body.push_str(&body_lines.join("\n"));
 
     let mut note_lines: Vec<&str> = lines.iter().take(sep).copied().collect();
-    while note_lines
-        .last()
-        .is_some_and(|l| l.trim().is_empty() || is_rule(l))
-    {
+    while note_lines.last().is_some_and(|l| l.trim().is_empty() || is_rule(l)) {
         note_lines.pop();
     }
 
@@ -1169,13 +1132,10 @@ fn is_continuation(last: Option<Field>, raw: &str, headers: &Headers) -> bool {
     let t = raw.trim();
     match last {
         Some(Field::To | Field::Cc) => {
-            t.contains('@')
-                && (raw.starts_with([' ', '\t']) || t.starts_with(['<', '[', '"', '\'']))
+            t.contains('@') && (raw.starts_with([' ', '\t']) || t.starts_with(['<', '[', '"', '\'']))
         }
         Some(Field::From) => {
-            headers.from.as_deref().is_some_and(|f| !f.contains('@'))
-                && t.starts_with(['<', '['])
-                && t.contains('@')
+            headers.from.as_deref().is_some_and(|f| !f.contains('@')) && t.starts_with(['<', '[']) && t.contains('@')
         }
         _ => false,
     }
@@ -1230,9 +1190,7 @@ fn tidy(text: &str) -> String {
 }
 
 fn clean_email(raw: &str) -> Option<String> {
-    let raw = raw
-        .trim()
-        .trim_matches(|c| matches!(c, '<' | '>' | '\'' | '"'));
+    let raw = raw.trim().trim_matches(|c| matches!(c, '<' | '>' | '\'' | '"'));
     let (local, domain) = raw.rsplit_once('@')?;
     let domain = domain.trim_end_matches('.');
     if local.is_empty() || domain.is_empty() || !domain.contains('.') {
@@ -1303,18 +1261,14 @@ mod tests {
             .collect();
         on_disk.sort();
         for name in &on_disk {
-            assert!(
-                expected.contains_key(name),
-                "{name} has no entry in expected.json"
-            );
+            assert!(expected.contains_key(name), "{name} has no entry in expected.json");
         }
 
         let mut failures = Vec::new();
         for (name, want) in expected {
             let bytes = std::fs::read(dir.join(name)).expect("read fixture");
             assert!(
-                bytes.windows(2).any(|w| w == b"\r\n")
-                    && !bytes.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'),
+                bytes.windows(2).any(|w| w == b"\r\n") && !bytes.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'),
                 "{name}: not CRLF"
             );
             let Some(msg) = MessageParser::default().parse(&bytes) else {
@@ -1354,11 +1308,7 @@ mod tests {
         }
         let total = expected.len();
         println!("forward fixtures: {}/{total}", total - failures.len());
-        assert!(
-            failures.is_empty(),
-            "fixture mismatches:\n{}",
-            failures.join("\n")
-        );
+        assert!(failures.is_empty(), "fixture mismatches:\n{}", failures.join("\n"));
         assert!(total >= 30, "expected at least 30 fixtures, found {total}");
     }
 
@@ -1377,12 +1327,8 @@ mod tests {
         entries.sort();
         for path in entries {
             let bytes = std::fs::read(&path).expect("read fixture");
-            let msg = MessageParser::default()
-                .parse(&bytes)
-                .expect("parse fixture");
-            let forward_subject = msg
-                .subject()
-                .is_some_and(|s| strip_forward_prefix(s).is_some());
+            let msg = MessageParser::default().parse(&bytes).expect("parse fixture");
+            let forward_subject = msg.subject().is_some_and(|s| strip_forward_prefix(s).is_some());
             let (Some(text), Some(html)) = (
                 first_text(&msg),
                 msg.html_bodies().find_map(|p| match &p.body {
@@ -1575,18 +1521,12 @@ mod tests {
         let text = "Note\n\n   ----- Forwarded Message ----- From: John Doe <john.doe@acme.example>To: \"bessie@acme.example\" <bessie@acme.example>Cc: Walter <walter@acme.example>; Nicholas <nicholas@globex.example>Sent: Tuesday, November 2, 2021, 09:26:50 AM GMT+1Subject: Integer consequat\n Aenean quis diam urna.\n\nPraesent ac ligula orci.";
         let got = from_text(text).expect("forward");
         assert_eq!(got.to, vec!["bessie@acme.example"]);
-        assert_eq!(
-            got.cc,
-            vec!["walter@acme.example", "nicholas@globex.example"]
-        );
+        assert_eq!(got.cc, vec!["walter@acme.example", "nicholas@globex.example"]);
         assert_eq!(
             got.date.as_deref(),
             Some("Tuesday, November 2, 2021, 09:26:50 AM GMT+1")
         );
-        assert_eq!(
-            got.body,
-            "Aenean quis diam urna.\n\nPraesent ac ligula orci."
-        );
+        assert_eq!(got.body, "Aenean quis diam urna.\n\nPraesent ac ligula orci.");
         assert_eq!(got.note, "Note");
     }
 
@@ -1636,19 +1576,12 @@ mod tests {
         assert_eq!(from_html(html), None);
 
         let raw = "From: Agent <agent@agency.example>\r\nTo: acme@inbox.localhost\r\nSubject: RE: Schedule\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nOk.\r\n\r\n________________________________\r\nFrom: Jonathan <j@northwind.example>\r\nSent: Tuesday\r\nTo: Agent\r\nSubject: Schedule\r\n\r\nHi\r\n";
-        let msg = MessageParser::default()
-            .parse(raw.as_bytes())
-            .expect("parse");
+        let msg = MessageParser::default().parse(raw.as_bytes()).expect("parse");
         assert_eq!(parse(&msg), None, "Outlook reply block under a RE: subject");
         // The same block under a forward subject is a forward.
         let fwd = raw.replace("RE: Schedule", "FW: Schedule");
-        let msg = MessageParser::default()
-            .parse(fwd.as_bytes())
-            .expect("parse");
-        assert_eq!(
-            parse(&msg).map(|f| f.from_email),
-            Some("j@northwind.example".into())
-        );
+        let msg = MessageParser::default().parse(fwd.as_bytes()).expect("parse");
+        assert_eq!(parse(&msg).map(|f| f.from_email), Some("j@northwind.example".into()));
     }
 
     #[test]
@@ -1659,9 +1592,7 @@ mod tests {
             let raw = format!(
                 "From: Agent <agent@agency.example>\r\nSubject: {subject}\r\nContent-Type: text/plain\r\n\r\n{body}"
             );
-            let msg = MessageParser::default()
-                .parse(raw.as_bytes())
-                .expect("parse");
+            let msg = MessageParser::default().parse(raw.as_bytes()).expect("parse");
             let got = parse(&msg);
             assert_eq!(got.is_some(), found, "{subject}");
             if let Some(got) = got {
@@ -1677,9 +1608,7 @@ mod tests {
         // New Outlook's text part: no separator before the first block, and
         // an older explicit block further down the thread.
         let body = "Please take over.\n\nFrom: Ravi Menon <ravi@menon.example>\nDate: Thursday, 6 March 2025 at 16:17\nTo: <agent@agency.example>\nSubject: Renewal\nCan you renew our plan?\n\n---------- Forwarded message ---------\nFrom: Older <older@thread.example>\nDate: Mon\nSubject: Older\n\nOld text\n";
-        let got = scan(&normalize(body), true)
-            .map(|(f, _)| f)
-            .expect("forward");
+        let got = scan(&normalize(body), true).map(|(f, _)| f).expect("forward");
         assert_eq!(got.from_email, "ravi@menon.example");
         assert_eq!(got.subject.as_deref(), Some("Renewal"));
         assert!(got.body.starts_with("Can you renew our plan?"));
@@ -1694,18 +1623,11 @@ mod tests {
     #[test]
     fn bounces_are_not_attachment_forwards() {
         let raw = "From: MAILER-DAEMON@mx.example\r\nTo: acme@inbox.localhost\r\nSubject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example\r\n--b1\r\nContent-Type: message/rfc822\r\n\r\nFrom: Agent <agent@agency.example>\r\nTo: nobody@nowhere.example\r\nSubject: Hello\r\n\r\nHi\r\n--b1--\r\n";
-        let msg = MessageParser::default()
-            .parse(raw.as_bytes())
-            .expect("parse");
+        let msg = MessageParser::default().parse(raw.as_bytes()).expect("parse");
         assert_eq!(parse(&msg), None);
         // The same attachment in a plain multipart/mixed is a forward.
-        let mixed = raw.replace(
-            "multipart/report; report-type=delivery-status",
-            "multipart/mixed",
-        );
-        let msg = MessageParser::default()
-            .parse(mixed.as_bytes())
-            .expect("parse");
+        let mixed = raw.replace("multipart/report; report-type=delivery-status", "multipart/mixed");
+        let msg = MessageParser::default().parse(mixed.as_bytes()).expect("parse");
         let got = parse(&msg).expect("attachment forward");
         assert_eq!(got.from_email, "agent@agency.example");
         assert_eq!(got.subject.as_deref(), Some("Hello"));
@@ -1717,10 +1639,7 @@ mod tests {
     fn no_address_is_none() {
         let text = "-----Original Message-----\nFrom: Facilities Team\nSent: Tuesday, March 4, 2025 11:40 AM\nTo: All Staff\nSubject: Parking\n\nHi all";
         assert_eq!(from_text(text), None);
-        assert_eq!(
-            from_text("---------- Forwarded message ---------\n\nhello"),
-            None
-        );
+        assert_eq!(from_text("---------- Forwarded message ---------\n\nhello"), None);
     }
 
     #[test]
@@ -1734,37 +1653,17 @@ mod tests {
     #[test]
     fn mailbox_forms() {
         let cases = [
-            (
-                "Jane Doe <jane@X.example>",
-                "jane@x.example",
-                Some("Jane Doe"),
-            ),
+            ("Jane Doe <jane@X.example>", "jane@x.example", Some("Jane Doe")),
             (
                 "\"Doe, Jane\" <Jane.Doe@x.example>",
                 "Jane.Doe@x.example",
                 Some("Doe, Jane"),
             ),
-            (
-                "'Jane Doe' <jane@x.example>",
-                "jane@x.example",
-                Some("Jane Doe"),
-            ),
-            (
-                "Jane Doe [mailto:jane@x.example]",
-                "jane@x.example",
-                Some("Jane Doe"),
-            ),
-            (
-                "jane@x.example <mailto:jane@x.example>",
-                "jane@x.example",
-                None,
-            ),
+            ("'Jane Doe' <jane@x.example>", "jane@x.example", Some("Jane Doe")),
+            ("Jane Doe [mailto:jane@x.example]", "jane@x.example", Some("Jane Doe")),
+            ("jane@x.example <mailto:jane@x.example>", "jane@x.example", None),
             ("<jane@x.example>", "jane@x.example", None),
-            (
-                "jane@x.example (Jane Doe)",
-                "jane@x.example",
-                Some("Jane Doe"),
-            ),
+            ("jane@x.example (Jane Doe)", "jane@x.example", Some("Jane Doe")),
             ("o'brien@x.example", "o'brien@x.example", None),
             (
                 "Zoë «Z» Ümlaut <zoe@x.example>",
@@ -1862,11 +1761,7 @@ mod tests {
         // Multi-byte characters straddling the scan limit must not panic.
         let mut text = "é".repeat(MAX_SCAN / 2 + 1);
         text.push_str("\n---------- Forwarded message ---------\nFrom: Late <late@x.example>\n");
-        assert_eq!(
-            from_text(&text),
-            None,
-            "block past the scan limit is ignored"
-        );
+        assert_eq!(from_text(&text), None, "block past the scan limit is ignored");
 
         let block = "---------- Forwarded message ---------\nFrom: Nobody\nDate: x\n\n";
         let many = block.repeat(4 * MAX_SCAN / block.len());
@@ -1880,8 +1775,7 @@ mod tests {
         assert_eq!(from_text(&rules), None);
         let seps = "-----Original Message-----\nFrom: a@b.example\n".repeat(MAX_SCAN / 44);
         assert_eq!(from_text(&seps), None);
-        let glued =
-            "From: a <a@b.example>To: b@c.example Sent: x Subject: y\n".repeat(MAX_SCAN / 56);
+        let glued = "From: a <a@b.example>To: b@c.example Sent: x Subject: y\n".repeat(MAX_SCAN / 56);
         let raw = format!("Subject: FW: x\r\nContent-Type: text/plain\r\n\r\n{glued}");
         if let Some(msg) = MessageParser::default().parse(raw.as_bytes()) {
             let _ = parse(&msg);
@@ -1890,9 +1784,7 @@ mod tests {
         assert_eq!(strip_forward_prefix(&subject), None);
         assert!(start.elapsed().as_secs() < 20, "took {:?}", start.elapsed());
 
-        let mut real = String::from(
-            "---------- Forwarded message ---------\nFrom: A <a@x.example>\nSubject: s\n\n",
-        );
+        let mut real = String::from("---------- Forwarded message ---------\nFrom: A <a@x.example>\nSubject: s\n\n");
         real.push_str(&"body line\n".repeat(300_000));
         let got = from_text(&real).expect("forward");
         assert!(got.body.len() <= MAX_SCAN);

@@ -123,7 +123,8 @@ pub struct Original {
     pub body: String,
 }
 
-/// The failed delivery a bounce reports.
+/// The failed delivery a bounce reports: the first failed recipient at the top level, every one
+/// in `recipients`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BounceInfo {
     pub recipient: Option<String>,
@@ -133,6 +134,16 @@ pub struct BounceInfo {
     pub hard: bool,
     pub feedback_type: Option<String>,
     pub original_message_id: Option<String>,
+    pub recipients: Vec<FailedRecipient>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedRecipient {
+    pub recipient: String,
+    pub status: Option<String>,
+    pub reply_code: Option<String>,
+    pub reason: Option<String>,
+    pub hard: bool,
 }
 
 /// The decision for one account.

@@ -27,17 +27,14 @@ static SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("valid regex")
 });
-static CODE_IN_SUBJECT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\(#(\d{5,12})\)").expect("valid regex"));
+static CODE_IN_SUBJECT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\(#(\d{5,12})\)").expect("valid regex"));
 static CODE_IN_BODY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:confirmation code|code de confirmation|bestätigungscode|código de confirmación|codice di conferma|código de confirmação|verification code|security code)\s*[:：]?\s*([0-9]{5,12})")
         .expect("valid regex")
 });
-static LINK: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"https://[^\s<>"')\]]+"#).expect("valid regex"));
+static LINK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"https://[^\s<>"')\]]+"#).expect("valid regex"));
 static REQUESTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:receive mail from|mail from|de|von)\s+([^\s@<>]+@[^\s<>]+)")
-        .expect("valid regex")
+    Regex::new(r"(?i)(?:receive mail from|mail from|de|von)\s+([^\s@<>]+@[^\s<>]+)").expect("valid regex")
 });
 
 /// Recognises a forwarding confirmation and extracts its link and code.
@@ -46,9 +43,7 @@ pub fn forwarding_confirmation(message: &ParsedMessage) -> Option<Notice> {
     let subject = message.subject.as_deref().unwrap_or("");
     let provider = if from == GMAIL_SENDER {
         "gmail"
-    } else if (from.ends_with("@microsoft.com")
-        || from.ends_with("@outlook.com")
-        || from.ends_with(".microsoft.com"))
+    } else if (from.ends_with("@microsoft.com") || from.ends_with("@outlook.com") || from.ends_with(".microsoft.com"))
         && SUBJECT.is_match(subject)
     {
         "outlook"
@@ -113,9 +108,7 @@ If you click the link and it appears to be broken, please copy and paste it\r\n"
 
     #[test]
     fn ordinary_mail_is_not_a_notice() {
-        let m = crate::ingest::parse::parse(
-            b"From: jane@c.example\r\nSubject: Forwarding confirmation\r\n\r\nhi\r\n",
-        );
+        let m = crate::ingest::parse::parse(b"From: jane@c.example\r\nSubject: Forwarding confirmation\r\n\r\nhi\r\n");
         assert_eq!(forwarding_confirmation(&m), None);
     }
 }

@@ -79,28 +79,21 @@ pub fn parse(raw: &[u8]) -> ParsedMessage {
 pub fn from_message(message: &mail_parser::Message<'_>) -> ParsedMessage {
     let mut out = ParsedMessage {
         parsed: true,
-        message_id: message
-            .message_id()
-            .map(clean_id)
-            .filter(|id| !id.is_empty()),
+        message_id: message.message_id().map(clean_id).filter(|id| !id.is_empty()),
         from: message.from().and_then(first_mailbox),
         sender: message.sender().and_then(first_mailbox),
         reply_to: message.reply_to().map(all_mailboxes).unwrap_or_default(),
         to: message.to().map(all_mailboxes).unwrap_or_default(),
         cc: message.cc().map(all_mailboxes).unwrap_or_default(),
         subject: message.subject().map(|s| s.trim().to_string()),
-        date: message
-            .date()
-            .filter(|d| d.is_valid())
-            .map(|d| d.to_rfc3339()),
+        date: message.date().filter(|d| d.is_valid()).map(|d| d.to_rfc3339()),
         in_reply_to: id_list(message.in_reply_to()),
         references: id_list(message.references()),
         ..ParsedMessage::default()
     };
     for name in KEPT_HEADERS {
         if let Some(value) = message.header_raw(*name) {
-            out.headers
-                .insert(name.to_ascii_lowercase(), value.trim().to_string());
+            out.headers.insert(name.to_ascii_lowercase(), value.trim().to_string());
         }
     }
     collect_bodies(message, &mut out);
@@ -114,8 +107,7 @@ fn collect_bodies(message: &mail_parser::Message<'_>, out: &mut ParsedMessage) {
             PartType::Text(t) => push_capped(&mut text, t, &mut out.truncated),
             PartType::Html(h) => {
                 out.text_from_html = true;
-                let converted =
-                    mail_parser::decoders::html::html_to_text(cap(h, &mut out.truncated));
+                let converted = mail_parser::decoders::html::html_to_text(cap(h, &mut out.truncated));
                 push_capped(&mut text, &converted, &mut out.truncated);
             }
             _ => {}
@@ -256,8 +248,7 @@ Content-Type: text/plain; charset=utf-8\r\n\r\nHallo\r\n";
 
     #[test]
     fn html_only_gets_text() {
-        let raw =
-            b"From: a@b.example\r\nContent-Type: text/html\r\n\r\n<p>Hello <b>there</b></p>\r\n";
+        let raw = b"From: a@b.example\r\nContent-Type: text/html\r\n\r\n<p>Hello <b>there</b></p>\r\n";
         let p = parse(raw);
         assert!(p.text_from_html);
         assert!(p.text.unwrap().contains("Hello there"));

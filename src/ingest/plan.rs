@@ -20,7 +20,7 @@ use super::address::mailbox;
 use super::forward::{self, Forwarded};
 use super::parse::{self, ParsedMessage};
 use super::{
-    AcceptedRecipient, AccountData, BounceInfo, ContactChoice, Kind, Original, Plan, autoreply,
+    AcceptedRecipient, AccountData, BounceInfo, ContactChoice, FailedRecipient, Kind, Original, Plan, autoreply,
     bounce, notice, reply_text, sender, thread,
 };
 use mail_parser::{Message, MessageParser};
@@ -50,9 +50,7 @@ impl<'a> Reader<'a> {
         };
         let auto_reply = notice.is_none()
             && report.is_none()
-            && mail
-                .as_ref()
-                .is_some_and(|m| autoreply::is_auto_reply(m, null_sender));
+            && mail.as_ref().is_some_and(|m| autoreply::is_auto_reply(m, null_sender));
         Reader {
             mail,
             message,
@@ -73,12 +71,7 @@ impl<'a> Reader<'a> {
             .as_ref()
     }
 
-    pub(super) fn plan(
-        &self,
-        account_id: i64,
-        rcpts: &[&AcceptedRecipient],
-        data: &AccountData,
-    ) -> Plan {
+    pub(super) fn plan(&self, account_id: i64, rcpts: &[&AcceptedRecipient], data: &AccountData) -> Plan {
         let m = &self.message;
         let mut tags: Vec<String> = rcpts.iter().filter_map(|r| r.tag.clone()).collect();
         tags.sort();
@@ -127,9 +120,7 @@ impl<'a> Reader<'a> {
             return plan;
         }
         match contact {
-            Some(mailbox) if data.members.contains(&mailbox.key()) => {
-                self.plan_member(&mut plan, mailbox.email)
-            }
+            Some(mailbox) if data.members.contains(&mailbox.key()) => self.plan_member(&mut plan, mailbox.email),
             Some(mailbox) => plan.contact = ContactChoice::FindOrCreate(mailbox),
             None => plan.flags.push("no_sender"),
         }
@@ -151,6 +142,17 @@ impl<'a> Reader<'a> {
             hard: first.is_some_and(|r| r.hard),
             feedback_type: report.feedback_type.clone(),
             original_message_id: report.original_message_id.clone(),
+            recipients: report
+                .recipients
+                .iter()
+                .map(|r| FailedRecipient {
+                    recipient: r.recipient.clone(),
+                    status: nonempty(&r.status),
+                    reply_code: nonempty(&r.reply_code),
+                    reason: nonempty(&r.reason),
+                    hard: r.hard,
+                })
+                .collect(),
         });
         // The failed recipient is the contact we wrote to; a report never creates one.
         plan.contact = first

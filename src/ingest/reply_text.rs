@@ -28,18 +28,11 @@ use regex::Regex;
 pub fn from_text(text: &str) -> String {
     let text = head(text, MAX_TEXT_BYTES);
     let delimiter = if text.contains("\r\n") { "\r\n" } else { "\n" };
-    let physical: Vec<&str> = text
-        .split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .collect();
+    let physical: Vec<&str> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
     let lines = classify(&physical);
     match strip_history(&lines) {
         Some(kept) => {
-            let joined = kept
-                .iter()
-                .map(|&i| lines[i].text)
-                .collect::<Vec<_>>()
-                .join(delimiter);
+            let joined = kept.iter().map(|&i| lines[i].text).collect::<Vec<_>>().join(delimiter);
             let reply = joined.trim();
             if reply.is_empty() {
                 text.trim().to_string()
@@ -93,11 +86,7 @@ fn head(s: &str, max: usize) -> &str {
 // ---------------------------------------------------------------------------------------------------
 
 fn alternation(words: &[&str]) -> String {
-    words
-        .iter()
-        .map(|w| regex::escape(w))
-        .collect::<Vec<_>>()
-        .join("|")
+    words.iter().map(|w| regex::escape(w)).collect::<Vec<_>>().join("|")
 }
 
 fn compile(pattern: &str) -> Regex {
@@ -170,15 +159,7 @@ const VERBS: &[&str] = &[
 const CJK_VERBS: &[&str] = &["写道", "寫道", "작성"];
 
 /// Verbs that some languages place before the sender ("Am ... schrieb Max <max@x.de>:").
-const MID_VERBS: &[&str] = &[
-    "schrieb",
-    "schreef",
-    "verzond",
-    "skrev",
-    "skriver",
-    "kirjoitti",
-    "írta",
-];
+const MID_VERBS: &[&str] = &["schrieb", "schreef", "verzond", "skrev", "skriver", "kirjoitti", "írta"];
 
 /// "-----Original Message-----" and its translations.
 const ORIGINAL_MESSAGE: &[&str] = &[
@@ -326,11 +307,9 @@ const HEADER_FIELDS: &[(&str, u8)] = &[
     ("제목", SUBJECT),
 ];
 
-static RE_LEAD_START: LazyLock<Regex> =
-    LazyLock::new(|| compile(&format!(r"^[\s\-]*(?:{})\s", alternation(LEADS))));
+static RE_LEAD_START: LazyLock<Regex> = LazyLock::new(|| compile(&format!(r"^[\s\-]*(?:{})\s", alternation(LEADS))));
 
-static RE_LEAD_MID: LazyLock<Regex> =
-    LazyLock::new(|| compile(&format!(r"[\s\-]((?:{})\s)", alternation(LEADS))));
+static RE_LEAD_MID: LazyLock<Regex> = LazyLock::new(|| compile(&format!(r"[\s\-]((?:{})\s)", alternation(LEADS))));
 
 /// The verb ends the line, followed by a colon or by a closing run of dashes.
 static RE_VERB_END: LazyLock<Regex> = LazyLock::new(|| {
@@ -564,11 +543,7 @@ fn bare_attribution(lines: &[&str], quoted: &[bool], i: usize, extra: &[&str]) -
 }
 
 fn header_kind(line: &str) -> Option<u8> {
-    let name = RE_HEADER_FIELD
-        .captures(line)?
-        .get(1)?
-        .as_str()
-        .to_lowercase();
+    let name = RE_HEADER_FIELD.captures(line)?.get(1)?.as_str().to_lowercase();
     HEADER_FIELDS
         .iter()
         .find(|(field, _)| *field == name)
@@ -677,8 +652,7 @@ fn classify<'a>(lines: &[&'a str]) -> Vec<Line<'a>> {
             .or_else(|| date_attribution(lines, &quoted, i).map(|n| (0, n)));
         if let Some((offset, n)) = block {
             if offset > 0 {
-                let prefix =
-                    text[..offset].trim_end_matches(|c: char| c.is_whitespace() || c == '-');
+                let prefix = text[..offset].trim_end_matches(|c: char| c.is_whitespace() || c == '-');
                 if !prefix.trim().is_empty() {
                     push(&mut out, prefix, Kind::Text);
                 }
@@ -725,9 +699,7 @@ fn is_wrapped_link(lines: &[Line], i: usize) -> bool {
         return false;
     }
     let prev = lines[i - 1].text;
-    let opens_link = prev
-        .rfind("(http")
-        .is_some_and(|at| !prev[at..].contains(')'));
+    let opens_link = prev.rfind("(http").is_some_and(|at| !prev[at..].contains(')'));
     opens_link || lines[i].text.trim_start().starts_with("(http")
 }
 
@@ -751,9 +723,7 @@ fn strip_history(lines: &[Line]) -> Option<Vec<usize>> {
         }
     }
 
-    let first_marker = kinds
-        .iter()
-        .find(|k| !matches!(k, Kind::Text | Kind::Empty));
+    let first_marker = kinds.iter().find(|k| !matches!(k, Kind::Text | Kind::Empty));
     match first_marker {
         None | Some(Kind::Forward) => return None,
         _ => {}
@@ -784,8 +754,7 @@ fn strip_history(lines: &[Line]) -> Option<Vec<usize>> {
             Kind::Quote => {
                 let next = skip(i, &[Kind::Quote, Kind::Empty]);
                 let after_text = skip(next, &[Kind::Text, Kind::Empty, Kind::Forward]);
-                if after_text > next && after_text < kinds.len() && kinds[after_text] == Kind::Quote
-                {
+                if after_text > next && after_text < kinds.len() && kinds[after_text] == Kind::Quote {
                     return None;
                 }
                 i = next;
@@ -818,8 +787,7 @@ fn has_quote_block(kinds: &[Kind]) -> bool {
 // ---------------------------------------------------------------------------------------------------
 
 /// Any start or end tag, with its name and attributes.
-static RE_TAG: LazyLock<Regex> =
-    LazyLock::new(|| compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)\b([^>]*)>"));
+static RE_TAG: LazyLock<Regex> = LazyLock::new(|| compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)\b([^>]*)>"));
 
 /// Outlook 2007-2016 draws the reply header in a div with a thin top border; Windows Mail likewise.
 static RE_OUTLOOK_BORDER: LazyLock<Regex> = LazyLock::new(|| {
@@ -829,8 +797,7 @@ static RE_OUTLOOK_BORDER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Outlook's separator rule above the reply header (desktop 2003 and Outlook on the web).
-static RE_TABINDEX_MINUS_ONE: LazyLock<Regex> =
-    LazyLock::new(|| compile(r#"(?i)tabindex\s*=\s*["']?-1"#));
+static RE_TABINDEX_MINUS_ONE: LazyLock<Regex> = LazyLock::new(|| compile(r#"(?i)tabindex\s*=\s*["']?-1"#));
 
 /// Class and id values that mark where a client put the quoted message.
 const QUOTE_MARKERS: &[&str] = &[
@@ -1062,20 +1029,14 @@ mod tests {
     }
 
     fn field<'a>(case: &'a [(String, String)], name: &str) -> &'a str {
-        case.iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
+        case.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
     }
 
     /// Normalisation: both sides are trimmed and compared line by line with trailing whitespace removed
     /// from each line. Nothing else is forgiven: line order, blank lines between paragraphs and leading
     /// indentation must match.
     fn normalise(s: &str) -> String {
-        s.trim()
-            .lines()
-            .map(str::trim_end)
-            .collect::<Vec<_>>()
-            .join("\n")
+        s.trim().lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
     }
 
     #[test]
@@ -1123,21 +1084,17 @@ mod tests {
         let mut failures = Vec::new();
         for name in &names {
             let raw = std::fs::read(format!("{dir}/{name}")).expect("read eml");
-            let message = mail_parser::MessageParser::default()
-                .parse(&raw)
-                .expect("parse eml");
+            let message = mail_parser::MessageParser::default().parse(&raw).expect("parse eml");
             let got = if message.text_body.is_empty() {
                 from_html(&message.body_html(0).unwrap_or_default())
             } else {
                 from_text(&message.body_text(0).unwrap_or_default())
             };
             let stem = name.trim_end_matches(".eml");
-            let expected = std::fs::read_to_string(format!("{dir}/{stem}_reply_text"))
-                .unwrap_or_else(|_| "Hello".to_string());
+            let expected =
+                std::fs::read_to_string(format!("{dir}/{stem}_reply_text")).unwrap_or_else(|_| "Hello".to_string());
             if got != expected.trim() {
-                failures.push(format!(
-                    "--- {name}\nexpected: {expected:?}\ngot:      {got:?}"
-                ));
+                failures.push(format!("--- {name}\nexpected: {expected:?}\ngot:      {got:?}"));
             }
         }
         let passed = names.len() - failures.len();
@@ -1262,10 +1219,7 @@ mod tests {
         // A Gmail forward sits in a gmail_quote container but is the content being sent.
         let forward = r#"<div dir="ltr">FYI<br><br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">---------- Forwarded message ---------<br>From: Bob &lt;bob@example.com&gt;<br>Date: Mon, Apr 2, 2012<br>Subject: Report<br>To: Ann &lt;ann@example.com&gt;<br></div><br>The report.</div></div>"#;
         let text = from_html(forward);
-        assert!(
-            text.starts_with("FYI\n\n---------- Forwarded message"),
-            "{text:?}"
-        );
+        assert!(text.starts_with("FYI\n\n---------- Forwarded message"), "{text:?}");
         assert!(text.ends_with("The report."), "{text:?}");
         // No quote: blocks become lines, entities decode, spacing between inline elements survives.
         let plain = "<p><b>Hello</b> world &amp; friends</p><div>second <i>line</i></div><table><tr><td>a</td><td>b</td></tr></table>";

@@ -43,21 +43,12 @@ pub fn contact_mailbox(message: &ParsedMessage) -> Option<Mailbox> {
 
 /// True for `noreply@…`, `no-reply+forms@…`, `donotreply-team@…`.
 pub fn is_no_reply(email: &str) -> bool {
-    let local = email
-        .rsplit_once('@')
-        .map_or(email, |(l, _)| l)
-        .to_ascii_lowercase();
+    let local = email.rsplit_once('@').map_or(email, |(l, _)| l).to_ascii_lowercase();
     let base = local.split('+').next().unwrap_or("");
     NO_REPLY_NAMES.contains(&base)
-        || [
-            "noreply",
-            "no-reply",
-            "no_reply",
-            "donotreply",
-            "do-not-reply",
-        ]
-        .iter()
-        .any(|p| base.starts_with(p))
+        || ["noreply", "no-reply", "no_reply", "donotreply", "do-not-reply"]
+            .iter()
+            .any(|p| base.starts_with(p))
 }
 
 #[cfg(test)]
@@ -69,10 +60,7 @@ mod tests {
         ParsedMessage {
             parsed: true,
             from: mailbox(from, Some("Site")),
-            reply_to: reply_to
-                .and_then(|r| mailbox(r, Some("Visitor")))
-                .into_iter()
-                .collect(),
+            reply_to: reply_to.and_then(|r| mailbox(r, Some("Visitor"))).into_iter().collect(),
             ..ParsedMessage::default()
         }
     }
@@ -85,18 +73,12 @@ mod tests {
 
     #[test]
     fn no_reply_senders_yield_their_reply_to() {
-        let m = message(
-            "no-reply@forms.platform.example",
-            Some("visitor@gmail.example"),
-        );
+        let m = message("no-reply@forms.platform.example", Some("visitor@gmail.example"));
         let c = contact_mailbox(&m).unwrap();
         assert_eq!(c.email, "visitor@gmail.example");
         assert_eq!(c.name.as_deref(), Some("Visitor"));
         let m = message("noreply@forms.platform.example", None);
-        assert_eq!(
-            contact_mailbox(&m).unwrap().email,
-            "noreply@forms.platform.example"
-        );
+        assert_eq!(contact_mailbox(&m).unwrap().email, "noreply@forms.platform.example");
         assert!(is_no_reply("DoNotReply-Billing@x.example"));
         assert!(!is_no_reply("noreen@x.example"));
     }

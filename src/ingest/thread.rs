@@ -116,9 +116,7 @@ fn strip_tag(s: &str) -> &str {
     }
     if let Some(inner) = s.strip_prefix('(')
         && let Some(end) = inner.find(')')
-        && PREFIXES
-            .iter()
-            .any(|p| inner[..end].trim().eq_ignore_ascii_case(p))
+        && PREFIXES.iter().any(|p| inner[..end].trim().eq_ignore_ascii_case(p))
     {
         return &inner[end + 1..];
     }

@@ -53,13 +53,7 @@ mod tests {
         assert_eq!(slug("日本"), "inbox");
         assert_eq!(slug("R"), "inbox");
         let local = new_account_local_part("Acme");
-        assert!(
-            local.starts_with("acme-") && local.len() == 5 + RANDOM_LEN,
-            "{local}"
-        );
-        assert_ne!(
-            new_account_local_part("Acme"),
-            new_account_local_part("Acme")
-        );
+        assert!(local.starts_with("acme-") && local.len() == 5 + RANDOM_LEN, "{local}");
+        assert_ne!(new_account_local_part("Acme"), new_account_local_part("Acme"));
     }
 }

@@ -23,10 +23,7 @@ pub enum Route {
         tag: Option<String>,
     },
     /// A verified reply address.
-    Reply {
-        token: ReplyToken,
-        tag: Option<String>,
-    },
+    Reply { token: ReplyToken, tag: Option<String> },
 }
 
 /// Why a recipient is refused before any lookup.
@@ -49,10 +46,7 @@ pub struct Router {
 
 impl Router {
     pub fn new(domains: Vec<String>, key: Vec<u8>) -> Router {
-        let domains = domains
-            .into_iter()
-            .map(|d| d.to_ascii_lowercase())
-            .collect();
+        let domains = domains.into_iter().map(|d| d.to_ascii_lowercase()).collect();
         Router { domains, key }
     }
 
@@ -97,14 +91,22 @@ impl Router {
         })
     }
 
-    /// Mints the reply address for a contact of an account (see [`ReplyToken`]).
+    /// The signed reply address of a token, on `domain` (see [`ReplyToken`]).
     pub fn reply_address(&self, domain: &str, token: &ReplyToken) -> String {
-        format!(
-            "{}{}@{}",
-            token::LOCAL_PREFIX,
-            token.sign(&self.key),
-            domain
-        )
+        format!("{}{}@{}", token::LOCAL_PREFIX, token.sign(&self.key), domain)
+    }
+
+    /// Mints the reply address the platform puts in Reply-To when it writes to `contact_email` of
+    /// `account_id` for a campaign or automation. The same function backs `inboxd reply-address`.
+    pub fn mint_reply_address(
+        &self,
+        domain: &str,
+        account_id: i64,
+        contact_email: &str,
+        origin: TokenOrigin,
+    ) -> String {
+        let token = ReplyToken::new(&self.key, account_id, contact_email, origin);
+        self.reply_address(domain, &token)
     }
 }
 
@@ -147,10 +149,7 @@ mod tests {
         let addr = r.reply_address("inbox.localhost", &token);
         assert!(addr.len() < 64 + 17, "{addr}");
         let local = addr.split('@').next().unwrap();
-        assert!(
-            local.len() <= 64,
-            "local part must respect RFC 5321: {local}"
-        );
+        assert!(local.len() <= 64, "local part must respect RFC 5321: {local}");
         match r.route(&addr.to_uppercase()).unwrap() {
             Route::Reply { token: t, tag } => {
                 assert_eq!(t, token);
@@ -171,10 +170,7 @@ mod tests {
                 Err(Refusal::BadReplyToken)
             );
         }
-        let other_key = Router::new(
-            vec!["inbox.localhost".into()],
-            b"another-key-entirely".to_vec(),
-        );
+        let other_key = Router::new(vec!["inbox.localhost".into()], b"another-key-entirely".to_vec());
         assert_eq!(other_key.route(&addr), Err(Refusal::BadReplyToken));
     }
 }

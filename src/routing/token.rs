@@ -34,8 +34,7 @@ pub struct ReplyToken {
 type HmacSha256 = Hmac<Sha256>;
 
 fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut m =
-        <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
+    let mut m = <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
     for part in parts {
         m.update(part);
     }
@@ -51,12 +50,7 @@ fn contact_digest(key: &[u8], email: &str) -> [u8; CONTACT_DIGEST_LEN] {
 
 impl ReplyToken {
     /// A token for `contact_email` of `account_id`, with the contact digest keyed by `key`.
-    pub fn new(
-        key: &[u8],
-        account_id: i64,
-        contact_email: &str,
-        origin: TokenOrigin,
-    ) -> ReplyToken {
+    pub fn new(key: &[u8], account_id: i64, contact_email: &str, origin: TokenOrigin) -> ReplyToken {
         ReplyToken {
             account_id,
             origin,
@@ -146,8 +140,7 @@ impl ReplyToken {
             2 => TokenOrigin::Automation(id),
             _ => return None,
         };
-        let digest: [u8; CONTACT_DIGEST_LEN] =
-            take(&mut rest, CONTACT_DIGEST_LEN)?.try_into().ok()?;
+        let digest: [u8; CONTACT_DIGEST_LEN] = take(&mut rest, CONTACT_DIGEST_LEN)?.try_into().ok()?;
         if !rest.is_empty() {
             return None;
         }
@@ -264,13 +257,7 @@ mod tests {
     #[test]
     fn garbage_never_verifies() {
         let key = b"a-test-key-of-some-length";
-        for text in [
-            "",
-            "a",
-            "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
-            "!!",
-            &"a".repeat(500),
-        ] {
+        for text in ["", "a", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "!!", &"a".repeat(500)] {
             assert_eq!(ReplyToken::verify(text, key), None);
         }
     }

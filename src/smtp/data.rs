@@ -58,11 +58,7 @@ impl Session {
             return Step::Deliver;
         }
         let received = tx.bdat_seen;
-        self.queue(&Reply::owned(
-            250,
-            "2.0.0",
-            format!("{received} octets received"),
-        ));
+        self.queue(&Reply::owned(250, "2.0.0", format!("{received} octets received")));
         Step::Continue
     }
 
@@ -74,9 +70,7 @@ impl Session {
             return;
         };
         // A declared SIZE lets us allocate once; otherwise the buffer grows gradually (see dot.rs).
-        let expected = tx
-            .declared_size
-            .min(self.ctx.config.limits.max_message_size);
+        let expected = tx.declared_size.min(self.ctx.config.limits.max_message_size);
         tx.message = Vec::with_capacity(header.len() + expected.max(4096));
         tx.message.extend_from_slice(header.as_bytes());
         tx.trace_len = header.len();
@@ -124,10 +118,7 @@ impl Session {
         let Some(tx) = self.tx.take() else {
             return reply::BAD_SEQUENCE_MAIL;
         };
-        let queue_id = tx
-            .queue_id
-            .clone()
-            .unwrap_or_else(|| self.ctx.next_queue_id());
+        let queue_id = tx.queue_id.clone().unwrap_or_else(|| self.ctx.next_queue_id());
         let size = tx.message.len().saturating_sub(tx.trace_len);
         let envelope = Envelope {
             queue_id: queue_id.clone(),
@@ -187,10 +178,7 @@ impl Session {
             }
             Ok(Err(StoreError::Full(why))) => (reply::STORAGE_FULL, why),
             Ok(Err(StoreError::Failed(why))) => (reply::STORAGE_FAILED, why),
-            Err(_) => (
-                reply::STORAGE_FAILED,
-                "the writer dropped the delivery".to_string(),
-            ),
+            Err(_) => (reply::STORAGE_FAILED, "the writer dropped the delivery".to_string()),
         };
         tracing::warn!(%queue_id, accounts = ?account_ids, from = %tx.mail_from, size,
             result = result.0.code, error = %result.1, elapsed_ms, "message not accepted");

@@ -37,9 +37,5 @@ pub(super) fn sanitize(host: &str) -> String {
         .filter(|c| c.is_ascii_graphic() && !matches!(c, '(' | ')' | ';' | '\\'))
         .take(255)
         .collect();
-    if clean.is_empty() {
-        "unknown".to_string()
-    } else {
-        clean
-    }
+    if clean.is_empty() { "unknown".to_string() } else { clean }
 }

@@ -110,9 +110,9 @@ impl Server {
     pub async fn bind(ctx: Arc<Context>) -> std::io::Result<Server> {
         let mut listeners = Vec::new();
         for addr in &ctx.config.server.listen {
-            let listener = TcpListener::bind(addr).await.map_err(|e| {
-                std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
-            })?;
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
             listeners.push(listener);
         }
         Ok(Server::with_listeners(ctx, listeners))
@@ -134,10 +134,7 @@ impl Server {
     }
 
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.listeners
-            .iter()
-            .filter_map(|l| l.local_addr().ok())
-            .collect()
+        self.listeners.iter().filter_map(|l| l.local_addr().ok()).collect()
     }
 
     pub fn shutdown_handle(&self) -> ShutdownHandle {
@@ -165,15 +162,8 @@ impl Server {
         }
         let grace = Duration::from_secs(self.ctx.config.server.shutdown_grace_secs);
         let open = self.limits.open_connections();
-        tracing::info!(
-            open,
-            grace_secs = grace.as_secs(),
-            "shutting down: listeners closed"
-        );
-        if tokio::time::timeout(grace, self.limits.all_closed())
-            .await
-            .is_err()
-        {
+        tracing::info!(open, grace_secs = grace.as_secs(), "shutting down: listeners closed");
+        if tokio::time::timeout(grace, self.limits.all_closed()).await.is_err() {
             tracing::warn!(
                 open = self.limits.open_connections(),
                 "grace time over: closing remaining sessions"

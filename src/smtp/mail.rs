@@ -2,9 +2,7 @@
 
 use super::reply;
 use super::session::{Session, Step, Transaction};
-use smtp_proto::{
-    MAIL_BODY_7BIT, MAIL_BODY_8BITMIME, MAIL_BODY_BINARYMIME, MAIL_SMTPUTF8, MailFrom,
-};
+use smtp_proto::{MAIL_BODY_7BIT, MAIL_BODY_8BITMIME, MAIL_BODY_BINARYMIME, MAIL_SMTPUTF8, MailFrom};
 use std::time::Instant;
 
 impl Session {

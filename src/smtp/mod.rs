@@ -35,11 +35,7 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(
-        config: Config,
-        store: Arc<dyn MailStore>,
-        tls: Option<tls::TlsSettings>,
-    ) -> Result<Context, String> {
+    pub fn new(config: Config, store: Arc<dyn MailStore>, tls: Option<tls::TlsSettings>) -> Result<Context, String> {
         let router = Router::new(config.domains_lowercase(), config.reply_secret()?);
         Ok(Context {
             config,

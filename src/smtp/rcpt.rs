@@ -28,22 +28,24 @@ impl Session {
             Err(Refusal::NotOurDomain) => Err(reply::RELAY_DENIED),
             Err(Refusal::BadReplyToken) => Err(reply::UNKNOWN_USER),
             Err(Refusal::BadSyntax) => Err(reply::BAD_RECIPIENT),
-            Ok(Route::Account { local, domain, tag }) => self
-                .lookup(self.ctx.store.find_account(&local, &domain))
-                .map(|account_id| AcceptedRecipient {
-                    address: to.address.clone(),
-                    account_id,
-                    tag,
-                    token: None,
-                }),
-            Ok(Route::Reply { token, tag }) => self
-                .lookup(self.ctx.store.account(token.account_id))
-                .map(|account_id| AcceptedRecipient {
-                    address: to.address.clone(),
-                    account_id,
-                    tag,
-                    token: Some(token),
-                }),
+            Ok(Route::Account { local, domain, tag }) => {
+                self.lookup(self.ctx.store.find_account(&local, &domain))
+                    .map(|account_id| AcceptedRecipient {
+                        address: to.address.clone(),
+                        account_id,
+                        tag,
+                        token: None,
+                    })
+            }
+            Ok(Route::Reply { token, tag }) => {
+                self.lookup(self.ctx.store.account(token.account_id))
+                    .map(|account_id| AcceptedRecipient {
+                        address: to.address.clone(),
+                        account_id,
+                        tag,
+                        token: Some(token),
+                    })
+            }
         };
         match accepted {
             Ok(recipient) => {
@@ -64,21 +66,14 @@ impl Session {
         }
     }
 
-    fn lookup(
-        &self,
-        found: Result<Option<AccountRoute>, crate::store::StoreError>,
-    ) -> Result<i64, Reply> {
+    fn lookup(&self, found: Result<Option<AccountRoute>, crate::store::StoreError>) -> Result<i64, Reply> {
         match found {
             Ok(Some(account)) if account.enabled => Ok(account.id),
             Ok(Some(_)) => Err(reply::ACCOUNT_DISABLED),
             Ok(None) => Err(reply::UNKNOWN_USER),
             Err(e) => {
                 tracing::error!(error = %e, "account lookup failed");
-                Err(Reply::new(
-                    451,
-                    "4.3.0",
-                    "Temporary lookup failure, try again later",
-                ))
+                Err(Reply::new(451, "4.3.0", "Temporary lookup failure, try again later"))
             }
         }
     }

@@ -65,21 +65,11 @@ pub const VRFY_CANNOT: Reply = Reply::new(
     "Cannot VRFY user, but will accept message and attempt delivery",
 );
 
-pub const TOO_MANY_CONNECTIONS: Reply =
-    Reply::new(421, "4.7.0", "Too many connections, try again later");
-pub const TOO_MANY_FROM_IP: Reply = Reply::new(
-    421,
-    "4.7.0",
-    "Too many connections from your address, try again later",
-);
+pub const TOO_MANY_CONNECTIONS: Reply = Reply::new(421, "4.7.0", "Too many connections, try again later");
+pub const TOO_MANY_FROM_IP: Reply = Reply::new(421, "4.7.0", "Too many connections from your address, try again later");
 pub const TOO_MANY_ERRORS: Reply = Reply::new(421, "4.7.0", "Too many errors, closing connection");
-pub const IDLE_TIMEOUT: Reply =
-    Reply::new(421, "4.4.2", "Idle timeout exceeded, closing connection");
-pub const SESSION_TIMEOUT: Reply = Reply::new(
-    421,
-    "4.4.2",
-    "Session time limit exceeded, closing connection",
-);
+pub const IDLE_TIMEOUT: Reply = Reply::new(421, "4.4.2", "Idle timeout exceeded, closing connection");
+pub const SESSION_TIMEOUT: Reply = Reply::new(421, "4.4.2", "Session time limit exceeded, closing connection");
 pub const SHUTTING_DOWN: Reply = Reply::new(421, "4.3.2", "Service shutting down, try again later");
 
 pub const STORAGE_FAILED: Reply = Reply::new(
@@ -87,8 +77,7 @@ pub const STORAGE_FAILED: Reply = Reply::new(
     "4.3.0",
     "Temporary storage failure, message not accepted; try again later",
 );
-pub const STORAGE_FULL: Reply =
-    Reply::new(452, "4.3.1", "Insufficient system storage, try again later");
+pub const STORAGE_FULL: Reply = Reply::new(452, "4.3.1", "Insufficient system storage, try again later");
 pub const TOO_MANY_RECIPIENTS: Reply = Reply::new(452, "4.5.3", "Too many recipients");
 
 pub const LINE_TOO_LONG: Reply = Reply::new(500, "5.5.2", "Line too long");
@@ -100,11 +89,7 @@ pub const BAD_SEQUENCE_NESTED_MAIL: Reply = Reply::new(503, "5.5.1", "Sender alr
 pub const BAD_SEQUENCE_RCPT: Reply = Reply::new(503, "5.5.1", "Need RCPT command first");
 pub const BAD_SEQUENCE_TLS: Reply = Reply::new(503, "5.5.1", "TLS already active");
 pub const TLS_NOT_AVAILABLE: Reply = Reply::new(454, "4.7.0", "TLS not available");
-pub const TLS_IN_TRANSACTION: Reply = Reply::new(
-    503,
-    "5.5.1",
-    "STARTTLS not allowed during a mail transaction",
-);
+pub const TLS_IN_TRANSACTION: Reply = Reply::new(503, "5.5.1", "STARTTLS not allowed during a mail transaction");
 pub const BAD_SENDER: Reply = Reply::new(501, "5.1.7", "Bad sender address syntax");
 pub const BAD_RECIPIENT: Reply = Reply::new(501, "5.1.3", "Bad recipient address syntax");
 pub const UNSUPPORTED_PARAMETER: Reply = Reply::new(
@@ -112,29 +97,16 @@ pub const UNSUPPORTED_PARAMETER: Reply = Reply::new(
     "5.5.4",
     "MAIL FROM/RCPT TO parameter not recognized or not implemented",
 );
-pub const SMTPUTF8_NOT_DECLARED: Reply = Reply::new(
-    553,
-    "5.6.7",
-    "Non-ASCII address requires the SMTPUTF8 parameter",
-);
+pub const SMTPUTF8_NOT_DECLARED: Reply = Reply::new(553, "5.6.7", "Non-ASCII address requires the SMTPUTF8 parameter");
 
-pub const MESSAGE_TOO_BIG: Reply = Reply::new(
-    552,
-    "5.3.4",
-    "Message size exceeds fixed maximum message size",
-);
-pub const UNKNOWN_USER: Reply = Reply::new(
-    550,
-    "5.1.1",
-    "Recipient address rejected: no such mailbox here",
-);
+pub const MESSAGE_TOO_BIG: Reply = Reply::new(552, "5.3.4", "Message size exceeds fixed maximum message size");
+pub const UNKNOWN_USER: Reply = Reply::new(550, "5.1.1", "Recipient address rejected: no such mailbox here");
 pub const RELAY_DENIED: Reply = Reply::new(
     550,
     "5.7.1",
     "Relay access denied: we only receive mail for our own domains",
 );
-pub const ACCOUNT_DISABLED: Reply =
-    Reply::new(550, "5.2.1", "Mailbox disabled, not accepting messages");
+pub const ACCOUNT_DISABLED: Reply = Reply::new(550, "5.2.1", "Mailbox disabled, not accepting messages");
 pub const NO_VALID_RECIPIENTS: Reply = Reply::new(554, "5.5.1", "No valid recipients");
 
 #[cfg(test)]

@@ -104,8 +104,7 @@ impl Session {
 
     pub fn greeting(&mut self) {
         let text = format!("{} ESMTP", self.ctx.hostname());
-        self.out
-            .extend_from_slice(format!("220 {text}\r\n").as_bytes());
+        self.out.extend_from_slice(format!("220 {text}\r\n").as_bytes());
     }
 
     /// After a TLS handshake: RFC 3207 says forget everything learned before it.
@@ -189,10 +188,7 @@ impl Session {
             if buf.len() != want {
                 buf = vec![0u8; want];
             }
-            let remaining = self
-                .ctx
-                .session_timeout()
-                .saturating_sub(self.started.elapsed());
+            let remaining = self.ctx.session_timeout().saturating_sub(self.started.elapsed());
             let wait = self.ctx.idle_timeout().min(remaining);
             let read = tokio::select! {
                 r = tokio::time::timeout(wait, stream.read(&mut buf)) => Some(r),
@@ -336,10 +332,7 @@ impl Session {
             Request::Mail { from } => self.mail(from),
             Request::Rcpt { to } => self.rcpt(to),
             Request::Data => self.data(),
-            Request::Bdat {
-                chunk_size,
-                is_last,
-            } => self.bdat(chunk_size, is_last),
+            Request::Bdat { chunk_size, is_last } => self.bdat(chunk_size, is_last),
             Request::Rset => {
                 self.tx = None;
                 self.queue(&reply::RESET_OK);
@@ -396,11 +389,7 @@ impl Session {
     }
 
     pub(super) fn receive_bdat(&mut self, size: usize, last: bool, keep: bool) {
-        self.input = Input::Bdat {
-            left: size,
-            last,
-            keep,
-        };
+        self.input = Input::Bdat { left: size, last, keep };
     }
 }
 
@@ -409,12 +398,8 @@ fn parse_error_reply(error: &ParseError) -> Reply {
         ParseError::UnknownCommand => reply::UNKNOWN_COMMAND,
         ParseError::InvalidSenderAddress => reply::BAD_SENDER,
         ParseError::InvalidRecipientAddress => reply::BAD_RECIPIENT,
-        ParseError::SyntaxError { syntax } => {
-            Reply::owned(501, "5.5.4", format!("Syntax: {syntax}"))
-        }
-        ParseError::InvalidParameter { param } => {
-            Reply::owned(501, "5.5.4", format!("Invalid parameter: {param}"))
-        }
+        ParseError::SyntaxError { syntax } => Reply::owned(501, "5.5.4", format!("Syntax: {syntax}")),
+        ParseError::InvalidParameter { param } => Reply::owned(501, "5.5.4", format!("Invalid parameter: {param}")),
         ParseError::UnsupportedParameter { .. } => reply::UNSUPPORTED_PARAMETER,
         ParseError::ResponseTooLong => reply::LINE_TOO_LONG,
         ParseError::NeedsMoreData { .. } | ParseError::InvalidResponse { .. } => {

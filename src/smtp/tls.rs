@@ -27,10 +27,7 @@ impl TlsSettings {
     }
 
     pub fn acceptor(&self) -> TlsAcceptor {
-        self.acceptor
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.acceptor.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Reads the files again; on error the current certificate stays in use.

@@ -61,10 +61,8 @@ impl Admin {
     }
 
     pub fn set_enabled(&self, id: i64, enabled: bool) -> Result<Option<Account>, StoreError> {
-        self.conn.execute(
-            "UPDATE accounts SET enabled = ?2 WHERE id = ?1",
-            params![id, enabled],
-        )?;
+        self.conn
+            .execute("UPDATE accounts SET enabled = ?2 WHERE id = ?1", params![id, enabled])?;
         self.account(id)
     }
 
@@ -89,10 +87,7 @@ impl Admin {
                 "INSERT INTO retired_addresses (account_id, local_part, domain, retired_at) VALUES (?1, ?2, ?3, ?4)",
                 params![id, old_local, domain, now],
             )?;
-            tx.execute(
-                "UPDATE accounts SET local_part = ?2 WHERE id = ?1",
-                params![id, local],
-            )?;
+            tx.execute("UPDATE accounts SET local_part = ?2 WHERE id = ?1", params![id, local])?;
             tx.commit()?;
             return self.account(id);
         }
@@ -101,8 +96,7 @@ impl Admin {
 
     /// Adds an agent's personal address to an account. Returns false when it was already there.
     pub fn add_member(&self, account_id: i64, email: &str) -> Result<bool, StoreError> {
-        let email = normalize_email(email)
-            .ok_or_else(|| StoreError::Failed(format!("`{email}` is not an address")))?;
+        let email = normalize_email(email).ok_or_else(|| StoreError::Failed(format!("`{email}` is not an address")))?;
         let n = self.conn.execute(
             "INSERT OR IGNORE INTO members (account_id, email, email_key, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![account_id, email, email_key(&email), crate::time::now_rfc3339()],
@@ -119,6 +113,31 @@ impl Admin {
             params![account_id, key],
         )?;
         Ok(n > 0)
+    }
+
+    /// Records an outbound message the platform sent, so that a reply threading on its Message-ID
+    /// finds the right contact's conversation even without the reply address. Re-registering the
+    /// same Message-ID replaces the earlier record.
+    pub fn register_sent(
+        &self,
+        account_id: i64,
+        message_id: &str,
+        contact_email: &str,
+        campaign_id: Option<&str>,
+        automation_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let message_id = message_id.trim().trim_start_matches('<').trim_end_matches('>').trim();
+        if message_id.is_empty() {
+            return Err(StoreError::Failed("the Message-ID is empty".into()));
+        }
+        let contact = normalize_email(contact_email)
+            .ok_or_else(|| StoreError::Failed(format!("`{contact_email}` is not an address")))?;
+        self.conn.execute(
+            "INSERT OR REPLACE INTO sent_messages (account_id, message_id, contact_email, campaign_id, automation_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![account_id, message_id, contact, campaign_id, automation_id, crate::time::now_rfc3339()],
+        )?;
+        Ok(())
     }
 
     pub fn account_exists(&self, id: i64) -> Result<bool, StoreError> {

@@ -8,12 +8,7 @@ use crate::ingest::{ContactChoice, Delivery, Kind, Plan};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
-pub(super) fn apply(
-    conn: &Connection,
-    d: &Delivery,
-    now: &str,
-    window_days: u32,
-) -> rusqlite::Result<Vec<Committed>> {
+pub(super) fn apply(conn: &Connection, d: &Delivery, now: &str, window_days: u32) -> rusqlite::Result<Vec<Committed>> {
     let mut raw_id: Option<i64> = None;
     let mut done = Vec::with_capacity(d.plans.len());
     for plan in &d.plans {
@@ -95,17 +90,9 @@ fn find_duplicate(conn: &Connection, account_id: i64, key: &str) -> rusqlite::Re
         .optional()
 }
 
-fn event(
-    conn: &Connection,
-    kind: &str,
-    account_id: i64,
-    now: &str,
-    data: serde_json::Value,
-) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO events (type, account_id, created_at, data) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![kind, account_id, now, data.to_string()])?;
+fn event(conn: &Connection, kind: &str, account_id: i64, now: &str, data: serde_json::Value) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT INTO events (type, account_id, created_at, data) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![kind, account_id, now, data.to_string()])?;
     Ok(())
 }
 
@@ -120,9 +107,7 @@ fn resolve_contact(conn: &Connection, plan: &Plan, now: &str) -> rusqlite::Resul
     let key = mailbox.key();
     let existing: Option<(i64, Option<String>)> = conn
         .prepare_cached("SELECT id, name FROM contacts WHERE account_id = ?1 AND email_key = ?2")?
-        .query_row(params![plan.account_id, key], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(params![plan.account_id, key], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     if let Some((id, name)) = existing {
         if name.is_none() && mailbox.name.is_some() && may_create {
@@ -167,7 +152,8 @@ struct Placement {
 
 /// The conversation by the rules in `ingest::thread`: thread headers (same contact only; an
 /// outbound message registered by the platform counts too), then the contact's conversation of the
-/// same campaign or automation, then the subject within the window, then a new one. Without a
+/// same campaign or automation (or, answering a registered outbound message, its latest one), then
+/// the subject within the window, then a new one. Without a
 /// contact only a thread header can place a message; automatic mail never opens a conversation.
 fn place(
     conn: &Connection,
@@ -188,6 +174,8 @@ fn place(
         ContactChoice::FindOrCreate(m) | ContactChoice::FindExisting(m) => Some(m.key()),
         ContactChoice::None => None,
     };
+    // The message answers something the platform sent to this very contact.
+    let mut answers_sent = false;
     for id in &plan.thread_ids {
         let found: Option<(i64, i64)> = conn
             .prepare_cached(
@@ -212,15 +200,14 @@ fn place(
                 "SELECT contact_email, campaign_id, automation_id FROM sent_messages
                  WHERE account_id = ?1 AND message_id = ?2",
             )?
-            .query_row(params![plan.account_id, id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
+            .query_row(params![plan.account_id, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         if let Some((sent_to, campaign, automation)) = sent {
             // A colleague answering keeps the link to the campaign, in their own conversation.
             place.campaign_id = place.campaign_id.or(campaign);
             place.automation_id = place.automation_id.or(automation);
             if contact_key.as_deref() == Some(email_key(&sent_to).as_str()) {
+                answers_sent = true;
                 break;
             }
         }
@@ -235,7 +222,24 @@ fn place(
                  AND ((?3 IS NOT NULL AND campaign_id = ?3) OR (?4 IS NOT NULL AND automation_id = ?4))
                  ORDER BY last_message_at DESC LIMIT 1",
             )?
-            .query_row(params![plan.account_id, contact, place.campaign_id, place.automation_id], |r| r.get(0))
+            .query_row(
+                params![plan.account_id, contact, place.campaign_id, place.automation_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if found.is_some() {
+            place.conversation = found;
+            return Ok(place);
+        }
+    }
+    if answers_sent {
+        // No campaign to go by: the contact's most recent conversation is where the agent wrote.
+        let found: Option<i64> = conn
+            .prepare_cached(
+                "SELECT id FROM conversations WHERE account_id = ?1 AND contact_id = ?2
+                 ORDER BY last_message_at DESC, id DESC LIMIT 1",
+            )?
+            .query_row(params![plan.account_id, contact], |r| r.get(0))
             .optional()?;
         if found.is_some() {
             place.conversation = found;
@@ -243,14 +247,15 @@ fn place(
         }
     }
     if window_days > 0 && !plan.subject_key.is_empty() {
-        let cutoff =
-            crate::time::rfc3339(crate::time::unix_now() - i64::from(window_days) * 86_400);
+        let cutoff = crate::time::rfc3339(crate::time::unix_now() - i64::from(window_days) * 86_400);
         let found: Option<i64> = conn
             .prepare_cached(
                 "SELECT id FROM conversations WHERE account_id = ?1 AND contact_id = ?2 AND subject_key = ?3
                  AND last_message_at >= ?4 ORDER BY last_message_at DESC LIMIT 1",
             )?
-            .query_row(params![plan.account_id, contact, plan.subject_key, cutoff], |r| r.get(0))
+            .query_row(params![plan.account_id, contact, plan.subject_key, cutoff], |r| {
+                r.get(0)
+            })
             .optional()?;
         if found.is_some() {
             place.conversation = found;
@@ -300,31 +305,26 @@ fn place(
 
 /// A hard bounce means the address does not work: the contact is marked so no more mail goes to it.
 fn mark_bouncing(conn: &Connection, plan: &Plan, now: &str) -> rusqlite::Result<()> {
-    let Some(bounce) = plan
-        .bounce
-        .as_ref()
-        .filter(|b| b.hard && plan.kind == Kind::Bounce)
-    else {
+    let Some(bounce) = plan.bounce.as_ref().filter(|_| plan.kind == Kind::Bounce) else {
         return Ok(());
     };
-    let Some(recipient) = &bounce.recipient else {
-        return Ok(());
-    };
-    let contact: Option<i64> = conn
-        .prepare_cached(
-            "UPDATE contacts SET email_status = 'bouncing' WHERE account_id = ?1 AND email_key = ?2
-             AND email_status != 'bouncing' RETURNING id",
-        )?
-        .query_row(params![plan.account_id, email_key(recipient)], |r| r.get(0))
-        .optional()?;
-    if let Some(id) = contact {
-        event(
-            conn,
-            "contact.bouncing",
-            plan.account_id,
-            now,
-            json!({ "contact_id": id, "email": recipient, "status": bounce.status }),
-        )?;
+    for failed in bounce.recipients.iter().filter(|r| r.hard) {
+        let contact: Option<i64> = conn
+            .prepare_cached(
+                "UPDATE contacts SET email_status = 'bouncing' WHERE account_id = ?1 AND email_key = ?2
+                 AND email_status != 'bouncing' RETURNING id",
+            )?
+            .query_row(params![plan.account_id, email_key(&failed.recipient)], |r| r.get(0))
+            .optional()?;
+        if let Some(id) = contact {
+            event(
+                conn,
+                "contact.bouncing",
+                plan.account_id,
+                now,
+                json!({ "contact_id": id, "email": failed.recipient, "status": failed.status }),
+            )?;
+        }
     }
     Ok(())
 }

@@ -105,9 +105,7 @@ pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     }
     let mut conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -134,10 +132,7 @@ impl SqliteStore {
         self.writer.close();
     }
 
-    fn with_reader<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, StoreError> {
+    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         f(&conn).map_err(StoreError::from)
     }
@@ -146,16 +141,14 @@ impl SqliteStore {
 impl MailStore for SqliteStore {
     fn find_account(&self, local: &str, domain: &str) -> Result<Option<AccountRoute>, StoreError> {
         self.with_reader(|c| {
-            c.prepare_cached(
-                "SELECT id, enabled FROM accounts WHERE local_part = ?1 AND domain = ?2",
-            )?
-            .query_row((local, domain), |r| {
-                Ok(AccountRoute {
-                    id: r.get(0)?,
-                    enabled: r.get(1)?,
+            c.prepare_cached("SELECT id, enabled FROM accounts WHERE local_part = ?1 AND domain = ?2")?
+                .query_row((local, domain), |r| {
+                    Ok(AccountRoute {
+                        id: r.get(0)?,
+                        enabled: r.get(1)?,
+                    })
                 })
-            })
-            .optional()
+                .optional()
         })
     }
 

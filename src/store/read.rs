@@ -91,9 +91,7 @@ pub struct Event {
 
 fn json_col(row: &Row<'_>, idx: &str) -> rusqlite::Result<Value> {
     let text: Option<String> = row.get(idx)?;
-    Ok(text
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null))
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null))
 }
 
 const ACCOUNT_COLS: &str = "id, name, local_part || '@' || domain AS address, enabled, created_at";
@@ -124,8 +122,7 @@ pub fn accounts(conn: &Connection) -> Result<Vec<Account>, StoreError> {
     Ok(rows)
 }
 
-const CONTACT_COLS: &str =
-    "id, account_id, email, name, source, opt_in, lists, email_status, created_at";
+const CONTACT_COLS: &str = "id, account_id, email, name, source, opt_in, lists, email_status, created_at";
 
 fn contact_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
     let lists: String = r.get("lists")?;
@@ -146,33 +143,24 @@ pub fn contacts(conn: &Connection, account_id: i64) -> Result<Vec<Contact>, Stor
     let mut stmt = conn.prepare(&format!(
         "SELECT {CONTACT_COLS} FROM contacts WHERE account_id = ?1 ORDER BY id"
     ))?;
-    let rows = stmt
-        .query_map([account_id], contact_row)?
-        .collect::<Result<_, _>>()?;
+    let rows = stmt.query_map([account_id], contact_row)?.collect::<Result<_, _>>()?;
     Ok(rows)
 }
 
-pub fn contact_by_email(
-    conn: &Connection,
-    account_id: i64,
-    email: &str,
-) -> Result<Option<Contact>, StoreError> {
+pub fn contact_by_email(conn: &Connection, account_id: i64, email: &str) -> Result<Option<Contact>, StoreError> {
     let key = normalize_email(email)
         .map(|e| email_key(&e))
         .unwrap_or_else(|| email_key(email));
     Ok(conn
         .query_row(
-            &format!(
-                "SELECT {CONTACT_COLS} FROM contacts WHERE account_id = ?1 AND email_key = ?2"
-            ),
+            &format!("SELECT {CONTACT_COLS} FROM contacts WHERE account_id = ?1 AND email_key = ?2"),
             params![account_id, key],
             contact_row,
         )
         .optional()?)
 }
 
-const CONVERSATION_COLS: &str =
-    "c.id, c.account_id, c.contact_id, k.email AS contact_email, c.subject, c.channel,
+const CONVERSATION_COLS: &str = "c.id, c.account_id, c.contact_id, k.email AS contact_email, c.subject, c.channel,
     c.status, c.message_count, c.campaign_id, c.automation_id, c.created_at, c.last_message_at";
 
 fn conversation_row(r: &Row<'_>) -> rusqlite::Result<Conversation> {
@@ -262,10 +250,7 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
 }
 
 /// A conversation's messages, oldest first.
-pub fn conversation_messages(
-    conn: &Connection,
-    conversation_id: i64,
-) -> Result<Vec<Message>, StoreError> {
+pub fn conversation_messages(conn: &Connection, conversation_id: i64) -> Result<Vec<Message>, StoreError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 ORDER BY id"
     ))?;
@@ -314,12 +299,7 @@ pub fn message_raw(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>, StoreE
 }
 
 /// Events after `since` (an event id; 0 for all), oldest first.
-pub fn events(
-    conn: &Connection,
-    since: i64,
-    account_id: Option<i64>,
-    limit: i64,
-) -> Result<Vec<Event>, StoreError> {
+pub fn events(conn: &Connection, since: i64, account_id: Option<i64>, limit: i64) -> Result<Vec<Event>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT id, type, account_id, created_at, data FROM events
          WHERE id > ?1 AND (?2 IS NULL OR account_id = ?2) ORDER BY id LIMIT ?3",
@@ -338,11 +318,44 @@ pub fn events(
     Ok(rows)
 }
 
-pub fn members(conn: &Connection, account_id: i64) -> Result<Vec<String>, StoreError> {
-    let mut stmt =
-        conn.prepare("SELECT email FROM members WHERE account_id = ?1 ORDER BY email_key")?;
+/// A system notice of an account (a forwarding confirmation and its link and code).
+#[derive(Debug, Clone, Serialize)]
+pub struct Notice {
+    pub id: i64,
+    pub kind: String,
+    pub provider: Option<String>,
+    pub link: Option<String>,
+    pub code: Option<String>,
+    pub requested_by: Option<String>,
+    pub message_id: i64,
+    pub created_at: String,
+}
+
+/// An account's notices, newest first.
+pub fn notices(conn: &Connection, account_id: i64) -> Result<Vec<Notice>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, kind, provider, link, code, requested_by, message_id, created_at FROM notices
+         WHERE account_id = ?1 ORDER BY id DESC",
+    )?;
     let rows = stmt
-        .query_map([account_id], |r| r.get(0))?
+        .query_map([account_id], |r| {
+            Ok(Notice {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                provider: r.get(2)?,
+                link: r.get(3)?,
+                code: r.get(4)?,
+                requested_by: r.get(5)?,
+                message_id: r.get(6)?,
+                created_at: r.get(7)?,
+            })
+        })?
         .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+pub fn members(conn: &Connection, account_id: i64) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare("SELECT email FROM members WHERE account_id = ?1 ORDER BY email_key")?;
+    let rows = stmt.query_map([account_id], |r| r.get(0))?.collect::<Result<_, _>>()?;
     Ok(rows)
 }

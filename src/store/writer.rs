@@ -38,18 +38,13 @@ pub(super) fn spawn(conn: Connection, max_batch: usize, window_days: u32) -> Wri
 }
 
 impl WriterHandle {
-    pub(super) fn submit(
-        &self,
-        delivery: Delivery,
-    ) -> oneshot::Receiver<Result<Vec<Committed>, StoreError>> {
+    pub(super) fn submit(&self, delivery: Delivery) -> oneshot::Receiver<Result<Vec<Committed>, StoreError>> {
         let (reply, answer) = oneshot::channel();
         let sender = self.tx.lock().unwrap_or_else(|e| e.into_inner());
         match sender.as_ref() {
             Some(tx) => {
                 if let Err(mpsc::error::SendError(job)) = tx.send(Job { delivery, reply }) {
-                    let _ = job
-                        .reply
-                        .send(Err(StoreError::Failed("the writer has stopped".into())));
+                    let _ = job.reply.send(Err(StoreError::Failed("the writer has stopped".into())));
                 }
             }
             None => {
@@ -68,12 +63,7 @@ impl WriterHandle {
     }
 }
 
-fn run(
-    mut conn: Connection,
-    mut rx: mpsc::UnboundedReceiver<Job>,
-    max_batch: usize,
-    window_days: u32,
-) {
+fn run(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, max_batch: usize, window_days: u32) {
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < max_batch {

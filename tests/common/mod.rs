@@ -14,9 +14,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_inboxd");
 pub const DOMAIN: &str = "inbox.localhost";
 
 pub fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(path)
 }
 
 pub fn corpus(path: &str) -> PathBuf {
@@ -112,10 +110,7 @@ pub fn builder() -> Builder {
         env: Vec::new(),
     }
     .set("server.hostname", "mx.test.example")
-    .set(
-        "server.listen",
-        toml::Value::Array(vec!["127.0.0.1:0".into()]),
-    )
+    .set("server.listen", toml::Value::Array(vec!["127.0.0.1:0".into()]))
     .set(
         "server.domains",
         toml::Value::Array(vec![DOMAIN.into(), "second.localhost".into()]),
@@ -171,10 +166,7 @@ impl Server {
             Ok(a) => a,
             Err(_) => {
                 let _ = child.kill();
-                panic!(
-                    "server did not start; logs:\n{}",
-                    self.logs.lock().unwrap().join("\n")
-                );
+                panic!("server did not start; logs:\n{}", self.logs.lock().unwrap().join("\n"));
             }
         };
         self.addr = addr.parse().unwrap();
@@ -364,11 +356,7 @@ impl Reply {
 
     #[track_caller]
     pub fn expect(&self, code: u16, status: &str) -> &Self {
-        assert_eq!(
-            (self.code, self.status()),
-            (code, status),
-            "reply: {self:?}"
-        );
+        assert_eq!((self.code, self.status()), (code, status), "reply: {self:?}");
         self
     }
 }
@@ -383,17 +371,12 @@ pub struct Client {
 impl Client {
     pub fn connect(addr: SocketAddr) -> Client {
         let stream = TcpStream::connect(addr).expect("connects");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         let reader = BufReader::new(stream.try_clone().unwrap());
         let mut c = Client {
             stream,
             reader,
-            greeting: Reply {
-                code: 0,
-                lines: vec![],
-            },
+            greeting: Reply { code: 0, lines: vec![] },
         };
         c.greeting = c.reply();
         c
@@ -405,8 +388,7 @@ impl Client {
 
     /// Reads one (possibly multi-line) reply. Panics on EOF.
     pub fn reply(&mut self) -> Reply {
-        self.try_reply()
-            .expect("a reply before the connection closed")
+        self.try_reply().expect("a reply before the connection closed")
     }
 
     pub fn try_reply(&mut self) -> Option<Reply> {
@@ -441,8 +423,7 @@ impl Client {
 
     /// MAIL, RCPT…, DATA with dot-stuffing; returns the reply to the final dot.
     pub fn transaction(&mut self, from: &str, to: &[&str], message: &[u8]) -> Reply {
-        self.cmd(&format!("MAIL FROM:<{from}>"))
-            .expect(250, "2.1.0");
+        self.cmd(&format!("MAIL FROM:<{from}>")).expect(250, "2.1.0");
         for rcpt in to {
             self.cmd(&format!("RCPT TO:<{rcpt}>")).expect(250, "2.1.5");
         }
@@ -517,4 +498,64 @@ pub fn eventually(within: Duration, mut f: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(25));
     }
     f()
+}
+
+/// Standard base64 with line breaks every 76 characters, for building MIME test messages.
+pub fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for (i, chunk) in data.chunks(3).enumerate() {
+        if i > 0 && i % 19 == 0 {
+            out.push_str("\r\n");
+        }
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for j in 0..4 {
+            if j <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * j)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+impl Server {
+    /// Like [`Server::deliver_and_show`] but reads the row straight from the SQLite file (fast, for
+    /// corpus runs): `{kind, flags, contact_id, conversation_id, bounce, reply_text, text}`.
+    pub fn deliver_and_read(&self, c: &mut Client, from: &str, to: &[&str], bytes: &[u8]) -> Option<Value> {
+        let reply = c.transaction(from, to, bytes);
+        assert_eq!(reply.code, 250, "{reply:?}");
+        let db = self.db();
+        db.query_row(
+            "SELECT kind, flags, contact_id, conversation_id, bounce_json, reply_text, text FROM messages
+             WHERE queue_id = ?1 ORDER BY id LIMIT 1",
+            [reply.queue_id()],
+            |r| {
+                let json = |i: usize| -> rusqlite::Result<Value> {
+                    let t: Option<String> = r.get(i)?;
+                    Ok(t.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null))
+                };
+                Ok(serde_json::json!({
+                    "kind": r.get::<_, String>(0)?,
+                    "flags": json(1)?,
+                    "contact_id": r.get::<_, Option<i64>>(2)?,
+                    "conversation_id": r.get::<_, Option<i64>>(3)?,
+                    "bounce": json(4)?,
+                    "reply_text": r.get::<_, Option<String>>(5)?,
+                    "text": r.get::<_, Option<String>>(6)?,
+                }))
+            },
+        )
+        .ok()
+    }
+
+    /// Sends raw bytes on an open client and returns the stored message's JSON (first account).
+    pub fn deliver_and_show(&self, c: &mut Client, from: &str, to: &[&str], bytes: &[u8]) -> Option<Value> {
+        let reply = c.transaction(from, to, bytes);
+        assert_eq!(reply.code, 250, "{reply:?}");
+        let ids = self.message_by_queue_id(&reply.queue_id());
+        ids.first().map(|id| self.json(&["messages", "show", &id.to_string()]))
+    }
 }

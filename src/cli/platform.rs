@@ -1,0 +1,149 @@
+//! What the platform's own services call: agents' addresses (`members`), signed reply addresses
+//! (`reply-address`) and outbound messages to thread replies on (`register-sent`).
+
+use super::{open_admin, print_json};
+use crate::config::Config;
+use crate::routing::{Router, TokenOrigin};
+use crate::store::read;
+use clap::{Args, Subcommand};
+
+#[derive(Subcommand)]
+pub enum MembersCommand {
+    /// Add an agent's personal address to an account.
+    Add { account: i64, email: String },
+    /// Remove an agent's address.
+    Remove { account: i64, email: String },
+    /// List an account's agents.
+    List {
+        account: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct ReplyAddressArgs {
+    account: i64,
+    /// The contact the platform is writing to.
+    #[arg(long)]
+    contact: String,
+    /// The campaign the email belongs to.
+    #[arg(long, conflicts_with = "automation")]
+    campaign: Option<String>,
+    /// The automation the email belongs to.
+    #[arg(long)]
+    automation: Option<String>,
+    /// Domain of the address (default: the first configured domain).
+    #[arg(long)]
+    domain: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct RegisterSentArgs {
+    account: i64,
+    /// The Message-ID of the outbound email, with or without angle brackets.
+    #[arg(long)]
+    message_id: String,
+    #[arg(long)]
+    contact: String,
+    #[arg(long)]
+    campaign: Option<String>,
+    #[arg(long)]
+    automation: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn members(config: &Config, cmd: MembersCommand) -> Result<(), String> {
+    let admin = open_admin(config)?;
+    let require = |id: i64| match admin.account_exists(id) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(format!("no account {id}")),
+        Err(e) => Err(e.to_string()),
+    };
+    match cmd {
+        MembersCommand::Add { account, email } => {
+            require(account)?;
+            let added = admin.add_member(account, &email).map_err(|e| e.to_string())?;
+            println!("{}", if added { "added" } else { "already a member" });
+            Ok(())
+        }
+        MembersCommand::Remove { account, email } => {
+            require(account)?;
+            if admin.remove_member(account, &email).map_err(|e| e.to_string())? {
+                println!("removed");
+                Ok(())
+            } else {
+                Err(format!("{email} is not a member of account {account}"))
+            }
+        }
+        MembersCommand::List { account, json } => {
+            require(account)?;
+            let list = read::members(admin.conn(), account).map_err(|e| e.to_string())?;
+            if json {
+                return print_json(&list);
+            }
+            for m in list {
+                println!("{m}");
+            }
+            Ok(())
+        }
+    }
+}
+
+pub fn reply_address(config: &Config, args: ReplyAddressArgs) -> Result<(), String> {
+    let admin = open_admin(config)?;
+    if !admin.account_exists(args.account).map_err(|e| e.to_string())? {
+        return Err(format!("no account {}", args.account));
+    }
+    if crate::ingest::address::normalize_email(&args.contact).is_none() {
+        return Err(format!("`{}` is not an address", args.contact));
+    }
+    let domain = args.domain.unwrap_or_else(|| config.server.domains[0].clone());
+    let router = Router::new(config.domains_lowercase(), config.reply_secret()?);
+    if !router.is_our_domain(&domain) {
+        return Err(format!(
+            "`{domain}` is not one of the configured domains (server.domains)"
+        ));
+    }
+    let origin = match (&args.campaign, &args.automation) {
+        (Some(c), _) => TokenOrigin::Campaign(c.clone()),
+        (None, Some(a)) => TokenOrigin::Automation(a.clone()),
+        (None, None) => TokenOrigin::None,
+    };
+    let address = router.mint_reply_address(&domain, args.account, &args.contact, origin);
+    if args.json {
+        return print_json(&serde_json::json!({
+            "address": address,
+            "account_id": args.account,
+            "contact": args.contact,
+            "campaign_id": args.campaign,
+            "automation_id": args.automation,
+        }));
+    }
+    println!("{address}");
+    Ok(())
+}
+
+pub fn register_sent(config: &Config, args: RegisterSentArgs) -> Result<(), String> {
+    let admin = open_admin(config)?;
+    if !admin.account_exists(args.account).map_err(|e| e.to_string())? {
+        return Err(format!("no account {}", args.account));
+    }
+    admin
+        .register_sent(
+            args.account,
+            &args.message_id,
+            &args.contact,
+            args.campaign.as_deref(),
+            args.automation.as_deref(),
+        )
+        .map_err(|e| e.to_string())?;
+    if args.json {
+        return print_json(&serde_json::json!({ "registered": true, "message_id": args.message_id }));
+    }
+    println!("registered");
+    Ok(())
+}

@@ -25,6 +25,23 @@ use std::time::Duration;
 
 pub use listener::{Server, ShutdownHandle};
 
+/// Runs one SMTP session on any byte stream (used by fuzzing and by embedders; the listener adds
+/// TCP, limits and STARTTLS around the same session). Returns true when the client asked for
+/// STARTTLS and was told to go ahead: the caller owns the stream and decides what to do next.
+pub async fn run_session<S>(
+    ctx: std::sync::Arc<Context>,
+    stream: &mut S,
+    peer: std::net::SocketAddr,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> bool
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut session = session::Session::new(ctx, peer, shutdown);
+    session.greeting();
+    session.run(stream).await == session::Outcome::StartTls
+}
+
 /// What every session of a server shares.
 pub struct Context {
     pub config: Config,

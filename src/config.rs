@@ -3,8 +3,8 @@
 //! Defaults live here and only here; `config/inboxd.toml` documents the same values. A file is parsed
 //! strictly: an unknown key or a bad value is refused with the key and the line that holds it.
 
-use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -16,6 +16,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub threading: ThreadingConfig,
     pub reply_tokens: ReplyTokenConfig,
+    pub http: HttpConfig,
     pub log: LogConfig,
 }
 
@@ -26,10 +27,18 @@ pub struct ServerConfig {
     pub hostname: String,
     /// Plain SMTP listeners (STARTTLS offered when a certificate is configured).
     pub listen: Vec<SocketAddr>,
+    /// Implicit-TLS listeners (port 465 style); need `tls.certificate`.
+    pub listen_tls: Vec<SocketAddr>,
     /// Domains we receive for. Mail for any other domain is refused: we are never a relay.
     pub domains: Vec<String>,
     /// Seconds that sessions with a transaction in flight get to finish after SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// Expect a PROXY protocol (v1 or v2) header on every listener, from `proxy_trusted_networks`.
+    pub proxy_protocol: bool,
+    /// Load balancers whose PROXY header is believed. Others are served as direct clients.
+    pub proxy_trusted_networks: Vec<Network>,
+    /// Relays we trust (the platform's own servers): no rate limits.
+    pub trusted_networks: Vec<Network>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -49,12 +58,22 @@ pub struct LimitsConfig {
     pub max_connections_per_ip: usize,
     /// Bad commands and refused recipients tolerated in one session before 421 and close.
     pub max_errors: u32,
+    /// New connections per client IP per `rate_window_secs` (0: no limit); beyond it 421 4.7.0.
+    pub connection_rate: u32,
+    /// Messages (MAIL commands) per client IP per `rate_window_secs` (0: no limit); beyond it 451 4.7.1.
+    pub message_rate: u32,
+    /// The window of the two rates above, in seconds.
+    pub rate_window_secs: u64,
+    /// Above this share of `max_connections` in use, the stress timeouts apply (as Postfix does).
+    pub stress_threshold_percent: u8,
+    /// Idle timeout under stress.
+    pub stress_idle_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsConfig {
-    /// PEM certificate chain; STARTTLS is offered when both files are set.
+    /// PEM certificate chain; STARTTLS is offered when both files are set. Reloaded on SIGHUP.
     pub certificate: Option<PathBuf>,
     /// PEM private key.
     pub private_key: Option<PathBuf>,
@@ -67,6 +86,8 @@ pub struct DatabaseConfig {
     pub path: PathBuf,
     /// Largest number of messages committed together (one fsync per batch).
     pub max_batch: usize,
+    /// Size cap of the database in bytes (0: none). When reached, MAIL gets 452 4.3.1.
+    pub max_size: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -88,6 +109,13 @@ pub struct ReplyTokenConfig {
     pub secret_env: Option<String>,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// `/healthz` and `/metrics` (Prometheus). Off unless set; keep it on loopback.
+    pub listen: Option<SocketAddr>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
@@ -104,13 +132,93 @@ pub enum LogFormat {
     Json,
 }
 
+/// An IP network written `10.0.0.0/8`, `2001:db8::/32` or a single address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        // An IPv4 client seen on an IPv6 socket is `::ffff:a.b.c.d`.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+
+    pub fn any_contains(networks: &[Network], ip: IpAddr) -> bool {
+        networks.iter().any(|n| n.contains(ip))
+    }
+}
+
+impl std::str::FromStr for Network {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Network, String> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr.trim().parse().map_err(|_| format!("`{s}` is not an IP network"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or(format!("`{s}`: bad prefix length"))?,
+            None => max,
+        };
+        Ok(Network { addr, prefix })
+    }
+}
+
+impl std::fmt::Display for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl Serialize for Network {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Network {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Network, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             hostname: "inboxd.localhost".into(),
             listen: vec![SocketAddr::from(([127, 0, 0, 1], 2525))],
+            listen_tls: Vec::new(),
             domains: vec!["inbox.localhost".into()],
             shutdown_grace_secs: 30,
+            proxy_protocol: false,
+            proxy_trusted_networks: vec![
+                "127.0.0.1/32".parse().expect("a network"),
+                "::1/128".parse().expect("a network"),
+            ],
+            trusted_networks: Vec::new(),
         }
     }
 }
@@ -125,6 +233,11 @@ impl Default for LimitsConfig {
             max_connections: 1000,
             max_connections_per_ip: 20,
             max_errors: 10,
+            connection_rate: 60,
+            message_rate: 300,
+            rate_window_secs: 60,
+            stress_threshold_percent: 80,
+            stress_idle_timeout_secs: 10,
         }
     }
 }
@@ -134,6 +247,7 @@ impl Default for DatabaseConfig {
         Self {
             path: PathBuf::from("./data/inboxd.db"),
             max_batch: 256,
+            max_size: 0,
         }
     }
 }
@@ -158,17 +272,32 @@ impl Default for LogConfig {
 /// The secret used when none is configured. Fine for a laptop; `check-config` warns about it.
 const DEVELOPMENT_SECRET: &str = "inboxd-development-reply-token-key";
 
+/// A value that serde accepted but the server cannot use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub key: &'static str,
+    pub why: String,
+}
+
 impl Config {
-    /// The embedded defaults, or the file when one is given, validated.
+    /// The embedded defaults, or the file when one is given, validated. Errors name the file, the
+    /// key and its line.
     pub fn load(path: Option<&Path>) -> Result<Config, String> {
-        let config = match path {
-            None => Config::default(),
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-                Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?
-            }
+        let Some(path) = path else {
+            let config = Config::default();
+            config
+                .validate()
+                .map_err(|e| format!("invalid value for `{}`: {}", e.key, e.why))?;
+            return Ok(config);
         };
-        config.validate()?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let config = Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        config.validate().map_err(|e| {
+            let line = key_line(&text, e.key)
+                .map(|n| format!(" (line {n})"))
+                .unwrap_or_default();
+            format!("{}{line}: invalid value for `{}`: {}", path.display(), e.key, e.why)
+        })?;
         Ok(config)
     }
 
@@ -177,37 +306,71 @@ impl Config {
         toml::from_str(text).map_err(|e| e.to_string())
     }
 
-    /// Checks the values that serde cannot: each message names the key.
-    pub fn validate(&self) -> Result<(), String> {
-        let fail = |key: &str, why: &str| Err(format!("invalid value for `{key}`: {why}"));
-        if self.server.hostname.trim().is_empty() || self.server.hostname.contains(char::is_whitespace) {
+    /// Checks the values that serde cannot.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let fail = |key: &'static str, why: &str| {
+            Err(Invalid {
+                key,
+                why: why.to_string(),
+            })
+        };
+        let s = &self.server;
+        if s.hostname.trim().is_empty() || s.hostname.contains(char::is_whitespace) {
             return fail("server.hostname", "must be a host name without spaces");
         }
-        if self.server.listen.is_empty() {
-            return fail("server.listen", "at least one address is needed");
+        if s.listen.is_empty() && s.listen_tls.is_empty() {
+            return fail("server.listen", "at least one listen address is needed");
         }
-        if self.server.domains.is_empty() {
+        if !s.listen_tls.is_empty() && self.tls.certificate.is_none() {
+            return fail(
+                "server.listen_tls",
+                "implicit TLS needs tls.certificate and tls.private_key",
+            );
+        }
+        if s.domains.is_empty() {
             return fail("server.domains", "at least one domain is needed");
         }
-        for domain in &self.server.domains {
+        for domain in &s.domains {
             if domain.is_empty() || domain.contains('@') || domain.contains(char::is_whitespace) {
                 return fail("server.domains", &format!("`{domain}` is not a domain name"));
             }
         }
-        if self.limits.max_message_size < 1024 {
+        let l = &self.limits;
+        if l.max_message_size < 1024 {
             return fail("limits.max_message_size", "must be at least 1024 bytes");
         }
-        if self.limits.max_recipients == 0 {
+        if l.max_recipients == 0 {
             return fail("limits.max_recipients", "must be at least 1");
         }
-        if self.limits.idle_timeout_secs == 0 || self.limits.session_timeout_secs == 0 {
-            return fail("limits.idle_timeout_secs", "timeouts must be at least 1 second");
+        if l.idle_timeout_secs == 0 {
+            return fail("limits.idle_timeout_secs", "must be at least 1 second");
         }
-        if self.limits.max_connections == 0 || self.limits.max_connections_per_ip == 0 {
-            return fail("limits.max_connections", "connection limits must be at least 1");
+        if l.session_timeout_secs == 0 {
+            return fail("limits.session_timeout_secs", "must be at least 1 second");
+        }
+        if l.max_connections == 0 {
+            return fail("limits.max_connections", "must be at least 1");
+        }
+        if l.max_connections_per_ip == 0 {
+            return fail("limits.max_connections_per_ip", "must be at least 1");
+        }
+        if l.max_errors == 0 {
+            return fail("limits.max_errors", "must be at least 1");
+        }
+        if l.rate_window_secs == 0 {
+            return fail("limits.rate_window_secs", "must be at least 1 second");
+        }
+        if l.stress_threshold_percent == 0 || l.stress_threshold_percent > 100 {
+            return fail("limits.stress_threshold_percent", "must be between 1 and 100");
+        }
+        if l.stress_idle_timeout_secs == 0 {
+            return fail("limits.stress_idle_timeout_secs", "must be at least 1 second");
         }
         if self.database.max_batch == 0 {
             return fail("database.max_batch", "must be at least 1");
+        }
+        if self.database.max_size != 0 && self.database.max_size < 1024 * 1024 {
+            return fail("database.max_size", "must be 0 (no cap) or at least 1 MiB");
         }
         if self.tls.certificate.is_some() != self.tls.private_key.is_some() {
             return fail(
@@ -218,7 +381,14 @@ impl Config {
         if self.log.level.trim().is_empty() {
             return fail("log.level", "must not be empty");
         }
-        self.reply_secret()?;
+        if let Err(why) = self.reply_secret() {
+            let key = match (&self.reply_tokens.secret_env, &self.reply_tokens.secret_file) {
+                (Some(_), _) => "reply_tokens.secret_env",
+                (None, Some(_)) => "reply_tokens.secret_file",
+                _ => "reply_tokens.secret",
+            };
+            return fail(key, &why);
+        }
         Ok(())
     }
 
@@ -230,29 +400,25 @@ impl Config {
     /// The reply-token key, from the environment, a file or the config, in that order of preference.
     pub fn reply_secret(&self) -> Result<Vec<u8>, String> {
         let cfg = &self.reply_tokens;
+        let checked = |key: &str| {
+            if key.trim().len() < 16 {
+                Err("the key must be at least 16 characters".to_string())
+            } else {
+                Ok(key.trim().as_bytes().to_vec())
+            }
+        };
         if let Some(var) = &cfg.secret_env {
             return match std::env::var(var) {
-                Ok(v) if !v.trim().is_empty() => Ok(v.trim().as_bytes().to_vec()),
-                _ => Err(format!(
-                    "invalid value for `reply_tokens.secret_env`: environment variable {var} is not set"
-                )),
+                Ok(v) => checked(&v),
+                Err(_) => Err(format!("environment variable {var} is not set")),
             };
         }
         if let Some(file) = &cfg.secret_file {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| format!("invalid value for `reply_tokens.secret_file`: {}: {e}", file.display()))?;
-            if text.trim().len() < 16 {
-                return Err(
-                    "invalid value for `reply_tokens.secret_file`: the key must be at least 16 characters".into(),
-                );
-            }
-            return Ok(text.trim().as_bytes().to_vec());
+            let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            return checked(&text);
         }
         if let Some(secret) = &cfg.secret {
-            if secret.len() < 16 {
-                return Err("invalid value for `reply_tokens.secret`: the key must be at least 16 characters".into());
-            }
-            return Ok(secret.as_bytes().to_vec());
+            return checked(secret);
         }
         Ok(DEVELOPMENT_SECRET.as_bytes().to_vec())
     }
@@ -262,6 +428,36 @@ impl Config {
         let cfg = &self.reply_tokens;
         cfg.secret.is_none() && cfg.secret_file.is_none() && cfg.secret_env.is_none()
     }
+
+    /// The effective configuration as TOML, with the inline secret masked.
+    pub fn to_toml(&self) -> String {
+        let mut shown = self.clone();
+        if shown.reply_tokens.secret.is_some() {
+            shown.reply_tokens.secret = Some("********".into());
+        }
+        toml::to_string(&shown).unwrap_or_default()
+    }
+}
+
+/// The line (1-based) where `section.key` is set in a TOML text, for error messages.
+fn key_line(text: &str, dotted: &str) -> Option<usize> {
+    let (section, key) = dotted.split_once('.')?;
+    let mut current = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            current = header.trim().to_string();
+            continue;
+        }
+        let Some((name, _)) = line.split_once('=') else {
+            continue;
+        };
+        let name = name.trim();
+        if (current == section && name == key) || (current.is_empty() && name == dotted) {
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -281,10 +477,30 @@ mod tests {
     }
 
     #[test]
-    fn bad_value_names_key() {
+    fn bad_value_names_key_and_line() {
         let err = Config::parse("[limits]\nmax_recipients = \"many\"\n").unwrap_err();
-        assert!(err.contains("max_recipients") || err.contains("line 2"), "{err}");
-        let cfg = Config::parse("[limits]\nmax_recipients = 0\n").unwrap();
-        assert!(cfg.validate().unwrap_err().contains("limits.max_recipients"));
+        assert!(err.contains("max_recipients") && err.contains("line 2"), "{err}");
+        let text = "[server]\nhostname = \"mx\"\n\n[limits]\nidle_timeout_secs = 5\nmax_recipients = 0\n";
+        let e = Config::parse(text).unwrap().validate().unwrap_err();
+        assert_eq!(e.key, "limits.max_recipients");
+        assert_eq!(key_line(text, e.key), Some(6));
+    }
+
+    #[test]
+    fn networks_match_addresses() {
+        let n: Network = "10.1.0.0/16".parse().unwrap();
+        assert!(n.contains("10.1.200.3".parse().unwrap()));
+        assert!(!n.contains("10.2.0.1".parse().unwrap()));
+        assert!(n.contains("::ffff:10.1.2.3".parse().unwrap()));
+        let v6: Network = "2001:db8::/32".parse().unwrap();
+        assert!(v6.contains("2001:db8:1::1".parse().unwrap()));
+        assert!(
+            "0.0.0.0/0"
+                .parse::<Network>()
+                .unwrap()
+                .contains("1.2.3.4".parse().unwrap())
+        );
+        assert!("10.0.0.0/33".parse::<Network>().is_err());
+        assert!("nonsense".parse::<Network>().is_err());
     }
 }

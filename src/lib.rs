@@ -14,7 +14,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod http;
 pub mod ingest;
+pub mod metrics;
 pub mod routing;
 pub mod smtp;
 pub mod store;

@@ -28,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the SMTP server.
     Serve,
+    /// Validate the configuration without starting, and print the effective settings.
+    CheckConfig,
     /// Accounts and their unique inbound addresses.
     #[command(subcommand)]
     Accounts(accounts::AccountsCommand),
@@ -64,11 +66,13 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+
     if let Some(format) = cli.log_format {
         config.log.format = format;
     }
     let result = match cli.command {
         Command::Serve => serve::run(config),
+        Command::CheckConfig => serve::check(&config),
         Command::Accounts(cmd) => accounts::run(&config, cmd),
         Command::Contacts(cmd) => inbox::contacts(&config, cmd),
         Command::Conversations(cmd) => inbox::conversations(&config, cmd),

@@ -1,9 +1,16 @@
-//! `inboxd serve`: logging, storage, TLS, listeners, signals, and an orderly exit.
+//! `inboxd serve`: logging, storage, TLS, listeners (bound or passed by systemd), the HTTP
+//! endpoint, signals (TERM/INT stop, HUP reloads the certificate), systemd readiness and watchdog,
+//! and an orderly exit.
 
 use crate::config::{Config, LogFormat};
-use crate::smtp::{Context, Server, tls::TlsSettings};
+use crate::http::{self, Health};
+use crate::smtp::listener::Listener;
+use crate::smtp::{Context, Server, ShutdownHandle, tls::TlsSettings};
 use crate::store::{MailStore, SqliteOptions, SqliteStore};
+use sd_notify::NotifyState;
+use std::os::fd::FromRawFd;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 pub fn init_logging(config: &Config) {
@@ -29,6 +36,7 @@ pub fn run(config: Config) -> Result<(), String> {
             path: config.database.path.clone(),
             max_batch: config.database.max_batch,
             subject_window_days: config.threading.subject_window_days,
+            max_size: config.database.max_size,
         })
         .map_err(|e| format!("cannot open database {}: {e}", config.database.path.display()))?,
     );
@@ -36,6 +44,8 @@ pub fn run(config: Config) -> Result<(), String> {
         (Some(cert), Some(key)) => Some(TlsSettings::load(cert, key)?),
         _ => None,
     };
+    // Taken before the runtime starts threads: the environment is still ours alone.
+    let passed = passed_listeners()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("inboxd-worker")
@@ -43,15 +53,41 @@ pub fn run(config: Config) -> Result<(), String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let mail_store: Arc<dyn MailStore> = store.clone();
     let result = runtime.block_on(async {
-        let ctx = Arc::new(Context::new(config, mail_store, tls)?);
-        let server = Server::bind(ctx).await.map_err(|e| e.to_string())?;
-        let handle = server.shutdown_handle();
-        tokio::spawn(async move {
-            wait_for_stop_signal().await;
-            tracing::info!("stop signal received");
-            handle.shutdown();
+        let ctx = Arc::new(Context::new(config, Arc::clone(&mail_store), tls)?);
+        let server = match passed {
+            Some(listeners) => {
+                let listeners = listeners
+                    .into_iter()
+                    .map(|(std, implicit_tls)| {
+                        std.set_nonblocking(true)?;
+                        Ok(Listener {
+                            socket: tokio::net::TcpListener::from_std(std)?,
+                            implicit_tls,
+                        })
+                    })
+                    .collect::<std::io::Result<Vec<_>>>()
+                    .map_err(|e| format!("passed sockets: {e}"))?;
+                Server::with_listeners(Arc::clone(&ctx), listeners)
+            }
+            None => Server::bind(Arc::clone(&ctx)).await.map_err(|e| e.to_string())?,
+        };
+        let health = Arc::new(Health {
+            store: mail_store,
+            listening: false.into(),
         });
+        let handle = server.shutdown_handle();
+        if let Some(addr) = ctx.config.http.listen {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr} (http.listen): {e}"))?;
+            tokio::spawn(http::serve(listener, Arc::clone(&health), handle.subscribe()));
+        }
+        tokio::spawn(signals(Arc::clone(&ctx), handle.clone()));
+        tokio::spawn(watchdog(Arc::clone(&health)));
+        health.listening.store(true, Ordering::Relaxed);
+        let _ = sd_notify::notify(false, &[NotifyState::Ready, NotifyState::Status("accepting mail")]);
         server.run().await;
+        let _ = sd_notify::notify(false, &[NotifyState::Stopping]);
         Ok::<(), String>(())
     });
     // Sessions still running past the grace time are dropped here; none of them got a 250 for a
@@ -62,14 +98,80 @@ pub fn run(config: Config) -> Result<(), String> {
     result
 }
 
-async fn wait_for_stop_signal() {
+/// Listening sockets passed by systemd (socket activation, `LISTEN_FDS`). A socket named `smtps`
+/// (`FileDescriptorName=smtps`) speaks implicit TLS; any other is plain SMTP with STARTTLS.
+fn passed_listeners() -> Result<Option<Vec<(std::net::TcpListener, bool)>>, String> {
+    let fds = sd_notify::listen_fds_with_names(true).map_err(|e| format!("LISTEN_FDS: {e}"))?;
+    let listeners: Vec<_> = fds
+        .map(|(fd, name)| {
+            // SAFETY: systemd passed this descriptor to us for our exclusive use (LISTEN_PID matched).
+            let socket = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+            (socket, name == "smtps")
+        })
+        .collect();
+    Ok((!listeners.is_empty()).then_some(listeners))
+}
+
+/// TERM and INT stop the server; HUP reloads the TLS certificate (a renewed Let's Encrypt
+/// certificate takes effect for new connections, none is dropped). Accounts need no reload: routing
+/// reads them at every RCPT.
+async fn signals(ctx: Arc<Context>, handle: ShutdownHandle) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        std::future::pending::<()>().await;
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
         return;
     };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                let _ = sd_notify::notify(false, &[NotifyState::Reloading]);
+                match &ctx.tls {
+                    Some(tls) => match tls.reload() {
+                        Ok(()) => tracing::info!("reloaded: TLS certificate"),
+                        Err(e) => tracing::error!(error = %e, "reload failed: keeping the current certificate"),
+                    },
+                    None => tracing::info!("reloaded: nothing to reload (no TLS configured)"),
+                }
+                let _ = sd_notify::notify(false, &[NotifyState::Ready]);
+            }
+        }
     }
+    tracing::info!("stop signal received");
+    handle.shutdown();
+}
+
+/// Pets systemd's watchdog while the database answers, so a wedged store gets the service restarted.
+async fn watchdog(health: Arc<Health>) {
+    let mut usec = 0u64;
+    if !sd_notify::watchdog_enabled(false, &mut usec) || usec == 0 {
+        return;
+    }
+    let period = Duration::from_micros(usec / 2);
+    loop {
+        tokio::time::sleep(period).await;
+        if let Ok(Ok(Ok(()))) = tokio::time::timeout(period, health.store.ping()).await {
+            let _ = sd_notify::notify(false, &[NotifyState::Watchdog]);
+        } else {
+            tracing::error!("watchdog: the database did not answer");
+        }
+    }
+}
+
+/// `inboxd check-config`: validates without starting and prints the effective configuration.
+pub fn check(config: &Config) -> Result<(), String> {
+    if let (Some(cert), Some(key)) = (&config.tls.certificate, &config.tls.private_key) {
+        TlsSettings::load(cert, key)?;
+    }
+    print!("{}", config.to_toml());
+    if config.uses_development_secret() {
+        eprintln!("warning: reply_tokens has no secret; the development key is used (set reply_tokens.secret_file)");
+    }
+    eprintln!("configuration ok");
+    Ok(())
 }

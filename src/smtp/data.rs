@@ -8,6 +8,7 @@
 use super::reply::{self, Reply};
 use super::session::{Session, Step};
 use crate::ingest::{AccountData, Delivery, Envelope};
+use crate::metrics::METRICS;
 use crate::store::StoreError;
 use std::collections::BTreeMap;
 
@@ -51,6 +52,7 @@ impl Session {
         };
         if tx.bdat_seen > self.ctx.config.limits.max_message_size {
             self.tx = None;
+            METRICS.message_reply(reply::MESSAGE_TOO_BIG.code);
             self.queue(&reply::MESSAGE_TOO_BIG);
             return Step::Continue;
         }
@@ -114,12 +116,25 @@ impl Session {
 
     /// Parses, plans and commits the finished message; the reply says what became of it.
     pub(super) async fn deliver(&mut self) -> Reply {
+        self.committing = true;
+        self.sync_state();
+        let reply = self.commit().await;
+        self.committing = false;
+        self.sync_state();
+        METRICS.message_reply(reply.code);
+        reply
+    }
+
+    async fn commit(&mut self) -> Reply {
         let protocol = self.protocol();
         let Some(tx) = self.tx.take() else {
             return reply::BAD_SEQUENCE_MAIL;
         };
         let queue_id = tx.queue_id.clone().unwrap_or_else(|| self.ctx.next_queue_id());
         let size = tx.message.len().saturating_sub(tx.trace_len);
+        METRICS
+            .bytes_received
+            .fetch_add(size as u64, std::sync::atomic::Ordering::Relaxed);
         let envelope = Envelope {
             queue_id: queue_id.clone(),
             mail_from: tx.mail_from.clone(),

@@ -1,5 +1,5 @@
-//! Accepting connections: connection limits (in all and per client IP), one task per connection,
-//! STARTTLS upgrades, and graceful shutdown.
+//! Accepting connections: PROXY protocol, rate and connection limits (in all and per client IP),
+//! one task per connection, implicit TLS and STARTTLS upgrades, and graceful shutdown.
 //!
 //! A client beyond a limit gets `421 4.7.0` at once and the connection is closed: it never waits
 //! in a queue. On shutdown the listeners close, idle sessions get `421 4.3.2`, sessions in the
@@ -8,13 +8,19 @@
 use super::Context;
 use super::reply::{self, Reply};
 use super::session::{Outcome, Session};
+use crate::config::Network;
+use crate::metrics::METRICS;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
+
+/// How long a trusted load balancer may take to send its PROXY header.
+const PROXY_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Open connections, in all and per client address.
 pub struct ConnectionLimits {
@@ -51,6 +57,7 @@ impl ConnectionLimits {
         }
         *from_ip += 1;
         open.0 += 1;
+        METRICS.connections_open.fetch_add(1, Relaxed);
         Ok(Permit {
             limits: Arc::clone(self),
             ip,
@@ -76,6 +83,7 @@ impl Drop for Permit {
     fn drop(&mut self) {
         let mut open = self.limits.open.lock().unwrap_or_else(|e| e.into_inner());
         open.0 = open.0.saturating_sub(1);
+        METRICS.connections_open.fetch_sub(1, Relaxed);
         if let Some(n) = open.1.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {
@@ -96,12 +104,22 @@ impl ShutdownHandle {
     pub fn shutdown(&self) {
         let _ = self.0.send(true);
     }
+
+    /// A receiver that sees `true` once shutdown is requested (for helpers such as the HTTP endpoint).
+    pub fn subscribe(&self) -> watch::Receiver<bool> {
+        self.0.subscribe()
+    }
+}
+
+/// A listening socket and whether its clients speak TLS from the first byte (port 465 style).
+pub struct Listener {
+    pub socket: TcpListener,
+    pub implicit_tls: bool,
 }
 
 pub struct Server {
     ctx: Arc<Context>,
-    listeners: Vec<TcpListener>,
-    limits: Arc<ConnectionLimits>,
+    listeners: Vec<Listener>,
     shutdown: Arc<watch::Sender<bool>>,
 }
 
@@ -109,32 +127,25 @@ impl Server {
     /// Binds every configured listen address.
     pub async fn bind(ctx: Arc<Context>) -> std::io::Result<Server> {
         let mut listeners = Vec::new();
-        for addr in &ctx.config.server.listen {
-            let listener = TcpListener::bind(addr)
+        let plain = ctx.config.server.listen.iter().map(|a| (a, false));
+        let tls = ctx.config.server.listen_tls.iter().map(|a| (a, true));
+        for (addr, implicit_tls) in plain.chain(tls) {
+            let socket = TcpListener::bind(addr)
                 .await
                 .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
-            listeners.push(listener);
+            listeners.push(Listener { socket, implicit_tls });
         }
         Ok(Server::with_listeners(ctx, listeners))
     }
 
     /// Serves on listeners that already exist (socket activation, tests).
-    pub fn with_listeners(ctx: Arc<Context>, listeners: Vec<TcpListener>) -> Server {
-        let limits = ConnectionLimits::new(
-            ctx.config.limits.max_connections,
-            ctx.config.limits.max_connections_per_ip,
-        );
+    pub fn with_listeners(ctx: Arc<Context>, listeners: Vec<Listener>) -> Server {
         let (tx, _) = watch::channel(false);
         Server {
             ctx,
             listeners,
-            limits,
             shutdown: Arc::new(tx),
         }
-    }
-
-    pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.listeners.iter().filter_map(|l| l.local_addr().ok()).collect()
     }
 
     pub fn shutdown_handle(&self) -> ShutdownHandle {
@@ -145,13 +156,12 @@ impl Server {
     pub async fn run(self) {
         let mut loops = Vec::new();
         for listener in self.listeners {
-            if let Ok(addr) = listener.local_addr() {
-                tracing::info!(%addr, "listening");
+            if let Ok(addr) = listener.socket.local_addr() {
+                tracing::info!(%addr, implicit_tls = listener.implicit_tls, "listening");
             }
             loops.push(tokio::spawn(accept_loop(
                 listener,
                 Arc::clone(&self.ctx),
-                Arc::clone(&self.limits),
                 self.shutdown.subscribe(),
             )));
         }
@@ -161,29 +171,28 @@ impl Server {
             let _ = l.await;
         }
         let grace = Duration::from_secs(self.ctx.config.server.shutdown_grace_secs);
-        let open = self.limits.open_connections();
+        let open = self.ctx.connections.open_connections();
         tracing::info!(open, grace_secs = grace.as_secs(), "shutting down: listeners closed");
-        if tokio::time::timeout(grace, self.limits.all_closed()).await.is_err() {
+        if tokio::time::timeout(grace, self.ctx.connections.all_closed())
+            .await
+            .is_err()
+        {
             tracing::warn!(
-                open = self.limits.open_connections(),
+                open = self.ctx.connections.open_connections(),
                 "grace time over: closing remaining sessions"
             );
         }
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    ctx: Arc<Context>,
-    limits: Arc<ConnectionLimits>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+async fn accept_loop(listener: Listener, ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
     let for_sessions = shutdown.clone();
     loop {
         tokio::select! {
-            accepted = listener.accept() => match accepted {
+            accepted = listener.socket.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    tokio::spawn(connection(stream, peer, Arc::clone(&ctx), Arc::clone(&limits), for_sessions.clone()));
+                    let ctx = Arc::clone(&ctx);
+                    tokio::spawn(connection(stream, peer, ctx, listener.implicit_tls, for_sessions.clone()));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off a little instead of spinning.
@@ -196,41 +205,68 @@ async fn accept_loop(
     }
 }
 
+async fn refuse(stream: &mut TcpStream, peer: SocketAddr, refusal: &Reply, why: &str) {
+    METRICS.connections_refused.fetch_add(1, Relaxed);
+    tracing::info!(peer = %peer.ip(), code = refusal.code, why, "connection refused");
+    let mut out = Vec::new();
+    refusal.write_to(&mut out);
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.write_all(&out)).await;
+}
+
 async fn connection(
     mut stream: TcpStream,
-    peer: SocketAddr,
+    mut peer: SocketAddr,
     ctx: Arc<Context>,
-    limits: Arc<ConnectionLimits>,
+    implicit_tls: bool,
     shutdown: watch::Receiver<bool>,
 ) {
+    METRICS.connections_total.fetch_add(1, Relaxed);
     let _ = stream.set_nodelay(true);
-    let _permit = match limits.acquire(peer.ip()) {
-        Ok(permit) => permit,
-        Err(refusal) => {
-            tracing::info!(peer = %peer.ip(), code = refusal.code, "connection refused: limit reached");
-            let mut out = Vec::new();
-            refusal.write_to(&mut out);
-            let _ = tokio::time::timeout(Duration::from_secs(5), stream.write_all(&out)).await;
-            return;
+    let server = &ctx.config.server;
+    if server.proxy_protocol && Network::any_contains(&server.proxy_trusted_networks, peer.ip()) {
+        match super::proxy::read_header(&mut stream, PROXY_HEADER_TIMEOUT).await {
+            Ok(Some(client)) => peer = client,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::info!(proxy = %peer, error = %e, "PROXY header refused");
+                return;
+            }
         }
+    }
+    if !ctx.is_trusted(peer.ip())
+        && let Some(rate) = &ctx.connection_rate
+        && !rate.allow(peer.ip())
+    {
+        return refuse(&mut stream, peer, &reply::CONNECTION_RATE, "connection rate").await;
+    }
+    let _permit = match ctx.connections.acquire(peer.ip()) {
+        Ok(permit) => permit,
+        Err(refusal) => return refuse(&mut stream, peer, &refusal, "connection limit").await,
     };
     let started = Instant::now();
     let mut session = Session::new(Arc::clone(&ctx), peer, shutdown);
-    session.greeting();
-    let mut outcome = session.run(&mut stream).await;
-    if outcome == Outcome::StartTls
-        && let Some(tls) = &ctx.tls
-    {
-        match tokio::time::timeout(ctx.idle_timeout(), tls.acceptor().accept(stream)).await {
-            Ok(Ok(mut tls_stream)) => {
-                let description = super::tls::describe(tls_stream.get_ref().1);
+    let outcome = if implicit_tls {
+        match handshake(&ctx, stream, peer).await {
+            Some((mut tls_stream, description)) => {
                 session.tls_established(description);
-                outcome = session.run(&mut tls_stream).await;
+                session.greeting();
+                session.run(&mut tls_stream).await
             }
-            Ok(Err(e)) => tracing::info!(peer = %peer.ip(), error = %e, "TLS handshake failed"),
-            Err(_) => tracing::info!(peer = %peer.ip(), "TLS handshake timed out"),
+            None => Outcome::Closed,
         }
-    }
+    } else {
+        session.greeting();
+        match session.run(&mut stream).await {
+            Outcome::StartTls => match handshake(&ctx, stream, peer).await {
+                Some((mut tls_stream, description)) => {
+                    session.tls_established(description);
+                    session.run(&mut tls_stream).await
+                }
+                None => Outcome::Closed,
+            },
+            closed => closed,
+        }
+    };
     tracing::info!(
         peer = %peer,
         helo = session.helo.as_deref().unwrap_or(""),
@@ -241,4 +277,33 @@ async fn connection(
         ?outcome,
         "connection closed"
     );
+}
+
+/// The TLS handshake, bounded by the idle timeout; None (and a log line) when it fails.
+async fn handshake<S>(
+    ctx: &Context,
+    stream: S,
+    peer: SocketAddr,
+) -> Option<(tokio_rustls::server::TlsStream<S>, String)>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let tls = ctx.tls.as_ref()?;
+    match tokio::time::timeout(ctx.idle_timeout(), tls.acceptor().accept(stream)).await {
+        Ok(Ok(tls_stream)) => {
+            METRICS.tls_handshakes.fetch_add(1, Relaxed);
+            let description = super::tls::describe(tls_stream.get_ref().1);
+            Some((tls_stream, description))
+        }
+        Ok(Err(e)) => {
+            METRICS.tls_failures.fetch_add(1, Relaxed);
+            tracing::info!(peer = %peer.ip(), error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            METRICS.tls_failures.fetch_add(1, Relaxed);
+            tracing::info!(peer = %peer.ip(), "TLS handshake timed out");
+            None
+        }
+    }
 }

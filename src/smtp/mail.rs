@@ -2,6 +2,7 @@
 
 use super::reply;
 use super::session::{Session, Step, Transaction};
+use crate::metrics::METRICS;
 use smtp_proto::{MAIL_BODY_7BIT, MAIL_BODY_8BITMIME, MAIL_BODY_BINARYMIME, MAIL_SMTPUTF8, MailFrom};
 use std::time::Instant;
 
@@ -15,7 +16,22 @@ impl Session {
         }
         let max = self.ctx.config.limits.max_message_size;
         if from.size > max {
+            METRICS.message_reply(reply::MESSAGE_TOO_BIG.code);
             return self.refuse(&reply::MESSAGE_TOO_BIG);
+        }
+        // Temporary refusals: the sender's MTA retries later, so they do not count as errors.
+        if !self.trusted
+            && let Some(rate) = &self.ctx.message_rate
+            && !rate.allow(self.peer.ip())
+        {
+            METRICS.message_reply(reply::MESSAGE_RATE.code);
+            self.queue(&reply::MESSAGE_RATE);
+            return Step::Continue;
+        }
+        if self.ctx.store.is_full(from.size as u64) {
+            METRICS.message_reply(reply::STORAGE_FULL.code);
+            self.queue(&reply::STORAGE_FULL);
+            return Step::Continue;
         }
         let smtputf8 = from.flags & MAIL_SMTPUTF8 != 0;
         if !smtputf8 && !from.address.is_ascii() {

@@ -11,14 +11,19 @@ mod dot;
 mod ehlo;
 pub mod listener;
 mod mail;
+pub mod proxy;
+pub mod rate;
 mod rcpt;
 pub mod reply;
 mod session;
 pub mod tls;
 
-use crate::config::Config;
+use crate::config::{Config, Network};
 use crate::routing::Router;
 use crate::store::MailStore;
+use listener::ConnectionLimits;
+use rate::RateLimiter;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -48,13 +53,21 @@ pub struct Context {
     pub router: Router,
     pub store: Arc<dyn MailStore>,
     pub tls: Option<tls::TlsSettings>,
+    pub connections: Arc<ConnectionLimits>,
+    pub connection_rate: Option<RateLimiter>,
+    pub message_rate: Option<RateLimiter>,
     queue_ids: QueueIds,
 }
 
 impl Context {
     pub fn new(config: Config, store: Arc<dyn MailStore>, tls: Option<tls::TlsSettings>) -> Result<Context, String> {
         let router = Router::new(config.domains_lowercase(), config.reply_secret()?);
+        let limits = &config.limits;
+        let window = Duration::from_secs(limits.rate_window_secs);
         Ok(Context {
+            connections: ConnectionLimits::new(limits.max_connections, limits.max_connections_per_ip),
+            connection_rate: RateLimiter::new(limits.connection_rate, window),
+            message_rate: RateLimiter::new(limits.message_rate, window),
             config,
             router,
             store,
@@ -67,8 +80,23 @@ impl Context {
         &self.config.server.hostname
     }
 
+    /// The idle timeout, shortened when the server is under stress (most connection slots taken),
+    /// as Postfix does: slow or idle clients then make room for the others.
     pub fn idle_timeout(&self) -> Duration {
-        Duration::from_secs(self.config.limits.idle_timeout_secs)
+        let limits = &self.config.limits;
+        let open = self.connections.open_connections();
+        let stressed = open * 100 > limits.max_connections * usize::from(limits.stress_threshold_percent);
+        let secs = if stressed {
+            limits.stress_idle_timeout_secs.min(limits.idle_timeout_secs)
+        } else {
+            limits.idle_timeout_secs
+        };
+        Duration::from_secs(secs)
+    }
+
+    /// Relays we trust (the platform's own servers) are exempt from rate limits.
+    pub fn is_trusted(&self, ip: IpAddr) -> bool {
+        Network::any_contains(&self.config.server.trusted_networks, ip)
     }
 
     pub fn session_timeout(&self) -> Duration {

@@ -7,6 +7,7 @@
 use super::reply::{self, Reply};
 use super::session::{Session, Step};
 use crate::ingest::AcceptedRecipient;
+use crate::metrics::METRICS;
 use crate::routing::{Refusal, Route};
 use crate::store::AccountRoute;
 use smtp_proto::RcptTo;
@@ -47,6 +48,7 @@ impl Session {
                     })
             }
         };
+        METRICS.recipient_reply(accepted.as_ref().map_or_else(|r| r.code, |_| 250));
         match accepted {
             Ok(recipient) => {
                 if let Some(tx) = self.tx.as_mut() {

@@ -70,6 +70,16 @@ pub const TOO_MANY_FROM_IP: Reply = Reply::new(421, "4.7.0", "Too many connectio
 pub const TOO_MANY_ERRORS: Reply = Reply::new(421, "4.7.0", "Too many errors, closing connection");
 pub const IDLE_TIMEOUT: Reply = Reply::new(421, "4.4.2", "Idle timeout exceeded, closing connection");
 pub const SESSION_TIMEOUT: Reply = Reply::new(421, "4.4.2", "Session time limit exceeded, closing connection");
+pub const CONNECTION_RATE: Reply = Reply::new(
+    421,
+    "4.7.0",
+    "Too many connections from your address in a short time, try again later",
+);
+pub const MESSAGE_RATE: Reply = Reply::new(
+    451,
+    "4.7.1",
+    "Too many messages from your address in a short time, try again later",
+);
 pub const SHUTTING_DOWN: Reply = Reply::new(421, "4.3.2", "Service shutting down, try again later");
 
 pub const STORAGE_FAILED: Reply = Reply::new(

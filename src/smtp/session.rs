@@ -10,6 +10,7 @@ use super::Context;
 use super::dot::DotReceiver;
 use super::reply::{self, Reply};
 use crate::ingest::AcceptedRecipient;
+use crate::metrics::{METRICS, SessionState};
 use smtp_proto::request::receiver::{DummyLineReceiver, RequestReceiver};
 use smtp_proto::{Error as ParseError, Request};
 use std::net::SocketAddr;
@@ -78,6 +79,11 @@ pub struct Session {
     pub(super) tx: Option<Transaction>,
     pub(super) errors: u32,
     pub(super) messages: u32,
+    /// A relay in `server.trusted_networks`: exempt from rate limits.
+    pub(super) trusted: bool,
+    /// Waiting for the store to commit (for the sessions-by-state gauge).
+    pub(super) committing: bool,
+    state: Option<SessionState>,
     out: Vec<u8>,
     input: Input,
     started: Instant,
@@ -86,7 +92,11 @@ pub struct Session {
 
 impl Session {
     pub fn new(ctx: Arc<Context>, peer: SocketAddr, shutdown: watch::Receiver<bool>) -> Session {
+        METRICS.session_moved(None, Some(SessionState::Idle));
         Session {
+            trusted: ctx.is_trusted(peer.ip()),
+            committing: false,
+            state: Some(SessionState::Idle),
             ctx,
             peer,
             helo: None,
@@ -140,6 +150,21 @@ impl Session {
         Step::Continue
     }
 
+    /// Keeps the sessions-by-state gauge in step with what the session is doing.
+    pub(super) fn sync_state(&mut self) {
+        let now = if self.committing {
+            SessionState::Committing
+        } else if matches!(self.input, Input::Data(_) | Input::Bdat { .. }) {
+            SessionState::Data
+        } else if self.tx.is_some() {
+            SessionState::Envelope
+        } else {
+            SessionState::Idle
+        };
+        METRICS.session_moved(self.state, Some(now));
+        self.state = Some(now);
+    }
+
     fn is_idle(&self) -> bool {
         self.tx.is_none() && matches!(self.input, Input::Command(_) | Input::DiscardLine(_))
     }
@@ -152,6 +177,7 @@ impl Session {
             while start < end {
                 let (used, step) = self.process(&buf[start..end]);
                 start += used;
+                self.sync_state();
                 match step {
                     Step::Continue => {}
                     Step::Deliver => {
@@ -292,6 +318,7 @@ impl Session {
                         self.input = Input::Command(RequestReceiver::default());
                         if overflowed {
                             self.tx = None;
+                            METRICS.message_reply(reply::MESSAGE_TOO_BIG.code);
                             self.queue(&reply::MESSAGE_TOO_BIG);
                             continue;
                         }
@@ -390,6 +417,12 @@ impl Session {
 
     pub(super) fn receive_bdat(&mut self, size: usize, last: bool, keep: bool) {
         self.input = Input::Bdat { left: size, last, keep };
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        METRICS.session_moved(self.state, None);
     }
 }
 

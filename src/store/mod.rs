@@ -77,6 +77,10 @@ pub trait MailStore: Send + Sync + 'static {
     fn members(&self, account_id: i64) -> Result<Vec<String>, StoreError>;
     /// Queues a delivery for the next group commit; the answer arrives once it is durable (or failed).
     fn submit(&self, delivery: Delivery) -> oneshot::Receiver<Result<Vec<Committed>, StoreError>>;
+    /// True when storing `incoming` more bytes would pass the configured size cap.
+    fn is_full(&self, incoming: u64) -> bool;
+    /// Proves the store can take the write lock and answer (for `/healthz`).
+    fn ping(&self) -> oneshot::Receiver<Result<(), StoreError>>;
 }
 
 /// Settings of the SQLite backend.
@@ -85,12 +89,15 @@ pub struct SqliteOptions {
     pub path: PathBuf,
     pub max_batch: usize,
     pub subject_window_days: u32,
+    /// Size cap in bytes (0: none).
+    pub max_size: u64,
 }
 
 /// The embedded backend: one SQLite file.
 pub struct SqliteStore {
     reader: Mutex<Connection>,
     writer: writer::WriterHandle,
+    max_size: u64,
 }
 
 /// Opens (creating if needed) a database file with our settings and brings its schema up to date.
@@ -119,11 +126,22 @@ pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 impl SqliteStore {
     pub fn open(options: SqliteOptions) -> Result<SqliteStore, StoreError> {
         let write_conn = open_connection(&options.path)?;
+        if options.max_size > 0 {
+            // SQLite itself refuses to grow past the cap (SQLITE_FULL → 452 4.3.1): existing data is
+            // never touched, and a commit that would not fit is rolled back whole.
+            let page_size: u64 = write_conn.query_row("PRAGMA page_size", [], |r| r.get::<_, i64>(0))? as u64;
+            write_conn.query_row(
+                &format!("PRAGMA max_page_count = {}", options.max_size / page_size),
+                [],
+                |_| Ok(()),
+            )?;
+        }
         let reader = open_connection(&options.path)?;
         let writer = writer::spawn(write_conn, options.max_batch, options.subject_window_days);
         Ok(SqliteStore {
             reader: Mutex::new(reader),
             writer,
+            max_size: options.max_size,
         })
     }
 
@@ -175,5 +193,26 @@ impl MailStore for SqliteStore {
 
     fn submit(&self, delivery: Delivery) -> oneshot::Receiver<Result<Vec<Committed>, StoreError>> {
         self.writer.submit(delivery)
+    }
+
+    fn is_full(&self, incoming: u64) -> bool {
+        if self.max_size == 0 {
+            return false;
+        }
+        let used = self.with_reader(|c| {
+            let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            let free: i64 = c.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+            let size: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            Ok(((pages - free).max(0) * size) as u64)
+        });
+        match used {
+            Ok(used) => used.saturating_add(incoming) >= self.max_size,
+            // Unknown is not full: the commit itself still enforces the cap.
+            Err(_) => false,
+        }
+    }
+
+    fn ping(&self) -> oneshot::Receiver<Result<(), StoreError>> {
+        self.writer.ping()
     }
 }

@@ -15,9 +15,13 @@ use tokio::sync::{mpsc, oneshot};
 
 type Reply = oneshot::Sender<Result<Vec<Committed>, StoreError>>;
 
-struct Job {
-    delivery: Delivery,
-    reply: Reply,
+enum Job {
+    Deliver {
+        delivery: Delivery,
+        reply: Reply,
+    },
+    /// Take the write lock and let go: proves the database is writable (for `/healthz`).
+    Ping(oneshot::Sender<Result<(), StoreError>>),
 }
 
 pub(super) struct WriterHandle {
@@ -43,13 +47,24 @@ impl WriterHandle {
         let sender = self.tx.lock().unwrap_or_else(|e| e.into_inner());
         match sender.as_ref() {
             Some(tx) => {
-                if let Err(mpsc::error::SendError(job)) = tx.send(Job { delivery, reply }) {
-                    let _ = job.reply.send(Err(StoreError::Failed("the writer has stopped".into())));
+                if let Err(mpsc::error::SendError(Job::Deliver { reply, .. })) =
+                    tx.send(Job::Deliver { delivery, reply })
+                {
+                    let _ = reply.send(Err(StoreError::Failed("the writer has stopped".into())));
                 }
             }
             None => {
                 let _ = reply.send(Err(StoreError::Failed("the store is closed".into())));
             }
+        }
+        answer
+    }
+
+    pub(super) fn ping(&self) -> oneshot::Receiver<Result<(), StoreError>> {
+        let (reply, answer) = oneshot::channel();
+        let sender = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(tx) = sender.as_ref() {
+            let _ = tx.send(Job::Ping(reply));
         }
         answer
     }
@@ -64,19 +79,30 @@ impl WriterHandle {
 }
 
 fn run(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, max_batch: usize, window_days: u32) {
+    let mut batch = Vec::with_capacity(max_batch);
     while let Some(first) = rx.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Deliver { delivery, reply } => batch.push((delivery, reply)),
+                Job::Ping(reply) => {
+                    let ok = conn
+                        .execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+                        .map_err(StoreError::from);
+                    let _ = reply.send(ok);
+                }
+            }
+            if batch.len() < max_batch {
+                next = rx.try_recv().ok();
             }
         }
-        commit_batch(&mut conn, batch, window_days);
+        if !batch.is_empty() {
+            commit_batch(&mut conn, std::mem::take(&mut batch), window_days);
+        }
     }
 }
 
-fn commit_batch(conn: &mut Connection, batch: Vec<Job>, window_days: u32) {
+fn commit_batch(conn: &mut Connection, batch: Vec<(Delivery, Reply)>, window_days: u32) {
     let started = std::time::Instant::now();
     let size = batch.len();
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
@@ -84,17 +110,17 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>, window_days: u32) {
         Err(e) => {
             let err = StoreError::from(e);
             tracing::error!(error = %err, batch = size, "cannot begin a transaction");
-            for job in batch {
-                let _ = job.reply.send(Err(err.clone()));
+            for (_, reply) in batch {
+                let _ = reply.send(Err(err.clone()));
             }
             return;
         }
     };
     let now = crate::time::now_rfc3339();
     let mut outcomes = Vec::with_capacity(batch.len());
-    for job in batch {
+    for (delivery, reply) in batch {
         let outcome = match tx.savepoint() {
-            Ok(sp) => match apply::apply(&sp, &job.delivery, &now, window_days) {
+            Ok(sp) => match apply::apply(&sp, &delivery, &now, window_days) {
                 Ok(done) => sp.commit().map(|_| done).map_err(StoreError::from),
                 // Dropping the savepoint rolls back this delivery only.
                 Err(e) => Err(StoreError::from(e)),
@@ -102,9 +128,9 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>, window_days: u32) {
             Err(e) => Err(StoreError::from(e)),
         };
         if let Err(e) = &outcome {
-            tracing::warn!(queue_id = %job.delivery.envelope.queue_id, error = %e, "delivery not stored");
+            tracing::warn!(queue_id = %delivery.envelope.queue_id, error = %e, "delivery not stored");
         }
-        outcomes.push((job.reply, outcome));
+        outcomes.push((reply, outcome));
     }
     match tx.commit() {
         Ok(()) => {

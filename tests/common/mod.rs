@@ -116,6 +116,9 @@ pub fn builder() -> Builder {
         toml::Value::Array(vec![DOMAIN.into(), "second.localhost".into()]),
     )
     .set("server.shutdown_grace_secs", 10)
+    // Tests send from one address in bursts; the rate-limit tests turn these back on.
+    .set("limits.connection_rate", 0)
+    .set("limits.message_rate", 0)
     .set("database.path", db.to_str().unwrap())
     .set("reply_tokens.secret", "test-secret-key-0123456789")
 }

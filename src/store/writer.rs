@@ -47,9 +47,10 @@ impl WriterHandle {
         let sender = self.tx.lock().unwrap_or_else(|e| e.into_inner());
         match sender.as_ref() {
             Some(tx) => {
-                if let Err(mpsc::error::SendError(Job::Deliver { reply, .. })) =
-                    tx.send(Job::Deliver { delivery, reply })
-                {
+                if let Err(mpsc::error::SendError(Job::Deliver { reply, .. })) = tx.send(Job::Deliver {
+                    delivery: Box::new(delivery),
+                    reply,
+                }) {
                     let _ = reply.send(Err(StoreError::Failed("the writer has stopped".into())));
                 }
             }
@@ -84,7 +85,7 @@ fn run(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, max_batch: us
         let mut next = Some(first);
         while let Some(job) = next.take() {
             match job {
-                Job::Deliver { delivery, reply } => batch.push((delivery, reply)),
+                Job::Deliver { delivery, reply } => batch.push((*delivery, reply)),
                 Job::Ping(reply) => {
                     let ok = conn
                         .execute_batch("BEGIN IMMEDIATE; ROLLBACK;")

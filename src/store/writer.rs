@@ -17,7 +17,7 @@ type Reply = oneshot::Sender<Result<Vec<Committed>, StoreError>>;
 
 enum Job {
     Deliver {
-        delivery: Delivery,
+        delivery: Box<Delivery>,
         reply: Reply,
     },
     /// Take the write lock and let go: proves the database is writable (for `/healthz`).

@@ -22,9 +22,6 @@ pub struct Health {
 }
 
 pub async fn serve(listener: TcpListener, health: Arc<Health>, mut shutdown: watch::Receiver<bool>) {
-    if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, "http listening");
-    }
     loop {
         tokio::select! {
             accepted = listener.accept() => if let Ok((stream, _)) = accepted {

@@ -80,12 +80,16 @@ pub fn run(config: Config) -> Result<(), String> {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|e| format!("cannot listen on {addr} (http.listen): {e}"))?;
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(%addr, "http listening");
+            }
             tokio::spawn(http::serve(listener, Arc::clone(&health), handle.subscribe()));
         }
         tokio::spawn(signals(Arc::clone(&ctx), handle.clone()));
         tokio::spawn(watchdog(Arc::clone(&health)));
         health.listening.store(true, Ordering::Relaxed);
         let _ = sd_notify::notify(false, &[NotifyState::Ready, NotifyState::Status("accepting mail")]);
+        tracing::info!("ready");
         server.run().await;
         let _ = sd_notify::notify(false, &[NotifyState::Stopping]);
         Ok::<(), String>(())

@@ -140,6 +140,11 @@ impl Server {
 
     /// Serves on listeners that already exist (socket activation, tests).
     pub fn with_listeners(ctx: Arc<Context>, listeners: Vec<Listener>) -> Server {
+        for listener in &listeners {
+            if let Ok(addr) = listener.socket.local_addr() {
+                tracing::info!(%addr, implicit_tls = listener.implicit_tls, "listening");
+            }
+        }
         let (tx, _) = watch::channel(false);
         Server {
             ctx,
@@ -156,9 +161,6 @@ impl Server {
     pub async fn run(self) {
         let mut loops = Vec::new();
         for listener in self.listeners {
-            if let Ok(addr) = listener.socket.local_addr() {
-                tracing::info!(%addr, implicit_tls = listener.implicit_tls, "listening");
-            }
             loops.push(tokio::spawn(accept_loop(
                 listener,
                 Arc::clone(&self.ctx),

@@ -93,6 +93,9 @@ pub struct SqliteOptions {
     pub max_size: u64,
 }
 
+/// Room a MAIL needs under the size cap when the client declared no SIZE.
+const FULL_MARGIN: u64 = 1024 * 1024;
+
 /// The embedded backend: one SQLite file.
 pub struct SqliteStore {
     reader: Mutex<Connection>,
@@ -205,8 +208,11 @@ impl MailStore for SqliteStore {
             let size: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0))?;
             Ok(((pages - free).max(0) * size) as u64)
         });
+        // Without a declared SIZE, assume a typical message's worth of room is needed, so that MAIL
+        // is refused once the cap is practically reached rather than only when it is hit exactly.
+        let needed = incoming.max(FULL_MARGIN.min(self.max_size / 2));
         match used {
-            Ok(used) => used.saturating_add(incoming) >= self.max_size,
+            Ok(used) => used.saturating_add(needed) > self.max_size,
             // Unknown is not full: the commit itself still enforces the cap.
             Err(_) => false,
         }

@@ -8,6 +8,7 @@
 
 use super::{Committed, StoreError, apply};
 use crate::ingest::Delivery;
+use crate::metrics::METRICS;
 use rusqlite::{Connection, TransactionBehavior};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
@@ -106,20 +107,23 @@ fn run(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, max_batch: us
 fn commit_batch(conn: &mut Connection, batch: Vec<(Delivery, Reply)>, window_days: u32) {
     let started = std::time::Instant::now();
     let size = batch.len();
+    let fail_all = |batch: Vec<Reply>, err: &StoreError| {
+        for reply in batch {
+            let _ = reply.send(Err(err.clone()));
+        }
+    };
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
             let err = StoreError::from(e);
             tracing::error!(error = %err, batch = size, "cannot begin a transaction");
-            for (_, reply) in batch {
-                let _ = reply.send(Err(err.clone()));
-            }
-            return;
+            return fail_all(batch.into_iter().map(|(_, r)| r).collect(), &err);
         }
     };
     let now = crate::time::now_rfc3339();
     let mut outcomes = Vec::with_capacity(batch.len());
-    for (delivery, reply) in batch {
+    let mut jobs = batch.into_iter();
+    while let Some((delivery, reply)) = jobs.next() {
         let outcome = match tx.savepoint() {
             Ok(sp) => match apply::apply(&sp, &delivery, &now, window_days) {
                 Ok(done) => sp.commit().map(|_| done).map_err(StoreError::from),
@@ -130,16 +134,22 @@ fn commit_batch(conn: &mut Connection, batch: Vec<(Delivery, Reply)>, window_day
         };
         if let Err(e) = &outcome {
             tracing::warn!(queue_id = %delivery.envelope.queue_id, error = %e, "delivery not stored");
+            // SQLite rolls the whole transaction back by itself after some errors (disk full,
+            // I/O error): then nothing of this batch is stored, and every delivery must hear so.
+            if tx.is_autocommit() {
+                let err = e.clone();
+                let all = outcomes.into_iter().map(|(r, _)| r).chain(std::iter::once(reply));
+                return fail_all(all.chain(jobs.map(|(_, r)| r)).collect(), &err);
+            }
         }
         outcomes.push((reply, outcome));
     }
     match tx.commit() {
         Ok(()) => {
-            tracing::debug!(
-                batch = size,
-                elapsed_us = started.elapsed().as_micros() as u64,
-                "committed"
-            );
+            let elapsed = started.elapsed();
+            METRICS.commit_latency.observe(elapsed.as_secs_f64());
+            METRICS.batch_size.observe(size as f64);
+            tracing::debug!(batch = size, elapsed_us = elapsed.as_micros() as u64, "committed");
             for (reply, outcome) in outcomes {
                 let _ = reply.send(outcome);
             }
@@ -147,9 +157,7 @@ fn commit_batch(conn: &mut Connection, batch: Vec<(Delivery, Reply)>, window_day
         Err(e) => {
             let err = StoreError::from(e);
             tracing::error!(error = %err, batch = size, "commit failed");
-            for (reply, _) in outcomes {
-                let _ = reply.send(Err(err.clone()));
-            }
+            fail_all(outcomes.into_iter().map(|(r, _)| r).collect(), &err);
         }
     }
 }

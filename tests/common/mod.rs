@@ -70,6 +70,12 @@ impl Builder {
     }
 
     pub fn start(self) -> Server {
+        let mut server = self.into_server();
+        server.launch();
+        server
+    }
+
+    fn into_server(self) -> Server {
         let config_path = self.write_config();
         let db_path = PathBuf::from(
             self.table["database"]["path"]
@@ -77,17 +83,17 @@ impl Builder {
                 .expect("database.path is set")
                 .to_string(),
         );
-        let mut server = Server {
+        Server {
             dir: self.dir,
             config_path,
             db_path,
             addr: "127.0.0.1:1".parse().unwrap(),
+            tls_addr: None,
+            http_addr: None,
             child: None,
             logs: Arc::new(Mutex::new(Vec::new())),
             env: self.env,
-        };
-        server.launch();
-        server
+        }
     }
 }
 
@@ -95,10 +101,22 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
     pub db_path: PathBuf,
+    /// The first plain SMTP listener.
     pub addr: SocketAddr,
+    /// The first implicit-TLS listener, when configured.
+    pub tls_addr: Option<SocketAddr>,
+    /// The HTTP endpoint, when configured.
+    pub http_addr: Option<SocketAddr>,
     child: Option<Child>,
     logs: Arc<Mutex<Vec<String>>>,
     env: Vec<(String, String)>,
+}
+
+#[derive(Default, Clone)]
+struct Listening {
+    plain: Option<SocketAddr>,
+    tls: Option<SocketAddr>,
+    http: Option<SocketAddr>,
 }
 
 pub fn builder() -> Builder {
@@ -134,9 +152,17 @@ pub struct Account {
 }
 
 impl Server {
-    /// Starts the process and waits for its "listening" log line.
+    /// A server process started by someone else (e.g. systemd-socket-activate) on this configuration;
+    /// its stderr must be piped.
+    pub fn from_parts(builder: Builder, child: Child) -> Server {
+        let mut server = builder.into_server();
+        server.attach(child);
+        server
+    }
+
+    /// Starts the process and waits for its "ready" log line, noting the addresses it listens on.
     fn launch(&mut self) {
-        let mut child = Command::new(BIN)
+        let child = Command::new(BIN)
             .args([
                 "--config",
                 self.config_path.to_str().unwrap(),
@@ -151,28 +177,47 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("inboxd starts");
+        self.attach(child);
+    }
+
+    /// Follows a started server's JSON log until it is ready.
+    pub fn attach(&mut self, mut child: Child) {
         let stderr = child.stderr.take().unwrap();
         let logs = Arc::clone(&self.logs);
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            let mut seen = Listening::default();
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line)
-                    && v["message"] == "listening"
-                    && let Some(addr) = v["addr"].as_str()
-                {
-                    let _ = tx.send(addr.to_string());
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    let addr = v["addr"].as_str().and_then(|a| a.parse::<SocketAddr>().ok());
+                    let slot = match v["message"].as_str() {
+                        Some("listening") if v["implicit_tls"] == true => Some(&mut seen.tls),
+                        Some("listening") => Some(&mut seen.plain),
+                        Some("http listening") => Some(&mut seen.http),
+                        Some("ready") => {
+                            let _ = tx.send(seen.clone());
+                            None
+                        }
+                        _ => None,
+                    };
+                    if let (Some(slot), Some(addr)) = (slot, addr) {
+                        slot.get_or_insert(addr);
+                    }
                 }
                 logs.lock().unwrap().push(line);
             }
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(a) => a,
+        let seen = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(seen) => seen,
             Err(_) => {
                 let _ = child.kill();
+                std::thread::sleep(Duration::from_millis(100));
                 panic!("server did not start; logs:\n{}", self.logs.lock().unwrap().join("\n"));
             }
         };
-        self.addr = addr.parse().unwrap();
+        self.addr = seen.plain.or(seen.tls).expect("a listener");
+        self.tls_addr = seen.tls;
+        self.http_addr = seen.http;
         self.child = Some(child);
     }
 

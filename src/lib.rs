@@ -12,6 +12,7 @@
 //! configuration. Library users (code that links inboxd) mint reply addresses with
 //! [`routing::Router::reply_address`] and register outbound mail with [`store::admin::Admin`].
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;

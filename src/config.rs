@@ -16,6 +16,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub threading: ThreadingConfig,
     pub reply_tokens: ReplyTokenConfig,
+    pub auth: AuthConfig,
     pub http: HttpConfig,
     pub log: LogConfig,
 }
@@ -37,7 +38,7 @@ pub struct ServerConfig {
     pub proxy_protocol: bool,
     /// Load balancers whose PROXY header is believed. Others are served as direct clients.
     pub proxy_trusted_networks: Vec<Network>,
-    /// Relays we trust (the platform's own servers): no rate limits.
+    /// Relays we trust (the platform's own servers): no rate limits, no sender authentication checks.
     pub trusted_networks: Vec<Network>,
 }
 
@@ -107,6 +108,58 @@ pub struct ReplyTokenConfig {
     pub secret_file: Option<PathBuf>,
     /// An environment variable that holds the key.
     pub secret_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Verify SPF, DKIM, DMARC and ARC on every message from an untrusted client.
+    pub enabled: bool,
+    /// Bound on all DNS work for one message, in seconds; what is unfinished is `temperror`.
+    pub dns_timeout_secs: u64,
+    /// DNS servers as `ip:port`; empty: the system's (/etc/resolv.conf).
+    pub nameservers: Vec<SocketAddr>,
+    /// What to do when DMARC fails and the sender's domain publishes `p=reject`: `reject` (550 5.7.1
+    /// at the end of DATA) or `accept` (store it, flagged `suspicious`). Accounts may override it.
+    pub dmarc_reject: DmarcAction,
+    /// Forwarders whose ARC seal we trust to carry the original DMARC verdict (auto-forwarded mail).
+    pub trusted_arc_sealers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DmarcAction {
+    Reject,
+    Accept,
+}
+
+impl DmarcAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DmarcAction::Reject => "reject",
+            DmarcAction::Accept => "accept",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DmarcAction> {
+        match s {
+            "reject" => Some(DmarcAction::Reject),
+            "accept" => Some(DmarcAction::Accept),
+            _ => None,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            dns_timeout_secs: 5,
+            nameservers: Vec::new(),
+            dmarc_reject: DmarcAction::Reject,
+            trusted_arc_sealers: vec!["google.com".into(), "microsoft.com".into(), "outlook.com".into()],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -377,6 +430,9 @@ impl Config {
                 "tls.certificate",
                 "set both tls.certificate and tls.private_key, or neither",
             );
+        }
+        if self.auth.dns_timeout_secs == 0 || self.auth.dns_timeout_secs > 60 {
+            return fail("auth.dns_timeout_secs", "must be between 1 and 60 seconds");
         }
         if self.log.level.trim().is_empty() {
             return fail("log.level", "must not be empty");

@@ -29,7 +29,11 @@ impl XorShift {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// What a client learned about each message it tried: acknowledged (250) or not.
@@ -52,9 +56,7 @@ fn load_client(addr: SocketAddr, rcpt: String, id: usize, stop: Arc<AtomicBool>,
             let n = seq.fetch_add(1, Ordering::Relaxed);
             let mid = format!("load-{id}-{n}@faults.example");
             ledger.lock().unwrap().insert(mid.clone(), false);
-            let msg = format!(
-                "MAIL FROM:<c{id}@load.example>\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n",
-            );
+            let msg = format!("MAIL FROM:<c{id}@load.example>\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n",);
             if c.write(msg.as_bytes()).is_err() {
                 break;
             }
@@ -88,7 +90,10 @@ struct ClientIo {
 
 impl ClientIo {
     fn new(stream: TcpStream) -> ClientIo {
-        ClientIo { stream, buf: Vec::new() }
+        ClientIo {
+            stream,
+            buf: Vec::new(),
+        }
     }
     fn write(&mut self, b: &[u8]) -> std::io::Result<()> {
         self.stream.write_all(b)
@@ -121,22 +126,38 @@ impl ClientIo {
 fn assert_consistent(server: &Server) {
     let db = server.db();
     let one = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
-    assert_eq!(one("SELECT count(*) FROM messages m LEFT JOIN raw_messages r ON r.id = m.raw_id WHERE r.id IS NULL"), 0);
-    assert_eq!(one("SELECT count(*) FROM raw_messages r WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.raw_id = r.id)"), 0);
     assert_eq!(
-        one("SELECT count(*) FROM conversations c WHERE c.message_count != (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"),
+        one("SELECT count(*) FROM messages m LEFT JOIN raw_messages r ON r.id = m.raw_id WHERE r.id IS NULL"),
         0
     );
-    assert_eq!(one("SELECT count(*) FROM events WHERE type = 'message.received'"), one("SELECT count(*) FROM messages"));
+    assert_eq!(
+        one("SELECT count(*) FROM raw_messages r WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.raw_id = r.id)"),
+        0
+    );
+    assert_eq!(
+        one(
+            "SELECT count(*) FROM conversations c WHERE c.message_count != (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"
+        ),
+        0
+    );
+    assert_eq!(
+        one("SELECT count(*) FROM events WHERE type = 'message.received'"),
+        one("SELECT count(*) FROM messages")
+    );
     let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(check, "ok");
 }
 
 fn check_ledger(server: &Server, ledger: &Ledger) -> (usize, usize, usize) {
     let db = server.db();
-    let mut stmt = db.prepare("SELECT message_id, count(*) FROM messages GROUP BY message_id").unwrap();
-    let stored: BTreeMap<String, i64> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    let mut stmt = db
+        .prepare("SELECT message_id, count(*) FROM messages GROUP BY message_id")
+        .unwrap();
+    let stored: BTreeMap<String, i64> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     let ledger = ledger.lock().unwrap();
     let (mut acked, mut unacked_stored, mut unacked_absent) = (0, 0, 0);
     for (mid, ok) in ledger.iter() {
@@ -151,7 +172,11 @@ fn check_ledger(server: &Server, ledger: &Ledger) -> (usize, usize, usize) {
             unacked_absent += 1;
         }
     }
-    assert_eq!(stored.len(), acked + unacked_stored, "nothing stored that no client sent");
+    assert_eq!(
+        stored.len(),
+        acked + unacked_stored,
+        "nothing stored that no client sent"
+    );
     (acked, unacked_stored, unacked_absent)
 }
 
@@ -160,15 +185,25 @@ fn sigkill_under_load_loses_no_acknowledged_message() {
     let kills = env_or("INBOXD_FAULT_KILLS", 20);
     let clients = env_or("INBOXD_FAULT_CLIENTS", 8);
     let port = free_port();
-    let mut server = builder().set("server.listen", toml::Value::Array(vec![format!("127.0.0.1:{port}").into()])).start();
+    let mut server = builder()
+        .set(
+            "server.listen",
+            toml::Value::Array(vec![format!("127.0.0.1:{port}").into()]),
+        )
+        .start();
     let acme = server.create_account("Acme");
     let stop = Arc::new(AtomicBool::new(false));
     let ledger: Ledger = Arc::default();
     let seq = Arc::new(AtomicU64::new(0));
     let threads: Vec<_> = (0..clients)
         .map(|id| {
-            let (addr, rcpt, stop, ledger, seq) =
-                (server.addr, acme.address.clone(), Arc::clone(&stop), Arc::clone(&ledger), Arc::clone(&seq));
+            let (addr, rcpt, stop, ledger, seq) = (
+                server.addr,
+                acme.address.clone(),
+                Arc::clone(&stop),
+                Arc::clone(&ledger),
+                Arc::clone(&seq),
+            );
             std::thread::spawn(move || load_client(addr, rcpt, id, stop, ledger, seq))
         })
         .collect();
@@ -232,17 +267,22 @@ fn a_full_disk_gives_4xx_keeps_running_and_resumes_when_freed() {
     if tmpfs.is_some() {
         std::fs::write(&filler, vec![0u8; 20 * 1024 * 1024]).unwrap();
     } else {
-        server.db().execute_batch("CREATE TABLE filler (b BLOB); INSERT INTO filler VALUES (zeroblob(13000000));").unwrap();
+        server
+            .db()
+            .execute_batch("CREATE TABLE filler (b BLOB); INSERT INTO filler VALUES (zeroblob(13000000));")
+            .unwrap();
     }
     let ledger: Ledger = Arc::default();
     let mut refusals = BTreeMap::new();
     let mut c = ClientIo::new(TcpStream::connect(server.addr).unwrap());
     c.reply();
     c.cmd("EHLO full.example");
-    let mut send = |c: &mut ClientIo, n: usize| -> u16 {
+    let send = |c: &mut ClientIo, n: usize| -> u16 {
         let mid = format!("full-{n}@faults.example");
         ledger.lock().unwrap().insert(mid.clone(), false);
-        let Some((code, _)) = c.cmd("MAIL FROM:<a@b.example>") else { return 0 };
+        let Some((code, _)) = c.cmd("MAIL FROM:<a@b.example>") else {
+            return 0;
+        };
         if code != 250 {
             return code;
         }
@@ -252,7 +292,10 @@ fn a_full_disk_gives_4xx_keeps_running_and_resumes_when_freed() {
             return code;
         }
         c.cmd("DATA").unwrap();
-        let body = format!("Subject: full {n}\r\nMessage-ID: <{mid}>\r\n\r\n{}\r\n.\r\n", "0123456789abcdef".repeat(6000));
+        let body = format!(
+            "Subject: full {n}\r\nMessage-ID: <{mid}>\r\n\r\n{}\r\n.\r\n",
+            "0123456789abcdef".repeat(6000)
+        );
         c.write(body.as_bytes()).unwrap();
         let (code, _) = c.reply().unwrap();
         if code == 250 {
@@ -294,7 +337,11 @@ fn a_full_disk_gives_4xx_keeps_running_and_resumes_when_freed() {
     assert_consistent(&server);
     println!(
         "full disk ({}): refusals {refusals:?}, {acked} acknowledged all stored, resumed {resumed}/20 after freeing space",
-        if tmpfs.is_some() { "tmpfs 24 MiB" } else { "database.max_size cap" }
+        if tmpfs.is_some() {
+            "tmpfs 24 MiB"
+        } else {
+            "database.max_size cap"
+        }
     );
 }
 
@@ -329,7 +376,11 @@ fn hostile_clients_do_not_starve_a_normal_one_and_cost_bounded_memory() {
     };
     std::thread::sleep(Duration::from_millis(500));
     let started = Instant::now();
-    let r = server.send("jane@c.example", &[&acme.address], &message(&[("Subject", "normal")], "still served"));
+    let r = server.send(
+        "jane@c.example",
+        &[&acme.address],
+        &message(&[("Subject", "normal")], "still served"),
+    );
     let elapsed = started.elapsed();
     r.expect(250, "2.0.0");
     let with_idle = server.rss_kib();
@@ -386,7 +437,13 @@ fn hostile_clients_do_not_starve_a_normal_one_and_cost_bounded_memory() {
         data_peak,
         before
     );
-    assert!(line_peak < before + 32 * 1024, "a line without end grew memory: {before} → {line_peak} KiB");
-    assert!(data_peak < before + 2 * 25 * 1024 + 16 * 1024, "DATA without end grew memory: {before} → {data_peak} KiB");
+    assert!(
+        line_peak < before + 32 * 1024,
+        "a line without end grew memory: {before} → {line_peak} KiB"
+    );
+    assert!(
+        data_peak < before + 2 * 25 * 1024 + 16 * 1024,
+        "DATA without end grew memory: {before} → {data_peak} KiB"
+    );
     assert_eq!(server.connect().greeting.code, 220);
 }

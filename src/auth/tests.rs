@@ -213,8 +213,9 @@ async fn dmarc_pass_and_each_policy_on_failure() {
     assert!(r.from_domain_aligned);
 }
 
-#[tokio::test]
-async fn arc_sealed_forward_keeps_the_original_verdict() {
+/// A message from sender.example (DKIM-signed), received by forwarder.example, given a footer (which
+/// breaks DKIM) and ARC-sealed with forwarder.example's Ed25519 key: what Gmail's auto-forward does.
+async fn sealed_forward() -> String {
     let original = dkim_sign(
         &message("alice@sender.example", "Hello there\r\n"),
         "sender.example",
@@ -255,6 +256,17 @@ async fn arc_sealed_forward_keeps_the_original_verdict() {
         .unwrap();
     let sealed = format!("{}{forwarded}", set.to_header());
 
+    sealed
+}
+
+#[tokio::test]
+async fn arc_sealed_forward_keeps_the_original_verdict() {
+    let original = dkim_sign(
+        &message("alice@sender.example", "Hello there\r\n"),
+        "sender.example",
+        "s1",
+    );
+    let sealed = sealed_forward().await;
     // We receive it from the forwarder, with an SRS-style envelope sender.
     let r = check(&sealed, "203.0.113.200", "srs0=x@forwarder.example").await;
     assert_eq!(r.dkim, "fail");
@@ -272,6 +284,24 @@ async fn arc_sealed_forward_keeps_the_original_verdict() {
 
     // No chain at all.
     assert_eq!(check(&original, GOOD_IP, "alice@sender.example").await.arc, "none");
+}
+
+/// The sealed forward the server's integration tests send (`tests/fixtures/auth/arc-forward.eml`):
+/// still valid against the test records. `INBOXD_WRITE_FIXTURES=1 cargo test arc_forward_fixture`
+/// writes it anew.
+#[tokio::test]
+async fn arc_forward_fixture_verifies() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/auth/arc-forward.eml");
+    if std::env::var_os("INBOXD_WRITE_FIXTURES").is_some() {
+        std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
+        std::fs::write(path, sealed_forward().await).unwrap();
+    }
+    let sealed = std::fs::read_to_string(path).unwrap();
+    let r = check(&sealed, "203.0.113.200", "srs0=x@forwarder.example").await;
+    assert_eq!(
+        (r.arc.as_str(), r.arc_dmarc.as_deref(), r.dmarc.as_str()),
+        ("pass", Some("pass"), "fail")
+    );
 }
 
 #[tokio::test]

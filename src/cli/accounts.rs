@@ -39,6 +39,14 @@ pub enum AccountsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// What to do with this account's mail that fails DMARC under the sender's `p=reject`.
+    SetDmarc {
+        id: i64,
+        /// `reject`, `accept`, or `default` (the server's `auth.dmarc_reject`).
+        action: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Give the account a new address; the old one stops routing at once.
     RotateAddress {
         id: i64,
@@ -117,6 +125,20 @@ pub fn run(config: &Config, cmd: AccountsCommand) -> Result<(), String> {
         AccountsCommand::Enable { id, json } => {
             let account = admin
                 .set_enabled(id, true)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| not_found(id))?;
+            show(&account, json)
+        }
+        AccountsCommand::SetDmarc { id, action, json } => {
+            let action = match action.as_str() {
+                "default" => None,
+                other => Some(
+                    crate::config::DmarcAction::parse(other)
+                        .ok_or_else(|| format!("`{other}`: say reject, accept or default"))?,
+                ),
+            };
+            let account = admin
+                .set_dmarc_reject(id, action)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| not_found(id))?;
             show(&account, json)

@@ -18,7 +18,10 @@ mod plan;
 pub mod reply_text;
 pub mod sender;
 pub mod thread;
+pub mod verdict;
 
+use crate::auth::AuthResult;
+use crate::config::DmarcAction;
 use crate::routing::ReplyToken;
 use address::Mailbox;
 use parse::ParsedMessage;
@@ -57,6 +60,8 @@ pub struct AcceptedRecipient {
     pub account_id: i64,
     pub tag: Option<String>,
     pub token: Option<ReplyToken>,
+    /// The account's own answer to DMARC `p=reject` failures, when it overrides the server's.
+    pub dmarc_reject: Option<DmarcAction>,
 }
 
 /// The account data a plan depends on (besides what the store looks up inside the commit).
@@ -167,6 +172,15 @@ pub struct Plan {
     pub original: Option<Original>,
     pub bounce: Option<BounceInfo>,
     pub notice: Option<notice::Notice>,
+    /// The From is proven genuine (or came through a trusted relay); see `verdict`.
+    pub verified: bool,
+}
+
+impl Plan {
+    /// The From failed authentication: the message must not pass as the contact's.
+    pub fn suspicious(&self) -> bool {
+        self.flags.contains(&"suspicious")
+    }
 }
 
 /// Everything the store needs to commit one message: raw bytes once, a plan per account.
@@ -176,21 +190,26 @@ pub struct Delivery {
     /// The message as stored: our Received header, then the bytes as received.
     pub raw: Vec<u8>,
     pub message: Arc<ParsedMessage>,
+    /// The sender authentication verdicts, when the checks ran.
+    pub auth: Option<AuthResult>,
     /// Same for every retry of the same message: `mid:<Message-ID>` or `sha256:<hex>`.
     pub dedupe_key: String,
     pub plans: Vec<Plan>,
 }
 
 impl Delivery {
-    /// Parses `raw` (whose first `trace_len` bytes are our own Received header) and plans it for
-    /// each account among `recipients`.
+    /// Parses `raw` (whose first `trace_len` bytes are our own trace headers: Received and
+    /// Authentication-Results) and plans it for each account among `recipients`.
     pub fn prepare(
         envelope: Envelope,
         raw: Vec<u8>,
         trace_len: usize,
         recipients: &[AcceptedRecipient],
         accounts: &BTreeMap<i64, AccountData>,
+        auth: Option<AuthResult>,
+        trusted_sealers: &[String],
     ) -> Delivery {
+        let verdict = verdict::judge(auth.as_ref(), trusted_sealers);
         // Our own Received header is not part of what the sender wrote: judge the message without it.
         let content = &raw[trace_len.min(raw.len())..];
         let mut by_account: BTreeMap<i64, Vec<&AcceptedRecipient>> = BTreeMap::new();
@@ -203,7 +222,7 @@ impl Delivery {
                 .into_iter()
                 .map(|(account_id, rcpts)| {
                     let data = accounts.get(&account_id).cloned().unwrap_or_default();
-                    reader.plan(account_id, &rcpts, &data)
+                    reader.plan(account_id, &rcpts, &data, verdict)
                 })
                 .collect();
             (reader.into_message(), plans)
@@ -213,6 +232,7 @@ impl Delivery {
             envelope,
             raw,
             message: Arc::new(message),
+            auth,
             dedupe_key,
             plans,
         }

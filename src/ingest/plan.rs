@@ -15,10 +15,13 @@
 //! 5. Everything else → `message` from the contact named by `sender::contact_mailbox`.
 //!
 //! A signed reply address (RCPT) tags the message with its campaign or automation, whoever answers.
+//! Whatever the kind, a message whose From fails authentication is flagged `suspicious` (see
+//! `verdict`), and the store keeps it out of the contact's existing conversations.
 
 use super::address::mailbox;
 use super::forward::{self, Forwarded};
 use super::parse::{self, ParsedMessage};
+use super::verdict::Verdict;
 use super::{
     AcceptedRecipient, AccountData, BounceInfo, ContactChoice, FailedRecipient, Kind, Original, Plan, autoreply,
     bounce, notice, reply_text, sender, thread,
@@ -71,7 +74,13 @@ impl<'a> Reader<'a> {
             .as_ref()
     }
 
-    pub(super) fn plan(&self, account_id: i64, rcpts: &[&AcceptedRecipient], data: &AccountData) -> Plan {
+    pub(super) fn plan(
+        &self,
+        account_id: i64,
+        rcpts: &[&AcceptedRecipient],
+        data: &AccountData,
+        verdict: Verdict,
+    ) -> Plan {
         let m = &self.message;
         let mut tags: Vec<String> = rcpts.iter().filter_map(|r| r.tag.clone()).collect();
         tags.sort();
@@ -94,7 +103,11 @@ impl<'a> Reader<'a> {
             original: None,
             bounce: None,
             notice: None,
+            verified: verdict.is_verified(),
         };
+        if verdict == Verdict::Suspicious {
+            plan.flags.push("suspicious");
+        }
         if !m.parsed {
             plan.flags.push("unparsed");
         }

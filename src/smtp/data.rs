@@ -7,7 +7,9 @@
 
 use super::reply::{self, Reply};
 use super::session::{Session, Step};
-use crate::ingest::{AccountData, Delivery, Envelope};
+use crate::auth::{AuthInput, AuthResult};
+use crate::config::DmarcAction;
+use crate::ingest::{AccountData, Delivery, Envelope, verdict};
 use crate::metrics::METRICS;
 use crate::store::StoreError;
 use std::collections::BTreeMap;
@@ -164,11 +166,22 @@ impl Session {
                 }
             }
         }
-        let (raw, trace_len, recipients) = (tx.message, tx.trace_len, tx.recipients);
+        let (mut raw, mut trace_len, recipients) = (tx.message, tx.trace_len, tx.recipients);
         let account_ids: Vec<i64> = accounts.keys().copied().collect();
+        let auth = self.authenticate(&raw[trace_len..], &tx.mail_from).await;
+        if let Some(result) = &auth
+            && verdict::dmarc_says_reject(result, &self.ctx.config.auth.trusted_arc_sealers)
+            && self.dmarc_rejects_for_all(&recipients)
+        {
+            tracing::info!(%queue_id, accounts = ?account_ids, from = %tx.mail_from, size, result = 550,
+                from_domain = result.from_domain.as_deref().unwrap_or(""), "message refused: DMARC policy reject");
+            return reply::DMARC_REJECT;
+        }
+        trace_len = self.add_authentication_results(&mut raw, trace_len, auth.as_ref());
+        let sealers = self.ctx.config.auth.trusted_arc_sealers.clone();
         let delivery = if raw.len() > PARSE_INLINE_LIMIT {
             let prepared = tokio::task::spawn_blocking(move || {
-                Delivery::prepare(envelope, raw, trace_len, &recipients, &accounts)
+                Delivery::prepare(envelope, raw, trace_len, &recipients, &accounts, auth, &sealers)
             })
             .await;
             match prepared {
@@ -179,7 +192,7 @@ impl Session {
                 }
             }
         } else {
-            Delivery::prepare(envelope, raw, trace_len, &recipients, &accounts)
+            Delivery::prepare(envelope, raw, trace_len, &recipients, &accounts, auth, &sealers)
         };
         let answer = self.ctx.store.submit(delivery).await;
         let elapsed_ms = tx.started.elapsed().as_millis() as u64;
@@ -198,5 +211,48 @@ impl Session {
         tracing::warn!(%queue_id, accounts = ?account_ids, from = %tx.mail_from, size,
             result = result.0.code, error = %result.1, elapsed_ms, "message not accepted");
         result.0
+    }
+
+    /// SPF, DKIM, DMARC and ARC, once, before the commit; None for trusted relays or when the
+    /// checks are off. Time is bounded by `auth.dns_timeout_secs`.
+    async fn authenticate(&self, content: &[u8], mail_from: &str) -> Option<AuthResult> {
+        let verifier = self.ctx.verifier.as_ref()?;
+        if self.trusted {
+            return None;
+        }
+        let input = AuthInput {
+            raw: content,
+            client_ip: self.peer.ip(),
+            helo: self.helo.as_deref().unwrap_or(""),
+            mail_from,
+            our_hostname: self.ctx.hostname(),
+        };
+        Some(verifier.verify(input).await)
+    }
+
+    /// `reject` unless some recipient account chose to accept: one DATA has one answer, so a
+    /// message is refused only when every account it is for would refuse it.
+    fn dmarc_rejects_for_all(&self, recipients: &[crate::ingest::AcceptedRecipient]) -> bool {
+        let default = self.ctx.config.auth.dmarc_reject;
+        recipients
+            .iter()
+            .all(|r| r.dmarc_reject.unwrap_or(default) == DmarcAction::Reject)
+    }
+
+    /// Removes incoming Authentication-Results that claim to be ours (forgeries) and puts our own
+    /// after the Received header. Returns the new length of our trace headers.
+    fn add_authentication_results(&self, raw: &mut Vec<u8>, trace_len: usize, auth: Option<&AuthResult>) -> usize {
+        let hostname = self.ctx.hostname();
+        if let std::borrow::Cow::Owned(clean) = crate::auth::strip_forged_results(&raw[trace_len..], hostname) {
+            raw.truncate(trace_len);
+            raw.extend_from_slice(&clean);
+        }
+        let Some(auth) = auth else {
+            return trace_len;
+        };
+        let header = auth.authentication_results_header(hostname).into_bytes();
+        let added = header.len();
+        raw.splice(trace_len..trace_len, header);
+        trace_len + added
     }
 }

@@ -56,6 +56,8 @@ pub struct Context {
     pub connections: Arc<ConnectionLimits>,
     pub connection_rate: Option<RateLimiter>,
     pub message_rate: Option<RateLimiter>,
+    /// SPF/DKIM/DMARC/ARC checks with their DNS caches; None when `auth.enabled` is off.
+    pub verifier: Option<crate::auth::Verifier>,
     queue_ids: QueueIds,
 }
 
@@ -64,7 +66,16 @@ impl Context {
         let router = Router::new(config.domains_lowercase(), config.reply_secret()?);
         let limits = &config.limits;
         let window = Duration::from_secs(limits.rate_window_secs);
+        let verifier = match &config.auth {
+            a if !a.enabled => None,
+            a if a.nameservers.is_empty() => Some(crate::auth::Verifier::new(Duration::from_secs(a.dns_timeout_secs))?),
+            a => Some(crate::auth::Verifier::with_nameservers(
+                &a.nameservers,
+                Duration::from_secs(a.dns_timeout_secs),
+            )?),
+        };
         Ok(Context {
+            verifier,
             connections: ConnectionLimits::new(limits.max_connections, limits.max_connections_per_ip),
             connection_rate: RateLimiter::new(limits.connection_rate, window),
             message_rate: RateLimiter::new(limits.message_rate, window),

@@ -31,20 +31,22 @@ impl Session {
             Err(Refusal::BadSyntax) => Err(reply::BAD_RECIPIENT),
             Ok(Route::Account { local, domain, tag }) => {
                 self.lookup(self.ctx.store.find_account(&local, &domain))
-                    .map(|account_id| AcceptedRecipient {
+                    .map(|account| AcceptedRecipient {
                         address: to.address.clone(),
-                        account_id,
+                        account_id: account.id,
                         tag,
                         token: None,
+                        dmarc_reject: account.dmarc_reject,
                     })
             }
             Ok(Route::Reply { token, tag }) => {
                 self.lookup(self.ctx.store.account(token.account_id))
-                    .map(|account_id| AcceptedRecipient {
+                    .map(|account| AcceptedRecipient {
                         address: to.address.clone(),
-                        account_id,
+                        account_id: account.id,
                         tag,
                         token: Some(token),
+                        dmarc_reject: account.dmarc_reject,
                     })
             }
         };
@@ -68,9 +70,9 @@ impl Session {
         }
     }
 
-    fn lookup(&self, found: Result<Option<AccountRoute>, crate::store::StoreError>) -> Result<i64, Reply> {
+    fn lookup(&self, found: Result<Option<AccountRoute>, crate::store::StoreError>) -> Result<AccountRoute, Reply> {
         match found {
-            Ok(Some(account)) if account.enabled => Ok(account.id),
+            Ok(Some(account)) if account.enabled => Ok(account),
             Ok(Some(_)) => Err(reply::ACCOUNT_DISABLED),
             Ok(None) => Err(reply::UNKNOWN_USER),
             Err(e) => {

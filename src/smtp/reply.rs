@@ -117,6 +117,11 @@ pub const RELAY_DENIED: Reply = Reply::new(
     "Relay access denied: we only receive mail for our own domains",
 );
 pub const ACCOUNT_DISABLED: Reply = Reply::new(550, "5.2.1", "Mailbox disabled, not accepting messages");
+pub const DMARC_REJECT: Reply = Reply::new(
+    550,
+    "5.7.1",
+    "Message rejected: the sender's domain fails DMARC and its policy asks receivers to reject it",
+);
 pub const NO_VALID_RECIPIENTS: Reply = Reply::new(554, "5.5.1", "No valid recipients");
 
 #[cfg(test)]

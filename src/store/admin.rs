@@ -66,6 +66,19 @@ impl Admin {
         self.account(id)
     }
 
+    /// Sets the account's answer to DMARC `p=reject` failures; None returns to the server's default.
+    pub fn set_dmarc_reject(
+        &self,
+        id: i64,
+        action: Option<crate::config::DmarcAction>,
+    ) -> Result<Option<Account>, StoreError> {
+        self.conn.execute(
+            "UPDATE accounts SET dmarc_reject = ?2 WHERE id = ?1",
+            params![id, action.map(|a| a.as_str())],
+        )?;
+        self.account(id)
+    }
+
     /// Gives the account a new address; the old one is retired (never reissued) and stops routing.
     pub fn rotate_address(&self, id: i64) -> Result<Option<Account>, StoreError> {
         let Some(account) = self.account(id)? else {

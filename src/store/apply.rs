@@ -105,13 +105,14 @@ fn resolve_contact(conn: &Connection, plan: &Plan, now: &str) -> rusqlite::Resul
         ContactChoice::None => return Ok(None),
     };
     let key = mailbox.key();
-    let existing: Option<(i64, Option<String>)> = conn
-        .prepare_cached("SELECT id, name FROM contacts WHERE account_id = ?1 AND email_key = ?2")?
-        .query_row(params![plan.account_id, key], |r| Ok((r.get(0)?, r.get(1)?)))
+    let existing: Option<i64> = conn
+        .prepare_cached("SELECT id FROM contacts WHERE account_id = ?1 AND email_key = ?2")?
+        .query_row(params![plan.account_id, key], |r| r.get(0))
         .optional()?;
-    if let Some((id, name)) = existing {
-        if name.is_none() && mailbox.name.is_some() && may_create {
-            conn.prepare_cached("UPDATE contacts SET name = ?2 WHERE id = ?1")?
+    if let Some(id) = existing {
+        // Only authenticated mail may fill in a name or vouch for an address created unverified.
+        if plan.verified && may_create {
+            conn.prepare_cached("UPDATE contacts SET name = coalesce(name, ?2), verified = 1 WHERE id = ?1")?
                 .execute(params![id, mailbox.name])?;
         }
         return Ok(Some(id));
@@ -120,10 +121,17 @@ fn resolve_contact(conn: &Connection, plan: &Plan, now: &str) -> rusqlite::Resul
         return Ok(None);
     }
     conn.prepare_cached(
-        "INSERT INTO contacts (account_id, email, email_key, name, source, opt_in, lists, created_at)
-         VALUES (?1, ?2, ?3, ?4, 'email', 0, '[]', ?5)",
+        "INSERT INTO contacts (account_id, email, email_key, name, source, opt_in, lists, verified, created_at)
+         VALUES (?1, ?2, ?3, ?4, 'email', 0, '[]', ?5, ?6)",
     )?
-    .execute(params![plan.account_id, mailbox.email, key, mailbox.name, now])?;
+    .execute(params![
+        plan.account_id,
+        mailbox.email,
+        key,
+        mailbox.name,
+        plan.verified,
+        now
+    ])?;
     let id = conn.last_insert_rowid();
     event(
         conn,
@@ -138,6 +146,7 @@ fn resolve_contact(conn: &Connection, plan: &Plan, now: &str) -> rusqlite::Resul
             "opt_in": false,
             "lists": [],
             "automation": false,
+            "verified": plan.verified,
         }),
     )?;
     Ok(Some(id))
@@ -170,13 +179,15 @@ fn place(
     if plan.kind == Kind::System {
         return Ok(place);
     }
+    // A suspicious message never passes as the contact: it gets a conversation of its own.
+    let matching = !plan.suspicious();
     let contact_key = match &plan.contact {
         ContactChoice::FindOrCreate(m) | ContactChoice::FindExisting(m) => Some(m.key()),
         ContactChoice::None => None,
     };
     // The message answers something the platform sent to this very contact.
     let mut answers_sent = false;
-    for id in &plan.thread_ids {
+    for id in plan.thread_ids.iter().filter(|_| matching) {
         let found: Option<(i64, i64)> = conn
             .prepare_cached(
                 "SELECT c.id, c.contact_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
@@ -215,7 +226,7 @@ fn place(
     let Some(contact) = contact else {
         return Ok(place);
     };
-    if place.campaign_id.is_some() || place.automation_id.is_some() {
+    if matching && (place.campaign_id.is_some() || place.automation_id.is_some()) {
         let found: Option<i64> = conn
             .prepare_cached(
                 "SELECT id FROM conversations WHERE account_id = ?1 AND contact_id = ?2
@@ -246,7 +257,7 @@ fn place(
             return Ok(place);
         }
     }
-    if window_days > 0 && !plan.subject_key.is_empty() {
+    if matching && window_days > 0 && !plan.subject_key.is_empty() {
         let cutoff = crate::time::rfc3339(crate::time::unix_now() - i64::from(window_days) * 86_400);
         let found: Option<i64> = conn
             .prepare_cached(
@@ -343,9 +354,10 @@ fn insert_message(
         "INSERT INTO messages (account_id, queue_id, raw_id, conversation_id, contact_id, dedupe_key, message_id,
          kind, flags, from_email, from_name, reply_to, to_json, cc_json, subject, date, in_reply_to,
          references_json, text, html, reply_text, attachments_json, headers_json, size, tags_json,
-         campaign_id, automation_id, forwarded_by, original_json, bounce_json, envelope_json, received_at)
+         campaign_id, automation_id, forwarded_by, original_json, bounce_json, envelope_json, received_at,
+         auth_json, verified)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-         ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
+         ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34)",
     )?
     .execute(params![
         plan.account_id,
@@ -380,6 +392,8 @@ fn insert_message(
         plan.bounce.as_ref().map(to_json),
         to_json(&d.envelope),
         now,
+        d.auth.as_ref().map(to_json),
+        plan.verified,
     ])?;
     Ok(conn.last_insert_rowid())
 }

@@ -65,6 +65,8 @@ pub struct Committed {
 pub struct AccountRoute {
     pub id: i64,
     pub enabled: bool,
+    /// The account's override of `auth.dmarc_reject`.
+    pub dmarc_reject: Option<crate::config::DmarcAction>,
 }
 
 /// The storage interface of the SMTP server.
@@ -91,6 +93,15 @@ pub struct SqliteOptions {
     pub subject_window_days: u32,
     /// Size cap in bytes (0: none).
     pub max_size: u64,
+}
+
+fn route_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountRoute> {
+    let dmarc: Option<String> = r.get(2)?;
+    Ok(AccountRoute {
+        id: r.get(0)?,
+        enabled: r.get(1)?,
+        dmarc_reject: dmarc.as_deref().and_then(crate::config::DmarcAction::parse),
+    })
 }
 
 /// Room a MAIL needs under the size cap when the client declared no SIZE.
@@ -162,26 +173,16 @@ impl SqliteStore {
 impl MailStore for SqliteStore {
     fn find_account(&self, local: &str, domain: &str) -> Result<Option<AccountRoute>, StoreError> {
         self.with_reader(|c| {
-            c.prepare_cached("SELECT id, enabled FROM accounts WHERE local_part = ?1 AND domain = ?2")?
-                .query_row((local, domain), |r| {
-                    Ok(AccountRoute {
-                        id: r.get(0)?,
-                        enabled: r.get(1)?,
-                    })
-                })
+            c.prepare_cached("SELECT id, enabled, dmarc_reject FROM accounts WHERE local_part = ?1 AND domain = ?2")?
+                .query_row((local, domain), route_row)
                 .optional()
         })
     }
 
     fn account(&self, id: i64) -> Result<Option<AccountRoute>, StoreError> {
         self.with_reader(|c| {
-            c.prepare_cached("SELECT id, enabled FROM accounts WHERE id = ?1")?
-                .query_row([id], |r| {
-                    Ok(AccountRoute {
-                        id: r.get(0)?,
-                        enabled: r.get(1)?,
-                    })
-                })
+            c.prepare_cached("SELECT id, enabled, dmarc_reject FROM accounts WHERE id = ?1")?
+                .query_row([id], route_row)
                 .optional()
         })
     }

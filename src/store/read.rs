@@ -13,6 +13,8 @@ pub struct Account {
     pub name: String,
     pub address: String,
     pub enabled: bool,
+    /// Overrides `auth.dmarc_reject` for this account (`reject`/`accept`), or null for the default.
+    pub dmarc_reject: Option<String>,
     pub created_at: String,
 }
 
@@ -26,6 +28,8 @@ pub struct Contact {
     pub opt_in: bool,
     pub lists: Vec<String>,
     pub email_status: String,
+    /// False when the contact was created by mail whose sender could not be authenticated.
+    pub verified: bool,
     pub created_at: String,
 }
 
@@ -76,6 +80,10 @@ pub struct Message {
     pub forwarded_by: Option<String>,
     pub original: Value,
     pub bounce: Value,
+    /// SPF, DKIM, DMARC and ARC verdicts (null for trusted relays or when checks are off).
+    pub auth: Value,
+    /// The From is authenticated (or came through a trusted relay).
+    pub verified: bool,
     pub envelope: Value,
 }
 
@@ -94,7 +102,7 @@ fn json_col(row: &Row<'_>, idx: &str) -> rusqlite::Result<Value> {
     Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null))
 }
 
-const ACCOUNT_COLS: &str = "id, name, local_part || '@' || domain AS address, enabled, created_at";
+const ACCOUNT_COLS: &str = "id, name, local_part || '@' || domain AS address, enabled, dmarc_reject, created_at";
 
 fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
@@ -102,6 +110,7 @@ fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
         name: r.get("name")?,
         address: r.get("address")?,
         enabled: r.get("enabled")?,
+        dmarc_reject: r.get("dmarc_reject")?,
         created_at: r.get("created_at")?,
     })
 }
@@ -122,7 +131,7 @@ pub fn accounts(conn: &Connection) -> Result<Vec<Account>, StoreError> {
     Ok(rows)
 }
 
-const CONTACT_COLS: &str = "id, account_id, email, name, source, opt_in, lists, email_status, created_at";
+const CONTACT_COLS: &str = "id, account_id, email, name, source, opt_in, lists, email_status, verified, created_at";
 
 fn contact_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
     let lists: String = r.get("lists")?;
@@ -135,6 +144,7 @@ fn contact_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
         opt_in: r.get("opt_in")?,
         lists: serde_json::from_str(&lists).unwrap_or_default(),
         email_status: r.get("email_status")?,
+        verified: r.get("verified")?,
         created_at: r.get("created_at")?,
     })
 }
@@ -212,7 +222,7 @@ pub fn conversation(conn: &Connection, id: i64) -> Result<Option<Conversation>, 
 const MESSAGE_COLS: &str = "id, account_id, conversation_id, contact_id, queue_id, message_id, kind, flags,
     from_email, from_name, reply_to, to_json, cc_json, subject, date, received_at, in_reply_to, references_json,
     text, html, reply_text, attachments_json, size, tags_json, campaign_id, automation_id, forwarded_by,
-    original_json, bounce_json, envelope_json";
+    original_json, bounce_json, envelope_json, auth_json, verified";
 
 fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
@@ -245,6 +255,8 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         forwarded_by: r.get("forwarded_by")?,
         original: json_col(r, "original_json")?,
         bounce: json_col(r, "bounce_json")?,
+        auth: json_col(r, "auth_json")?,
+        verified: r.get("verified")?,
         envelope: json_col(r, "envelope_json")?,
     })
 }

@@ -134,6 +134,13 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX notices_by_account ON notices (account_id, id);
     "#,
+    // 3: sender authentication: verdicts per message, verified contacts, per-account DMARC action.
+    r#"
+    ALTER TABLE messages ADD COLUMN auth_json TEXT;
+    ALTER TABLE messages ADD COLUMN verified INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE contacts ADD COLUMN verified INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE accounts ADD COLUMN dmarc_reject TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -2,6 +2,8 @@
 //! temporary folder, talks SMTP to it over TCP, runs its CLI, and opens its SQLite file.
 #![allow(dead_code)]
 
+pub mod dns;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -119,6 +121,12 @@ struct Listening {
     http: Option<SocketAddr>,
 }
 
+/// The test process's DNS server: every server under test resolves against it (no network here).
+pub fn zone() -> &'static (SocketAddr, dns::Zone) {
+    static ZONE: std::sync::OnceLock<(SocketAddr, dns::Zone)> = std::sync::OnceLock::new();
+    ZONE.get_or_init(dns::start)
+}
+
 pub fn builder() -> Builder {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let db = dir.path().join("inboxd.db");
@@ -139,6 +147,10 @@ pub fn builder() -> Builder {
     .set("limits.message_rate", 0)
     .set("database.path", db.to_str().unwrap())
     .set("reply_tokens.secret", "test-secret-key-0123456789")
+    .set(
+        "auth.nameservers",
+        toml::Value::Array(vec![zone().0.to_string().into()]),
+    )
 }
 
 pub fn start() -> Server {

@@ -45,7 +45,7 @@ const MAX_HEADER_LINES: usize = 40;
 const BLOCK: char = '\u{E000}';
 const OUTLOOK_RULE: &str = "________________________________";
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Forwarded {
     /// Original sender address, lower-case domain (local part as written).
     pub from_email: String,

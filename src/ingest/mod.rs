@@ -113,21 +113,6 @@ pub enum ContactChoice {
     None,
 }
 
-/// The original of a forward, as the inbox shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Original {
-    pub from_email: String,
-    pub from_name: Option<String>,
-    pub subject: Option<String>,
-    pub date: Option<String>,
-    pub to: Vec<String>,
-    pub cc: Vec<String>,
-    /// What the agent wrote above the forwarded message.
-    pub note: String,
-    /// The original message's body, as forwarded.
-    pub body: String,
-}
-
 /// The failed delivery a bounce reports: the first failed recipient at the top level, every one
 /// in `recipients`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -169,7 +154,8 @@ pub struct Plan {
     pub automation_id: Option<String>,
     pub reply_text: Option<String>,
     pub forwarded_by: Option<String>,
-    pub original: Option<Original>,
+    /// A forward's original: sender, subject, date, To/Cc, body and the agent's note.
+    pub original: Option<forward::Forwarded>,
     pub bounce: Option<BounceInfo>,
     pub notice: Option<notice::Notice>,
     /// The From is proven genuine (or came through a trusted relay); see `verdict`.

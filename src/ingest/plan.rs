@@ -23,8 +23,8 @@ use super::forward::{self, Forwarded};
 use super::parse::{self, ParsedMessage};
 use super::verdict::Verdict;
 use super::{
-    AcceptedRecipient, AccountData, BounceInfo, ContactChoice, FailedRecipient, Kind, Original, Plan, autoreply,
-    bounce, notice, reply_text, sender, thread,
+    AcceptedRecipient, AccountData, BounceInfo, ContactChoice, FailedRecipient, Kind, Plan, autoreply, bounce, notice,
+    reply_text, sender, thread,
 };
 use mail_parser::{Message, MessageParser};
 use std::cell::OnceCell;
@@ -193,16 +193,7 @@ impl<'a> Reader<'a> {
                     Some(m) => ContactChoice::FindOrCreate(m),
                     None => ContactChoice::None,
                 };
-                plan.original = Some(Original {
-                    from_email: original.from_email.clone(),
-                    from_name: original.from_name.clone(),
-                    subject: original.subject.clone(),
-                    date: original.date.clone(),
-                    to: original.to.clone(),
-                    cc: original.cc.clone(),
-                    note: original.note.clone(),
-                    body: original.body.clone(),
-                });
+                plan.original = Some(original.clone());
             }
             None if forward::strip_forward_prefix(subject).is_some() => {
                 plan.kind = Kind::Forward;

@@ -1,0 +1,362 @@
+//! Finds the original message inside a manual forward.
+//!
+//! Agents forward customers' mail from their own mailbox to the account's
+//! inbound address. The contact of such a message is the ORIGINAL sender, so
+//! this module owns recognising a forward and pulling the original headers
+//! (from, subject, date, to, cc), the original body and the forwarder's note
+//! out of it. It knows nothing of contacts or storage.
+//!
+//! Rules:
+//! - Sources are tried in this order: an attached `message/rfc822` part
+//!   ("forward as attachment"), then a forward block in the text body, then
+//!   in the HTML body (converted to text here).
+//! - A forward is recognised by its block (separator line + header block),
+//!   with or without a forward prefix on the subject. Separators that say
+//!   "forwarded" (Gmail, Apple Mail, Thunderbird, Yahoo, in many languages)
+//!   are trusted on their own. Outlook's separators (`-----Original
+//!   Message-----`, a `____` rule, the `divRplyFwdMsg`/border-top header div)
+//!   are also used for replies, so in `parse` they are not taken when the
+//!   subject carries only a reply prefix ("RE:", "AW:", ...). A bare
+//!   `From:/Sent:/To:/Subject:` block with no separator at all (Outlook's
+//!   text part) is only taken when the subject has a forward prefix.
+//! - "On ... wrote:" attributions are replies, never forwards.
+//! - The first (outermost) block wins: a forward of a forward names the
+//!   person who sent it to the agent.
+//! - No original sender address means no result (`None`): the caller flags
+//!   the message `forward_unparsed` rather than inventing a contact.
+//! - Never panics; scans at most `MAX_SCAN` bytes of text (and of HTML), and
+//!   looks at most `MAX_HEADER_LINES` lines past a separator, so work stays
+//!   linear in the input.
+
+mod block;
+mod labels;
+
+use block::*;
+use labels::*;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+use regex::{Captures, Regex};
+
+/// Forward blocks sit near the top of a message; anything past this is body
+/// we do not need to look at.
+const MAX_SCAN: usize = 1 << 20;
+/// A header block is a handful of lines; wrapped To/Cc lists may add some.
+const MAX_HEADER_LINES: usize = 40;
+/// Stand-in for an HTML block boundary until the text is laid out; a private
+/// use character so it can't clash with real text (it is stripped first).
+const BLOCK: char = '\u{E000}';
+const OUTLOOK_RULE: &str = "________________________________";
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Forwarded {
+    /// Original sender address, lower-case domain (local part as written).
+    pub from_email: String,
+    /// Original sender display name, if any.
+    pub from_name: Option<String>,
+    /// Original subject.
+    pub subject: Option<String>,
+    /// Original date as written in the block.
+    pub date: Option<String>,
+    /// Original To addresses.
+    pub to: Vec<String>,
+    /// Original Cc addresses.
+    pub cc: Vec<String>,
+    /// The body of the original message (plain text).
+    pub body: String,
+    /// What the forwarder wrote above the forward block (trimmed; "" if none).
+    pub note: String,
+}
+
+/// How much a separator alone tells us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Says "forwarded" in so many words.
+    Explicit,
+    /// Outlook-style: the same separator is used for replies.
+    Ambiguous,
+    /// No separator at all, just a header block.
+    Bare,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    From,
+    Date,
+    Subject,
+    To,
+    Cc,
+    /// Known header we keep the block going for but don't report.
+    Other,
+}
+
+/// Subject prefixes that mark a manual forward: Fwd:, Fw:, FW:, TR:, WG:,
+/// RV:, Doorst:, Vs:, VS:, VB:, Enc:, I:, PD:, VL:, Videresend:, İLT:, 转发:
+/// ... Reply prefixes (Re:, AW:, SV:, Antw:, R:, Réf:, ...) in the same
+/// chain are removed as well. Returns `Some(rest)` if a forward prefix was
+/// present, the rest having all leading forward/reply prefixes removed.
+pub fn strip_forward_prefix(subject: &str) -> Option<&str> {
+    let (rest, forwarded, _) = strip_prefixes(subject);
+    forwarded.then_some(rest)
+}
+
+/// Strips the leading prefix chain; says whether a forward and whether a
+/// reply prefix was seen.
+fn strip_prefixes(subject: &str) -> (&str, bool, bool) {
+    if let Some(caps) = SUBJECT_BRACKET_RE.captures(subject)
+        && let Some(rest) = caps.name("rest")
+    {
+        let (inner, _, replied) = strip_prefixes(rest.as_str());
+        return (inner, true, replied);
+    }
+    let mut rest = subject;
+    let mut forwarded = false;
+    let mut replied = false;
+    // Bounded: real chains are short, and each step consumes input.
+    for _ in 0..32 {
+        let mut candidate = rest;
+        if let Some(tag) = SUBJECT_TAG_RE.find(candidate) {
+            candidate = &candidate[tag.end()..];
+        }
+        let Some(caps) = SUBJECT_PREFIX_RE.captures(candidate) else {
+            break;
+        };
+        if caps.name("fwd").is_some() {
+            forwarded = true;
+        } else {
+            replied = true;
+        }
+        let end = caps.get(0).map_or(0, |m| m.end());
+        rest = &candidate[end..];
+    }
+    (rest.trim(), forwarded, replied)
+}
+
+/// Find the forwarded original in a message: an attached message/rfc822
+/// part first, then a forward block in the text body, then in the HTML body.
+pub fn parse(msg: &Message<'_>) -> Option<Forwarded> {
+    if let Some(found) = from_attached(msg) {
+        return Some(found);
+    }
+    let subject = msg.subject().unwrap_or("");
+    let forward_prefix = strip_forward_prefix(subject).is_some();
+    let reply_only = !forward_prefix && strip_prefixes(subject).2;
+    // A reply quoting Outlook headers looks exactly like an Outlook forward;
+    // only the subject tells them apart.
+    let accept = |(found, kind): (Forwarded, Kind)| (!reply_only || kind == Kind::Explicit).then_some(found);
+
+    if let Some(text) = first_text(msg)
+        && let Some(found) = scan(&normalize(text), forward_prefix).and_then(accept)
+    {
+        return Some(found);
+    }
+    for part in msg.html_bodies() {
+        if let PartType::Html(html) = &part.body {
+            return scan(&html_to_plain(html), forward_prefix).and_then(accept);
+        }
+    }
+    None
+}
+
+/// The forward block parser for a plain-text body.
+// Public for tests and tools; the server goes through `parse`, so in a
+// binary crate nothing else may call it.
+pub fn from_text(text: &str) -> Option<Forwarded> {
+    scan(&normalize(text), false).map(|(found, _)| found)
+}
+
+/// The forward block parser for an HTML body.
+pub fn from_html(html: &str) -> Option<Forwarded> {
+    scan(&html_to_plain(html), false).map(|(found, _)| found)
+}
+
+fn first_text<'a>(msg: &'a Message<'_>) -> Option<&'a str> {
+    msg.text_bodies().find_map(|part| match &part.body {
+        PartType::Text(text) => Some(text.as_ref()),
+        _ => None,
+    })
+}
+
+/// The message's readable text: its text part, else its HTML laid out.
+fn readable_text(msg: &Message<'_>) -> String {
+    if let Some(text) = first_text(msg) {
+        return normalize(text);
+    }
+    msg.html_bodies()
+        .find_map(|part| match &part.body {
+            PartType::Html(html) => Some(html_to_plain(html)),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// Outlook's "forward as attachment": the attached message's own headers
+/// are the truth; the outer text is the forwarder's note.
+fn from_attached(msg: &Message<'_>) -> Option<Forwarded> {
+    // A bounce (multipart/report) carries the bounced message the same way;
+    // its sender is us, not a customer.
+    let is_report = msg.root_part().content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart") && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+    });
+    if is_report {
+        return None;
+    }
+    for part in msg.attachments() {
+        let reparsed;
+        let inner = match &part.body {
+            PartType::Message(inner) => inner,
+            PartType::Binary(raw) | PartType::InlineBinary(raw)
+                if part.content_type().is_some_and(|ct| {
+                    ct.ctype().eq_ignore_ascii_case("message")
+                        && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("rfc822"))
+                }) =>
+            {
+                let Some(parsed) = MessageParser::default().parse(raw.as_ref()) else {
+                    continue;
+                };
+                reparsed = parsed;
+                &reparsed
+            }
+            _ => continue,
+        };
+        if let Some(found) = forwarded_from_message(inner, msg) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+fn forwarded_from_message(inner: &Message<'_>, outer: &Message<'_>) -> Option<Forwarded> {
+    let sender = inner.from()?.iter().find_map(|addr| {
+        let email = addr.address().and_then(clean_email)?;
+        let name = addr
+            .name()
+            .and_then(clean_name)
+            .filter(|n| !n.eq_ignore_ascii_case(&email));
+        Some((email, name))
+    })?;
+    let addresses = |list: Option<&mail_parser::Address<'_>>| -> Vec<String> {
+        let mut out = Vec::new();
+        for addr in list.into_iter().flat_map(|l| l.iter()) {
+            if let Some(email) = addr.address().and_then(clean_email) {
+                push_unique(&mut out, email);
+            }
+        }
+        out
+    };
+    let note = readable_text(outer);
+    Some(Forwarded {
+        from_email: sender.0,
+        from_name: sender.1,
+        subject: inner.subject().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+        date: inner
+            .header_raw("Date")
+            .map(|d| d.trim().to_string())
+            .filter(|d| !d.is_empty()),
+        to: addresses(inner.to()),
+        cc: addresses(inner.cc()),
+        body: tidy(&readable_text(inner)),
+        note: tidy(&note),
+    })
+}
+
+/// Bounds the input, unifies line breaks and drops the invisible characters
+/// clients sprinkle around (BOM, zero-width spaces), and turns no-break
+/// spaces (French "De\u{a0}:") into plain ones.
+fn normalize(text: &str) -> String {
+    let text = truncate(text, MAX_SCAN);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push('\n');
+            }
+            '\u{a0}' | '\u{202f}' | '\u{2007}' => out.push(' '),
+            '\u{feff}' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | BLOCK => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Lays HTML out as text so the same block parser applies: block elements
+/// become line breaks, mailto links keep their address, and Outlook's
+/// separator-less header divs get a rule line in front.
+fn html_to_plain(html: &str) -> String {
+    let html = truncate(html, MAX_SCAN);
+    let html: Cow<'_, str> = if html.contains(BLOCK) {
+        Cow::Owned(html.replace(BLOCK, ""))
+    } else {
+        Cow::Borrowed(html)
+    };
+    let html = HTML_MAILTO_RE.replace_all(&html, |caps: &Captures<'_>| {
+        let inner = caps.get(2).map_or("", |m| m.as_str());
+        let addr = caps.get(1).map_or("", |m| m.as_str());
+        let visible = HTML_TAG_RE.replace_all(inner, "");
+        if visible.contains('@') || !addr.contains('@') {
+            inner.to_string()
+        } else {
+            format!("{inner} &lt;{addr}&gt;")
+        }
+    });
+    let rule = format!("{BLOCK}{OUTLOOK_RULE}{BLOCK}");
+    let html = HTML_OUTLOOK_SEP_RE.replace_all(&html, |caps: &Captures<'_>| {
+        format!("{rule}{}", caps.get(0).map_or("", |m| m.as_str()))
+    });
+    let html = HTML_BLOCK_RE.replace_all(&html, BLOCK.to_string().as_str());
+    let html = HTML_CELL_RE.replace_all(&html, " $0");
+    let text = mail_parser::decoders::html::html_to_text(&html);
+    normalize(&layout_blocks(&text))
+}
+
+/// Block boundaries start a new line unless one was just started, so nested
+/// divs don't turn into runs of blank lines while `<br>` and
+/// `<p>&nbsp;</p>` still give the blank lines a reader sees.
+fn layout_blocks(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut line_has_content = false;
+    for c in text.chars() {
+        match c {
+            BLOCK => {
+                if line_has_content {
+                    let kept = out.trim_end_matches([' ', '\t']).len();
+                    out.truncate(kept);
+                    out.push('\n');
+                    line_has_content = false;
+                }
+            }
+            '\n' => {
+                let kept = out.trim_end_matches([' ', '\t']).len();
+                out.truncate(kept);
+                out.push('\n');
+                line_has_content = false;
+            }
+            ' ' | '\t' if !line_has_content => {}
+            c => {
+                out.push(c);
+                line_has_content = true;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -170,7 +170,9 @@ impl Session {
     }
 
     pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(&mut self, stream: &mut S) -> Outcome {
-        let mut buf = vec![0u8; COMMAND_BUFFER];
+        // Read into spare capacity (`read_buf`): nothing is zeroed, and the capacity follows the
+        // input mode, small while commands are read, larger while a message streams in.
+        let mut buf: Vec<u8> = Vec::with_capacity(COMMAND_BUFFER);
         let (mut start, mut end) = (0usize, 0usize);
         let mut stopping = *self.shutdown.borrow();
         loop {
@@ -211,13 +213,16 @@ impl Session {
             } else {
                 COMMAND_BUFFER
             };
-            if buf.len() != want {
-                buf = vec![0u8; want];
+            buf.clear();
+            if buf.capacity() < want {
+                buf.reserve_exact(want);
+            } else if buf.capacity() > want {
+                buf.shrink_to(want);
             }
             let remaining = self.ctx.session_timeout().saturating_sub(self.started.elapsed());
             let wait = self.ctx.idle_timeout().min(remaining);
             let read = tokio::select! {
-                r = tokio::time::timeout(wait, stream.read(&mut buf)) => Some(r),
+                r = tokio::time::timeout(wait, stream.read_buf(&mut buf)) => Some(r),
                 _ = self.shutdown.changed(), if !stopping => None,
             };
             match read {

@@ -24,9 +24,7 @@ pub(super) fn apply(conn: &Connection, d: &Delivery, now: &str, window_days: u32
         let raw = match raw_id {
             Some(id) => id,
             None => {
-                conn.prepare_cached("INSERT INTO raw_messages (data) VALUES (?1)")?
-                    .execute([&d.raw])?;
-                let id = conn.last_insert_rowid();
+                let id = insert_raw(conn, &d.raw)?;
                 raw_id = Some(id);
                 id
             }
@@ -82,6 +80,26 @@ pub(super) fn apply(conn: &Connection, d: &Delivery, now: &str, window_days: u32
         });
     }
     Ok(done)
+}
+
+/// Large messages are written into a zero-filled blob in place: binding them as a parameter
+/// would make SQLite copy the whole message (twice, with the record it builds) before writing it.
+const STREAM_RAW_FROM: usize = 256 * 1024;
+
+fn insert_raw(conn: &Connection, raw: &[u8]) -> rusqlite::Result<i64> {
+    if raw.len() < STREAM_RAW_FROM {
+        conn.prepare_cached("INSERT INTO raw_messages (data) VALUES (?1)")?
+            .execute([raw])?;
+        return Ok(conn.last_insert_rowid());
+    }
+    conn.prepare_cached("INSERT INTO raw_messages (data) VALUES (zeroblob(?1))")?
+        .execute([raw.len() as i64])?;
+    let id = conn.last_insert_rowid();
+    let mut blob = conn.blob_open(rusqlite::MAIN_DB, "raw_messages", "data", id, false)?;
+    for (i, chunk) in raw.chunks(1024 * 1024).enumerate() {
+        blob.write_at(chunk, i * 1024 * 1024)?;
+    }
+    Ok(id)
 }
 
 fn find_duplicate(conn: &Connection, account_id: i64, key: &str) -> rusqlite::Result<Option<i64>> {
@@ -191,7 +209,7 @@ fn place(
         let found: Option<(i64, i64)> = conn
             .prepare_cached(
                 "SELECT c.id, c.contact_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
-                 WHERE m.account_id = ?1 AND m.message_id = ?2 ORDER BY m.id DESC LIMIT 1",
+                 WHERE m.account_id = ?1 AND m.dedupe_key = 'mid:' || ?2 LIMIT 1",
             )?
             .query_row(params![plan.account_id, id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
@@ -380,7 +398,10 @@ fn insert_message(
         to_json(&m.references),
         m.text,
         m.html,
-        plan.reply_text,
+        // NULL when it is the whole text (nothing was quoted): half the bytes for most short mail.
+        plan.reply_text
+            .as_deref()
+            .filter(|r| Some(*r) != m.text.as_deref().map(str::trim)),
         to_json(&m.attachments),
         to_json(&m.headers),
         d.envelope.size as i64,

@@ -11,6 +11,7 @@
 
 pub mod admin;
 mod apply;
+mod checkpoint;
 pub mod read;
 pub mod schema;
 mod writer;
@@ -111,6 +112,7 @@ const FULL_MARGIN: u64 = 1024 * 1024;
 pub struct SqliteStore {
     reader: Mutex<Connection>,
     writer: writer::WriterHandle,
+    checkpointer: Mutex<checkpoint::Checkpointer>,
     max_size: u64,
 }
 
@@ -150,11 +152,15 @@ impl SqliteStore {
                 |_| Ok(()),
             )?;
         }
+        // Checkpoints run on their own thread, never inside a session's commit.
+        write_conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpointer = checkpoint::Checkpointer::spawn(open_connection(&options.path)?);
         let reader = open_connection(&options.path)?;
         let writer = writer::spawn(write_conn, options.max_batch, options.subject_window_days);
         Ok(SqliteStore {
             reader: Mutex::new(reader),
             writer,
+            checkpointer: Mutex::new(checkpointer),
             max_size: options.max_size,
         })
     }
@@ -162,6 +168,7 @@ impl SqliteStore {
     /// Stops the writer after it has committed everything already submitted.
     pub fn close(&self) {
         self.writer.close();
+        self.checkpointer.lock().unwrap_or_else(|e| e.into_inner()).stop();
     }
 
     fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {

@@ -220,8 +220,7 @@ pub fn conversation(conn: &Connection, id: i64) -> Result<Option<Conversation>, 
 }
 
 const MESSAGE_COLS: &str = "id, account_id, conversation_id, contact_id, queue_id, message_id, kind, flags,
-    from_email, from_name, reply_to, to_json, cc_json, subject, date, received_at, in_reply_to, references_json,
-    text, html, reply_text, attachments_json, size, tags_json, campaign_id, automation_id, forwarded_by,
+    from_email, from_name, reply_to, to_json, cc_json, subject, date, received_at, in_reply_to, references_json,    text, html, coalesce(reply_text, trim(text, ' ' || char(9, 10, 13))) AS reply_text, attachments_json, size, tags_json, campaign_id, automation_id, forwarded_by,
     original_json, bounce_json, envelope_json, auth_json, verified";
 
 fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {

@@ -54,7 +54,7 @@ const MIGRATIONS: &[&str] = &[
         created_at       TEXT NOT NULL,
         last_message_at  TEXT NOT NULL
     );
-    CREATE INDEX conversations_by_contact ON conversations (account_id, contact_id, subject_key, last_message_at);
+    CREATE INDEX conversations_by_contact ON conversations (account_id, contact_id, subject_key);
     CREATE INDEX conversations_by_activity ON conversations (account_id, last_message_at);
     CREATE TABLE messages (
         id               INTEGER PRIMARY KEY,
@@ -92,7 +92,6 @@ const MIGRATIONS: &[&str] = &[
         received_at      TEXT NOT NULL,
         UNIQUE (account_id, dedupe_key)
     );
-    CREATE INDEX messages_by_message_id ON messages (account_id, message_id);
     CREATE INDEX messages_by_conversation ON messages (conversation_id, id);
     CREATE TABLE events (
         id          INTEGER PRIMARY KEY AUTOINCREMENT,

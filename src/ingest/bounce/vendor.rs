@@ -122,11 +122,11 @@ pub(super) fn is_fml_error(doc: &Doc) -> bool {
 }
 
 /// au by KDDI notices ("Your mail sent on: ... Could not be delivered to: <...>").
-pub(super) fn is_kddi_error(doc: &Doc, lower_text: &str) -> bool {
+pub(super) fn is_kddi_error<'a>(doc: &Doc, lower_text: impl FnOnce() -> &'a str) -> bool {
     let from = doc.from.to_ascii_lowercase();
     let reply_to = doc.header("reply-to").unwrap_or("").to_ascii_lowercase();
     (from.contains(".dion.ne.jp") || reply_to.contains("no-reply@app.auone-net.jp"))
-        && lower_text.contains("could not be delivered to:")
+        && lower_text().contains("could not be delivered to:")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +156,7 @@ pub(super) fn detect_vendor(doc: &Doc) -> Vendor {
     if is_fml_error(doc) {
         return Vendor::Fml;
     }
-    if is_kddi_error(doc, &text) {
+    if is_kddi_error(doc, || text.as_str()) {
         return Vendor::Kddi;
     }
     let google_dsn = from.to_ascii_lowercase().contains("<mailer-daemon@googlemail.com>")

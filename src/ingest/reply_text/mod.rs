@@ -11,7 +11,8 @@
 //!   answer that needs its context, so the message is kept whole.
 //! - `>` lines only count with a splitter or a block of two or more, so one stray `>>> link` line stays.
 //! - When in doubt keep text: if nothing would remain, the whole text is returned.
-//! - Work is bounded: only the first 1 MiB of text (2 MiB of HTML) is read, the rest is dropped.
+//! - Work is bounded: quotes are looked for in the first 64 KiB of text (a longer text with none there is
+//!   kept whole, up to 1 MiB); HTML is read up to 2 MiB.
 //!
 //! HTML: cut at the first quote container (`<blockquote>`, which is what Apple Mail, Yandex and mail.ru
 //! use; Gmail/Yahoo/Proton quote divs; Thunderbird's cite prefix; Outlook's reply-header divs and
@@ -26,7 +27,20 @@ use regex::Regex;
 /// The new text of a plain-text reply: quoted history, "On ... wrote:" headers (many languages),
 /// Outlook "From:/Sent:" blocks, "-----Original Message-----" separators and `>` quotes removed. Trimmed.
 pub fn from_text(text: &str) -> String {
-    let text = head(text, MAX_TEXT_BYTES);
+    // Quoted history begins near the top of a reply: looking at the first SCAN_WINDOW bytes bounds
+    // the work on long bodies. A long text with nothing to strip in that window is kept whole.
+    if text.len() > SCAN_WINDOW {
+        let window = head(text, SCAN_WINDOW);
+        let reply = extract(window);
+        if reply.len() < window.trim().len() {
+            return reply;
+        }
+        return head(text, MAX_TEXT_BYTES).trim().to_string();
+    }
+    extract(text)
+}
+
+fn extract(text: &str) -> String {
     let delimiter = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let physical: Vec<&str> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
     let lines = classify(&physical);
@@ -59,6 +73,8 @@ pub fn from_html(html: &str) -> String {
 }
 
 const MAX_TEXT_BYTES: usize = 1 << 20;
+/// How far into a text quotes are looked for (see `from_text`).
+const SCAN_WINDOW: usize = 64 * 1024;
 const MAX_HTML_BYTES: usize = 2 << 20;
 /// Attributions wrap over at most this many lines (Polymail puts the address on its own lines).
 const WINDOW_LINES: usize = 6;

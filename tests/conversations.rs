@@ -500,3 +500,39 @@ fn every_cpython_and_mime_edge_case_message_is_stored_and_readable() {
     assert!(total >= 100);
     assert!(server.count("SELECT count(*) FROM messages") > 80);
 }
+
+#[test]
+fn a_large_message_is_stored_whole_and_its_attachments_listed() {
+    let server = start();
+    let acme = server.create_account("Acme");
+    let attachment = vec![b'Q'; 6 * 1024 * 1024];
+    let body = format!(
+        "--b1\r\nContent-Type: text/plain\r\n\r\nSee the attached scan.\r\n--b1\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"scan.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b1\r\nContent-Type: image/jpeg\r\nContent-Disposition: attachment; filename=\"photo.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b1--\r\n",
+        base64(&attachment),
+        base64(b"small jpeg")
+    );
+    let msg = mail(
+        "jane@c.example",
+        "Scan",
+        &[
+            ("MIME-Version", "1.0"),
+            ("Content-Type", "multipart/mixed; boundary=b1"),
+        ],
+        &body,
+    );
+    let r = server.send("x@y.example", &[&acme.address], &msg);
+    r.expect(250, "2.0.0");
+    let id = server.message_by_queue_id(&r.queue_id())[0];
+    let m = server.json(&["messages", "show", &id.to_string()]);
+    assert!(m["text"].as_str().unwrap().contains("See the attached scan."));
+    let attachments = m["attachments"].as_array().unwrap();
+    let names: Vec<&str> = attachments.iter().map(|a| a["filename"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["scan.pdf", "photo.jpg"],
+        "the part beyond the parsed window is listed too"
+    );
+    assert_eq!(attachments[0]["size"], attachment.len());
+    let raw = server.cli(&["messages", "raw", &id.to_string()]).stdout;
+    assert!(raw.ends_with(&to_crlf(msg.as_bytes())), "stored whole");
+}

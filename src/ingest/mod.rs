@@ -12,6 +12,7 @@ pub mod address;
 pub mod autoreply;
 pub mod bounce;
 pub mod forward;
+pub mod large;
 pub mod notice;
 pub mod parse;
 mod plan;

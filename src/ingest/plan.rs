@@ -20,6 +20,7 @@
 
 use super::address::mailbox;
 use super::forward::{self, Forwarded};
+use super::large;
 use super::parse::{self, ParsedMessage};
 use super::verdict::Verdict;
 use super::{
@@ -42,10 +43,14 @@ pub(super) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub(super) fn new(content: &'a [u8], null_sender: bool) -> Reader<'a> {
-        let mail = MessageParser::default()
-            .parse(content)
-            .filter(|m| !m.headers().is_empty());
-        let message = mail.as_ref().map(parse::from_message).unwrap_or_default();
+        // A large message is read from its first window (see `large`): no decoded copy of it all.
+        let view = large::window(content);
+        let mail = MessageParser::default().parse(view).filter(|m| !m.headers().is_empty());
+        let mut message = mail.as_ref().map(parse::from_message).unwrap_or_default();
+        if view.len() < content.len() && message.parsed {
+            message.truncated = true;
+            message.attachments = large::attachments(content);
+        }
         let notice = notice::forwarding_confirmation(&message);
         let report = match (&mail, &notice) {
             (Some(m), None) => bounce::classify(m, null_sender),

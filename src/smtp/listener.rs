@@ -247,25 +247,14 @@ async fn connection(
     };
     let started = Instant::now();
     let mut session = Session::new(Arc::clone(&ctx), peer, shutdown);
+    // The TLS states are boxed: a plain session's task then stays small (an idle session costs a
+    // few KiB, and 10,000 of them must fit), and only TLS sessions pay for rustls' state.
     let outcome = if implicit_tls {
-        match handshake(&ctx, stream, peer).await {
-            Some((mut tls_stream, description)) => {
-                session.tls_established(description);
-                session.greeting();
-                session.run(&mut tls_stream).await
-            }
-            None => Outcome::Closed,
-        }
+        Box::pin(run_tls(&ctx, stream, peer, &mut session, true)).await
     } else {
         session.greeting();
         match session.run(&mut stream).await {
-            Outcome::StartTls => match handshake(&ctx, stream, peer).await {
-                Some((mut tls_stream, description)) => {
-                    session.tls_established(description);
-                    session.run(&mut tls_stream).await
-                }
-                None => Outcome::Closed,
-            },
+            Outcome::StartTls => Box::pin(run_tls(&ctx, stream, peer, &mut session, false)).await,
             closed => closed,
         }
     };
@@ -279,6 +268,20 @@ async fn connection(
         ?outcome,
         "connection closed"
     );
+}
+
+/// Handshake, then the session over TLS (after STARTTLS, or from the first byte on port 465).
+async fn run_tls(ctx: &Context, stream: TcpStream, peer: SocketAddr, session: &mut Session, greet: bool) -> Outcome {
+    match handshake(ctx, stream, peer).await {
+        Some((mut tls_stream, description)) => {
+            session.tls_established(description);
+            if greet {
+                session.greeting();
+            }
+            session.run(&mut tls_stream).await
+        }
+        None => Outcome::Closed,
+    }
 }
 
 /// The TLS handshake, bounded by the idle timeout; None (and a log line) when it fails.

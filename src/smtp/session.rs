@@ -183,7 +183,9 @@ impl Session {
                 match step {
                     Step::Continue => {}
                     Step::Deliver => {
-                        let reply = self.deliver().await;
+                        // Boxed: the delivery's state (parsing, DNS checks, the commit) exists only
+                        // while a message is being delivered, not in every idle session.
+                        let reply = Box::pin(self.deliver()).await;
                         self.queue(&reply);
                     }
                     Step::StartTls => {

@@ -8,6 +8,17 @@ use crate::ingest::{ContactChoice, Delivery, Kind, Plan};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
+// The lookups run for every message. Each must use its index (see the query-plan test below): a
+// scan would make each message slower than the last as the database grows.
+const DUPLICATE: &str = "SELECT id FROM messages WHERE account_id = ?1 AND dedupe_key = ?2";
+const CONTACT_BY_EMAIL: &str = "SELECT id FROM contacts WHERE account_id = ?1 AND email_key = ?2";
+const THREAD_BY_MESSAGE_ID: &str = "SELECT c.id, c.contact_id FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.account_id = ?1 AND m.dedupe_key = 'mid:' || ?2 LIMIT 1";
+const SENT_MESSAGE: &str =
+    "SELECT contact_email, campaign_id, automation_id FROM sent_messages WHERE account_id = ?1 AND message_id = ?2";
+const CONVERSATION_BY_ORIGIN: &str = "SELECT id FROM conversations INDEXED BY conversations_by_contact WHERE account_id = ?1 AND contact_id = ?2 AND ((?3 IS NOT NULL AND campaign_id = ?3) OR (?4 IS NOT NULL AND automation_id = ?4)) ORDER BY last_message_at DESC LIMIT 1";
+const LATEST_CONVERSATION: &str = "SELECT id FROM conversations INDEXED BY conversations_by_contact WHERE account_id = ?1 AND contact_id = ?2 ORDER BY last_message_at DESC, id DESC LIMIT 1";
+const CONVERSATION_BY_SUBJECT: &str = "SELECT id FROM conversations INDEXED BY conversations_by_contact WHERE account_id = ?1 AND contact_id = ?2 AND subject_key = ?3 AND last_message_at >= ?4 ORDER BY last_message_at DESC LIMIT 1";
+
 pub(super) fn apply(conn: &Connection, d: &Delivery, now: &str, window_days: u32) -> rusqlite::Result<Vec<Committed>> {
     let mut raw_id: Option<i64> = None;
     let mut done = Vec::with_capacity(d.plans.len());
@@ -103,7 +114,7 @@ fn insert_raw(conn: &Connection, raw: &[u8]) -> rusqlite::Result<i64> {
 }
 
 fn find_duplicate(conn: &Connection, account_id: i64, key: &str) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached("SELECT id FROM messages WHERE account_id = ?1 AND dedupe_key = ?2")?
+    conn.prepare_cached(DUPLICATE)?
         .query_row(params![account_id, key], |r| r.get(0))
         .optional()
 }
@@ -124,7 +135,7 @@ fn resolve_contact(conn: &Connection, plan: &Plan, now: &str) -> rusqlite::Resul
     };
     let key = mailbox.key();
     let existing: Option<i64> = conn
-        .prepare_cached("SELECT id FROM contacts WHERE account_id = ?1 AND email_key = ?2")?
+        .prepare_cached(CONTACT_BY_EMAIL)?
         .query_row(params![plan.account_id, key], |r| r.get(0))
         .optional()?;
     if let Some(id) = existing {
@@ -207,10 +218,7 @@ fn place(
     let mut answers_sent = false;
     for id in plan.thread_ids.iter().filter(|_| matching) {
         let found: Option<(i64, i64)> = conn
-            .prepare_cached(
-                "SELECT c.id, c.contact_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
-                 WHERE m.account_id = ?1 AND m.dedupe_key = 'mid:' || ?2 LIMIT 1",
-            )?
+            .prepare_cached(THREAD_BY_MESSAGE_ID)?
             .query_row(params![plan.account_id, id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         match (found, contact) {
@@ -225,10 +233,7 @@ fn place(
             _ => {}
         }
         let sent: Option<(String, Option<String>, Option<String>)> = conn
-            .prepare_cached(
-                "SELECT contact_email, campaign_id, automation_id FROM sent_messages
-                 WHERE account_id = ?1 AND message_id = ?2",
-            )?
+            .prepare_cached(SENT_MESSAGE)?
             .query_row(params![plan.account_id, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         if let Some((sent_to, campaign, automation)) = sent {
@@ -246,11 +251,7 @@ fn place(
     };
     if matching && (place.campaign_id.is_some() || place.automation_id.is_some()) {
         let found: Option<i64> = conn
-            .prepare_cached(
-                "SELECT id FROM conversations WHERE account_id = ?1 AND contact_id = ?2
-                 AND ((?3 IS NOT NULL AND campaign_id = ?3) OR (?4 IS NOT NULL AND automation_id = ?4))
-                 ORDER BY last_message_at DESC LIMIT 1",
-            )?
+            .prepare_cached(CONVERSATION_BY_ORIGIN)?
             .query_row(
                 params![plan.account_id, contact, place.campaign_id, place.automation_id],
                 |r| r.get(0),
@@ -264,10 +265,7 @@ fn place(
     if answers_sent {
         // No campaign to go by: the contact's most recent conversation is where the agent wrote.
         let found: Option<i64> = conn
-            .prepare_cached(
-                "SELECT id FROM conversations WHERE account_id = ?1 AND contact_id = ?2
-                 ORDER BY last_message_at DESC, id DESC LIMIT 1",
-            )?
+            .prepare_cached(LATEST_CONVERSATION)?
             .query_row(params![plan.account_id, contact], |r| r.get(0))
             .optional()?;
         if found.is_some() {
@@ -278,10 +276,7 @@ fn place(
     if matching && window_days > 0 && !plan.subject_key.is_empty() {
         let cutoff = crate::time::rfc3339(crate::time::unix_now() - i64::from(window_days) * 86_400);
         let found: Option<i64> = conn
-            .prepare_cached(
-                "SELECT id FROM conversations WHERE account_id = ?1 AND contact_id = ?2 AND subject_key = ?3
-                 AND last_message_at >= ?4 ORDER BY last_message_at DESC LIMIT 1",
-            )?
+            .prepare_cached(CONVERSATION_BY_SUBJECT)?
             .query_row(params![plan.account_id, contact, plan.subject_key, cutoff], |r| {
                 r.get(0)
             })
@@ -422,4 +417,34 @@ fn insert_message(
 /// A structured field as its JSON column.
 fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_lookup_uses_its_index() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        for (sql, index) in [
+            (DUPLICATE, "sqlite_autoindex_messages_1"),
+            (THREAD_BY_MESSAGE_ID, "sqlite_autoindex_messages_1"),
+            (CONTACT_BY_EMAIL, "sqlite_autoindex_contacts_1"),
+            (SENT_MESSAGE, "sqlite_autoindex_sent_messages_1"),
+            (CONVERSATION_BY_ORIGIN, "conversations_by_contact"),
+            (LATEST_CONVERSATION, "conversations_by_contact"),
+            (CONVERSATION_BY_SUBJECT, "conversations_by_contact"),
+        ] {
+            // Parameters left unbound are NULL: enough for the planner.
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let mut rows = stmt.raw_query();
+            let mut plan = Vec::new();
+            while let Some(row) = rows.next().unwrap() {
+                plan.push(row.get::<_, String>(3).unwrap());
+            }
+            assert!(plan.iter().all(|step| !step.starts_with("SCAN")), "{sql}\n{plan:#?}");
+            assert!(plan[0].contains(index), "{sql} should use {index}:\n{plan:#?}");
+        }
+    }
 }

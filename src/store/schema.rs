@@ -54,7 +54,7 @@ const MIGRATIONS: &[&str] = &[
         created_at       TEXT NOT NULL,
         last_message_at  TEXT NOT NULL
     );
-    CREATE INDEX conversations_by_contact ON conversations (account_id, contact_id, subject_key);
+    CREATE INDEX conversations_by_contact ON conversations (account_id, contact_id, subject_key, last_message_at);
     CREATE INDEX conversations_by_activity ON conversations (account_id, last_message_at);
     CREATE TABLE messages (
         id               INTEGER PRIMARY KEY,

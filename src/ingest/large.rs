@@ -41,7 +41,10 @@ fn scan(part: &[u8], depth: usize, out: &mut Vec<Attachment>) {
     if depth > MAX_DEPTH || out.len() >= MAX_PARTS {
         return;
     }
-    let Some(headers) = MessageParser::default().parse_headers(part) else {
+    let parsed = std::panic::catch_unwind(|| MessageParser::default().parse_headers(part))
+        .ok()
+        .flatten();
+    let Some(headers) = parsed else {
         return;
     };
     let root = headers.root_part();

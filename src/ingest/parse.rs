@@ -69,10 +69,26 @@ impl ParsedMessage {
 
 /// Parses a whole message. Never fails: a message mail-parser cannot read comes back `parsed: false`.
 pub fn parse(raw: &[u8]) -> ParsedMessage {
-    match MessageParser::default().parse(raw) {
+    match parse_mime(raw) {
         Some(message) if !message.headers().is_empty() => from_message(&message),
         _ => ParsedMessage::default(),
     }
+}
+
+/// mail-parser on untrusted bytes, never panicking: a panic inside the parser counts as "no
+/// message" (stored raw, flagged `unparsed`). mail-parser 0.11 has `debug_assert!(false, ...)` on
+/// malformed MIME that its release build recovers from; in a debug build (the integration tests,
+/// `cargo run`) one such message would otherwise kill the session before its reply, and the
+/// sender's retries would meet the same panic (found by fuzzing: fuzz/artifacts/ingest/).
+pub fn parse_mime(raw: &[u8]) -> Option<mail_parser::Message<'_>> {
+    if cfg!(fuzzing) {
+        // Under cargo-fuzz a parser panic stays a crash, so that the fuzzer reports it.
+        return MessageParser::default().parse(raw);
+    }
+    std::panic::catch_unwind(|| MessageParser::default().parse(raw)).unwrap_or_else(|_| {
+        tracing::warn!(bytes = raw.len(), "mail-parser panicked; message kept unparsed");
+        None
+    })
 }
 
 /// The same fields from an already parsed message (also used for attached `message/rfc822`).
@@ -237,6 +253,16 @@ Content-Type: text/plain; charset=utf-8\r\n\r\nHallo\r\n";
         assert_eq!(p.date.as_deref(), Some("2026-11-24T10:00:00+01:00"));
         assert_eq!(p.header("auto-submitted"), Some("no"));
         assert_eq!(p.text.as_deref().map(str::trim), Some("Hallo"));
+    }
+
+    #[test]
+    fn a_parser_panic_is_an_unparsed_message() {
+        // Found by fuzz/ (artifacts/ingest/mailparser-nested-rfc822-debug-assert.eml): trips
+        // mail-parser 0.11.9's `debug_assert!(false, "Invalid part ID...")` in debug builds.
+        let raw = b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: message/rfc822\n\n\
+                    Content-Type: message/rfc822\n\n\n--b--\n";
+        let _ = parse(raw);
+        let _ = parse_mime(raw);
     }
 
     #[test]

@@ -27,7 +27,7 @@ use super::{
     AcceptedRecipient, AccountData, BounceInfo, ContactChoice, FailedRecipient, Kind, Plan, autoreply, bounce, notice,
     reply_text, sender, thread,
 };
-use mail_parser::{Message, MessageParser};
+use mail_parser::Message;
 use std::cell::OnceCell;
 
 /// One parsed message and what it says about itself, shared by the plans of all its accounts.
@@ -45,7 +45,7 @@ impl<'a> Reader<'a> {
     pub(super) fn new(content: &'a [u8], null_sender: bool) -> Reader<'a> {
         // A large message is read from its first window (see `large`): no decoded copy of it all.
         let view = large::window(content);
-        let mail = MessageParser::default().parse(view).filter(|m| !m.headers().is_empty());
+        let mail = parse::parse_mime(view).filter(|m| !m.headers().is_empty());
         let mut message = mail.as_ref().map(parse::from_message).unwrap_or_default();
         if view.len() < content.len() && message.parsed {
             message.truncated = true;

@@ -37,7 +37,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{Message, MimeHeaders, PartType};
 use regex::{Captures, Regex};
 
 /// Forward blocks sit near the top of a message; anything past this is body
@@ -213,7 +213,7 @@ fn from_attached(msg: &Message<'_>) -> Option<Forwarded> {
                         && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("rfc822"))
                 }) =>
             {
-                let Some(parsed) = MessageParser::default().parse(raw.as_ref()) else {
+                let Some(parsed) = crate::ingest::parse::parse_mime(raw.as_ref()) else {
                     continue;
                 };
                 reparsed = parsed;

@@ -1,6 +1,7 @@
 //! The hand-written fixtures of tests/fixtures/forwards and focused cases.
 
 use super::*;
+use mail_parser::MessageParser;
 use std::path::PathBuf;
 
 fn fixtures_dir() -> PathBuf {

@@ -76,29 +76,16 @@ pub(super) fn feedback_report(doc: &Doc) -> Option<Report> {
     })
 }
 
-/// "Name: value" fields with continuations; blank lines are ignored.
+/// "Name: value" fields with continuations; blank lines are ignored, other lines kept unnamed.
 pub(super) fn parse_fields(text: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for line in text.lines() {
-        let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            continue;
+        match field_line(line) {
+            FieldLine::Blank => {}
+            FieldLine::Continuation(more) => continue_field(&mut out, more),
+            FieldLine::Field(name, value) => out.push((name, value.to_string())),
+            FieldLine::Other(text) => out.push((String::new(), text.to_string())),
         }
-        if line.starts_with([' ', '\t']) {
-            if let Some(last) = out.last_mut() {
-                last.1.push(' ');
-                last.1.push_str(line.trim());
-            }
-            continue;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            let name = name.trim();
-            if !name.is_empty() && !name.contains(' ') {
-                out.push((name.to_ascii_lowercase(), value.trim().to_string()));
-                continue;
-            }
-        }
-        out.push((String::new(), line.trim().to_string()));
     }
     out
 }

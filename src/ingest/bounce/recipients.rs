@@ -66,25 +66,11 @@ pub(super) fn field_blocks(text: &str) -> Vec<Vec<(String, String)>> {
     let mut blocks: Vec<Vec<(String, String)>> = Vec::new();
     let mut block: Vec<(String, String)> = Vec::new();
     for line in text.lines() {
-        let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            if !block.is_empty() {
-                blocks.push(std::mem::take(&mut block));
-            }
-            continue;
-        }
-        if line.starts_with([' ', '\t']) {
-            if let Some(last) = block.last_mut() {
-                last.1.push(' ');
-                last.1.push_str(line.trim());
-            }
-            continue;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            let name = name.trim();
-            if !name.is_empty() && !name.contains(' ') {
-                block.push((name.to_ascii_lowercase(), value.trim().to_string()));
-            }
+        match field_line(line) {
+            FieldLine::Blank if !block.is_empty() => blocks.push(std::mem::take(&mut block)),
+            FieldLine::Blank | FieldLine::Other(_) => {}
+            FieldLine::Continuation(more) => continue_field(&mut block, more),
+            FieldLine::Field(name, value) => block.push((name, value.to_string())),
         }
     }
     if !block.is_empty() {

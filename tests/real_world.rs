@@ -174,7 +174,7 @@ fn auto_forwarded_mail_keeps_the_original_sender_not_the_srs_envelope() {
 }
 
 #[test]
-fn gmail_forwarding_confirmation_becomes_an_account_notice() {
+fn gmail_and_outlook_forwarding_confirmations_become_account_notices() {
     let server = start();
     let acme = server.create_account("Acme");
     let body = "agent.smith@gmail.com has requested to automatically forward mail to your email\r\naddress x@inbox.localhost.\r\nConfirmation code: 468201937\r\n\r\nTo allow agent.smith@gmail.com to automatically forward mail to your address,\r\nplease click the link below to confirm the request:\r\n\r\nhttps://mail-settings.google.com/mail/vf-%5BANGjdJ9abc%5D-xyz\r\n";
@@ -209,6 +209,29 @@ fn gmail_forwarding_confirmation_becomes_an_account_notice() {
         "system",
     ]);
     assert_eq!(system.as_array().unwrap().len(), 1);
+
+    // Microsoft mails a security code to the address an Outlook.com user adds.
+    let body = "Microsoft account\r\nVerify your email address\r\n\r\nTo finish setting up forwarding for agent.smith@outlook.com, use this security code.\r\n\r\nSecurity code: 8042317\r\n\r\nOr confirm here: https://account.live.com/confirm?token=AbC123\r\n";
+    let m = mail(
+        "Microsoft account team <account-security-noreply@accountprotection.microsoft.com>",
+        "Verify your email address",
+        &[],
+        body,
+    );
+    server
+        .send("msonlineservicesteam@microsoftonline.com", &[&acme.address], &m)
+        .expect(250, "2.0.0");
+    let shown = server.json(&["accounts", "show", &acme.id.to_string()]);
+    let outlook = shown["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["provider"] == "outlook")
+        .unwrap_or_else(|| panic!("no outlook notice in {shown}"));
+    assert_eq!(outlook["code"], "8042317");
+    assert_eq!(outlook["link"], "https://account.live.com/confirm?token=AbC123");
+    assert!(server.contacts(acme.id).is_empty());
+    assert!(server.conversations(acme.id).is_empty());
 }
 
 // ---------------------------------------------------------------- campaign replies

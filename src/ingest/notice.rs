@@ -20,10 +20,13 @@ pub struct Notice {
 }
 
 /// Gmail's sender, and the words confirmation subjects use across providers and languages.
+/// Microsoft's mail is recognised by its sender domain plus one of these subjects: when an agent adds
+/// our address to an Outlook.com account (as the forwarding target or a verified alias) Microsoft
+/// mails it a security code, which is what the agent needs to read.
 const GMAIL_SENDER: &str = "forwarding-noreply@google.com";
 static SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(forwarding confirmation|confirm(ation)? (of )?(your )?forwarding|confirmation de transfert|weiterleitungsbestätigung|confirmación de reenvío|conferma dell'inoltro|confirmação de encaminhamento|bevestiging doorsturen|vidarebefordringsbekräftelse|bekræftelse af videresendelse)",
+        r"(?i)(forwarding confirmation|confirm(ation)? (of )?(your )?forwarding|confirmation de transfert|weiterleitungsbestätigung|confirmación de reenvío|conferma dell'inoltro|confirmação de encaminhamento|bevestiging doorsturen|vidarebefordringsbekräftelse|bekræftelse af videresendelse|verify your email address|verify your e-mail address|account security code|security code|verification code)",
     )
     .expect("valid regex")
 });
@@ -104,6 +107,31 @@ If you click the link and it appears to be broken, please copy and paste it\r\n"
             Some("https://mail-settings.google.com/mail/vf-%5BANGjdJ9abc%5D-xyz")
         );
         assert_eq!(n.requested_by.as_deref(), Some("agent.smith@gmail.com"));
+    }
+
+    #[test]
+    fn outlook_security_code_gives_code_and_link() {
+        let raw = "From: Microsoft account team <account-security-noreply@accountprotection.microsoft.com>\r\n\
+Subject: Verify your email address\r\n\r\n\
+Microsoft account\r\n\
+Verify your email address\r\n\r\n\
+To finish setting up forwarding for agent.smith@outlook.com, use this security code.\r\n\r\n\
+Security code: 8042317\r\n\r\n\
+Or confirm here: https://account.live.com/confirm?token=AbC123\r\n\r\n\
+Privacy statement: https://go.microsoft.com/fwlink/?LinkId=521839\r\n";
+        let m = crate::ingest::parse::parse(raw.as_bytes());
+        let n = forwarding_confirmation(&m).unwrap();
+        assert_eq!(n.provider, "outlook");
+        assert_eq!(n.code.as_deref(), Some("8042317"));
+        assert_eq!(n.link.as_deref(), Some("https://account.live.com/confirm?token=AbC123"));
+    }
+
+    #[test]
+    fn a_customer_at_microsoft_is_not_a_notice() {
+        let m = crate::ingest::parse::parse(
+            b"From: Jane <jane@microsoft.com>\r\nSubject: Question about pricing\r\n\r\nMy code: 1234567\r\n",
+        );
+        assert_eq!(forwarding_confirmation(&m), None);
     }
 
     #[test]

@@ -126,20 +126,33 @@ fn recipients_are_judged_at_rcpt_time() {
     c.cmd(&format!("RCPT TO:<{upper}>")).expect(250, "2.1.5");
     let (local, domain) = acme.address.split_once('@').unwrap();
     c.cmd(&format!("RCPT TO:<{local}+Sales@{domain}>")).expect(250, "2.1.5");
-    c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(250, "2.1.5");
+    // An address is the whole address: the second configured domain is ours (5.1.1, not a relay
+    // refusal) but does not route acme's local part; look-alike domains are not ours at all.
+    c.cmd(&format!("RCPT TO:<{local}@SECOND.localhost>"))
+        .expect(550, "5.1.1");
+    c.cmd(&format!("RCPT TO:<{local}@{domain}.evil.example>"))
+        .expect(550, "5.7.1");
+    c.cmd(&format!("RCPT TO:<{local}@sub.{domain}>")).expect(550, "5.7.1");
+    let second = server.json(&["accounts", "create", "Second brand", "--domain", "second.localhost"]);
+    let second = second["address"].as_str().unwrap().to_string();
+    assert!(second.ends_with("@second.localhost"), "{second}");
+    c.cmd(&format!("RCPT TO:<{second}>")).expect(250, "2.1.5");
     c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(452, "4.5.3");
     c.cmd("DATA").expect(354, "2.0.0");
     c.write(b"From: a@sender.example\r\nSubject: tags\r\n\r\nx\r\n.\r\n");
     c.reply().expect(250, "2.0.0");
-    let tags: String = server
+    let tags: Vec<String> = server
         .db()
-        .query_row("SELECT tags_json FROM messages", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(tags, "[\"sales\"]");
+        .prepare("SELECT tags_json FROM messages ORDER BY account_id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(
-        server.count("SELECT count(*) FROM messages"),
-        1,
-        "three RCPTs of one account: one message"
+        tags,
+        ["[\"sales\"]", "[]"],
+        "acme's three RCPTs are one message; the second brand has its own"
     );
 }
 

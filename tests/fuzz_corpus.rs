@@ -1,12 +1,11 @@
-//! The fuzzers' corpora, replayed on every test run (the CI smoke of fuzz/): every input the long
-//! runs kept, and every saved finding, must go through ingest and through a real server without a
-//! panic, a hang or a dead server. The fuzzers themselves run with `fuzz/smoke.sh` (cargo-fuzz).
+//! The SMTP fuzz corpus against the real server over TCP: every input the long runs kept, and every
+//! saved finding, goes through a running inboxd (real sockets, real SQLite) without a hang or a dead
+//! server. The targets themselves (in-memory, with their stricter checks) are replayed and mutated
+//! by `tests/fuzz_smoke.rs`.
 
 mod common;
 
 use common::*;
-use inboxd::ingest::{AcceptedRecipient, AccountData, Delivery, Envelope};
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::path::PathBuf;
@@ -24,65 +23,8 @@ fn inputs(target: &str) -> Vec<PathBuf> {
     files
 }
 
-#[test]
-fn the_ingest_corpus_goes_through_ingest() {
-    let files = inputs("ingest");
-    assert!(files.len() > 100, "the corpus is missing: {}", files.len());
-    let started = Instant::now();
-    for path in &files {
-        let data = std::fs::read(path).unwrap();
-        let envelope = Envelope {
-            queue_id: "FUZZ".into(),
-            mail_from: if data.len() % 2 == 1 {
-                String::new()
-            } else {
-                "a@b.example".into()
-            },
-            rcpt_to: vec!["x@inbox.localhost".into()],
-            client_ip: "192.0.2.1".parse().unwrap(),
-            helo: "fuzz".into(),
-            protocol: "ESMTP".into(),
-            tls: None,
-            body: None,
-            smtputf8: false,
-            env_id: None,
-            received_at: "2026-11-24T00:00:00Z".into(),
-            size: data.len(),
-        };
-        let recipient = |account_id| AcceptedRecipient {
-            address: "x@inbox.localhost".into(),
-            account_id,
-            tag: None,
-            token: None,
-            dmarc_reject: None,
-        };
-        // Account 2's agent is the message's own sender, so the forward path runs too.
-        let from = inboxd::ingest::parse::parse(&data)
-            .from
-            .map(|m| m.key())
-            .unwrap_or_default();
-        let accounts = BTreeMap::from([(1, AccountData::default()), (2, AccountData { members: vec![from] })]);
-        let delivery = Delivery::prepare(
-            envelope,
-            data.clone(),
-            0,
-            &[recipient(1), recipient(2)],
-            &accounts,
-            None,
-            &[],
-        );
-        assert_eq!(delivery.plans.len(), 2, "{}", path.display());
-        let text = String::from_utf8_lossy(&data);
-        let _ = inboxd::ingest::reply_text::from_text(&text);
-        let _ = inboxd::ingest::reply_text::from_html(&text);
-        let _ = inboxd::ingest::forward::from_text(&text);
-        let _ = inboxd::ingest::forward::from_html(&text);
-    }
-    println!("ingest corpus: {} inputs in {:?}", files.len(), started.elapsed());
-}
-
 /// A fuzz input as the client's bytes: `0xFF` marks where one TCP write ends and the next begins
-/// (`0xFF 0xFF` is a literal `0xFF`), as in fuzz/fuzz_targets/smtp_session.rs.
+/// (`0xFF 0xFF` is a literal `0xFF`), as in fuzz/harness/smtp_session.rs.
 fn writes(data: &[u8]) -> Vec<Vec<u8>> {
     let mut out = vec![Vec::new()];
     let mut i = 0;

@@ -157,6 +157,56 @@ fn recipients_are_judged_at_rcpt_time() {
 }
 
 #[test]
+fn postmaster_and_abuse_reach_the_postmaster_account() {
+    let mut server = start();
+    let accounts = server.json(&["accounts", "list"]);
+    let postmaster = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["address"] == "postmaster@inbox.localhost")
+        .unwrap_or_else(|| panic!("no postmaster account in {accounts}"))
+        .clone();
+    let mut c = server.connect();
+    c.ehlo();
+    c.cmd("MAIL FROM:<ops@sender.example>").expect(250, "2.1.0");
+    // RFC 5321 §4.5.1: the bare form, without a domain, must be accepted too.
+    c.cmd("RCPT TO:<Postmaster>").expect(250, "2.1.5");
+    c.cmd("RCPT TO:<POSTMASTER@second.localhost>").expect(250, "2.1.5");
+    c.cmd("RCPT TO:<postmaster@elsewhere.example>").expect(550, "5.7.1");
+    c.cmd("RCPT TO:<>").expect(501, "5.1.3");
+    c.cmd("DATA").expect(354, "2.0.0");
+    c.write(b"From: ops@sender.example\r\nSubject: your MX\r\n\r\nhello postmaster\r\n.\r\n");
+    c.reply().expect(250, "2.0.0");
+    c.cmd("MAIL FROM:<reporter@sender.example>").expect(250, "2.1.0");
+    c.cmd("RCPT TO:<abuse@inbox.localhost>").expect(250, "2.1.5");
+    c.cmd("DATA").expect(354, "2.0.0");
+    c.write(b"From: reporter@sender.example\r\nSubject: spam from you\r\n\r\nreport\r\n.\r\n");
+    c.reply().expect(250, "2.0.0");
+    let stored: Vec<(i64, String)> = server
+        .db()
+        .prepare("SELECT account_id, tags_json FROM messages ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let id = postmaster["id"].as_i64().unwrap();
+    assert_eq!(stored, [(id, "[]".to_string()), (id, "[\"abuse\"]".to_string())]);
+    // A restart keeps the one postmaster account.
+    drop(c);
+    server.restart();
+    let accounts = server.json(&["accounts", "list"]);
+    let count = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["address"] == "postmaster@inbox.localhost")
+        .count();
+    assert_eq!(count, 1, "{accounts}");
+}
+
+#[test]
 fn a_rotated_address_stops_routing() {
     let server = start();
     let acme = server.create_account("Acme");

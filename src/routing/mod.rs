@@ -6,12 +6,22 @@
 //!   automation email; its HMAC is checked here, so a forged or altered one never reaches storage.
 //!
 //! Addresses compare case-insensitively. Any other domain is not ours: we are never a relay.
+//!
+//! Role addresses: `postmaster` (RFC 5321 §4.5.1: every SMTP server MUST accept it, also without a
+//! domain) and `abuse` (RFC 2142) at any of our domains go to the postmaster account, the one
+//! account whose address is `postmaster@<first domain>` (created at start); `abuse` keeps its name
+//! as the message's tag.
 
 pub mod address;
 pub mod token;
 
 pub use address::new_account_local_part;
 pub use token::{ReplyToken, TokenOrigin};
+
+/// The local part of the postmaster account, and of the role address RFC 5321 requires.
+pub const POSTMASTER: &str = "postmaster";
+/// RFC 2142's address for abuse reports, delivered to the postmaster account.
+const ABUSE: &str = "abuse";
 
 /// A recipient we may accept, before the account table is consulted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,8 +73,16 @@ impl Router {
         self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
     }
 
+    /// The postmaster account's address: `postmaster@<first domain>`.
+    pub fn postmaster_domain(&self) -> &str {
+        &self.domains[0]
+    }
+
     /// Classifies one RCPT address.
     pub fn route(&self, address: &str) -> Result<Route, Refusal> {
+        if address.eq_ignore_ascii_case(POSTMASTER) {
+            return Ok(self.postmaster(None));
+        }
         let (local, domain) = address.rsplit_once('@').ok_or(Refusal::BadSyntax)?;
         if local.is_empty() || domain.is_empty() {
             return Err(Refusal::BadSyntax);
@@ -78,6 +96,12 @@ impl Router {
             Some((base, tag)) => (base.to_string(), (!tag.is_empty()).then(|| tag.to_string())),
             None => (local, None),
         };
+        if base == POSTMASTER {
+            return Ok(self.postmaster(tag));
+        }
+        if base == ABUSE {
+            return Ok(self.postmaster(Some(ABUSE.to_string())));
+        }
         if let Some(encoded) = base.strip_prefix(token::LOCAL_PREFIX) {
             return match ReplyToken::verify(encoded, &self.key) {
                 Some(token) => Ok(Route::Reply { token, tag }),
@@ -89,6 +113,14 @@ impl Router {
             domain,
             tag,
         })
+    }
+
+    fn postmaster(&self, tag: Option<String>) -> Route {
+        Route::Account {
+            local: POSTMASTER.to_string(),
+            domain: self.postmaster_domain().to_string(),
+            tag,
+        }
     }
 
     /// The signed reply address of a token, on `domain` (see [`ReplyToken`]).
@@ -135,6 +167,21 @@ mod tests {
         assert_eq!(r.route("x@elsewhere.org"), Err(Refusal::NotOurDomain));
         assert_eq!(r.route("no-domain"), Err(Refusal::BadSyntax));
         assert_eq!(r.route("@inbox.localhost"), Err(Refusal::BadSyntax));
+    }
+
+    #[test]
+    fn role_addresses_go_to_the_postmaster_account() {
+        let r = router();
+        let postmaster = |tag: Option<&str>| Route::Account {
+            local: "postmaster".into(),
+            domain: "in.example.com".into(),
+            tag: tag.map(String::from),
+        };
+        assert_eq!(r.route("Postmaster").unwrap(), postmaster(None));
+        assert_eq!(r.route("POSTMASTER@inbox.localhost").unwrap(), postmaster(None));
+        assert_eq!(r.route("abuse@In.Example.com").unwrap(), postmaster(Some("abuse")));
+        assert_eq!(r.route("postmaster@elsewhere.org"), Err(Refusal::NotOurDomain));
+        assert_eq!(r.route("webmaster"), Err(Refusal::BadSyntax));
     }
 
     #[test]

@@ -283,6 +283,14 @@ impl Session {
                     let used = input.len() - pos - iter.as_slice().len();
                     pos += used;
                     let step = match result {
+                        Ok(Request::Rcpt { mut to }) if to.address.is_empty() => {
+                            // smtp-proto reads both `<>` (invalid) and RFC 5321's bare
+                            // `<Postmaster>` (which we must accept) as an empty path.
+                            if names_postmaster(&input[pos - used..pos]) {
+                                to.address = crate::routing::POSTMASTER.to_string();
+                            }
+                            self.command(Request::Rcpt { to })
+                        }
                         Ok(request) => self.command(request),
                         Err(ParseError::NeedsMoreData { .. }) => Step::Continue,
                         Err(ParseError::ResponseTooLong) => {
@@ -431,6 +439,12 @@ impl Drop for Session {
     fn drop(&mut self) {
         METRICS.session_moved(self.state, None);
     }
+}
+
+/// Whether a command line's bytes (as read: the line may have come in pieces, then only its last
+/// piece is here and the path reads as `<>`) contain `postmaster` in any case.
+fn names_postmaster(line: &[u8]) -> bool {
+    line.windows(10).any(|w| w.eq_ignore_ascii_case(b"postmaster"))
 }
 
 fn parse_error_reply(error: &ParseError) -> Reply {

@@ -69,6 +69,9 @@ pub struct LimitsConfig {
     pub stress_threshold_percent: u8,
     /// Idle timeout under stress.
     pub stress_idle_timeout_secs: u64,
+    /// Message bytes all sessions together may hold before they are stored (0: no limit); a
+    /// message that would pass it gets 452 4.3.1, and so does MAIL while 90 % of it is held.
+    pub max_inflight_bytes: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -291,6 +294,7 @@ impl Default for LimitsConfig {
             rate_window_secs: 60,
             stress_threshold_percent: 80,
             stress_idle_timeout_secs: 10,
+            max_inflight_bytes: 1024 * 1024 * 1024,
         }
     }
 }

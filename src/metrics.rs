@@ -73,6 +73,8 @@ const STATES: [(SessionState, &str); 4] = [
 
 pub struct Metrics {
     pub connections_open: AtomicI64,
+    /// Message bytes all sessions hold (see `smtp::budget`).
+    pub message_bytes_held: AtomicI64,
     pub connections_total: AtomicU64,
     pub connections_refused: AtomicU64,
     pub messages_accepted: AtomicU64,
@@ -90,6 +92,7 @@ impl Metrics {
     const fn new() -> Metrics {
         Metrics {
             connections_open: AtomicI64::new(0),
+            message_bytes_held: AtomicI64::new(0),
             connections_total: AtomicU64::new(0),
             connections_refused: AtomicU64::new(0),
             messages_accepted: AtomicU64::new(0),
@@ -145,6 +148,12 @@ impl Metrics {
             "inboxd_connections_open",
             "Open SMTP connections.",
             self.connections_open.load(Relaxed),
+        );
+        gauge(
+            &mut out,
+            "inboxd_message_bytes_in_flight",
+            "Message bytes held by sessions, received and not yet stored or dropped.",
+            self.message_bytes_held.load(Relaxed),
         );
         counter(
             &mut out,

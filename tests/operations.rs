@@ -500,6 +500,81 @@ fn under_stress_idle_clients_get_the_shorter_timeout() {
     drop(calm.pop());
 }
 
+/// Polls `/metrics` until `name` satisfies `ok` (the server works through what a client wrote).
+fn wait_for_metric(http: SocketAddr, name: &str, ok: impl Fn(f64) -> bool) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let value = metric(&http_get(http, "/metrics").1, name);
+        if ok(value) {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{name} stayed at {value}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn message_bytes_in_flight_are_bounded_server_wide() {
+    const GAUGE: &str = "inboxd_message_bytes_in_flight";
+    let server = builder()
+        .set("http.listen", "127.0.0.1:0")
+        .set("limits.max_inflight_bytes", 300_000)
+        .start();
+    let http = server.http_addr.expect("http listener");
+    let acme = server.create_account("Acme");
+    let lines = |n: usize| ("x".repeat(98) + "\r\n").repeat(n);
+    let open = |subject: &str| {
+        let mut c = server.connect();
+        c.ehlo();
+        c.cmd("MAIL FROM:<a@sender.example>").expect(250, "2.1.0");
+        c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(250, "2.1.5");
+        c.cmd("DATA").expect(354, "2.0.0");
+        c.write(format!("From: a@sender.example\r\nSubject: {subject}\r\n\r\n").as_bytes());
+        c
+    };
+    // A holds 200 kB of a message it has not finished.
+    let mut a = open("a");
+    a.write(lines(2_000).as_bytes());
+    wait_for_metric(http, GAUGE, |v| v >= 200_000.0);
+    // B's 150 kB would pass 300 kB: read to its end, then 452 4.3.1; the session goes on.
+    let mut b = open("b");
+    b.write(lines(1_500).as_bytes());
+    b.write(b".\r\n");
+    b.reply().expect(452, "4.3.1");
+    assert!(
+        wait_for_metric(http, GAUGE, |v| v < 210_000.0) >= 200_000.0,
+        "B's bytes were given back"
+    );
+    // D takes the total to 280 kB, past 90 %: a new MAIL is refused at once.
+    let mut d = open("d");
+    d.write(lines(800).as_bytes());
+    wait_for_metric(http, GAUGE, |v| v >= 270_000.0);
+    b.cmd("MAIL FROM:<a@sender.example>").expect(452, "4.3.1");
+    // A and D finish: stored, and the budget is free again.
+    a.write(b".\r\n");
+    a.reply().expect(250, "2.0.0");
+    d.write(b".\r\n");
+    d.reply().expect(250, "2.0.0");
+    wait_for_metric(http, GAUGE, |v| v == 0.0);
+    // B's retry goes through.
+    b.cmd("MAIL FROM:<a@sender.example>").expect(250, "2.1.0");
+    b.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(250, "2.1.5");
+    b.cmd("DATA").expect(354, "2.0.0");
+    b.write(format!("From: a@sender.example\r\nSubject: b\r\n\r\n{}.\r\n", lines(1_500)).as_bytes());
+    b.reply().expect(250, "2.0.0");
+    let subjects: Vec<String> = server
+        .db()
+        .prepare("SELECT subject FROM messages ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(subjects, ["a", "d", "b"]);
+    let body = http_get(http, "/metrics").1;
+    assert_eq!(metric(&body, "inboxd_message_replies_total{code=\"452\"}"), 2.0);
+}
+
 #[test]
 fn the_storage_cap_gives_452_and_keeps_the_database_readable() {
     let server = builder().set("database.max_size", 4 * 1024 * 1024).start();

@@ -52,10 +52,17 @@ impl Session {
             };
             return self.refuse(&refusal);
         };
-        if tx.bdat_seen > self.ctx.config.limits.max_message_size {
+        let refusal = if tx.bdat_seen > self.ctx.config.limits.max_message_size {
+            Some(reply::MESSAGE_TOO_BIG)
+        } else if tx.over_budget {
+            Some(reply::INFLIGHT_FULL)
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
             self.tx = None;
-            METRICS.message_reply(reply::MESSAGE_TOO_BIG.code);
-            self.queue(&reply::MESSAGE_TOO_BIG);
+            METRICS.message_reply(refusal.code);
+            self.queue(&refusal);
             return Step::Continue;
         }
         if last {
@@ -77,6 +84,7 @@ impl Session {
         let expected = tx.declared_size.min(self.ctx.config.limits.max_message_size);
         tx.message = Vec::with_capacity(header.len() + expected.max(4096));
         tx.message.extend_from_slice(header.as_bytes());
+        tx.hold_growth(0);
         tx.trace_len = header.len();
         tx.queue_id = Some(queue_id);
     }

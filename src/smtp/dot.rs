@@ -30,6 +30,8 @@ pub struct DotReceiver {
     max: usize,
     /// Bytes of content seen, kept or not.
     seen: usize,
+    /// Keep nothing more (the server-wide budget ran out); the stream is still read to its end.
+    discarding: bool,
 }
 
 impl DotReceiver {
@@ -38,6 +40,7 @@ impl DotReceiver {
             state: State::LineStart,
             max,
             seen: 0,
+            discarding: false,
         }
     }
 
@@ -46,8 +49,18 @@ impl DotReceiver {
         self.seen > self.max
     }
 
+    /// Keeps nothing more of this message; its end is still found.
+    pub fn discard(&mut self) {
+        self.discarding = true;
+    }
+
     fn emit(&mut self, out: &mut Vec<u8>, bytes: &[u8]) {
-        let keep = bytes.len().min(self.max.saturating_sub(self.seen));
+        let room = if self.discarding {
+            0
+        } else {
+            self.max.saturating_sub(self.seen)
+        };
+        let keep = bytes.len().min(room);
         if keep > 0 {
             reserve_gradually(out, keep);
             out.extend_from_slice(&bytes[..keep]);

@@ -28,6 +28,11 @@ impl Session {
             self.queue(&reply::MESSAGE_RATE);
             return Step::Continue;
         }
+        if self.ctx.message_budget.spent() {
+            METRICS.message_reply(reply::INFLIGHT_FULL.code);
+            self.queue(&reply::INFLIGHT_FULL);
+            return Step::Continue;
+        }
         if self.ctx.store.is_full(from.size as u64) {
             METRICS.message_reply(reply::STORAGE_FULL.code);
             self.queue(&reply::STORAGE_FULL);
@@ -58,6 +63,8 @@ impl Session {
             queue_id: None,
             bdat_seen: 0,
             started: Instant::now(),
+            held: self.ctx.message_budget.share(),
+            over_budget: false,
         });
         self.queue(&reply::SENDER_OK);
         Step::Continue

@@ -2,10 +2,12 @@
 //!
 //! `listener` accepts connections and enforces connection limits and shutdown; `session` drives one
 //! connection's state machine with smtp-proto's command parser; one file per stage (`ehlo`, `mail`,
-//! `rcpt`, `data`) holds that stage's rules; `dot` is DATA's byte stream; `tls` the certificates.
+//! `rcpt`, `data`) holds that stage's rules; `dot` is DATA's byte stream; `budget` the message bytes
+//! all sessions may hold together; `tls` the certificates.
 //! This layer knows nothing of contacts or SQL: it asks `routing` and the store's narrow interface
 //! about recipients, hands finished messages to `ingest`, and answers only after the store does.
 
+pub mod budget;
 mod data;
 mod dot;
 mod ehlo;
@@ -56,6 +58,8 @@ pub struct Context {
     pub connections: Arc<ConnectionLimits>,
     pub connection_rate: Option<RateLimiter>,
     pub message_rate: Option<RateLimiter>,
+    /// The memory all sessions may hold in message bodies.
+    pub message_budget: Arc<budget::MessageBudget>,
     /// SPF/DKIM/DMARC/ARC checks with their DNS caches; None when `auth.enabled` is off.
     pub verifier: Option<crate::auth::Verifier>,
     queue_ids: QueueIds,
@@ -79,6 +83,7 @@ impl Context {
             connections: ConnectionLimits::new(limits.max_connections, limits.max_connections_per_ip),
             connection_rate: RateLimiter::new(limits.connection_rate, window),
             message_rate: RateLimiter::new(limits.message_rate, window),
+            message_budget: budget::MessageBudget::new(limits.max_inflight_bytes),
             config,
             router,
             store,

@@ -88,6 +88,11 @@ pub const STORAGE_FAILED: Reply = Reply::new(
     "Temporary storage failure, message not accepted; try again later",
 );
 pub const STORAGE_FULL: Reply = Reply::new(452, "4.3.1", "Insufficient system storage, try again later");
+pub const INFLIGHT_FULL: Reply = Reply::new(
+    452,
+    "4.3.1",
+    "Insufficient system resources: too much mail in flight, try again later",
+);
 pub const TOO_MANY_RECIPIENTS: Reply = Reply::new(452, "4.5.3", "Too many recipients");
 
 pub const LINE_TOO_LONG: Reply = Reply::new(500, "5.5.2", "Line too long");

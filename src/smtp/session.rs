@@ -7,6 +7,7 @@
 //! buffered; a message is capped at the size limit and the rest of it is read and dropped.
 
 use super::Context;
+use super::budget::Share;
 use super::dot::DotReceiver;
 use super::reply::{self, Reply};
 use crate::ingest::AcceptedRecipient;
@@ -47,6 +48,26 @@ pub struct Transaction {
     /// BDAT: total chunk bytes seen, kept or not.
     pub bdat_seen: usize,
     pub started: Instant,
+    /// The bytes of `message` taken from the server-wide budget; given back when this is dropped.
+    pub held: Share,
+    /// The budget ran out during this message: nothing more is kept, and its end gets 452.
+    pub over_budget: bool,
+}
+
+impl Transaction {
+    /// Takes what `message` grew by since it was `before` long from the budget. When the budget
+    /// would be passed, what was kept is dropped and nothing more of this message will be.
+    pub fn hold_growth(&mut self, before: usize) {
+        if self.over_budget {
+            return;
+        }
+        let grown = self.message.len().saturating_sub(before);
+        if !self.held.grow(grown) {
+            self.over_budget = true;
+            self.message = Vec::new();
+            self.held.release();
+        }
+    }
 }
 
 enum Input {
@@ -326,15 +347,26 @@ impl Session {
                         self.input = Input::Command(RequestReceiver::default());
                         continue;
                     };
+                    let before = tx.message.len();
                     let (used, done) = receiver.feed(&input[pos..], &mut tx.message);
                     pos += used;
+                    tx.hold_growth(before);
+                    if tx.over_budget {
+                        receiver.discard();
+                    }
                     if done {
-                        let overflowed = receiver.overflowed();
+                        let refusal = if receiver.overflowed() {
+                            Some(reply::MESSAGE_TOO_BIG)
+                        } else if tx.over_budget {
+                            Some(reply::INFLIGHT_FULL)
+                        } else {
+                            None
+                        };
                         self.input = Input::Command(RequestReceiver::default());
-                        if overflowed {
+                        if let Some(refusal) = refusal {
                             self.tx = None;
-                            METRICS.message_reply(reply::MESSAGE_TOO_BIG.code);
-                            self.queue(&reply::MESSAGE_TOO_BIG);
+                            METRICS.message_reply(refusal.code);
+                            self.queue(&refusal);
                             continue;
                         }
                         return (pos, Step::Deliver);
@@ -348,9 +380,11 @@ impl Session {
                     let max = self.ctx.config.limits.max_message_size;
                     if *keep && let Some(tx) = self.tx.as_mut() {
                         tx.bdat_seen = tx.bdat_seen.saturating_add(take);
-                        if tx.bdat_seen <= max {
+                        if tx.bdat_seen <= max && !tx.over_budget {
+                            let before = tx.message.len();
                             super::dot::reserve_gradually(&mut tx.message, take);
                             tx.message.extend_from_slice(chunk);
+                            tx.hold_growth(before);
                         }
                     }
                     if *left == 0 {

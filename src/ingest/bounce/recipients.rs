@@ -213,17 +213,19 @@ pub(super) fn text_recipients(doc: &Doc) -> Vec<Raw> {
     let mut cands: Vec<(String, usize, bool)> = Vec::new();
     'lines: for (i, line) in lines.iter().enumerate() {
         let lower = line.to_ascii_lowercase();
-        if is_sender_context(&lower) {
+        if is_sender_context(&lower) || is_message_id_line(&lower) {
             continue;
         }
         for m in EMAIL.find_iter(line) {
             let Some(a) = clean_email(m.as_str()) else {
                 continue;
             };
-            if cands.iter().any(|(c, _, _)| *c == a) {
+            let ctx = recipient_context(line, m.start(), m.end());
+            // Listed first on a bare line, named as failed on a later one: the later line counts too.
+            if let Some(known) = cands.iter_mut().find(|(c, _, _)| *c == a) {
+                known.2 |= ctx;
                 continue;
             }
-            let ctx = recipient_context(line, m.start(), m.end());
             cands.push((a, i, ctx));
             if cands.len() >= MAX_RECIPIENTS {
                 break 'lines;
@@ -303,6 +305,14 @@ pub(super) fn block_after(lines: &[&str], start: usize, end: usize) -> String {
     out
 }
 
+/// Message-ID, References and In-Reply-To values look like addresses and never are recipients.
+fn is_message_id_line(lower: &str) -> bool {
+    let field = lower.trim_start_matches(['>', ' ', '\t']);
+    ["message-id:", "references:", "in-reply-to:", "x-message-id:"]
+        .iter()
+        .any(|f| field.starts_with(f))
+}
+
 pub(super) fn is_sender_context(lower: &str) -> bool {
     lower.contains("mail from:") && !lower.contains("rcpt to")
         || lower.trim_start().starts_with("from:")
@@ -321,7 +331,8 @@ pub(super) fn recipient_context(line: &str, start: usize, end: usize) -> bool {
         .to_ascii_lowercase();
     let before_t = before.trim();
     let after = line[end..].trim_start_matches(['>', '"', '\'', ')', ']']);
-    if before_t.is_empty() {
+    // Alone on its line, also inside a quoted (forwarded) notice.
+    if before_t.trim_start_matches(['>', ' ', '\t']).is_empty() {
         return true;
     }
     const LEADS: &[&str] = &[

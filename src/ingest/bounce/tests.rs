@@ -197,6 +197,34 @@ I am away. Your returned mail could not be delivered to me until Monday.\n";
 }
 
 #[test]
+fn a_forwarded_bounce_names_the_failed_recipient_not_message_ids() {
+    // A person forwards a bounce they received: the notice is quoted, Message-IDs look like
+    // addresses, and the failed address is first listed alone on a quoted line.
+    let forwarded = "From: Neko <neko@example.jp>\nTo: help@example.org\n\
+Subject: Fwd: Returned mail: see transcript for details\n\
+References: <200904290210.1234@mx.example.jp>\n\n\
+Begin forwarded message:\n\n\
+> From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.jp>\n\
+> Subject: Returned mail: see transcript for details\n\
+> Message-Id: <200904290210.1234@mx.example.jp>\n\
+>\n\
+>    ----- The following addresses had permanent fatal errors -----\n\
+> <kijitora@example.com>\n\
+>     (reason: 550 5.1.1 <kijitora@example.com>... User unknown)\n\
+>\n\
+> Message-Id: <ABCDEF-01@example.jp>\n\
+> To: kijitora@example.com\n";
+    let msg = MessageParser::default().parse(forwarded.as_bytes()).expect("parse");
+    let r = classify(&msg, true).expect("bounce");
+    let found: Vec<(&str, &str, bool)> = r
+        .recipients
+        .iter()
+        .map(|f| (f.recipient.as_str(), f.status.as_str(), f.hard))
+        .collect();
+    assert_eq!(found, [("kijitora@example.com", "5.1.1", true)]);
+}
+
+#[test]
 fn ordinary_messages_are_not_bounces() {
     let dir = Path::new(CORPUS).join("maildir/not");
     for e in std::fs::read_dir(&dir).expect("not dir").filter_map(|e| e.ok()) {

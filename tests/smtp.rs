@@ -663,7 +663,7 @@ fn sigterm_lets_a_transaction_in_flight_finish() {
 
 #[test]
 fn logs_carry_queue_id_account_sender_size_and_result() {
-    let server = start();
+    let server = builder().set("limits.max_message_size", 2000).start();
     let acme = server.create_account("Acme");
     let r = server.send(
         "jane@customer.example",
@@ -687,6 +687,23 @@ fn logs_carry_queue_id_account_sender_size_and_result() {
     assert!(v["size"].as_u64().unwrap() > 0);
     assert!(v["accounts"].as_str().unwrap().contains(&acme.id.to_string()));
     assert!(v["elapsed_ms"].is_u64());
+
+    // A refused message has its line too, under the queue id it was given at DATA.
+    let big = simple("joe@customer.example", &"x".repeat(3000));
+    server
+        .send("joe@customer.example", &[&acme.address], &big)
+        .expect(552, "5.3.4");
+    let refused = || {
+        server
+            .logs()
+            .into_iter()
+            .find(|l| l.contains("message refused") && l.contains("joe@customer.example"))
+    };
+    assert!(eventually(Duration::from_secs(5), || refused().is_some()));
+    let v: serde_json::Value = serde_json::from_str(&refused().unwrap()).unwrap();
+    assert_eq!(v["result"], 552);
+    assert_eq!(v["queue_id"].as_str().unwrap().len(), queue_id.len(), "{v}");
+    assert!(v["size"].as_u64().unwrap() > 3000);
 }
 
 mod starttls {

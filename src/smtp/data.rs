@@ -60,9 +60,8 @@ impl Session {
             None
         };
         if let Some(refusal) = refusal {
-            self.tx = None;
-            METRICS.message_reply(refusal.code);
-            self.queue(&refusal);
+            let seen = tx.bdat_seen;
+            self.refuse_message(&refusal, seen);
             return Step::Continue;
         }
         if last {
@@ -71,6 +70,17 @@ impl Session {
         let received = tx.bdat_seen;
         self.queue(&Reply::owned(250, "2.0.0", format!("{received} octets received")));
         Step::Continue
+    }
+
+    /// Ends the transaction with a refusal of its message (too big, or no memory left for it), and
+    /// logs it under the message's queue id so that one grep tells its story.
+    pub(super) fn refuse_message(&mut self, refusal: &Reply, seen: usize) {
+        if let Some(tx) = self.tx.take() {
+            tracing::info!(queue_id = tx.queue_id.as_deref().unwrap_or(""), from = %tx.mail_from, size = seen,
+                result = refusal.code, reason = %refusal.text, "message refused");
+        }
+        METRICS.message_reply(refusal.code);
+        self.queue(refusal);
     }
 
     /// Assigns the queue id and writes our Received header at the start of the message buffer.

@@ -44,6 +44,11 @@ impl DotReceiver {
         }
     }
 
+    /// Bytes of content seen so far, kept or not.
+    pub fn seen(&self) -> usize {
+        self.seen
+    }
+
     /// True once more than `max` bytes of content were seen.
     pub fn overflowed(&self) -> bool {
         self.seen > self.max

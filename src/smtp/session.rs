@@ -362,11 +362,10 @@ impl Session {
                         } else {
                             None
                         };
+                        let seen = receiver.seen();
                         self.input = Input::Command(RequestReceiver::default());
                         if let Some(refusal) = refusal {
-                            self.tx = None;
-                            METRICS.message_reply(refusal.code);
-                            self.queue(&refusal);
+                            self.refuse_message(&refusal, seen);
                             continue;
                         }
                         return (pos, Step::Deliver);

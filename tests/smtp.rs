@@ -689,7 +689,10 @@ fn logs_carry_queue_id_account_sender_size_and_result() {
     assert!(v["elapsed_ms"].is_u64());
 
     // A refused message has its line too, under the queue id it was given at DATA.
-    let big = simple("joe@customer.example", &"x".repeat(3000));
+    let big = message(
+        &[("From", "joe@customer.example"), ("Subject", "too big")],
+        &("x".repeat(98) + "\r\n").repeat(30),
+    );
     server
         .send("joe@customer.example", &[&acme.address], &big)
         .expect(552, "5.3.4");

@@ -40,11 +40,6 @@ pub fn run(config: Config) -> Result<(), String> {
         })
         .map_err(|e| format!("cannot open database {}: {e}", config.database.path.display()))?,
     );
-    // RFC 5321 §4.5.1: postmaster must be deliverable; its mail goes to an account of its own.
-    let postmaster = crate::store::admin::Admin::open(&config.database.path)
-        .and_then(|admin| admin.ensure_postmaster_account(&config.server.domains[0]))
-        .map_err(|e| format!("cannot create the postmaster account: {e}"))?;
-    tracing::info!(account = postmaster.id, address = %postmaster.address, "postmaster account");
     let tls = match (&config.tls.certificate, &config.tls.private_key) {
         (Some(cert), Some(key)) => Some(TlsSettings::load(cert, key)?),
         _ => None,

@@ -9,8 +9,8 @@
 //!
 //! Role addresses: `postmaster` (RFC 5321 §4.5.1: every SMTP server MUST accept it, also without a
 //! domain) and `abuse` (RFC 2142) at any of our domains go to the postmaster account, the one
-//! account whose address is `postmaster@<first domain>` (created at start); `abuse` keeps its name
-//! as the message's tag.
+//! account whose address is `postmaster@<first domain>` (the store creates it when the first such
+//! mail arrives); `abuse` keeps its name as the message's tag.
 
 pub mod address;
 pub mod token;

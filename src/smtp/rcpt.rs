@@ -30,14 +30,18 @@ impl Session {
             Err(Refusal::BadReplyToken) => Err(reply::UNKNOWN_USER),
             Err(Refusal::BadSyntax) => Err(reply::BAD_RECIPIENT),
             Ok(Route::Account { local, domain, tag }) => {
-                self.lookup(self.ctx.store.find_account(&local, &domain))
-                    .map(|account| AcceptedRecipient {
-                        address: to.address.clone(),
-                        account_id: account.id,
-                        tag,
-                        token: None,
-                        dmarc_reject: account.dmarc_reject,
-                    })
+                let found = if local == crate::routing::POSTMASTER {
+                    self.ctx.store.postmaster_account(&domain)
+                } else {
+                    self.ctx.store.find_account(&local, &domain)
+                };
+                self.lookup(found).map(|account| AcceptedRecipient {
+                    address: to.address.clone(),
+                    account_id: account.id,
+                    tag,
+                    token: None,
+                    dmarc_reject: account.dmarc_reject,
+                })
             }
             Ok(Route::Reply { token, tag }) => {
                 self.lookup(self.ctx.store.account(token.account_id))

@@ -10,6 +10,19 @@ use crate::routing::new_account_local_part;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 
+/// Creates the account that receives `postmaster@` and `abuse@` mail (see `routing`), named
+/// "Postmaster", with the address `postmaster@<domain>`, unless it exists (then it is left as the
+/// operator set it, disabled or not).
+pub(super) fn create_postmaster_account(conn: &Connection, domain: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO accounts (name, local_part, domain, enabled, created_at)
+         SELECT 'Postmaster', ?1, ?2, 1, ?3
+         WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE local_part = ?1 AND domain = ?2)",
+        params![crate::routing::POSTMASTER, domain, crate::time::now_rfc3339()],
+    )?;
+    Ok(())
+}
+
 pub struct Admin {
     conn: Connection,
 }
@@ -44,25 +57,6 @@ impl Admin {
                 .ok_or_else(|| StoreError::Failed("account vanished".into()));
         }
         Err(StoreError::Failed("could not find a free address".into()))
-    }
-
-    /// The account that receives `postmaster@` and `abuse@` mail (see `routing`), created on first
-    /// start with the address `postmaster@<domain>`; an existing one is left as the operator set it.
-    pub fn ensure_postmaster_account(&self, domain: &str) -> Result<Account, StoreError> {
-        let domain = domain.to_ascii_lowercase();
-        self.conn.execute(
-            "INSERT INTO accounts (name, local_part, domain, enabled, created_at)
-             SELECT 'Postmaster', ?1, ?2, 1, ?3
-             WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE local_part = ?1 AND domain = ?2)",
-            params![crate::routing::POSTMASTER, domain, crate::time::now_rfc3339()],
-        )?;
-        let id: i64 = self.conn.query_row(
-            "SELECT id FROM accounts WHERE local_part = ?1 AND domain = ?2",
-            params![crate::routing::POSTMASTER, domain],
-            |r| r.get(0),
-        )?;
-        self.account(id)?
-            .ok_or_else(|| StoreError::Failed("postmaster account vanished".into()))
     }
 
     fn address_taken(&self, local: &str, domain: &str) -> Result<bool, StoreError> {

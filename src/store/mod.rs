@@ -76,6 +76,11 @@ pub trait MailStore: Send + Sync + 'static {
     fn find_account(&self, local: &str, domain: &str) -> Result<Option<AccountRoute>, StoreError>;
     /// The account with this id (for signed reply addresses).
     fn account(&self, id: i64) -> Result<Option<AccountRoute>, StoreError>;
+    /// The postmaster account `postmaster@<domain>` (RFC 5321 §4.5.1: postmaster must be
+    /// deliverable). A store that can write creates it the first time mail arrives for it.
+    fn postmaster_account(&self, domain: &str) -> Result<Option<AccountRoute>, StoreError> {
+        self.find_account(crate::routing::POSTMASTER, domain)
+    }
     /// Lower-case addresses of the account's agents.
     fn members(&self, account_id: i64) -> Result<Vec<String>, StoreError>;
     /// Queues a delivery for the next group commit; the answer arrives once it is durable (or failed).
@@ -184,6 +189,16 @@ impl MailStore for SqliteStore {
                 .query_row((local, domain), route_row)
                 .optional()
         })
+    }
+
+    fn postmaster_account(&self, domain: &str) -> Result<Option<AccountRoute>, StoreError> {
+        if let Some(found) = self.find_account(crate::routing::POSTMASTER, domain)? {
+            return Ok(Some(found));
+        }
+        // Once per database: a short write on the reader's connection (SQLite serializes it with
+        // the writer thread's commits), so that the tenant list holds no account nobody needed.
+        self.with_reader(|c| admin::create_postmaster_account(c, domain))?;
+        self.find_account(crate::routing::POSTMASTER, domain)
     }
 
     fn account(&self, id: i64) -> Result<Option<AccountRoute>, StoreError> {

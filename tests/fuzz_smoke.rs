@@ -5,8 +5,9 @@
 //!
 //! The mutator is deliberately simple (bit flips, interesting bytes, dictionary words, cut, copy,
 //! splice): it is a smoke run for regressions, not a replacement for the 30-minute libFuzzer runs
-//! described in fuzz/README.md. A finding is written to `target/fuzz-smoke/` and the run's seed is
-//! printed; `INBOXD_FUZZ_SMOKE_SEED=<seed>` replays the same sequence.
+//! described in fuzz/README.md. The sequence of mutations is fixed by a seed, the same on every run
+//! so that CI is reproducible; `INBOXD_FUZZ_SMOKE_SEED=<number>` picks another sequence and
+//! `INBOXD_FUZZ_SMOKE_SEED=random` a fresh one. A finding is kept under `target/tmp/fuzz-smoke/`.
 
 #[path = "../fuzz/harness/alloc_guard.rs"]
 mod alloc_guard;
@@ -223,10 +224,11 @@ fn smoke(target: &str, run: fn(&[u8]), extra_words: &[Vec<u8>], max_len: usize) 
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(12);
-    let seed: u64 = std::env::var("INBOXD_FUZZ_SMOKE_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
+    let seed: u64 = match std::env::var("INBOXD_FUZZ_SMOKE_SEED").ok().as_deref() {
+        None | Some("") => 0x1B0C_5D00_F022_5EED,
+        Some("random") => SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 | 1,
+        Some(number) => number.parse().expect("INBOXD_FUZZ_SMOKE_SEED: a number or `random`"),
+    };
     let words: Vec<Vec<u8>> = INGEST_WORDS
         .iter()
         .map(|w| w.to_vec())

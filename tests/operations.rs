@@ -562,15 +562,10 @@ fn message_bytes_in_flight_are_bounded_server_wide() {
     b.cmd("DATA").expect(354, "2.0.0");
     b.write(format!("From: a@sender.example\r\nSubject: b\r\n\r\n{}.\r\n", lines(1_500)).as_bytes());
     b.reply().expect(250, "2.0.0");
-    let subjects: Vec<String> = server
-        .db()
-        .prepare("SELECT subject FROM messages ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    assert_eq!(subjects, ["a", "d", "b"]);
+    assert_eq!(
+        server.texts("SELECT subject FROM messages ORDER BY id"),
+        ["a", "d", "b"]
+    );
     let body = http_get(http, "/metrics").1;
     assert_eq!(metric(&body, "inboxd_message_replies_total{code=\"452\"}"), 2.0);
 }

@@ -141,14 +141,7 @@ fn recipients_are_judged_at_rcpt_time() {
     c.cmd("DATA").expect(354, "2.0.0");
     c.write(b"From: a@sender.example\r\nSubject: tags\r\n\r\nx\r\n.\r\n");
     c.reply().expect(250, "2.0.0");
-    let tags: Vec<String> = server
-        .db()
-        .prepare("SELECT tags_json FROM messages ORDER BY account_id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let tags = server.texts("SELECT tags_json FROM messages ORDER BY account_id");
     assert_eq!(
         tags,
         ["[\"sales\"]", "[]"],

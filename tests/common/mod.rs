@@ -333,6 +333,17 @@ impl Server {
         self.db().query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
+    /// The first column of every row of a query, as text.
+    pub fn texts(&self, sql: &str) -> Vec<String> {
+        self.db()
+            .prepare(sql)
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
     pub fn connect(&self) -> Client {
         Client::connect(self.addr)
     }

@@ -73,11 +73,6 @@ impl Router {
         self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
     }
 
-    /// The postmaster account's address: `postmaster@<first domain>`.
-    pub fn postmaster_domain(&self) -> &str {
-        &self.domains[0]
-    }
-
     /// Classifies one RCPT address.
     pub fn route(&self, address: &str) -> Result<Route, Refusal> {
         if address.eq_ignore_ascii_case(POSTMASTER) {
@@ -115,10 +110,11 @@ impl Router {
         })
     }
 
+    /// The postmaster account's route: its address is `postmaster@<first domain>`.
     fn postmaster(&self, tag: Option<String>) -> Route {
         Route::Account {
             local: POSTMASTER.to_string(),
-            domain: self.postmaster_domain().to_string(),
+            domain: self.domains[0].clone(),
             tag,
         }
     }

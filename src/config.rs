@@ -3,6 +3,7 @@
 //! Defaults live here and only here; `config/inboxd.toml` documents the same values. A file is parsed
 //! strictly: an unknown key or a bad value is refused with the key and the line that holds it.
 
+pub use crate::mail::DmarcAction;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -127,30 +128,6 @@ pub struct AuthConfig {
     pub dmarc_reject: DmarcAction,
     /// Forwarders whose ARC seal we trust to carry the original DMARC verdict (auto-forwarded mail).
     pub trusted_arc_sealers: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum DmarcAction {
-    Reject,
-    Accept,
-}
-
-impl DmarcAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DmarcAction::Reject => "reject",
-            DmarcAction::Accept => "accept",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<DmarcAction> {
-        match s {
-            "reject" => Some(DmarcAction::Reject),
-            "accept" => Some(DmarcAction::Accept),
-            _ => None,
-        }
-    }
 }
 
 impl Default for AuthConfig {

@@ -73,8 +73,8 @@ async fn healthz(health: &Health) -> (&'static str, &'static str, String) {
         );
     }
     match tokio::time::timeout(TIMEOUT, health.store.ping()).await {
-        Ok(Ok(Ok(()))) => ("200 OK", "text/plain", "ok\n".into()),
-        Ok(Ok(Err(e))) => (
+        Ok(Ok(())) => ("200 OK", "text/plain", "ok\n".into()),
+        Ok(Err(e)) => (
             "503 Service Unavailable",
             "text/plain",
             format!("database not writable: {e}\n"),

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod ingest;
+pub mod mail;
 pub mod metrics;
 pub mod routing;
 pub mod smtp;

@@ -1,6 +1,6 @@
 //! The `ingest` fuzz target's body, driven by libFuzzer (`fuzz_targets/ingest.rs`) and by the CI
 //! smoke (`tests/fuzz_smoke.rs`). It runs the ingest pipeline on arbitrary message bytes:
-//! `Delivery::prepare` (parse, classify bounce / auto-reply / forward / notice, plan per account)
+//! `ingest::prepare` (parse, classify bounce / auto-reply / forward / notice, plan per account)
 //! and the text helpers the plan uses.
 //!
 //! The input is the message as received (what DATA would hand over after unstuffing). Two accounts
@@ -13,12 +13,11 @@
 //! input size (quadratic blow-ups), reported by libFuzzer as a crash; hangs by `-timeout`.
 
 use crate::alloc_guard;
-use inboxd::ingest::{AcceptedRecipient, AccountData, Delivery, Envelope, forward, reply_text, thread};
-use inboxd::routing::{ReplyToken, TokenOrigin};
+use inboxd::ingest::{self, forward, reply_text, thread};
+use inboxd::mail::{AcceptedRecipient, AccountData, Envelope, TokenOrigin};
 use std::collections::BTreeMap;
 
 const TRACE: &[u8] = b"Received: from client.example ([192.0.2.7])\r\n\tby mx.fuzz.example (inboxd) with ESMTP\r\n\tid 0196A1B2C3D40001; Thu, 1 Jan 2026 00:00:00 +0000\r\n";
-const KEY: &[u8] = b"fuzzing-reply-token-secret-0123";
 
 /// Peak heap for one input: a constant plus a multiple of its size (mail-parser decodes parts,
 /// the plan keeps text and HTML and their quote-stripped forms).
@@ -55,21 +54,20 @@ pub fn run(data: &[u8]) {
         received_at: "2026-01-01T00:00:00Z".into(),
         size: data.len(),
     };
-    let token = ReplyToken::new(KEY, 2, "customer@client.example", TokenOrigin::Campaign("cmp-1".into()));
     let recipients = vec![
         AcceptedRecipient {
             address: "acme-k7m2q9x4+sales@inbox.localhost".into(),
             account_id: 1,
             tag: Some("sales".into()),
             dmarc_reject: None,
-            token: None,
+            reply_to: None,
         },
         AcceptedRecipient {
             address: "r-token@inbox.localhost".into(),
             account_id: 2,
             tag: None,
             dmarc_reject: None,
-            token: Some(token),
+            reply_to: Some(TokenOrigin::Campaign("cmp-1".into())),
         },
     ];
     // Account 2's agent is whoever the message is from: the forward rules then apply.
@@ -88,7 +86,7 @@ pub fn run(data: &[u8]) {
         },
     );
 
-    let delivery = Delivery::prepare(envelope, raw, TRACE.len(), &recipients, &accounts, None, &[]);
+    let delivery = ingest::prepare(envelope, raw, TRACE.len(), &recipients, &accounts, None, &[]);
     assert_eq!(delivery.plans.len(), 2);
     assert_eq!(&delivery.raw[TRACE.len()..], data);
     assert!(!delivery.dedupe_key.is_empty());

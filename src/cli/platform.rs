@@ -98,7 +98,7 @@ pub fn reply_address(config: &Config, args: ReplyAddressArgs) -> Result<(), Stri
     if !admin.account_exists(args.account).map_err(|e| e.to_string())? {
         return Err(format!("no account {}", args.account));
     }
-    if crate::ingest::address::normalize_email(&args.contact).is_none() {
+    if crate::mail::normalize_email(&args.contact).is_none() {
         return Err(format!("`{}` is not an address", args.contact));
     }
     let domain = args.domain.unwrap_or_else(|| config.server.domains[0].clone());

@@ -159,7 +159,7 @@ async fn watchdog(health: Arc<Health>) {
     let period = Duration::from_micros(usec / 2);
     loop {
         tokio::time::sleep(period).await;
-        if let Ok(Ok(Ok(()))) = tokio::time::timeout(period, health.store.ping()).await {
+        if let Ok(Ok(())) = tokio::time::timeout(period, health.store.ping()).await {
             let _ = sd_notify::notify(false, &[NotifyState::Watchdog]);
         } else {
             tracing::error!("watchdog: the database did not answer");

@@ -8,7 +8,7 @@
 //! part's headers only and estimates decoded sizes from encoded lengths. The raw message is always
 //! stored whole.
 
-use super::parse::Attachment;
+use crate::mail::Attachment;
 use mail_parser::{MessageParser, MimeHeaders};
 use memchr::memmem;
 

@@ -2,22 +2,9 @@
 //! auto-forwarding from a personal mailbox. Not a customer conversation: a system notice of the
 //! account, with the confirmation link and code the agent needs.
 
-use super::parse::ParsedMessage;
+use crate::mail::{Notice, ParsedMessage};
 use regex::Regex;
-use serde::Serialize;
 use std::sync::LazyLock;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Notice {
-    /// `forwarding_confirmation`
-    pub kind: &'static str,
-    /// The provider that asked: `gmail` or `outlook`.
-    pub provider: &'static str,
-    pub link: Option<String>,
-    pub code: Option<String>,
-    /// The mailbox whose owner asked to forward to us.
-    pub requested_by: Option<String>,
-}
 
 /// Gmail's sender, and the words confirmation subjects use across providers and languages.
 /// Microsoft's mail is recognised by its sender domain plus one of these subjects: when an agent adds

@@ -3,10 +3,8 @@
 //! Bodies are capped at [`MAX_BODY_CHARS`] for the stored text and HTML (the raw message always
 //! keeps everything), so one huge text part cannot double a session's memory.
 
-use super::address::{Mailbox, mailbox};
+use crate::mail::{Attachment, Mailbox, ParsedMessage, mailbox};
 use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders, PartType};
-use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// Text and HTML kept per message; beyond it the body is cut and the message flagged `truncated`.
 pub const MAX_BODY_CHARS: usize = 1024 * 1024;
@@ -25,47 +23,6 @@ const KEPT_HEADERS: &[&str] = &[
     "X-Forwarded-For",
     "X-Forwarded-To",
 ];
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Attachment {
-    pub filename: Option<String>,
-    pub content_type: String,
-    pub size: usize,
-    pub content_id: Option<String>,
-    pub inline: bool,
-}
-
-/// What a message says about itself, as far as it could be parsed.
-#[derive(Debug, Clone, Default)]
-pub struct ParsedMessage {
-    /// False when mail-parser found no message at all: stored raw and flagged `unparsed`.
-    pub parsed: bool,
-    pub message_id: Option<String>,
-    pub from: Option<Mailbox>,
-    pub sender: Option<Mailbox>,
-    pub reply_to: Vec<Mailbox>,
-    pub to: Vec<Mailbox>,
-    pub cc: Vec<Mailbox>,
-    pub subject: Option<String>,
-    /// RFC 3339, when the Date header is valid.
-    pub date: Option<String>,
-    pub in_reply_to: Vec<String>,
-    pub references: Vec<String>,
-    /// Lower-case header name → raw value, for the headers in `KEPT_HEADERS` that are present.
-    pub headers: BTreeMap<String, String>,
-    pub text: Option<String>,
-    pub html: Option<String>,
-    pub text_from_html: bool,
-    pub attachments: Vec<Attachment>,
-    /// A body was longer than [`MAX_BODY_CHARS`] and was cut.
-    pub truncated: bool,
-}
-
-impl ParsedMessage {
-    pub fn header(&self, lower_name: &str) -> Option<&str> {
-        self.headers.get(lower_name).map(String::as_str)
-    }
-}
 
 /// Parses a whole message. Never fails: a message mail-parser cannot read comes back `parsed: false`.
 pub fn parse(raw: &[u8]) -> ParsedMessage {

@@ -7,8 +7,7 @@
 //! 3. The SMTP envelope sender never becomes a contact: it is often SRS-rewritten by forwarders,
 //!    VERP-encoded by list servers, or empty.
 
-use super::address::Mailbox;
-use super::parse::ParsedMessage;
+use crate::mail::{Mailbox, ParsedMessage};
 
 /// Local parts that say "nobody reads replies here".
 const NO_REPLY_NAMES: &[&str] = &[
@@ -54,7 +53,7 @@ pub fn is_no_reply(email: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::address::mailbox;
+    use crate::mail::mailbox;
 
     fn message(from: &str, reply_to: Option<&str>) -> ParsedMessage {
         ParsedMessage {

@@ -13,7 +13,7 @@
 //!
 //! A member's manual forward is judged by the member's own authentication, since the From is theirs.
 
-use crate::auth::AuthResult;
+use crate::mail::AuthResult;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -29,22 +29,11 @@ impl Verdict {
     }
 }
 
-/// The forwarded-mail exception: a trusted forwarder's ARC seal says the original passed DMARC.
-fn arc_vouches(auth: &AuthResult, trusted_sealers: &[String]) -> bool {
-    auth.arc == "pass"
-        && auth.arc_dmarc.as_deref() == Some("pass")
-        && !auth.arc_sealers.is_empty()
-        && auth
-            .arc_sealers
-            .iter()
-            .all(|s| trusted_sealers.iter().any(|t| t.eq_ignore_ascii_case(s)))
-}
-
 pub fn judge(auth: Option<&AuthResult>, trusted_sealers: &[String]) -> Verdict {
     let Some(auth) = auth else {
         return Verdict::Skipped;
     };
-    if auth.dmarc == "pass" || auth.from_domain_aligned || arc_vouches(auth, trusted_sealers) {
+    if auth.dmarc == "pass" || auth.from_domain_aligned || auth.arc_vouches(trusted_sealers) {
         return Verdict::Verified;
     }
     let broken = matches!(auth.spf.as_str(), "fail" | "softfail") || auth.dkim == "fail";
@@ -52,11 +41,6 @@ pub fn judge(auth: Option<&AuthResult>, trusted_sealers: &[String]) -> Verdict {
         return Verdict::Suspicious;
     }
     Verdict::Unverified
-}
-
-/// DMARC failed and the sender's domain asks receivers to reject (and no trusted forwarder vouches).
-pub fn dmarc_says_reject(auth: &AuthResult, trusted_sealers: &[String]) -> bool {
-    auth.dmarc == "fail" && auth.dmarc_policy.as_deref() == Some("reject") && !arc_vouches(auth, trusted_sealers)
 }
 
 #[cfg(test)]
@@ -113,9 +97,7 @@ mod tests {
         forwarded.arc_dmarc = Some("pass".into());
         forwarded.arc_sealers = vec!["google.com".into()];
         assert_eq!(judge(Some(&forwarded), &sealers), Verdict::Verified);
-        assert!(!dmarc_says_reject(&forwarded, &sealers));
         forwarded.arc_sealers.push("evil.example".into());
         assert_eq!(judge(Some(&forwarded), &sealers), Verdict::Suspicious);
-        assert!(dmarc_says_reject(&forwarded, &sealers));
     }
 }

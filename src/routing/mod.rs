@@ -12,14 +12,12 @@
 //! account whose address is `postmaster@<first domain>` (the store creates it when the first such
 //! mail arrives); `abuse` keeps its name as the message's tag.
 
-pub mod address;
 pub mod token;
 
-pub use address::new_account_local_part;
-pub use token::{ReplyToken, TokenOrigin};
+use crate::mail::POSTMASTER;
+pub use crate::mail::TokenOrigin;
+pub use token::ReplyToken;
 
-/// The local part of the postmaster account, and of the role address RFC 5321 requires.
-pub const POSTMASTER: &str = "postmaster";
 /// RFC 2142's address for abuse reports, delivered to the postmaster account.
 const ABUSE: &str = "abuse";
 
@@ -34,6 +32,10 @@ pub enum Route {
     },
     /// A verified reply address.
     Reply { token: ReplyToken, tag: Option<String> },
+    /// `postmaster` (bare or at any of our domains) or `abuse`: the postmaster account, whose
+    /// address is `postmaster@<domain>` on the first configured domain; the store creates it when
+    /// the first such mail arrives.
+    Postmaster { domain: String, tag: Option<String> },
 }
 
 /// Why a recipient is refused before any lookup.
@@ -112,8 +114,7 @@ impl Router {
 
     /// The postmaster account's route: its address is `postmaster@<first domain>`.
     fn postmaster(&self, tag: Option<String>) -> Route {
-        Route::Account {
-            local: POSTMASTER.to_string(),
+        Route::Postmaster {
             domain: self.domains[0].clone(),
             tag,
         }
@@ -168,8 +169,7 @@ mod tests {
     #[test]
     fn role_addresses_go_to_the_postmaster_account() {
         let r = router();
-        let postmaster = |tag: Option<&str>| Route::Account {
-            local: "postmaster".into(),
+        let postmaster = |tag: Option<&str>| Route::Postmaster {
             domain: "in.example.com".into(),
             tag: tag.map(String::from),
         };

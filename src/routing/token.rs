@@ -7,6 +7,7 @@
 //! the reply's own From names the person who answered. Without the key a token can't be forged,
 //! altered or enumerated: 64 bits of tag must match.
 
+use crate::mail::TokenOrigin;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
@@ -15,14 +16,6 @@ const VERSION: u8 = 1;
 const TAG_LEN: usize = 8;
 const CONTACT_DIGEST_LEN: usize = 6;
 const MAX_ORIGIN_ID: usize = 24;
-
-/// What the platform sent that the reply answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenOrigin {
-    None,
-    Campaign(String),
-    Automation(String),
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyToken {
@@ -61,20 +54,6 @@ impl ReplyToken {
     /// True when the token was minted for this address.
     pub fn is_for_contact(&self, email: &str, key: &[u8]) -> bool {
         self.contact_digest == contact_digest(key, email)
-    }
-
-    pub fn campaign_id(&self) -> Option<&str> {
-        match &self.origin {
-            TokenOrigin::Campaign(id) => Some(id),
-            _ => None,
-        }
-    }
-
-    pub fn automation_id(&self) -> Option<&str> {
-        match &self.origin {
-            TokenOrigin::Automation(id) => Some(id),
-            _ => None,
-        }
     }
 
     /// The token text (base32, lower case) that follows `r-`.

@@ -4,7 +4,7 @@ use super::session::{Session, Step};
 
 impl Session {
     pub(super) fn ehlo(&mut self, host: String, extended: bool) -> Step {
-        self.tx = None;
+        self.transaction = None;
         self.helo = Some(sanitize(&host));
         self.esmtp = extended;
         let hostname = self.ctx.hostname().to_string();

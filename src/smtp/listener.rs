@@ -5,96 +5,21 @@
 //! in a queue. On shutdown the listeners close, idle sessions get `421 4.3.2`, sessions in the
 //! middle of a transaction get the grace time to finish, and the store commits what it was given.
 
-use super::Context;
+use super::context::Context;
 use super::reply::{self, Reply};
 use super::session::{Outcome, Session};
 use crate::config::Network;
 use crate::metrics::METRICS;
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 /// How long a trusted load balancer may take to send its PROXY header.
 const PROXY_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Open connections, in all and per client address.
-pub struct ConnectionLimits {
-    max_total: usize,
-    max_per_ip: usize,
-    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
-    all_closed: Notify,
-}
-
-/// One open connection's place; released when dropped.
-pub struct Permit {
-    limits: Arc<ConnectionLimits>,
-    ip: IpAddr,
-}
-
-impl ConnectionLimits {
-    pub fn new(max_total: usize, max_per_ip: usize) -> Arc<ConnectionLimits> {
-        Arc::new(ConnectionLimits {
-            max_total,
-            max_per_ip,
-            open: Mutex::new((0, HashMap::new())),
-            all_closed: Notify::new(),
-        })
-    }
-
-    pub fn acquire(self: &Arc<Self>, ip: IpAddr) -> Result<Permit, Reply> {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        if open.0 >= self.max_total {
-            return Err(reply::TOO_MANY_CONNECTIONS);
-        }
-        let from_ip = open.1.entry(ip).or_insert(0);
-        if *from_ip >= self.max_per_ip {
-            return Err(reply::TOO_MANY_FROM_IP);
-        }
-        *from_ip += 1;
-        open.0 += 1;
-        METRICS.connections_open.fetch_add(1, Relaxed);
-        Ok(Permit {
-            limits: Arc::clone(self),
-            ip,
-        })
-    }
-
-    pub fn open_connections(&self) -> usize {
-        self.open.lock().unwrap_or_else(|e| e.into_inner()).0
-    }
-
-    async fn all_closed(&self) {
-        loop {
-            let notified = self.all_closed.notified();
-            if self.open_connections() == 0 {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        let mut open = self.limits.open.lock().unwrap_or_else(|e| e.into_inner());
-        open.0 = open.0.saturating_sub(1);
-        METRICS.connections_open.fetch_sub(1, Relaxed);
-        if let Some(n) = open.1.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                open.1.remove(&self.ip);
-            }
-        }
-        if open.0 == 0 {
-            self.limits.all_closed.notify_waiters();
-        }
-    }
-}
 
 /// Asks a running server to stop.
 #[derive(Clone)]
@@ -145,11 +70,11 @@ impl Server {
                 tracing::info!(%addr, implicit_tls = listener.implicit_tls, "listening");
             }
         }
-        let (tx, _) = watch::channel(false);
+        let (stop, _) = watch::channel(false);
         Server {
             ctx,
             listeners,
-            shutdown: Arc::new(tx),
+            shutdown: Arc::new(stop),
         }
     }
 

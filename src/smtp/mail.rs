@@ -11,7 +11,7 @@ impl Session {
         if self.helo.is_none() {
             return self.refuse(&reply::BAD_SEQUENCE_HELO);
         }
-        if self.tx.is_some() {
+        if self.transaction.is_some() {
             return self.refuse(&reply::BAD_SEQUENCE_NESTED_MAIL);
         }
         let max = self.ctx.config.limits.max_message_size;
@@ -51,7 +51,7 @@ impl Session {
         } else {
             None
         };
-        self.tx = Some(Transaction {
+        self.transaction = Some(Transaction {
             mail_from: from.address,
             body: body.map(str::to_string),
             smtputf8,

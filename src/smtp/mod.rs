@@ -1,16 +1,23 @@
 //! The wire: SMTP sessions over TCP (and TLS), from the first byte to the 250.
 //!
-//! `listener` accepts connections and enforces connection limits and shutdown; `session` drives one
-//! connection's state machine with smtp-proto's command parser; one file per stage (`ehlo`, `mail`,
-//! `rcpt`, `data`) holds that stage's rules; `dot` is DATA's byte stream; `budget` the message bytes
-//! all sessions may hold together; `tls` the certificates.
+//! Read in the order a connection lives: `listener` accepts connections (PROXY, TLS, shutdown) and
+//! takes a place from `limits` and `rate`; `session` drives one connection's state machine with
+//! smtp-proto's command parser; one file per stage (`ehlo`, `mail`, `rcpt`, `data`) holds that
+//! stage's rules, with `dot` for DATA's byte stream; `deliver` is the pipeline a finished message
+//! goes through (account data, authentication, the DMARC decision, ingest, the commit) up to its
+//! reply; `reply` lists every reply the server sends. `context` is what all sessions share,
+//! `budget` the message bytes they may hold together, `tls` the certificates.
+//!
 //! This layer knows nothing of contacts or SQL: it asks `routing` and the store's narrow interface
 //! about recipients, hands finished messages to `ingest`, and answers only after the store does.
 
 pub mod budget;
+mod context;
 mod data;
+mod deliver;
 mod dot;
 mod ehlo;
+pub mod limits;
 pub mod listener;
 mod mail;
 pub mod proxy;
@@ -20,131 +27,28 @@ pub mod reply;
 mod session;
 pub mod tls;
 
-use crate::config::{Config, Network};
-use crate::routing::Router;
-use crate::store::MailStore;
-use listener::ConnectionLimits;
-use rate::RateLimiter;
-use std::net::IpAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
-
+pub use context::Context;
 pub use listener::{Server, ShutdownHandle};
 
-/// Runs one SMTP session on any byte stream (used by fuzzing and by embedders; the listener adds
-/// TCP, limits and STARTTLS around the same session). Returns true when the client asked for
-/// STARTTLS and was told to go ahead: the caller owns the stream and decides what to do next.
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
+
+/// Runs one SMTP session on any byte stream (used by fuzzing, the in-process stage tests and
+/// embedders; the listener adds TCP, limits and STARTTLS around the same session). Returns true when
+/// the client asked for STARTTLS and was told to go ahead: the caller owns the stream and decides
+/// what to do next.
 pub async fn run_session<S>(
-    ctx: std::sync::Arc<Context>,
+    ctx: Arc<Context>,
     stream: &mut S,
-    peer: std::net::SocketAddr,
-    shutdown: tokio::sync::watch::Receiver<bool>,
+    peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
 ) -> bool
 where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut session = session::Session::new(ctx, peer, shutdown);
     session.greeting();
     session.run(stream).await == session::Outcome::StartTls
-}
-
-/// What every session of a server shares.
-pub struct Context {
-    pub config: Config,
-    pub router: Router,
-    pub store: Arc<dyn MailStore>,
-    pub tls: Option<tls::TlsSettings>,
-    pub connections: Arc<ConnectionLimits>,
-    pub connection_rate: Option<RateLimiter>,
-    pub message_rate: Option<RateLimiter>,
-    /// The memory all sessions may hold in message bodies.
-    pub message_budget: Arc<budget::MessageBudget>,
-    /// SPF/DKIM/DMARC/ARC checks with their DNS caches; None when `auth.enabled` is off.
-    pub verifier: Option<crate::auth::Verifier>,
-    queue_ids: QueueIds,
-}
-
-impl Context {
-    pub fn new(config: Config, store: Arc<dyn MailStore>, tls: Option<tls::TlsSettings>) -> Result<Context, String> {
-        let router = Router::new(config.domains_lowercase(), config.reply_secret()?);
-        let limits = &config.limits;
-        let window = Duration::from_secs(limits.rate_window_secs);
-        let verifier = match &config.auth {
-            a if !a.enabled => None,
-            a if a.nameservers.is_empty() => Some(crate::auth::Verifier::new(Duration::from_secs(a.dns_timeout_secs))?),
-            a => Some(crate::auth::Verifier::with_nameservers(
-                &a.nameservers,
-                Duration::from_secs(a.dns_timeout_secs),
-            )?),
-        };
-        Ok(Context {
-            verifier,
-            connections: ConnectionLimits::new(limits.max_connections, limits.max_connections_per_ip),
-            connection_rate: RateLimiter::new(limits.connection_rate, window),
-            message_rate: RateLimiter::new(limits.message_rate, window),
-            message_budget: budget::MessageBudget::new(limits.max_inflight_bytes),
-            config,
-            router,
-            store,
-            tls,
-            queue_ids: QueueIds::new(),
-        })
-    }
-
-    pub fn hostname(&self) -> &str {
-        &self.config.server.hostname
-    }
-
-    /// The idle timeout, shortened when the server is under stress (most connection slots taken),
-    /// as Postfix does: slow or idle clients then make room for the others.
-    pub fn idle_timeout(&self) -> Duration {
-        let limits = &self.config.limits;
-        let open = self.connections.open_connections();
-        let stressed = open * 100 > limits.max_connections * usize::from(limits.stress_threshold_percent);
-        let secs = if stressed {
-            limits.stress_idle_timeout_secs.min(limits.idle_timeout_secs)
-        } else {
-            limits.idle_timeout_secs
-        };
-        Duration::from_secs(secs)
-    }
-
-    /// Relays we trust (the platform's own servers) are exempt from rate limits.
-    pub fn is_trusted(&self, ip: IpAddr) -> bool {
-        Network::any_contains(&self.config.server.trusted_networks, ip)
-    }
-
-    pub fn session_timeout(&self) -> Duration {
-        Duration::from_secs(self.config.limits.session_timeout_secs)
-    }
-
-    pub fn next_queue_id(&self) -> String {
-        self.queue_ids.next()
-    }
-}
-
-/// Queue ids: 12 hex digits of microseconds since the epoch, then 4 of a per-process counter that
-/// starts at a random value, so ids sort by time and two MX hosts are unlikely to collide.
-struct QueueIds {
-    counter: AtomicU64,
-}
-
-impl QueueIds {
-    fn new() -> QueueIds {
-        let mut seed = [0u8; 2];
-        let _ = getrandom::fill(&mut seed);
-        QueueIds {
-            counter: AtomicU64::new(u64::from(u16::from_le_bytes(seed))),
-        }
-    }
-
-    fn next(&self) -> String {
-        let micros = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_micros() as u64)
-            .unwrap_or(0);
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        format!("{:012X}{:04X}", micros & 0xFFFF_FFFF_FFFF, n & 0xFFFF)
-    }
 }

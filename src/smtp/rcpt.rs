@@ -6,65 +6,56 @@
 
 use super::reply::{self, Reply};
 use super::session::{Session, Step};
-use crate::ingest::AcceptedRecipient;
+use crate::mail::{AcceptedRecipient, AccountRoute};
 use crate::metrics::METRICS;
 use crate::routing::{Refusal, Route};
-use crate::store::AccountRoute;
+use crate::store::StoreError;
 use smtp_proto::RcptTo;
 
 impl Session {
     pub(super) fn rcpt(&mut self, to: RcptTo<String>) -> Step {
-        let Some(tx) = self.tx.as_ref() else {
+        let Some(transaction) = self.transaction.as_ref() else {
             return self.refuse(&reply::BAD_SEQUENCE_MAIL);
         };
-        if tx.recipients.len() >= self.ctx.config.limits.max_recipients {
+        if transaction.recipients.len() >= self.ctx.config.limits.max_recipients {
             // RFC 5321 §4.5.3.1.10: the client sends the rest in another transaction.
             self.queue(&reply::TOO_MANY_RECIPIENTS);
             return Step::Continue;
         }
-        if !tx.smtputf8 && !to.address.is_ascii() {
+        if !transaction.smtputf8 && !to.address.is_ascii() {
             return self.refuse(&reply::SMTPUTF8_NOT_DECLARED);
         }
-        let accepted = match self.ctx.router.route(&to.address) {
-            Err(Refusal::NotOurDomain) => Err(reply::RELAY_DENIED),
-            Err(Refusal::BadReplyToken) => Err(reply::UNKNOWN_USER),
-            Err(Refusal::BadSyntax) => Err(reply::BAD_RECIPIENT),
-            Ok(Route::Account { local, domain, tag }) => {
-                let found = if local == crate::routing::POSTMASTER {
-                    self.ctx.store.postmaster_account(&domain)
-                } else {
-                    self.ctx.store.find_account(&local, &domain)
-                };
-                self.lookup(found).map(|account| AcceptedRecipient {
-                    address: to.address.clone(),
-                    account_id: account.id,
-                    tag,
-                    token: None,
-                    dmarc_reject: account.dmarc_reject,
-                })
-            }
-            Ok(Route::Reply { token, tag }) => {
-                self.lookup(self.ctx.store.account(token.account_id))
-                    .map(|account| AcceptedRecipient {
-                        address: to.address.clone(),
-                        account_id: account.id,
-                        tag,
-                        token: Some(token),
-                        dmarc_reject: account.dmarc_reject,
-                    })
-            }
+        let store = &self.ctx.store;
+        let (found, tag, reply_to) = match self.ctx.router.route(&to.address) {
+            Err(Refusal::NotOurDomain) => return self.answer_rcpt(&to.address, Err(reply::RELAY_DENIED)),
+            Err(Refusal::BadReplyToken) => return self.answer_rcpt(&to.address, Err(reply::UNKNOWN_USER)),
+            Err(Refusal::BadSyntax) => return self.answer_rcpt(&to.address, Err(reply::BAD_RECIPIENT)),
+            Ok(Route::Account { local, domain, tag }) => (store.find_account(&local, &domain), tag, None),
+            Ok(Route::Postmaster { domain, tag }) => (store.postmaster_account(&domain), tag, None),
+            Ok(Route::Reply { token, tag }) => (store.account(token.account_id), tag, Some(token.origin)),
         };
+        let accepted = lookup(found).map(|account| AcceptedRecipient {
+            address: to.address.clone(),
+            account_id: account.id,
+            tag,
+            reply_to,
+            dmarc_reject: account.dmarc_reject,
+        });
+        self.answer_rcpt(&to.address, accepted)
+    }
+
+    fn answer_rcpt(&mut self, address: &str, accepted: Result<AcceptedRecipient, Reply>) -> Step {
         METRICS.recipient_reply(accepted.as_ref().map_or_else(|r| r.code, |_| 250));
         match accepted {
             Ok(recipient) => {
-                if let Some(tx) = self.tx.as_mut() {
-                    tx.recipients.push(recipient);
+                if let Some(transaction) = self.transaction.as_mut() {
+                    transaction.recipients.push(recipient);
                 }
                 self.queue(&reply::RECIPIENT_OK);
                 Step::Continue
             }
             Err(refusal) if refusal.code >= 500 => {
-                tracing::info!(peer = %self.peer.ip(), rcpt = %to.address, code = refusal.code, "recipient refused");
+                tracing::info!(peer = %self.peer.ip(), rcpt = %address, code = refusal.code, "recipient refused");
                 self.refuse(&refusal)
             }
             Err(temporary) => {
@@ -73,16 +64,16 @@ impl Session {
             }
         }
     }
+}
 
-    fn lookup(&self, found: Result<Option<AccountRoute>, crate::store::StoreError>) -> Result<AccountRoute, Reply> {
-        match found {
-            Ok(Some(account)) if account.enabled => Ok(account),
-            Ok(Some(_)) => Err(reply::ACCOUNT_DISABLED),
-            Ok(None) => Err(reply::UNKNOWN_USER),
-            Err(e) => {
-                tracing::error!(error = %e, "account lookup failed");
-                Err(Reply::new(451, "4.3.0", "Temporary lookup failure, try again later"))
-            }
+fn lookup(found: Result<Option<AccountRoute>, StoreError>) -> Result<AccountRoute, Reply> {
+    match found {
+        Ok(Some(account)) if account.enabled => Ok(account),
+        Ok(Some(_)) => Err(reply::ACCOUNT_DISABLED),
+        Ok(None) => Err(reply::UNKNOWN_USER),
+        Err(e) => {
+            tracing::error!(error = %e, "account lookup failed");
+            Err(reply::LOOKUP_FAILED)
         }
     }
 }

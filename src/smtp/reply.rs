@@ -121,6 +121,7 @@ pub const RELAY_DENIED: Reply = Reply::new(
     "5.7.1",
     "Relay access denied: we only receive mail for our own domains",
 );
+pub const LOOKUP_FAILED: Reply = Reply::new(451, "4.3.0", "Temporary lookup failure, try again later");
 pub const ACCOUNT_DISABLED: Reply = Reply::new(550, "5.2.1", "Mailbox disabled, not accepting messages");
 pub const DMARC_REJECT: Reply = Reply::new(
     550,

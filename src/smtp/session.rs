@@ -6,11 +6,11 @@
 //! line is capped at 4096 bytes by smtp-proto and the rest of an over-long line is skipped, not
 //! buffered; a message is capped at the size limit and the rest of it is read and dropped.
 
-use super::Context;
 use super::budget::Share;
+use super::context::Context;
 use super::dot::DotReceiver;
 use super::reply::{self, Reply};
-use crate::ingest::AcceptedRecipient;
+use crate::mail::AcceptedRecipient;
 use crate::metrics::{METRICS, SessionState};
 use smtp_proto::request::receiver::{DummyLineReceiver, RequestReceiver};
 use smtp_proto::{Error as ParseError, Request};
@@ -97,7 +97,7 @@ pub struct Session {
     pub(super) helo: Option<String>,
     pub(super) esmtp: bool,
     pub(super) tls: Option<String>,
-    pub(super) tx: Option<Transaction>,
+    pub(super) transaction: Option<Transaction>,
     pub(super) errors: u32,
     pub(super) messages: u32,
     /// A relay in `server.trusted_networks`: exempt from rate limits.
@@ -123,7 +123,7 @@ impl Session {
             helo: None,
             esmtp: false,
             tls: None,
-            tx: None,
+            transaction: None,
             errors: 0,
             messages: 0,
             out: Vec::new(),
@@ -143,7 +143,7 @@ impl Session {
         self.tls = Some(description);
         self.helo = None;
         self.esmtp = false;
-        self.tx = None;
+        self.transaction = None;
         self.input = Input::Command(RequestReceiver::default());
     }
 
@@ -177,7 +177,7 @@ impl Session {
             SessionState::Committing
         } else if matches!(self.input, Input::Data(_) | Input::Bdat { .. }) {
             SessionState::Data
-        } else if self.tx.is_some() {
+        } else if self.transaction.is_some() {
             SessionState::Envelope
         } else {
             SessionState::Idle
@@ -187,7 +187,7 @@ impl Session {
     }
 
     fn is_idle(&self) -> bool {
-        self.tx.is_none() && matches!(self.input, Input::Command(_) | Input::DiscardLine(_))
+        self.transaction.is_none() && matches!(self.input, Input::Command(_) | Input::DiscardLine(_))
     }
 
     pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(&mut self, stream: &mut S) -> Outcome {
@@ -308,7 +308,7 @@ impl Session {
                             // smtp-proto reads both `<>` (invalid) and RFC 5321's bare
                             // `<Postmaster>` (which we must accept) as an empty path.
                             if names_postmaster(&input[pos - used..pos]) {
-                                to.address = crate::routing::POSTMASTER.to_string();
+                                to.address = crate::mail::POSTMASTER.to_string();
                             }
                             self.command(Request::Rcpt { to })
                         }
@@ -343,21 +343,21 @@ impl Session {
                     }
                 }
                 Input::Data(receiver) => {
-                    let Some(tx) = self.tx.as_mut() else {
+                    let Some(transaction) = self.transaction.as_mut() else {
                         self.input = Input::Command(RequestReceiver::default());
                         continue;
                     };
-                    let before = tx.message.len();
-                    let (used, done) = receiver.feed(&input[pos..], &mut tx.message);
+                    let before = transaction.message.len();
+                    let (used, done) = receiver.feed(&input[pos..], &mut transaction.message);
                     pos += used;
-                    tx.hold_growth(before);
-                    if tx.over_budget {
+                    transaction.hold_growth(before);
+                    if transaction.over_budget {
                         receiver.discard();
                     }
                     if done {
                         let refusal = if receiver.overflowed() {
                             Some(reply::MESSAGE_TOO_BIG)
-                        } else if tx.over_budget {
+                        } else if transaction.over_budget {
                             Some(reply::INFLIGHT_FULL)
                         } else {
                             None
@@ -377,13 +377,13 @@ impl Session {
                     pos += take;
                     *left -= take;
                     let max = self.ctx.config.limits.max_message_size;
-                    if *keep && let Some(tx) = self.tx.as_mut() {
-                        tx.bdat_seen = tx.bdat_seen.saturating_add(take);
-                        if tx.bdat_seen <= max && !tx.over_budget {
-                            let before = tx.message.len();
-                            super::dot::reserve_gradually(&mut tx.message, take);
-                            tx.message.extend_from_slice(chunk);
-                            tx.hold_growth(before);
+                    if *keep && let Some(transaction) = self.transaction.as_mut() {
+                        transaction.bdat_seen = transaction.bdat_seen.saturating_add(take);
+                        if transaction.bdat_seen <= max && !transaction.over_budget {
+                            let before = transaction.message.len();
+                            super::dot::reserve_gradually(&mut transaction.message, take);
+                            transaction.message.extend_from_slice(chunk);
+                            transaction.hold_growth(before);
                         }
                     }
                     if *left == 0 {
@@ -409,7 +409,7 @@ impl Session {
             Request::Data => self.data(),
             Request::Bdat { chunk_size, is_last } => self.bdat(chunk_size, is_last),
             Request::Rset => {
-                self.tx = None;
+                self.transaction = None;
                 self.queue(&reply::RESET_OK);
                 Step::Continue
             }
@@ -451,7 +451,7 @@ impl Session {
         if self.ctx.tls.is_none() {
             return self.refuse(&reply::NOT_IMPLEMENTED);
         }
-        if self.tx.is_some() {
+        if self.transaction.is_some() {
             return self.refuse(&reply::TLS_IN_TRANSACTION);
         }
         self.queue(&reply::READY_TLS);

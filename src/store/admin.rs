@@ -3,10 +3,10 @@
 //! The CLI opens its own connection; SQLite's locking makes these safe while the server runs, and
 //! routing reads the accounts table at every RCPT, so a change takes effect for the next recipient.
 
+use super::local_part::new_account_local_part;
 use super::read::{self, Account};
 use super::{StoreError, open_connection};
-use crate::ingest::address::{email_key, normalize_email};
-use crate::routing::new_account_local_part;
+use crate::mail::{DmarcAction, POSTMASTER, email_key, normalize_email};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 
@@ -18,7 +18,7 @@ pub(super) fn create_postmaster_account(conn: &Connection, domain: &str) -> rusq
         "INSERT INTO accounts (name, local_part, domain, enabled, created_at)
          SELECT 'Postmaster', ?1, ?2, 1, ?3
          WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE local_part = ?1 AND domain = ?2)",
-        params![crate::routing::POSTMASTER, domain, crate::time::now_rfc3339()],
+        params![POSTMASTER, domain, crate::time::now_rfc3339()],
     )?;
     Ok(())
 }
@@ -80,11 +80,7 @@ impl Admin {
     }
 
     /// Sets the account's answer to DMARC `p=reject` failures; None returns to the server's default.
-    pub fn set_dmarc_reject(
-        &self,
-        id: i64,
-        action: Option<crate::config::DmarcAction>,
-    ) -> Result<Option<Account>, StoreError> {
+    pub fn set_dmarc_reject(&self, id: i64, action: Option<DmarcAction>) -> Result<Option<Account>, StoreError> {
         self.conn.execute(
             "UPDATE accounts SET dmarc_reject = ?2 WHERE id = ?1",
             params![id, action.map(|a| a.as_str())],
@@ -108,13 +104,13 @@ impl Admin {
             if self.address_taken(&local, &domain)? {
                 continue;
             }
-            let tx = self.conn.unchecked_transaction()?;
-            tx.execute(
+            let txn = self.conn.unchecked_transaction()?;
+            txn.execute(
                 "INSERT INTO retired_addresses (account_id, local_part, domain, retired_at) VALUES (?1, ?2, ?3, ?4)",
                 params![id, old_local, domain, now],
             )?;
-            tx.execute("UPDATE accounts SET local_part = ?2 WHERE id = ?1", params![id, local])?;
-            tx.commit()?;
+            txn.execute("UPDATE accounts SET local_part = ?2 WHERE id = ?1", params![id, local])?;
+            txn.commit()?;
             return self.account(id);
         }
         Err(StoreError::Failed("could not find a free address".into()))

@@ -3,8 +3,7 @@
 //! one savepoint.
 
 use super::Committed;
-use crate::ingest::address::email_key;
-use crate::ingest::{ContactChoice, Delivery, Kind, Plan};
+use crate::mail::{ContactChoice, Delivery, Kind, Plan, email_key};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 

@@ -12,15 +12,18 @@
 pub mod admin;
 mod apply;
 mod checkpoint;
+mod local_part;
+mod pending;
 pub mod read;
 pub mod schema;
 mod writer;
 
-use crate::ingest::Delivery;
+use crate::mail::{AccountRoute, Delivery, DmarcAction, POSTMASTER};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use tokio::sync::oneshot;
+
+pub use pending::Pending;
 
 /// Why a commit failed. Every variant means "nothing of this delivery was stored".
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,15 +64,6 @@ pub struct Committed {
     pub duplicate: bool,
 }
 
-/// An account as routing needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountRoute {
-    pub id: i64,
-    pub enabled: bool,
-    /// The account's override of `auth.dmarc_reject`.
-    pub dmarc_reject: Option<crate::config::DmarcAction>,
-}
-
 /// The storage interface of the SMTP server.
 pub trait MailStore: Send + Sync + 'static {
     /// The account whose address is `local@domain` (lower case, without tag).
@@ -79,16 +73,16 @@ pub trait MailStore: Send + Sync + 'static {
     /// The postmaster account `postmaster@<domain>` (RFC 5321 §4.5.1: postmaster must be
     /// deliverable). A store that can write creates it the first time mail arrives for it.
     fn postmaster_account(&self, domain: &str) -> Result<Option<AccountRoute>, StoreError> {
-        self.find_account(crate::routing::POSTMASTER, domain)
+        self.find_account(POSTMASTER, domain)
     }
     /// Lower-case addresses of the account's agents.
     fn members(&self, account_id: i64) -> Result<Vec<String>, StoreError>;
     /// Queues a delivery for the next group commit; the answer arrives once it is durable (or failed).
-    fn submit(&self, delivery: Delivery) -> oneshot::Receiver<Result<Vec<Committed>, StoreError>>;
+    fn submit(&self, delivery: Delivery) -> Pending<Vec<Committed>>;
     /// True when storing `incoming` more bytes would pass the configured size cap.
     fn is_full(&self, incoming: u64) -> bool;
     /// Proves the store can take the write lock and answer (for `/healthz`).
-    fn ping(&self) -> oneshot::Receiver<Result<(), StoreError>>;
+    fn ping(&self) -> Pending<()>;
 }
 
 /// Settings of the SQLite backend.
@@ -106,7 +100,7 @@ fn route_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountRoute> {
     Ok(AccountRoute {
         id: r.get(0)?,
         enabled: r.get(1)?,
-        dmarc_reject: dmarc.as_deref().and_then(crate::config::DmarcAction::parse),
+        dmarc_reject: dmarc.as_deref().and_then(DmarcAction::parse),
     })
 }
 
@@ -192,13 +186,13 @@ impl MailStore for SqliteStore {
     }
 
     fn postmaster_account(&self, domain: &str) -> Result<Option<AccountRoute>, StoreError> {
-        if let Some(found) = self.find_account(crate::routing::POSTMASTER, domain)? {
+        if let Some(found) = self.find_account(POSTMASTER, domain)? {
             return Ok(Some(found));
         }
         // Once per database: a short write on the reader's connection (SQLite serializes it with
         // the writer thread's commits), so that the tenant list holds no account nobody needed.
         self.with_reader(|c| admin::create_postmaster_account(c, domain))?;
-        self.find_account(crate::routing::POSTMASTER, domain)
+        self.find_account(POSTMASTER, domain)
     }
 
     fn account(&self, id: i64) -> Result<Option<AccountRoute>, StoreError> {
@@ -217,7 +211,7 @@ impl MailStore for SqliteStore {
         })
     }
 
-    fn submit(&self, delivery: Delivery) -> oneshot::Receiver<Result<Vec<Committed>, StoreError>> {
+    fn submit(&self, delivery: Delivery) -> Pending<Vec<Committed>> {
         self.writer.submit(delivery)
     }
 
@@ -241,7 +235,7 @@ impl MailStore for SqliteStore {
         }
     }
 
-    fn ping(&self) -> oneshot::Receiver<Result<(), StoreError>> {
+    fn ping(&self) -> Pending<()> {
         self.writer.ping()
     }
 }

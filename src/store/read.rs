@@ -2,7 +2,7 @@
 //! conversations, messages and events. Field names here are a contract; change them only by adding.
 
 use super::StoreError;
-use crate::ingest::address::{email_key, normalize_email};
+use crate::mail::{email_key, normalize_email};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use serde_json::Value;

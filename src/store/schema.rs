@@ -157,10 +157,10 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         ));
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
-        tx.commit()?;
+        let txn = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        txn.execute_batch(sql)?;
+        txn.pragma_update(None, "user_version", (index + 1) as i64)?;
+        txn.commit()?;
     }
     Ok(())
 }

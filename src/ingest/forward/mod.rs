@@ -40,6 +40,8 @@ use std::sync::LazyLock;
 use mail_parser::{Message, MimeHeaders, PartType};
 use regex::{Captures, Regex};
 
+pub use crate::mail::Forwarded;
+
 /// Forward blocks sit near the top of a message; anything past this is body
 /// we do not need to look at.
 const MAX_SCAN: usize = 1 << 20;
@@ -49,26 +51,6 @@ const MAX_HEADER_LINES: usize = 40;
 /// use character so it can't clash with real text (it is stripped first).
 const BLOCK: char = '\u{E000}';
 const OUTLOOK_RULE: &str = "________________________________";
-
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
-pub struct Forwarded {
-    /// Original sender address, lower-case domain (local part as written).
-    pub from_email: String,
-    /// Original sender display name, if any.
-    pub from_name: Option<String>,
-    /// Original subject.
-    pub subject: Option<String>,
-    /// Original date as written in the block.
-    pub date: Option<String>,
-    /// Original To addresses.
-    pub to: Vec<String>,
-    /// Original Cc addresses.
-    pub cc: Vec<String>,
-    /// The body of the original message (plain text).
-    pub body: String,
-    /// What the forwarder wrote above the forward block (trimmed; "" if none).
-    pub note: String,
-}
 
 /// How much a separator alone tells us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,14 +18,11 @@
 //! Whatever the kind, a message whose From fails authentication is flagged `suspicious` (see
 //! `verdict`), and the store keeps it out of the contact's existing conversations.
 
-use super::address::mailbox;
-use super::forward::{self, Forwarded};
-use super::large;
-use super::parse::{self, ParsedMessage};
 use super::verdict::Verdict;
-use super::{
-    AcceptedRecipient, AccountData, BounceInfo, ContactChoice, FailedRecipient, Kind, Plan, autoreply, bounce, notice,
-    reply_text, sender, thread,
+use super::{autoreply, bounce, forward, large, notice, parse, reply_text, sender, thread};
+use crate::mail::{
+    AcceptedRecipient, AccountData, BounceInfo, BouncedRecipient, ContactChoice, Flag, Forwarded, Kind, Notice,
+    ParsedMessage, Plan, mailbox,
 };
 use mail_parser::Message;
 use std::cell::OnceCell;
@@ -34,7 +31,7 @@ use std::cell::OnceCell;
 pub(super) struct Reader<'a> {
     mail: Option<Message<'a>>,
     message: ParsedMessage,
-    notice: Option<notice::Notice>,
+    notice: Option<Notice>,
     report: Option<bounce::Report>,
     auto_reply: bool,
     /// Parsed on first need: only a member's mail is searched for a forwarded original.
@@ -90,7 +87,7 @@ impl<'a> Reader<'a> {
         let mut tags: Vec<String> = rcpts.iter().filter_map(|r| r.tag.clone()).collect();
         tags.sort();
         tags.dedup();
-        let token = rcpts.iter().find_map(|r| r.token.as_ref());
+        let origin = rcpts.iter().find_map(|r| r.reply_to.as_ref());
         let subject = m.subject.clone().unwrap_or_default();
         let mut plan = Plan {
             account_id,
@@ -101,8 +98,8 @@ impl<'a> Reader<'a> {
             thread_ids: thread::lookup_ids(&m.in_reply_to, &m.references),
             subject_key: thread::subject_key(&subject),
             subject: thread::strip_prefixes(&subject),
-            campaign_id: token.and_then(|t| t.campaign_id().map(str::to_string)),
-            automation_id: token.and_then(|t| t.automation_id().map(str::to_string)),
+            campaign_id: origin.and_then(|o| o.campaign_id().map(str::to_string)),
+            automation_id: origin.and_then(|o| o.automation_id().map(str::to_string)),
             reply_text: None,
             forwarded_by: None,
             original: None,
@@ -111,13 +108,13 @@ impl<'a> Reader<'a> {
             verified: verdict.is_verified(),
         };
         if verdict == Verdict::Suspicious {
-            plan.flags.push("suspicious");
+            plan.flags.push(Flag::Suspicious);
         }
         if !m.parsed {
-            plan.flags.push("unparsed");
+            plan.flags.push(Flag::Unparsed);
         }
         if m.truncated {
-            plan.flags.push("truncated");
+            plan.flags.push(Flag::Truncated);
         }
 
         if let Some(notice) = &self.notice {
@@ -140,7 +137,7 @@ impl<'a> Reader<'a> {
         match contact {
             Some(mailbox) if data.members.contains(&mailbox.key()) => self.plan_member(&mut plan, mailbox.email),
             Some(mailbox) => plan.contact = ContactChoice::FindOrCreate(mailbox),
-            None => plan.flags.push("no_sender"),
+            None => plan.flags.push(Flag::NoSender),
         }
         plan
     }
@@ -163,7 +160,7 @@ impl<'a> Reader<'a> {
             recipients: report
                 .recipients
                 .iter()
-                .map(|r| FailedRecipient {
+                .map(|r| BouncedRecipient {
                     recipient: r.recipient.clone(),
                     status: nonempty(&r.status),
                     reply_code: nonempty(&r.reply_code),
@@ -202,9 +199,9 @@ impl<'a> Reader<'a> {
             }
             None if forward::strip_forward_prefix(subject).is_some() => {
                 plan.kind = Kind::Forward;
-                plan.flags.push("forward_unparsed");
+                plan.flags.push(Flag::ForwardUnparsed);
             }
-            None => plan.flags.push("member"),
+            None => plan.flags.push(Flag::Member),
         }
     }
 

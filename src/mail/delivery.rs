@@ -1,0 +1,21 @@
+//! One message on its way into the store: the raw bytes once, a plan per recipient account.
+
+use super::auth::AuthResult;
+use super::envelope::Envelope;
+use super::message::ParsedMessage;
+use super::plan::Plan;
+use std::sync::Arc;
+
+/// Everything the store needs to commit one message.
+#[derive(Debug)]
+pub struct Delivery {
+    pub envelope: Envelope,
+    /// The message as stored: our trace headers, then the bytes as received.
+    pub raw: Vec<u8>,
+    pub message: Arc<ParsedMessage>,
+    /// The sender authentication verdicts, when the checks ran.
+    pub auth: Option<AuthResult>,
+    /// Same for every retry of the same message: `mid:<Message-ID>` or `sha256:<hex>`.
+    pub dedupe_key: String,
+    pub plans: Vec<Plan>,
+}

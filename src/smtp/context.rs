@@ -1,0 +1,115 @@
+//! What every session of a server shares: configuration, routing, the store, TLS, limits, the
+//! sender-authentication verifier, and the queue-id source.
+
+use super::budget::MessageBudget;
+use super::limits::ConnectionLimits;
+use super::rate::RateLimiter;
+use super::tls::TlsSettings;
+use crate::auth::Verifier;
+use crate::config::{Config, Network};
+use crate::routing::Router;
+use crate::store::MailStore;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// What every session of a server shares.
+pub struct Context {
+    pub config: Config,
+    pub router: Router,
+    pub store: Arc<dyn MailStore>,
+    pub tls: Option<TlsSettings>,
+    pub connections: Arc<ConnectionLimits>,
+    pub connection_rate: Option<RateLimiter>,
+    pub message_rate: Option<RateLimiter>,
+    /// The memory all sessions may hold in message bodies.
+    pub message_budget: Arc<MessageBudget>,
+    /// SPF/DKIM/DMARC/ARC checks with their DNS caches; None when `auth.enabled` is off.
+    pub verifier: Option<Verifier>,
+    queue_ids: QueueIds,
+}
+
+impl Context {
+    pub fn new(config: Config, store: Arc<dyn MailStore>, tls: Option<TlsSettings>) -> Result<Context, String> {
+        let router = Router::new(config.domains_lowercase(), config.reply_secret()?);
+        let limits = &config.limits;
+        let window = Duration::from_secs(limits.rate_window_secs);
+        let verifier = match &config.auth {
+            a if !a.enabled => None,
+            a if a.nameservers.is_empty() => Some(Verifier::new(Duration::from_secs(a.dns_timeout_secs))?),
+            a => Some(Verifier::with_nameservers(
+                &a.nameservers,
+                Duration::from_secs(a.dns_timeout_secs),
+            )?),
+        };
+        Ok(Context {
+            verifier,
+            connections: ConnectionLimits::new(limits.max_connections, limits.max_connections_per_ip),
+            connection_rate: RateLimiter::new(limits.connection_rate, window),
+            message_rate: RateLimiter::new(limits.message_rate, window),
+            message_budget: MessageBudget::new(limits.max_inflight_bytes),
+            config,
+            router,
+            store,
+            tls,
+            queue_ids: QueueIds::new(),
+        })
+    }
+
+    pub fn hostname(&self) -> &str {
+        &self.config.server.hostname
+    }
+
+    /// The idle timeout, shortened when the server is under stress (most connection slots taken),
+    /// as Postfix does: slow or idle clients then make room for the others.
+    pub fn idle_timeout(&self) -> Duration {
+        let limits = &self.config.limits;
+        let open = self.connections.open_connections();
+        let stressed = open * 100 > limits.max_connections * usize::from(limits.stress_threshold_percent);
+        let secs = if stressed {
+            limits.stress_idle_timeout_secs.min(limits.idle_timeout_secs)
+        } else {
+            limits.idle_timeout_secs
+        };
+        Duration::from_secs(secs)
+    }
+
+    /// Relays we trust (the platform's own servers) are exempt from rate limits.
+    pub fn is_trusted(&self, ip: IpAddr) -> bool {
+        Network::any_contains(&self.config.server.trusted_networks, ip)
+    }
+
+    pub fn session_timeout(&self) -> Duration {
+        Duration::from_secs(self.config.limits.session_timeout_secs)
+    }
+
+    pub fn next_queue_id(&self) -> String {
+        self.queue_ids.next()
+    }
+}
+
+/// Queue ids: 12 hex digits of microseconds since the epoch, then 4 of a per-process counter that
+/// starts at a random value, so ids sort by time and two MX hosts are unlikely to collide.
+struct QueueIds {
+    counter: AtomicU64,
+}
+
+impl QueueIds {
+    fn new() -> QueueIds {
+        let mut seed = [0u8; 2];
+        let _ = getrandom::fill(&mut seed);
+        QueueIds {
+            counter: AtomicU64::new(u64::from(u16::from_le_bytes(seed))),
+        }
+    }
+
+    fn next(&self) -> String {
+        let micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        format!("{:012X}{:04X}", micros & 0xFFFF_FFFF_FFFF, n & 0xFFFF)
+    }
+}

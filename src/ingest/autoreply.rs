@@ -16,6 +16,7 @@
 //! - Failing headers, the out-of-office subject prefixes written by the major
 //!   clients (Outlook, Exchange, Gmail, Apple, Thunderbird) in many languages.
 
+use super::text::subject;
 use mail_parser::Message;
 
 /// RFC 3834 and the de-facto signals: Auto-Submitted other than "no", X-Autoreply, X-Autorespond,
@@ -170,11 +171,6 @@ const AUTO_SUBJECTS: &[&str] = &[
     "תשובה אוטומטית",
 ];
 
-/// Reply/forward prefixes some clients put before the automatic-reply marker.
-const REPLY_PREFIXES: &[&str] = &[
-    "re:", "aw:", "sv:", "vs:", "antw:", "rif:", "r:", "réf:", "ynt:", "odp:",
-];
-
 fn is_auto_subject(subject: &str) -> bool {
     let mut s = subject.trim().to_lowercase();
     // Bracketed tags such as "[Auto-Reply]" or "[Out of Office]".
@@ -184,17 +180,8 @@ fn is_auto_subject(subject: &str) -> bool {
     {
         return true;
     }
-    loop {
-        let before = s.len();
-        for p in REPLY_PREFIXES {
-            if let Some(rest) = s.strip_prefix(p) {
-                s = rest.trim_start().to_string();
-            }
-        }
-        if s.len() == before {
-            break;
-        }
-    }
+    // Some clients put reply or forward prefixes before the automatic-reply marker.
+    s = subject::strip_replies_and_forwards(&s).to_string();
     AUTO_SUBJECTS.iter().any(|p| {
         let Some(rest) = s.strip_prefix(p) else {
             return false;
@@ -212,7 +199,7 @@ fn is_auto_subject(subject: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::is_auto_reply;
     use mail_parser::MessageParser;
     use std::path::Path;
 

@@ -146,8 +146,8 @@ fn split<'a>(body: &'a [u8], boundary: &[u8]) -> Vec<&'a [u8]> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
+    use super::{HEAD_WINDOW, PARSE_WINDOW, attachments, window};
     #[test]
     fn lists_attachments_from_headers_and_estimates_sizes() {
         let pdf = "JVBERi0xLjQK".repeat(1000);

@@ -17,6 +17,7 @@ pub mod parse;
 pub mod reply_text;
 mod rules;
 pub mod sender;
+pub mod text;
 pub mod thread;
 pub mod verdict;
 

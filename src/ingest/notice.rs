@@ -72,8 +72,8 @@ pub fn forwarding_confirmation(message: &ParsedMessage) -> Option<Notice> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
+    use super::forwarding_confirmation;
     #[test]
     fn gmail_confirmation_gives_link_and_code() {
         let raw = "From: Gmail Team <forwarding-noreply@google.com>\r\n\

@@ -188,8 +188,8 @@ fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
+    use super::{parse, parse_mime};
     #[test]
     fn parses_the_fields_the_inbox_shows() {
         let raw = b"From: =?UTF-8?B?SsO8cmdlbg==?= <Juergen@Xn--Mnchen-3ya.DE>\r\n\

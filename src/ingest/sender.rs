@@ -52,8 +52,8 @@ pub fn is_no_reply(email: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::mail::mailbox;
+    use super::{contact_mailbox, is_no_reply};
+    use crate::mail::{ParsedMessage, mailbox};
 
     fn message(from: &str, reply_to: Option<&str>) -> ParsedMessage {
         ParsedMessage {

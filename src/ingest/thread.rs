@@ -7,6 +7,8 @@
 //! 2. The same contact's conversation with the same normalized subject, active within the window.
 //! 3. Otherwise a new conversation.
 
+use super::text::subject;
+
 /// Message-IDs to try, most specific first: In-Reply-To, then References from the newest.
 pub fn lookup_ids(in_reply_to: &[String], references: &[String]) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
@@ -19,162 +21,22 @@ pub fn lookup_ids(in_reply_to: &[String], references: &[String]) -> Vec<String> 
     ids
 }
 
-/// Reply and forward prefixes in the languages our customers' clients use.
-const PREFIXES: &[&str] = &[
-    "re",
-    "aw",
-    "sv",
-    "vs",
-    "antw",
-    "antwort",
-    "rif",
-    "r",
-    "res",
-    "odp",
-    "ynt",
-    "atb",
-    "vá",
-    "ref",
-    "réf",
-    "fwd",
-    "fw",
-    "tr",
-    "wg",
-    "rv",
-    "enc",
-    "doorst",
-    "i",
-    "vb",
-    "fs",
-    "fwd",
-    "pd",
-    "přeposlat",
-    "továbbítás",
-    "πρθ",
-    "σχετ",
-    "回复",
-    "回覆",
-    "答复",
-    "转发",
-    "轉寄",
-    "返信",
-    "転送",
-    "رد",
-    "تحويل",
-    "הועבר",
-    "השב",
-];
-
-/// Prefixes of automatic answers, so an out-of-office joins the conversation it answers.
-const AUTO_REPLY_PREFIXES: &[&str] = &[
-    "automatic reply",
-    "auto reply",
-    "autoreply",
-    "auto-reply",
-    "out of office reply",
-    "out of office",
-    "out of the office",
-    "abwesenheitsnotiz",
-    "automatische antwort",
-    "réponse automatique",
-    "respuesta automática",
-    "risposta automatica",
-    "automatisch antwoord",
-    "resposta automática",
-    "autosvar",
-    "automatisk svar",
-    "automaattinen vastaus",
-];
-
 /// `Re: [Support] AW: Fwd:  Order  #42` → `order #42`: what stays the same across a thread.
 pub fn subject_key(subject: &str) -> String {
     strip_prefixes(subject).to_lowercase()
 }
 
-/// The subject without reply/forward prefixes and list tags, whitespace collapsed, case kept.
+/// The subject without reply/forward/automatic-answer prefixes and list tags, whitespace
+/// collapsed, case kept.
 pub fn strip_prefixes(subject: &str) -> String {
-    let mut rest = subject.trim();
-    loop {
-        let before = rest.len();
-        rest = strip_tag(rest).trim_start();
-        rest = strip_one_prefix(rest).trim_start();
-        rest = strip_auto_reply_prefix(rest).trim_start();
-        if rest.len() == before {
-            break;
-        }
-    }
+    let (rest, _) = subject::strip(subject);
     rest.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// `[list-name]` or `(fwd)` at the start.
-fn strip_tag(s: &str) -> &str {
-    if let Some(inner) = s.strip_prefix('[')
-        && let Some(end) = inner.find(']')
-        && end <= 64
-    {
-        return &inner[end + 1..];
-    }
-    if let Some(inner) = s.strip_prefix('(')
-        && let Some(end) = inner.find(')')
-        && PREFIXES.iter().any(|p| inner[..end].trim().eq_ignore_ascii_case(p))
-    {
-        return &inner[end + 1..];
-    }
-    s
-}
-
-/// `Automatic reply: …`, `Out of Office: …`, `Réponse automatique : …`.
-fn strip_auto_reply_prefix(s: &str) -> &str {
-    for prefix in AUTO_REPLY_PREFIXES {
-        let Some(head) = s.get(..prefix.len()) else {
-            continue;
-        };
-        if head.to_lowercase() == *prefix {
-            let rest = s[prefix.len()..].trim_start_matches(' ');
-            if let Some(after) = rest.strip_prefix(':').or_else(|| rest.strip_prefix('：')) {
-                return after;
-            }
-        }
-    }
-    s
-}
-
-/// One `Re:`, `RE :`, `Re[2]:`, `Re(3):`, `回复：` at the start.
-fn strip_one_prefix(s: &str) -> &str {
-    let word_end = s
-        .char_indices()
-        .find(|(_, c)| !c.is_alphabetic())
-        .map(|(i, _)| i)
-        .unwrap_or(s.len());
-    let word = &s[..word_end];
-    if word.is_empty() || !PREFIXES.iter().any(|p| word.to_lowercase() == *p) {
-        return s;
-    }
-    let mut rest = &s[word_end..];
-    // A counter: "Re[2]:" or "Re(2):" or "Re^2:".
-    for (open, close) in [('[', ']'), ('(', ')')] {
-        if let Some(inner) = rest.strip_prefix(open)
-            && let Some(end) = inner.find(close)
-            && end <= 4
-            && inner[..end].chars().all(|c| c.is_ascii_digit())
-        {
-            rest = &inner[end + close.len_utf8()..];
-        }
-    }
-    if let Some(r) = rest.strip_prefix('^') {
-        rest = r.trim_start_matches(|c: char| c.is_ascii_digit());
-    }
-    let rest = rest.trim_start_matches(' ');
-    match rest.strip_prefix(':').or_else(|| rest.strip_prefix('：')) {
-        Some(after) => after,
-        None => s,
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
+    use super::{lookup_ids, subject_key};
     #[test]
     fn prefixes_and_tags_are_stripped_in_many_languages() {
         for (subject, expected) in [

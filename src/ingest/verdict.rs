@@ -45,8 +45,9 @@ pub fn judge(auth: Option<&AuthResult>, trusted_sealers: &[String]) -> Verdict {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
+    use super::{Verdict, judge};
+    use crate::mail::AuthResult;
     fn result(spf: &str, dkim: &str, dmarc: &str, aligned: bool) -> AuthResult {
         AuthResult {
             spf: spf.into(),

@@ -1,6 +1,9 @@
 //! Finding status codes, reply codes and SMTP commands in free text.
 
-use super::*;
+use regex::Regex;
+
+use crate::ingest::text::truncate;
+use std::sync::LazyLock;
 
 pub(super) static IPV4: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}\b").unwrap());
@@ -10,7 +13,7 @@ pub(super) fn status_find(text: &str, hint: &str) -> String {
     if text.len() < 7 {
         return String::new();
     }
-    let text = &text[..floor_char(text, 64 * 1024)];
+    let text = truncate(text, 64 * 1024);
     let masked = IPV4.replace_all(text, "***.***.***.***");
     let s = format!(" {masked}   ");
     let b = s.as_bytes();
@@ -160,7 +163,7 @@ pub(super) fn reply_find(text: &str, hint: &str) -> String {
     if text.len() < 3 || text.to_ascii_uppercase().contains("X-UNIX") {
         return String::new();
     }
-    let text = &text[..floor_char(text, 64 * 1024)];
+    let text = truncate(text, 64 * 1024);
     let s = format!(" {text} ");
     let b = s.as_bytes();
     let lists: Vec<&[&str]> = match hint.as_bytes().first() {
@@ -206,7 +209,7 @@ pub(super) fn command_find(text: &str) -> String {
     if text.len() < 4 {
         return String::new();
     }
-    let text = &text[..floor_char(text, 64 * 1024)];
+    let text = truncate(text, 64 * 1024);
     let padded = format!(" {text} ");
     let pb = padded.as_bytes();
     let mut set: Vec<&str> = Vec::new();

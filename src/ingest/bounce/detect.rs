@@ -1,6 +1,8 @@
 //! Whether a message is a delivery report at all: report types, subjects, senders and phrases.
 
-use super::*;
+use super::message::{Doc, is_daemon_local};
+use super::vendor::{is_fml_error, is_kddi_error};
+use crate::ingest::text::truncate;
 
 pub(super) const BOUNCE_SUBJECTS: &[&str] = &[
     "undeliver",
@@ -184,5 +186,5 @@ pub(super) fn strong_phrase(text: &str) -> bool {
 }
 
 pub(super) fn lower_prefix(s: &str, n: usize) -> String {
-    s[..floor_char(s, n)].to_lowercase()
+    truncate(s, n).to_lowercase()
 }

@@ -1,6 +1,8 @@
 //! ARF feedback reports (RFC 5965) and the vendor variants of complaints.
 
-use super::*;
+use super::fields::{parse_fields, parse_header_block};
+use super::message::{Doc, first_email};
+use super::{FailedRecipient, Report, ReportKind};
 
 pub(super) fn feedback_report(doc: &Doc) -> Option<Report> {
     let ct = &doc.content_type;
@@ -74,18 +76,4 @@ pub(super) fn feedback_report(doc: &Doc) -> Option<Report> {
         original_message_id,
         original_addresses,
     })
-}
-
-/// "Name: value" fields with continuations; blank lines are ignored, other lines kept unnamed.
-pub(super) fn parse_fields(text: &str) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for line in text.lines() {
-        match field_line(line) {
-            FieldLine::Blank => {}
-            FieldLine::Continuation(more) => continue_field(&mut out, more),
-            FieldLine::Field(name, value) => out.push((name, value.to_string())),
-            FieldLine::Other(text) => out.push((String::new(), text.to_string())),
-        }
-    }
-    out
 }

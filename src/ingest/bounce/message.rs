@@ -1,6 +1,14 @@
 //! What of a report we read: its texts, headers and attached original, and the addresses in them.
 
-use super::*;
+use mail_parser::MimeHeaders;
+
+use mail_parser::{Address, HeaderValue, MessagePart, PartType};
+
+use super::MAX_SCAN;
+use super::fields::{parse_fields, parse_header_block};
+use crate::ingest::text::{email, html, truncate};
+use crate::mail::email_key;
+use mail_parser::Message;
 
 pub(super) struct Doc {
     pub(super) from: String,
@@ -65,7 +73,7 @@ impl Doc {
         let mut budget = MAX_SCAN;
         doc.walk(msg, 0, &mut html, &mut budget, 0);
         if doc.text.trim().is_empty() && !html.is_empty() {
-            doc.text = html_to_text(&html);
+            doc.text = html::to_text(&html);
         }
         doc.reporting_mta = doc.dsn.iter().find_map(|d| {
             parse_fields(d)
@@ -210,19 +218,9 @@ pub(super) fn part_type(part: &MessagePart<'_>) -> (String, String) {
 }
 
 pub(super) fn take(text: &str, budget: &mut usize) -> String {
-    let cut = floor_char(text, (*budget).min(text.len()));
-    *budget -= cut;
-    text[..cut].to_string()
-}
-
-pub(super) fn floor_char(s: &str, mut i: usize) -> usize {
-    if i >= s.len() {
-        return s.len();
-    }
-    while i > 0 && !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
+    let kept = truncate(text, *budget);
+    *budget -= kept.len();
+    kept.to_string()
 }
 
 pub(super) fn header_end(raw: &[u8]) -> usize {
@@ -294,71 +292,6 @@ pub(super) fn unfold(v: &str) -> String {
         .join(" ")
 }
 
-/// One line of a block of "Name: value" fields.
-pub(super) enum FieldLine<'a> {
-    Blank,
-    /// A folded continuation of the previous field.
-    Continuation(&'a str),
-    Field(String, &'a str),
-    /// Neither: free text between fields.
-    Other(&'a str),
-}
-
-pub(super) fn field_line(line: &str) -> FieldLine<'_> {
-    let line = line.trim_end_matches('\r');
-    if line.trim().is_empty() {
-        return FieldLine::Blank;
-    }
-    if line.starts_with([' ', '\t']) {
-        return FieldLine::Continuation(line.trim());
-    }
-    if let Some((name, value)) = line.split_once(':') {
-        let name = name.trim();
-        if !name.is_empty() && !name.contains(' ') {
-            return FieldLine::Field(name.to_ascii_lowercase(), value.trim());
-        }
-    }
-    FieldLine::Other(line.trim())
-}
-
-/// Appends a folded continuation to the last field, if there is one.
-pub(super) fn continue_field(fields: &mut [(String, String)], more: &str) {
-    if let Some(last) = fields.last_mut() {
-        last.1.push(' ');
-        last.1.push_str(more);
-    }
-}
-
-/// Parses "Name: value" lines with folded continuations, stopping at the first
-/// blank line after at least one field.
-pub(super) fn parse_header_block(text: &str) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for line in text.lines() {
-        match field_line(line) {
-            FieldLine::Blank if out.is_empty() => {}
-            FieldLine::Blank => break,
-            FieldLine::Continuation(more) => continue_field(&mut out, more),
-            FieldLine::Field(name, value) => out.push((name, value.to_string())),
-            FieldLine::Other(_) => {}
-        }
-    }
-    out
-}
-
-pub(super) fn html_to_text(html: &str) -> String {
-    static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?s)<[^>]*>").unwrap());
-    static BR: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)<\s*(br|/p|/div|/tr|/li|p|div|tr)\b[^>]*>").unwrap());
-    let s = BR.replace_all(html, "\n");
-    let s = TAG.replace_all(&s, "");
-    s.replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
-}
-
 /// Markers after which MTAs paste the returned message into the notification.
 pub(super) const ORIGINAL_MARKERS: &[&str] = &[
     "--- below this line is a copy of the message",
@@ -419,26 +352,20 @@ pub(super) fn split_original(text: &str) -> (String, String) {
 // Addresses
 // ---------------------------------------------------------------------------
 
-pub(super) static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*")
-        .unwrap()
-});
-
+/// An address found in a report's text (`text::email`'s rule), as a key: bounce recipients are
+/// matched and reported lower-cased, as sisimai does.
 pub(super) fn clean_email(raw: &str) -> Option<String> {
-    let a = raw.trim_matches(|c: char| "<>()[]\"',;:.`".contains(c)).to_lowercase();
-    let (local, domain) = a.split_once('@')?;
-    if local.is_empty() || domain.is_empty() || domain.contains('@') {
-        return None;
-    }
-    Some(a)
+    email::clean(raw).map(|a| email_key(&a))
 }
 
+/// Every address in `text`, as keys.
 pub(super) fn find_emails(text: &str) -> Vec<String> {
-    EMAIL.find_iter(text).filter_map(|m| clean_email(m.as_str())).collect()
+    email::find_all(text).iter().map(|a| email_key(a)).collect()
 }
 
+/// The first address in `text`, as a key.
 pub(super) fn first_email(text: &str) -> Option<String> {
-    find_emails(text).into_iter().next()
+    email::find_first(text).map(|a| email_key(&a))
 }
 
 pub(super) fn is_daemon_local(addr: &str) -> bool {

@@ -18,27 +18,28 @@
 //!   results can be compared with its test corpus; the code here is our own.
 //! - Never panics on any input and scans at most `MAX_SCAN` bytes of text.
 
+use detect::looks_like_bounce;
+use feedback::feedback_report;
+use message::Doc;
+use reason::finish;
+use recipients::{dsn_recipients, enrich_from_text, fallback_recipients, text_recipients};
+use vendor::{Vendor, detect_vendor, sns_notification, vendor_adjust, vendor_recipients};
+
 mod codes;
 mod detect;
+mod fact;
 mod feedback;
+mod fields;
+mod lda;
 mod message;
+mod microsoft;
 mod patterns;
 mod reason;
 mod recipients;
+mod rhost;
 mod vendor;
 
-use codes::*;
-use detect::*;
-use feedback::*;
-use message::*;
-use patterns::*;
-use reason::*;
-use recipients::*;
-use std::sync::LazyLock;
-use vendor::*;
-
-use mail_parser::{Address, HeaderValue, Message, MessagePart, MimeHeaders, PartType};
-use regex::Regex;
+use mail_parser::{Message, PartType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReportKind {

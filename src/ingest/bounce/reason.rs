@@ -1,10 +1,18 @@
 //! Deciding each recipient's status, reply code, reason and hardness from its diagnostic text.
 
-use super::*;
+use super::codes::{command_find, reply_find, status_find, status_prefer};
+use super::fact::Fact;
+use super::lda::lda_find;
+use super::message::Doc;
+use super::patterns::included_in;
+use super::recipients::Raw;
+use super::rhost::rhost_find;
+use super::{FailedRecipient, MAX_DIAG};
+use crate::ingest::text::truncate;
 
 pub(super) fn finish(mut r: Raw, doc: &Doc) -> FailedRecipient {
-    let mut diag = sweep(&r.diagnosis[..floor_char(&r.diagnosis, 4 * MAX_DIAG)]);
-    diag.truncate(floor_char(&diag, MAX_DIAG));
+    let mut diag = sweep(truncate(&r.diagnosis, 4 * MAX_DIAG));
+    diag.truncate(truncate(&diag, MAX_DIAG).len());
     let mut status = r.status.clone();
     let mut reply = r.reply_code.clone();
     if !diag.is_empty() {
@@ -101,18 +109,6 @@ pub(super) fn sweep(s: &str) -> String {
         out.push_str(w);
     }
     out
-}
-
-pub(super) struct Fact {
-    pub(super) status: String,
-    /// Lower-cased, whitespace-collapsed diagnostic text.
-    pub(super) diag: String,
-    pub(super) spec: String,
-    pub(super) action: String,
-    pub(super) command: String,
-    pub(super) reply: String,
-    /// Reason preset by the format, if any.
-    pub(super) reason: String,
 }
 
 pub(super) fn is_explicit(reason: &str) -> bool {

@@ -1,6 +1,14 @@
 //! The failed recipients: RFC 3464 delivery-status fields first, then the human-readable texts of MTAs that send none.
 
-use super::*;
+use regex::Regex;
+
+use super::MAX_RECIPIENTS;
+use super::codes::{command_find, reply_find, status_find};
+use super::fields::{FieldLine, continue_field, field_line, parse_header_block};
+use super::message::{Doc, find_emails, first_email, is_daemon_local};
+use crate::ingest::text::email;
+use crate::mail::email_key;
+use std::sync::LazyLock;
 
 #[derive(Debug, Clone, Default)]
 pub(super) struct Raw {
@@ -216,11 +224,9 @@ pub(super) fn text_recipients(doc: &Doc) -> Vec<Raw> {
         if is_sender_context(&lower) || is_message_id_line(&lower) {
             continue;
         }
-        for m in EMAIL.find_iter(line) {
-            let Some(a) = clean_email(m.as_str()) else {
-                continue;
-            };
-            let ctx = recipient_context(line, m.start(), m.end());
+        for (span, found) in email::find_spans(line) {
+            let a = email_key(&found);
+            let ctx = recipient_context(line, span.start, span.end);
             // Listed first on a bare line, named as failed on a later one: the later line counts too.
             if let Some(known) = cands.iter_mut().find(|(c, _, _)| *c == a) {
                 known.2 |= ctx;

@@ -1,6 +1,7 @@
 //! The sisimai corpus and hand-written cases.
 
-use super::*;
+use super::codes::{reply_find, status_find};
+use super::{MAX_RECIPIENTS, Report, ReportKind, classify};
 use mail_parser::MessageParser;
 use std::path::Path;
 

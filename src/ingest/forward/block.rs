@@ -1,7 +1,9 @@
 //! Finding a forward block in text and reading its header lines (From, Date, Subject, To, Cc),
 //! the note above it and the original body below it.
 
-use super::*;
+use super::labels::{COLON_MAP, DASH_MAP, EMAIL_RE, GLUED_LABEL_RE, LABEL_MAP, fold, strip_folded_prefix};
+use super::{Field, Kind, MAX_HEADER_LINES};
+use crate::mail::Forwarded;
 
 /// Strips `>` quote markers; returns the depth and the rest.
 pub(super) fn unquote(line: &str) -> (usize, &str) {

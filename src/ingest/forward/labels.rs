@@ -1,44 +1,9 @@
 //! The words of forward blocks in every client and language we know: separators, header labels,
 //! subject prefixes, and the patterns built from them once.
 
-use super::*;
+use regex::Regex;
 
-/// Subject prefixes that mark a manual forward, and ones that mark a reply
-/// (stripped too, so "RE: FW: x" gives "x"). Matched case-insensitively and
-/// followed by an optional counter ("[2]", "(2)") and a colon.
-pub(super) const FORWARD_PREFIXES: &[&str] = &[
-    "fwd",
-    "fw",
-    "tr",
-    "wg",
-    "rv",
-    "doorst",
-    "vs",
-    "vb",
-    "enc",
-    "i",
-    "pd",
-    "vl",
-    "videresend",
-    "ilt",
-    "İlt",
-    "redir.",
-    "redir",
-    "pre",
-    "přeposlat",
-    "továbbítás",
-    "wtr",
-    "πρθ",
-    "пересл",
-    "转发",
-    "轉寄",
-    "轉發",
-    "転送",
-];
-pub(super) const REPLY_PREFIXES: &[&str] = &[
-    "re", "aw", "sv", "antw", "antwort", "rif", "r", "réf", "ref", "res", "odp", "vá", "ynt", "atb", "απ", "отв",
-    "回复", "回覆", "答复", "返信",
-];
+use super::{Field, HashMap, Kind, LazyLock};
 
 /// Dash-framed separators: `---------- Forwarded message ---------`.
 pub(super) const DASH_SEPARATORS: &[(&str, Kind)] = &[
@@ -374,23 +339,6 @@ pub(super) fn prefix_alternation(list: &[&str]) -> String {
     items.sort_by_key(|p| std::cmp::Reverse(p.chars().count()));
     items.join("|")
 }
-
-pub(super) static SUBJECT_PREFIX_RE: LazyLock<Regex> = LazyLock::new(|| {
-    let pattern = format!(
-        r"^\s*(?i:(?P<fwd>{})|(?P<re>{}))\s*(?:\[\d+\]|\(\d+\))?\s*[:：]",
-        prefix_alternation(FORWARD_PREFIXES),
-        prefix_alternation(REPLY_PREFIXES),
-    );
-    Regex::new(&pattern).expect("static subject prefix regex")
-});
-
-/// Gateway tags such as "[EXT]" that precede the prefixes.
-pub(super) static SUBJECT_TAG_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*\[[^\]:]{1,24}\]").expect("static tag regex"));
-
-/// Old Mozilla style "[Fwd: subject]".
-pub(super) static SUBJECT_BRACKET_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^\s*\[\s*(?:fwd|fw)\s*:\s*(?P<rest>.*?)\s*\]\s*$").expect("static regex"));
 
 /// Yahoo's text part glues the header block onto one line
 /// ("From: A <a@x>To: b@y Sent: ... GMT-5Subject: Hi"). Capitalised labels

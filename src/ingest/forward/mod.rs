@@ -28,17 +28,19 @@
 //!   looks at most `MAX_HEADER_LINES` lines past a separator, so work stays
 //!   linear in the input.
 
+use block::{clean_email, clean_name, push_unique, scan, tidy};
+use labels::{HTML_BLOCK_RE, HTML_CELL_RE, HTML_MAILTO_RE, HTML_OUTLOOK_SEP_RE, HTML_TAG_RE};
+
 mod block;
 mod labels;
 
-use block::*;
-use labels::*;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use super::text::subject;
 use mail_parser::{Message, MimeHeaders, PartType};
-use regex::{Captures, Regex};
+use regex::Captures;
 
 pub use crate::mail::Forwarded;
 
@@ -74,46 +76,11 @@ enum Field {
     Other,
 }
 
-/// Subject prefixes that mark a manual forward: Fwd:, Fw:, FW:, TR:, WG:,
-/// RV:, Doorst:, Vs:, VS:, VB:, Enc:, I:, PD:, VL:, Videresend:, İLT:, 转发:
-/// ... Reply prefixes (Re:, AW:, SV:, Antw:, R:, Réf:, ...) in the same
-/// chain are removed as well. Returns `Some(rest)` if a forward prefix was
-/// present, the rest having all leading forward/reply prefixes removed.
+/// `Some(rest)` when the subject's leading prefix chain (see `text::subject`) holds a forward
+/// prefix (Fwd:, FW:, TR:, WG:, RV:, Doorst:, VS:, 转发:, …), the rest having the whole chain removed.
 pub fn strip_forward_prefix(subject: &str) -> Option<&str> {
-    let (rest, forwarded, _) = strip_prefixes(subject);
-    forwarded.then_some(rest)
-}
-
-/// Strips the leading prefix chain; says whether a forward and whether a
-/// reply prefix was seen.
-fn strip_prefixes(subject: &str) -> (&str, bool, bool) {
-    if let Some(caps) = SUBJECT_BRACKET_RE.captures(subject)
-        && let Some(rest) = caps.name("rest")
-    {
-        let (inner, _, replied) = strip_prefixes(rest.as_str());
-        return (inner, true, replied);
-    }
-    let mut rest = subject;
-    let mut forwarded = false;
-    let mut replied = false;
-    // Bounded: real chains are short, and each step consumes input.
-    for _ in 0..32 {
-        let mut candidate = rest;
-        if let Some(tag) = SUBJECT_TAG_RE.find(candidate) {
-            candidate = &candidate[tag.end()..];
-        }
-        let Some(caps) = SUBJECT_PREFIX_RE.captures(candidate) else {
-            break;
-        };
-        if caps.name("fwd").is_some() {
-            forwarded = true;
-        } else {
-            replied = true;
-        }
-        let end = caps.get(0).map_or(0, |m| m.end());
-        rest = &candidate[end..];
-    }
-    (rest.trim(), forwarded, replied)
+    let (rest, seen) = subject::strip(subject);
+    seen.forwarded.then_some(rest)
 }
 
 /// Find the forwarded original in a message: an attached message/rfc822
@@ -123,8 +90,9 @@ pub fn parse(msg: &Message<'_>) -> Option<Forwarded> {
         return Some(found);
     }
     let subject = msg.subject().unwrap_or("");
-    let forward_prefix = strip_forward_prefix(subject).is_some();
-    let reply_only = !forward_prefix && strip_prefixes(subject).2;
+    let (_, seen) = subject::strip(subject);
+    let forward_prefix = seen.forwarded;
+    let reply_only = !seen.forwarded && seen.replied;
     // A reply quoting Outlook headers looks exactly like an Outlook forward;
     // only the subject tells them apart.
     let accept = |(found, kind): (Forwarded, Kind)| (!reply_only || kind == Kind::Explicit).then_some(found);

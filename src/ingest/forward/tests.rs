@@ -1,7 +1,9 @@
 //! The hand-written fixtures of tests/fixtures/forwards and focused cases.
 
-use super::*;
-use mail_parser::MessageParser;
+use super::block::parse_mailbox;
+use super::{MAX_SCAN, first_text, from_html, from_text, html_to_plain, normalize, parse, scan, strip_forward_prefix};
+use crate::mail::Forwarded;
+use mail_parser::{MessageParser, PartType};
 use std::path::PathBuf;
 
 fn fixtures_dir() -> PathBuf {

@@ -19,9 +19,10 @@
 //! separator rules; Hotmail/Zimbra dividers), render block tags as line breaks, convert to text, then
 //! apply the plain-text rules to drop the attribution line left above the container.
 
+use crate::ingest::text::html;
+
 use std::sync::LazyLock;
 
-use mail_parser::decoders::html::html_to_text;
 use regex::Regex;
 
 /// The new text of a plain-text reply: quoted history, "On ... wrote:" headers (many languages),
@@ -63,10 +64,10 @@ fn extract(text: &str) -> String {
 pub fn from_html(html: &str) -> String {
     let html = head(html, MAX_HTML_BYTES);
     let cut = quote_container_start(html).unwrap_or(html.len());
-    let reply = from_text(&visible_text(&html[..cut]));
+    let reply = from_text(&html::to_text(&html[..cut]));
     if reply.is_empty() {
         // The container held everything (e.g. a reply that only quotes); keep what is there.
-        from_text(&visible_text(html))
+        from_text(&html::to_text(html))
     } else {
         reply
     }
@@ -831,47 +832,6 @@ const QUOTE_MARKERS: &[&str] = &[
     "__quoted_text__",
 ];
 
-/// Noncharacter reserved for internal use: marks a block boundary between our rewrite and html_to_text.
-const BLOCK: char = '\u{FDD0}';
-
-/// Second noncharacter: the throwaway word that keeps html_to_text's spacing honest (see visible_text).
-const SPACER: char = '\u{FDD1}';
-const SPACER_WORD: &str = "\u{FDD1} ";
-
-const BLOCK_TAGS: &[&str] = &[
-    "div",
-    "p",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "ul",
-    "ol",
-    "li",
-    "dl",
-    "dt",
-    "dd",
-    "table",
-    "tr",
-    "blockquote",
-    "pre",
-    "hr",
-    "center",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "address",
-    "aside",
-    "nav",
-    "main",
-    "figure",
-    "form",
-    "fieldset",
-];
-
 /// Byte offset of the first tag that opens quoted history, unless it opens a forwarded message.
 fn quote_container_start(html: &str) -> Option<usize> {
     for caps in RE_TAG.captures_iter(html) {
@@ -896,7 +856,7 @@ fn quote_container_start(html: &str) -> Option<usize> {
         while !html.is_char_boundary(end) {
             end -= 1;
         }
-        let following = visible_text(&html[whole.end()..end]);
+        let following = html::to_text(&html[whole.end()..end]);
         let first_line = following.lines().find(|l| !l.trim().is_empty());
         if first_line.is_some_and(|l| RE_FORWARD.is_match(l)) {
             return None;
@@ -904,86 +864,6 @@ fn quote_container_start(html: &str) -> Option<usize> {
         return Some(whole.start());
     }
     None
-}
-
-/// HTML as the text a reader sees: block-level elements on their own lines, blank-line runs collapsed.
-fn visible_text(html: &str) -> String {
-    // html_to_text only breaks lines at <br> and </p>; mark other block boundaries so they survive it.
-    let mut marked = String::with_capacity(html.len() + 64);
-    // html_to_text drops the space before the first word after a line break when that line began with
-    // a tag-delimited word ("<b>From:</b> Bob" becomes "From:Bob"). A throwaway word right after every
-    // break it makes, removed below, keeps the real words spaced as written.
-    marked.push_str(SPACER_WORD);
-    let mut last = 0;
-    for caps in RE_TAG.captures_iter(html) {
-        let (Some(whole), Some(name)) = (caps.get(0), caps.get(2)) else {
-            continue;
-        };
-        let closing = caps.get(1).is_some_and(|m| !m.is_empty());
-        let name = name.as_str().to_ascii_lowercase();
-        let replacement = match name.as_str() {
-            "p" if closing => "</p>\u{FDD1} ",
-            // Attributes (<br class=...>) hide <br> from html_to_text.
-            "br" => "<br>\u{FDD1} ",
-            "td" | "th" if !closing => " ",
-            _ if BLOCK_TAGS.contains(&name.as_str()) => "\u{FDD0}",
-            _ => continue,
-        };
-        push_without_block_marks(&mut marked, &html[last..whole.start()]);
-        marked.push_str(replacement);
-        last = whole.end();
-    }
-    push_without_block_marks(&mut marked, &html[last..]);
-
-    let raw = html_to_text(&marked);
-    let mut text = String::with_capacity(raw.len());
-    let mut line_has_content = false;
-    for ch in raw.chars() {
-        match ch {
-            SPACER => {}
-            BLOCK => {
-                if line_has_content {
-                    text.push('\n');
-                    line_has_content = false;
-                }
-            }
-            '\n' => {
-                text.push('\n');
-                line_has_content = false;
-            }
-            c => {
-                line_has_content = line_has_content || !c.is_whitespace();
-                text.push(c);
-            }
-        }
-    }
-
-    // HTML collapses whitespace, so indentation and trailing spaces carry nothing; one blank line
-    // is enough to show a paragraph break.
-    let mut out = String::with_capacity(text.len());
-    let mut blank_run = 0;
-    for line in text.split('\n') {
-        let line = line.trim();
-        if line.is_empty() {
-            blank_run += 1;
-            if blank_run > 1 {
-                continue;
-            }
-        } else {
-            blank_run = 0;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out.trim().to_string()
-}
-
-fn push_without_block_marks(out: &mut String, s: &str) {
-    if s.contains([BLOCK, SPACER]) {
-        out.extend(s.chars().filter(|&c| c != BLOCK && c != SPACER));
-    } else {
-        out.push_str(s);
-    }
 }
 
 #[cfg(test)]

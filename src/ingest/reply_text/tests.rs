@@ -1,7 +1,6 @@
 //! The talon corpus (standard, HTML and quotation cases) and hand-written cases in many languages.
 
-use super::*;
-
+use super::{MAX_HTML_BYTES, MAX_TEXT_BYTES, from_html, from_text};
 const TALON: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpora/talon");
 
 fn read(path: &str) -> String {

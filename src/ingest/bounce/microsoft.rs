@@ -1,0 +1,167 @@
+//! Microsoft's (Exchange Online, Outlook.com) enhanced status codes and error texts.
+
+use super::fact::Fact;
+
+pub(super) fn microsoft_reason(fo: &Fact) -> String {
+    let status = fo.status.as_str();
+    let Some(third) = status.split('.').nth(2).and_then(|t| t.parse::<u32>().ok()) else {
+        return String::new();
+    };
+    // (status or prefix, range low, range high, message, reason); a range applies to the
+    // third number of prefix-matched codes.
+    #[rustfmt::skip]
+    const TABLE: &[(&str, u32, u32, &str, &str)] = &[
+        ("4.7.26", 0, 0, "must pass either spf or dkim validation, this message is not signed", "authfailure"),
+        ("5.7.23", 0, 0, "the message was rejected because of sender policy framework violation", "authfailure"),
+        ("5.7.509", 0, 0, "does not pass dmarc verification", "authfailure"),
+        ("5.7.515", 0, 0, "doesn't meet the required authentication level", "authfailure"),
+        ("4.7.650", 0, 0, "has been temporarily rate limited due to ip reputation", "badreputation"),
+        ("4.4.2", 0, 0, "connection dropped", "blocked"),
+        ("4.7.", 850, 899, "access denied, please try again later", "blocked"),
+        ("5.7.25", 0, 0, "must have a reverse dns record", "blocked"),
+        ("5.7.506", 0, 0, "access denied, bad helo", "blocked"),
+        ("5.7.507", 0, 0, "access denied, rejected by recipient", "blocked"),
+        ("5.7.510", 0, 0, "does not accept email over ipv6", "blocked"),
+        ("5.7.511", 0, 0, "access denied, banned sender", "blocked"),
+        ("5.7.513", 0, 0, "using customer block list", "blocked"),
+        ("5.7.", 606, 649, "access denied, banned sending ip ", "blocked"),
+        ("4.7.", 500, 699, "access denied, please try again later", "blocked"),
+        ("5.5.4", 0, 0, "invalid domain name", "blocked"),
+        ("5.7.1", 0, 0, "part of their network is on our block list (s3150)", "blocked"),
+        ("5.3.0", 0, 0, "too many related errors", "contenterror"),
+        ("5.6.11", 0, 0, "invalid characters", "contenterror"),
+        ("5.4.11", 0, 0, "agent generated message depth exceeded", "contenterror"),
+        ("5.5.6", 0, 0, "invalid message content", "contenterror"),
+        ("5.2.3", 0, 0, "resolver.rst.recipsizelimit; message too large for this recipient", "mesgtoobig"),
+        ("5.3.4", 0, 0, "message size exceeds fixed maximum message size", "mesgtoobig"),
+        ("5.3.4", 0, 0, "message too big for system", "mesgtoobig"),
+        ("4.4.1", 0, 0, "connection timed out", "expired"),
+        ("4.4.7", 0, 0, "message delayed", "expired"),
+        ("4.4.7", 0, 0, "queue expired; message expired", "expired"),
+        ("4.4.7", 0, 0, "message expired", "expired"),
+        ("5.4.300", 0, 0, "message expired", "expired"),
+        ("5.4.316", 0, 0, "message expired", "expired"),
+        ("4.4.8", 0, 0, " failed mta-sts validation", "failedstarttls"),
+        ("5.4.8", 0, 0, " failed mta-sts validation", "failedstarttls"),
+        ("4.4.317", 0, 0, "starttls is required to send mail", "failedstarttls"),
+        ("5.4.317", 0, 0, "starttls is required to send mail", "failedstarttls"),
+        ("4.7.5", 0, 0, "remote certificate failed mta-sts validation", "failedstarttls"),
+        ("5.7.5", 0, 0, "remote certificate failed mta-sts validation", "failedstarttls"),
+        ("4.7.321", 0, 0, "starttls-not-supported:", "failedstarttls"),
+        ("5.7.321", 0, 0, "starttls-not-supported:", "failedstarttls"),
+        ("5.7.322", 0, 0, "certificate-expired:", "failedstarttls"),
+        ("5.2.2", 0, 0, "mailbox full", "mailboxfull"),
+        ("5.4.4", 0, 0, "smtpsend.dns.nonexistentdomain; nonexistent domain", "networkerror"),
+        ("5.4.6", 0, 0, "hop count exceeded - possible mail loop", "networkerror"),
+        ("4.4.312", 0, 0, "dns query failed", "networkerror"),
+        ("5.4.312", 0, 0, "dns query failed", "networkerror"),
+        ("4.4.316", 0, 0, "connection refused", "networkerror"),
+        ("5.4.316", 0, 0, "connection refused", "networkerror"),
+        ("5.4.4", 0, 0, "invalid arguments", "networkerror"),
+        ("5.4.6", 0, 0, "routing loop detected", "networkerror"),
+        ("5.4.14", 0, 0, "routing loop detected", "networkerror"),
+        ("5.7.1", 0, 0, "unable to relay", "norelaying"),
+        ("5.7.1", 0, 0, "client was not authenticated", "norelaying"),
+        ("5.4.1", 0, 0, "relay access denied", "norelaying"),
+        ("5.7.64", 0, 0, "tenantattribution; relay access denied", "norelaying"),
+        ("5.4.310", 0, 0, "does not exist", "norelaying"),
+        ("4.3.2", 0, 0, "system not accepting network messages", "notaccept"),
+        ("4.4.4", 0, 0, "hosted tenant which has no mail-enabled subscriptions", "notaccept"),
+        ("5.3.2", 0, 0, "storedrv.deliver: missing or bad storedriver mdb properties", "notaccept"),
+        ("5.0.350", 0, 0, "x-dg-ref header is too long", "policyviolation"),
+        ("5.0.350", 0, 0, "requested action not taken: policy violation detected (as345)", "policyviolation"),
+        ("5.7.", 900, 999, "delivery not authorized, message refused", "policyviolation"),
+        ("5.1.7", 0, 0, "invalid address", "rejected"),
+        ("5.1.7", 0, 0, "unknown sender address", "rejected"),
+        ("5.1.0", 0, 0, "sender denied", "rejected"),
+        ("5.1.8", 0, 0, "access denied, bad outbound sender", "rejected"),
+        ("5.7.1", 0, 0, "delivery not authorized", "rejected"),
+        ("5.7.12", 0, 0, "sender was not authenticated by organization", "rejected"),
+        ("5.7.124", 0, 0, "sender not in allowed-senders list", "rejected"),
+        ("5.7.133", 0, 0, "sender not authenticated for group", "rejected"),
+        ("5.7.134", 0, 0, "sender was not authenticated for mailbox", "rejected"),
+        ("5.7.13", 0, 0, "sender was not authenticated for public folder", "rejected"),
+        ("5.7.135", 0, 0, "sender was not authenticated for public folder", "rejected"),
+        ("5.7.136", 0, 0, "sender was not authenticated", "rejected"),
+        ("5.7.", 501, 503, "access denied, spam abuse detected", "rejected"),
+        ("5.7.512", 0, 0, "access denied, message must be rfc 5322 section 3.6.2 compliant", "rejected"),
+        ("5.7.750", 0, 0, "service unavailable. client blocked from sending from unregistered domains", "rejected"),
+        ("5.7.", 501, 503, "access denied, banned sender", "rejected"),
+        ("5.7.3", 0, 0, "cannot achieve exchange server authentication", "securityerror"),
+        ("5.7.3", 0, 0, "not authorized", "securityerror"),
+        ("5.7.57", 0, 0, "client was not authenticated to send anonymous mail during mail from", "securityerror"),
+        ("5.2.1", 0, 0, "content filter agent quarantined this message", "spamdetected"),
+        ("5.5.3", 0, 0, "too many recipients", "speeding"),
+        ("4.3.2", 0, 0, "storedrv.deliver; recipient thread limit exceeded", "speeding"),
+        ("4.5.3", 0, 0, "too many recipients", "speeding"),
+        ("4.7.652", 0, 0, "has exceeded the maximum number of connections", "speeding"),
+        ("5.1.90", 0, 0, "reached your daily limit for message recipients", "speeding"),
+        ("5.2.2", 0, 0, "submission quota exceeded", "speeding"),
+        ("5.2.121", 0, 0, "recipient's per hour message receive limit", "speeding"),
+        ("5.2.122", 0, 0, "recipient's per hour message receive limit", "speeding"),
+        ("5.2.122", 0, 0, "the recipient has exceeded their limit for", "speeding"),
+        ("5.7.508", 0, 0, "has exceeded permitted limits within", "speeding"),
+        ("5.7.", 700, 749, "tenant has exceeded threshold", "speeding"),
+        ("5.7.", 700, 749, "traffic not accepted from this ip", "speeding"),
+        ("5.7.504", 0, 0, "recipient address rejected: access denied", "suspend"),
+        ("5.7.505", 0, 0, "access denied, banned recipient", "suspend"),
+        ("5.2.1", 0, 0, "mailbox cannot be accessed", "suspend"),
+        ("5.3.3", 0, 0, "unrecognized command", "syntaxerror"),
+        ("5.5.2", 0, 0, "send hello first", "syntaxerror"),
+        ("4.3.2", 0, 0, "service not available", "systemerror"),
+        ("4.3.2", 0, 0, "service not active", "systemerror"),
+        ("5.3.5", 0, 0, "system incorrectly configured", "systemerror"),
+        ("5.3.190", 0, 0, "when journaling archive is disabled", "systemerror"),
+        ("5.0.0", 0, 0, "helo / ehlo requires domain address", "systemerror"),
+        ("5.1.4", 0, 0, "destination mailbox address ambiguous", "systemerror"),
+        ("5.2.4", 0, 0, "mailing list expansion problem", "systemerror"),
+        ("5.2.14", 0, 0, "misconfigured forwarding address", "systemerror"),
+        ("4.4.", 22, 28, "message failed to be replicated:", "systemerror"),
+        ("4.4.3", 0, 0, "temporary server error. please try again later attr18", "systemerror"),
+        ("4.7.0", 0, 0, "temporary server error. please try again later. prx4 nexthop:", "systemerror"),
+        ("4.4.318", 0, 0, "(suspiciousremoteservererror)", "systemerror"),
+        ("5.4.318", 0, 0, "(suspiciousremoteservererror)", "systemerror"),
+        ("4.7.500", 0, 0, "server busy. please try again later from ", "systemerror"),
+        ("4.7.700", 0, 0, "pfa agent busy, please try again.", "systemerror"),
+        ("4.3.1", 0, 0, "insufficient system resources", "systemfull"),
+        ("5.1.1", 0, 0, "resolver.adr.exrecipnotfound; not found", "userunknown"),
+        ("5.1.1", 0, 0, "user unknown", "userunknown"),
+        ("5.1.3", 0, 0, "storedrv.submit; invalid recipient address", "userunknown"),
+        ("5.1.", 4, 5, "recipient address reserved by rfc 2606", "userunknown"),
+        ("5.1.6", 0, 0, "recipient addresses in single label domains not accepted", "userunknown"),
+        ("5.1.1", 0, 0, "bad destination mailbox address", "userunknown"),
+        ("5.1.10", 0, 0, "recipient not found", "userunknown"),
+        ("5.4.1", 0, 0, "recipient address rejected: access denied", "userunknown"),
+        ("5.5.0", 0, 0, "requested action not taken: mailbox unavailable", "userunknown"),
+        ("5.1.2", 0, 0, "invalid x.400 address", "userunknown"),
+        ("5.1.351", 0, 0, "remote server returned unknown recipient or mailbox unavailable", "userunknown"),
+    ];
+    for (code, lo, hi, message, reason) in TABLE {
+        let code_ok = if lo == hi {
+            status == *code
+        } else {
+            status.starts_with(code) && (*lo..=*hi).contains(&third)
+        };
+        if code_ok && fo.diag.contains(message) {
+            return (*reason).to_string();
+        }
+    }
+    const CODES: &[(&str, &str, &str)] = &[
+        ("rp-001", "421", "badreputation"),
+        ("rp-002", "421", "badreputation"),
+        ("rp-003", "421", "badreputation"),
+        ("sc-001", "550", "badreputation"),
+        ("sc-002", "550", "policyviolation"),
+        ("sc-003", "550", "blocked"),
+        ("sc-004", "550", "blocked"),
+        ("dy-001", "550", "blocked"),
+        ("dy-002", "550", "virusdetected"),
+        ("ou-001", "550", "blocked"),
+        ("ou-002", "550", "badreputation"),
+    ];
+    CODES
+        .iter()
+        .find(|(c, reply, _)| fo.diag.contains(c) && fo.reply == *reply)
+        .map(|(_, _, r)| (*r).to_string())
+        .unwrap_or_default()
+}

@@ -153,7 +153,7 @@ impl<'a> Reader<'a> {
             recipient: first.map(|r| r.recipient.clone()),
             status: first.and_then(|r| nonempty(&r.status)),
             reply_code: first.and_then(|r| nonempty(&r.reply_code)),
-            reason: first.and_then(|r| nonempty(&r.reason)),
+            reason: first.map(|r| r.reason),
             hard: first.is_some_and(|r| r.hard),
             feedback_type: report.feedback_type.clone(),
             original_message_id: report.original_message_id.clone(),
@@ -164,7 +164,7 @@ impl<'a> Reader<'a> {
                     recipient: r.recipient.clone(),
                     status: nonempty(&r.status),
                     reply_code: nonempty(&r.reply_code),
-                    reason: nonempty(&r.reason),
+                    reason: Some(r.reason),
                     hard: r.hard,
                 })
                 .collect(),

@@ -1,7 +1,7 @@
 //! The facts a plan carries beyond its kind: what a bounce reports, what a forward held, what a
 //! provider's notice asks. Each is found by its reader in `ingest` and stored as JSON by the store.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 /// The failed delivery a bounce reports: the first failed recipient at the top level, every one
 /// in `recipients`.
@@ -10,7 +10,7 @@ pub struct BounceInfo {
     pub recipient: Option<String>,
     pub status: Option<String>,
     pub reply_code: Option<String>,
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
     pub hard: bool,
     pub feedback_type: Option<String>,
     pub original_message_id: Option<String>,
@@ -23,8 +23,158 @@ pub struct BouncedRecipient {
     pub recipient: String,
     pub status: Option<String>,
     pub reply_code: Option<String>,
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
     pub hard: bool,
+}
+
+/// Why a delivery failed, in sisimai's vocabulary (so results compare with its corpus): the
+/// reason a bounce names for each failed recipient, stored and shown by its name (`userunknown`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    AuthFailure,
+    BadReputation,
+    Blocked,
+    ContentError,
+    Delivered,
+    EmailTooLong,
+    ExceedLimit,
+    Expired,
+    FailedStartTls,
+    Feedback,
+    Filtered,
+    HasMoved,
+    HostUnknown,
+    MailboxFull,
+    MailerError,
+    MesgTooBig,
+    NetworkError,
+    NoRelaying,
+    NotAccept,
+    NotCompliantRfc,
+    OnHold,
+    PolicyViolation,
+    Rejected,
+    RequirePtr,
+    SecurityError,
+    SpamDetected,
+    Speeding,
+    Suppressed,
+    Suspend,
+    SyntaxError,
+    SystemError,
+    SystemFull,
+    TooManyConn,
+    Undefined,
+    UserUnknown,
+    Vacation,
+    VirusDetected,
+}
+
+impl Reason {
+    /// Every reason, in alphabetical order of its name.
+    pub const ALL: &[Reason] = &[
+        Reason::AuthFailure,
+        Reason::BadReputation,
+        Reason::Blocked,
+        Reason::ContentError,
+        Reason::Delivered,
+        Reason::EmailTooLong,
+        Reason::ExceedLimit,
+        Reason::Expired,
+        Reason::FailedStartTls,
+        Reason::Feedback,
+        Reason::Filtered,
+        Reason::HasMoved,
+        Reason::HostUnknown,
+        Reason::MailboxFull,
+        Reason::MailerError,
+        Reason::MesgTooBig,
+        Reason::NetworkError,
+        Reason::NoRelaying,
+        Reason::NotAccept,
+        Reason::NotCompliantRfc,
+        Reason::OnHold,
+        Reason::PolicyViolation,
+        Reason::Rejected,
+        Reason::RequirePtr,
+        Reason::SecurityError,
+        Reason::SpamDetected,
+        Reason::Speeding,
+        Reason::Suppressed,
+        Reason::Suspend,
+        Reason::SyntaxError,
+        Reason::SystemError,
+        Reason::SystemFull,
+        Reason::TooManyConn,
+        Reason::Undefined,
+        Reason::UserUnknown,
+        Reason::Vacation,
+        Reason::VirusDetected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::AuthFailure => "authfailure",
+            Reason::BadReputation => "badreputation",
+            Reason::Blocked => "blocked",
+            Reason::ContentError => "contenterror",
+            Reason::Delivered => "delivered",
+            Reason::EmailTooLong => "emailtoolong",
+            Reason::ExceedLimit => "exceedlimit",
+            Reason::Expired => "expired",
+            Reason::FailedStartTls => "failedstarttls",
+            Reason::Feedback => "feedback",
+            Reason::Filtered => "filtered",
+            Reason::HasMoved => "hasmoved",
+            Reason::HostUnknown => "hostunknown",
+            Reason::MailboxFull => "mailboxfull",
+            Reason::MailerError => "mailererror",
+            Reason::MesgTooBig => "mesgtoobig",
+            Reason::NetworkError => "networkerror",
+            Reason::NoRelaying => "norelaying",
+            Reason::NotAccept => "notaccept",
+            Reason::NotCompliantRfc => "notcompliantrfc",
+            Reason::OnHold => "onhold",
+            Reason::PolicyViolation => "policyviolation",
+            Reason::Rejected => "rejected",
+            Reason::RequirePtr => "requireptr",
+            Reason::SecurityError => "securityerror",
+            Reason::SpamDetected => "spamdetected",
+            Reason::Speeding => "speeding",
+            Reason::Suppressed => "suppressed",
+            Reason::Suspend => "suspend",
+            Reason::SyntaxError => "syntaxerror",
+            Reason::SystemError => "systemerror",
+            Reason::SystemFull => "systemfull",
+            Reason::TooManyConn => "toomanyconn",
+            Reason::Undefined => "undefined",
+            Reason::UserUnknown => "userunknown",
+            Reason::Vacation => "vacation",
+            Reason::VirusDetected => "virusdetected",
+        }
+    }
+
+    /// The reason named `name` (sisimai's spelling), if there is one.
+    pub fn from_name(name: &str) -> Option<Reason> {
+        Reason::ALL.iter().copied().find(|r| r.as_str() == name)
+    }
+
+    /// A reason that says something: not `undefined` or `onhold`.
+    pub fn is_explicit(self) -> bool {
+        !matches!(self, Reason::Undefined | Reason::OnHold)
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 /// A forward's original message, as the agent's forward showed it.

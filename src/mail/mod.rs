@@ -28,7 +28,7 @@ pub use address::{Mailbox, email_key, mailbox, normalize_email};
 pub use auth::{AuthResult, DkimSignature};
 pub use delivery::Delivery;
 pub use envelope::{AcceptedRecipient, Envelope, TokenOrigin};
-pub use facts::{BounceInfo, BouncedRecipient, Forwarded, Notice};
+pub use facts::{BounceInfo, BouncedRecipient, Forwarded, Notice, Reason};
 pub use message::{Attachment, ParsedMessage};
 pub use plan::{ContactChoice, Flag, Kind, Plan};
 

@@ -108,9 +108,9 @@ pub(super) async fn deliver(ctx: &Context, received: Received) -> Reply {
 fn account_data(ctx: &Context, recipients: &[AcceptedRecipient]) -> Result<BTreeMap<i64, AccountData>, StoreError> {
     let mut accounts = BTreeMap::new();
     for r in recipients {
-        if !accounts.contains_key(&r.account_id) {
+        if let std::collections::btree_map::Entry::Vacant(e) = accounts.entry(r.account_id) {
             let members = ctx.store.members(r.account_id)?;
-            accounts.insert(r.account_id, AccountData { members });
+            e.insert(AccountData { members });
         }
     }
     Ok(accounts)

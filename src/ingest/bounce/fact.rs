@@ -1,6 +1,8 @@
 //! What the reason rules read of one failed recipient: its status, diagnostic text, command and
 //! reply, normalized once.
 
+use crate::mail::Reason;
+
 /// One recipient's failure as the reason tables match it.
 pub(super) struct Fact {
     pub(super) status: String,
@@ -11,5 +13,5 @@ pub(super) struct Fact {
     pub(super) command: String,
     pub(super) reply: String,
     /// Reason preset by the format, if any.
-    pub(super) reason: String,
+    pub(super) reason: Option<Reason>,
 }

@@ -3,6 +3,7 @@
 use super::fields::{parse_fields, parse_header_block};
 use super::message::{Doc, first_email};
 use super::{FailedRecipient, Report, ReportKind};
+use crate::mail::Reason;
 
 pub(super) fn feedback_report(doc: &Doc) -> Option<Report> {
     let ct = &doc.content_type;
@@ -68,7 +69,7 @@ pub(super) fn feedback_report(doc: &Doc) -> Option<Report> {
                 recipient,
                 status: String::new(),
                 reply_code: String::new(),
-                reason: "feedback".to_string(),
+                reason: Reason::Feedback,
                 hard: false,
             })
             .collect(),

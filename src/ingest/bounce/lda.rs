@@ -1,11 +1,12 @@
 //! Local delivery agents (procmail, maildrop, mail.local, ...): their error texts and reasons.
 
 use super::fact::Fact;
+use crate::mail::Reason;
 
 /// Local delivery agents (procmail, maildrop, mail.local, ...) and their errors.
-pub(super) fn lda_find(fo: &Fact) -> String {
+pub(super) fn lda_find(fo: &Fact) -> Option<Reason> {
     if fo.diag.is_empty() || !(fo.command.is_empty() || fo.command == "DATA") {
-        return String::new();
+        return None;
     }
     const AGENTS: &[(&str, &[&str])] = &[
         ("dovecot", &["your message to <", "> was automatically rejected:"]),
@@ -15,18 +16,22 @@ pub(super) fn lda_find(fo: &Fact) -> String {
         ("vpopmail", &["vdelivermail: "]),
         ("vmailmgr", &["vdeliver: "]),
     ];
-    const MESSAGES: &[(&str, &str, &[&str])] = &[
-        ("dovecot", "mailboxfull", &["not enough disk space", "quota exceeded"]),
-        ("dovecot", "userunknown", &["mailbox doesn't exist: "]),
+    const MESSAGES: &[(&str, Reason, &[&str])] = &[
+        (
+            "dovecot",
+            Reason::MailboxFull,
+            &["not enough disk space", "quota exceeded"],
+        ),
+        ("dovecot", Reason::UserUnknown, &["mailbox doesn't exist: "]),
         (
             "mail.local",
-            "mailboxfull",
+            Reason::MailboxFull,
             &["disc quota exceeded", "mailbox full or quota exceeded"],
         ),
-        ("mail.local", "systemerror", &["temporary file write error"]),
+        ("mail.local", Reason::SystemError, &["temporary file write error"]),
         (
             "mail.local",
-            "userunknown",
+            Reason::UserUnknown,
             &[
                 ": invalid mailbox path",
                 ": unknown user:",
@@ -36,33 +41,41 @@ pub(super) fn lda_find(fo: &Fact) -> String {
         ),
         (
             "procmail",
-            "mailboxfull",
+            Reason::MailboxFull,
             &["quota exceeded while writing", "user over quota"],
         ),
-        ("procmail", "systemerror", &["service unavailable"]),
-        ("procmail", "systemfull", &["no space left to finish writing"]),
-        ("maildrop", "mailboxfull", &["maildir over quota."]),
+        ("procmail", Reason::SystemError, &["service unavailable"]),
+        ("procmail", Reason::SystemFull, &["no space left to finish writing"]),
+        ("maildrop", Reason::MailboxFull, &["maildir over quota."]),
         (
             "maildrop",
-            "userunknown",
+            Reason::UserUnknown,
             &["cannot find system user", "invalid user specified."],
         ),
-        ("vpopmail", "filtered", &["user does not exist, but will deliver to "]),
         (
             "vpopmail",
-            "mailboxfull",
+            Reason::Filtered,
+            &["user does not exist, but will deliver to "],
+        ),
+        (
+            "vpopmail",
+            Reason::MailboxFull,
             &["domain is over quota", "user is over quota"],
         ),
-        ("vpopmail", "suspend", &["account is locked email bounced"]),
-        ("vpopmail", "userunknown", &["sorry, no mailbox here by that name."]),
+        ("vpopmail", Reason::Suspend, &["account is locked email bounced"]),
+        (
+            "vpopmail",
+            Reason::UserUnknown,
+            &["sorry, no mailbox here by that name."],
+        ),
         (
             "vmailmgr",
-            "mailboxfull",
+            Reason::MailboxFull,
             &["delivery failed due to system quota violation"],
         ),
         (
             "vmailmgr",
-            "userunknown",
+            Reason::UserUnknown,
             &[
                 "invalid or unknown base user or domain",
                 "invalid or unknown virtual user",
@@ -70,13 +83,13 @@ pub(super) fn lda_find(fo: &Fact) -> String {
             ],
         ),
     ];
-    let Some((agent, _)) = AGENTS.iter().find(|(_, keys)| keys.iter().any(|k| fo.diag.contains(k))) else {
-        return String::new();
-    };
+    let (agent, _) = AGENTS
+        .iter()
+        .find(|(_, keys)| keys.iter().any(|k| fo.diag.contains(k)))?;
     for (a, reason, phrases) in MESSAGES {
         if a == agent && phrases.iter().any(|p| fo.diag.contains(p)) {
-            return (*reason).to_string();
+            return Some(*reason);
         }
     }
-    "mailererror".into()
+    Some(Reason::MailerError)
 }

@@ -18,6 +18,7 @@
 //!   results can be compared with its test corpus; the code here is our own.
 //! - Never panics on any input and scans at most `MAX_SCAN` bytes of text.
 
+use crate::mail::Reason;
 use detect::looks_like_bounce;
 use feedback::feedback_report;
 use message::Doc;
@@ -57,8 +58,8 @@ pub struct FailedRecipient {
     pub status: String,
     /// SMTP reply code "550", or "".
     pub reply_code: String,
-    /// sisimai-style reason: "userunknown", "mailboxfull", "feedback", ...
-    pub reason: String,
+    /// sisimai's reason: `userunknown`, `mailboxfull`, `feedback`, ...
+    pub reason: Reason,
     /// Permanent failure that should stop mail to this address.
     pub hard: bool,
 }

@@ -1,5 +1,7 @@
 //! The reason tables: phrases in diagnostic texts that name each failure reason (after sisimai).
 
+use crate::mail::Reason;
+
 pub(super) struct Patterns {
     pub(super) index: &'static [&'static str],
     pub(super) pairs: &'static [&'static [&'static str]],
@@ -17,7 +19,7 @@ pub(super) fn aligned(text: &str, parts: &[&str]) -> bool {
     true
 }
 
-pub(super) fn included_in(name: &str, text: &str) -> bool {
+pub(super) fn included_in(name: Reason, text: &str) -> bool {
     if text.is_empty() {
         return false;
     }
@@ -30,38 +32,38 @@ pub(super) fn included_in(name: &str, text: &str) -> bool {
     p.index.iter().any(|s| text.contains(s)) || p.pairs.iter().any(|pair| aligned(text, pair))
 }
 
-pub(super) fn patterns(name: &str) -> Option<&'static Patterns> {
+pub(super) fn patterns(name: Reason) -> Option<&'static Patterns> {
     Some(match name {
-        "userunknown" => &USERUNKNOWN,
-        "mailboxfull" => &MAILBOXFULL,
-        "filtered" => &FILTERED,
-        "hostunknown" => &HOSTUNKNOWN,
-        "rejected" => &REJECTED,
-        "blocked" => &BLOCKED,
-        "spamdetected" => &SPAMDETECTED,
-        "suspend" => &SUSPEND,
-        "hasmoved" => &HASMOVED,
-        "norelaying" => &NORELAYING,
-        "authfailure" => &AUTHFAILURE,
-        "requireptr" => &REQUIREPTR,
-        "notcompliantrfc" => &NOTCOMPLIANTRFC,
-        "badreputation" => &BADREPUTATION,
-        "contenterror" => &CONTENTERROR,
-        "speeding" => &SPEEDING,
-        "toomanyconn" => &TOOMANYCONN,
-        "virusdetected" => &VIRUSDETECTED,
-        "policyviolation" => &POLICYVIOLATION,
-        "systemerror" => &SYSTEMERROR,
-        "networkerror" => &NETWORKERROR,
-        "systemfull" => &SYSTEMFULL,
-        "notaccept" => &NOTACCEPT,
-        "expired" => &EXPIRED,
-        "securityerror" => &SECURITYERROR,
-        "mailererror" => &MAILERERROR,
-        "exceedlimit" => &EXCEEDLIMIT,
-        "mesgtoobig" => &MESGTOOBIG,
-        "failedstarttls" => &FAILEDSTARTTLS,
-        "vacation" => &VACATION,
+        Reason::UserUnknown => &USERUNKNOWN,
+        Reason::MailboxFull => &MAILBOXFULL,
+        Reason::Filtered => &FILTERED,
+        Reason::HostUnknown => &HOSTUNKNOWN,
+        Reason::Rejected => &REJECTED,
+        Reason::Blocked => &BLOCKED,
+        Reason::SpamDetected => &SPAMDETECTED,
+        Reason::Suspend => &SUSPEND,
+        Reason::HasMoved => &HASMOVED,
+        Reason::NoRelaying => &NORELAYING,
+        Reason::AuthFailure => &AUTHFAILURE,
+        Reason::RequirePtr => &REQUIREPTR,
+        Reason::NotCompliantRfc => &NOTCOMPLIANTRFC,
+        Reason::BadReputation => &BADREPUTATION,
+        Reason::ContentError => &CONTENTERROR,
+        Reason::Speeding => &SPEEDING,
+        Reason::TooManyConn => &TOOMANYCONN,
+        Reason::VirusDetected => &VIRUSDETECTED,
+        Reason::PolicyViolation => &POLICYVIOLATION,
+        Reason::SystemError => &SYSTEMERROR,
+        Reason::NetworkError => &NETWORKERROR,
+        Reason::SystemFull => &SYSTEMFULL,
+        Reason::NotAccept => &NOTACCEPT,
+        Reason::Expired => &EXPIRED,
+        Reason::SecurityError => &SECURITYERROR,
+        Reason::MailerError => &MAILERERROR,
+        Reason::ExceedLimit => &EXCEEDLIMIT,
+        Reason::MesgTooBig => &MESGTOOBIG,
+        Reason::FailedStartTls => &FAILEDSTARTTLS,
+        Reason::Vacation => &VACATION,
         _ => return None,
     })
 }

@@ -1,5 +1,6 @@
 //! The failed recipients: RFC 3464 delivery-status fields first, then the human-readable texts of MTAs that send none.
 
+use crate::mail::Reason;
 use regex::Regex;
 
 use super::MAX_RECIPIENTS;
@@ -21,7 +22,7 @@ pub(super) struct Raw {
     pub(super) command: String,
     pub(super) reply_code: String,
     /// Reason decided by the format itself (e.g. from a vendor error table).
-    pub(super) reason: String,
+    pub(super) reason: Option<Reason>,
     pub(super) rhost: String,
     /// The command was settled by the format (even when empty).
     pub(super) command_set: bool,
@@ -179,8 +180,8 @@ pub(super) fn enrich_from_text(raws: &mut [Raw], text_raws: &[Raw]) {
             if r.command.is_empty() {
                 r.command = t.command.clone();
             }
-            if r.reason.is_empty() {
-                r.reason = t.reason.clone();
+            if r.reason.is_none() {
+                r.reason = t.reason;
             }
         }
         if r.command.is_empty() {

@@ -1,6 +1,7 @@
 //! Large receiving services (sisimai's "rhost" tables): reasons from their documented error texts,
 //! chosen by the recipient domain or the hosts involved.
 
+use crate::mail::Reason;
 use regex::Regex;
 
 use super::fact::Fact;
@@ -11,37 +12,34 @@ use std::sync::LazyLock;
 
 /// Reasons decided from the documented error texts of large receiving services
 /// (sisimai's "rhost" tables), chosen by the recipient domain or the hosts involved.
-pub(super) fn rhost_find(fo: &Fact, recipient: &str, rhost: &str, doc: &Doc) -> String {
+pub(super) fn rhost_find(fo: &Fact, recipient: &str, rhost: &str, doc: &Doc) -> Option<Reason> {
     if fo.diag.is_empty() {
-        return String::new();
+        return None;
     }
-    let Some(class) = rhost_class(recipient, rhost, &fo.diag, doc) else {
-        return String::new();
-    };
+    let class = rhost_class(recipient, rhost, &fo.diag, doc)?;
     let d = fo.diag.as_str();
-    let pick = |table: &[(&'static str, &[&str])]| -> String {
-        table
-            .iter()
-            .find(|(_, ps)| contains_any(d, ps))
-            .map(|(r, _)| (*r).to_string())
-            .unwrap_or_default()
+    let pick = |table: &[(Reason, &[&str])]| -> Option<Reason> {
+        table.iter().find(|(_, ps)| contains_any(d, ps)).map(|(r, _)| *r)
     };
     match class {
         "aol" => pick(&[
-            ("hostunknown", &["host or domain name not found"]),
-            ("notaccept", &["type=mx: malformed or unexpected name server reply"]),
+            (Reason::HostUnknown, &["host or domain name not found"]),
+            (
+                Reason::NotAccept,
+                &["type=mx: malformed or unexpected name server reply"],
+            ),
         ]),
         "cox" => {
-            const CODES: &[(&str, &str)] = &[
-                ("cxbl", "blocked"),
-                ("cxdns", "requireptr"),
-                ("cxsndr", "authfailure"),
-                ("cxsmtp", "rejected"),
-                ("cxcnct", "toomanyconn"),
-                ("cxmxrt", "toomanyconn"),
-                ("cdrbl", "blocked"),
-                ("cxthrt", "securityerror"),
-                ("cxmj", "securityerror"),
+            const CODES: &[(&str, Reason)] = &[
+                ("cxbl", Reason::Blocked),
+                ("cxdns", Reason::RequirePtr),
+                ("cxsndr", Reason::AuthFailure),
+                ("cxsmtp", Reason::Rejected),
+                ("cxcnct", Reason::TooManyConn),
+                ("cxmxrt", Reason::TooManyConn),
+                ("cdrbl", Reason::Blocked),
+                ("cxthrt", Reason::SecurityError),
+                ("cxmj", Reason::SecurityError),
             ];
             if let Some(p) = d.find("aup#") {
                 let code = d[p + 4..]
@@ -49,106 +47,102 @@ pub(super) fn rhost_find(fo: &Fact, recipient: &str, rhost: &str, doc: &Doc) -> 
                     .next()
                     .unwrap_or("");
                 if let Some((_, r)) = CODES.iter().find(|(c, _)| *c == code) {
-                    return (*r).into();
+                    return Some(*r);
                 }
                 if code.starts_with("ipbl") {
-                    return "blocked".into();
+                    return Some(Reason::Blocked);
                 }
                 if code.starts_with("urlbl") {
-                    return "spamdetected".into();
+                    return Some(Reason::SpamDetected);
                 }
             }
             pick(&[
                 (
-                    "blocked",
+                    Reason::Blocked,
                     &["cox too many bad commands from", "too many invalid recipients"],
                 ),
                 (
-                    "requireptr",
+                    Reason::RequirePtr,
                     &["dns check failure - try again later", "rejected - no rdns"],
                 ),
                 (
-                    "policyviolation",
+                    Reason::PolicyViolation,
                     &["esmtp no data before greeting", "attachment extension is forbidden"],
                 ),
-                ("rejected", &["sender rejected"]),
-                ("systemerror", &["esmtp server temporarily not available"]),
+                (Reason::Rejected, &["sender rejected"]),
+                (Reason::SystemError, &["esmtp server temporarily not available"]),
                 (
-                    "toomanyconn",
+                    Reason::TooManyConn,
                     &[
                         "too many sessions from",
                         "requested action aborted: try again later",
                         "message threshold exceeded",
                     ],
                 ),
-                ("userunknown", &["recipient rejected"]),
+                (Reason::UserUnknown, &["recipient rejected"]),
             ])
         }
         "facebook" => {
-            const CODES: &[(&str, &str)] = &[
-                ("pol-p7", "authfailure"),
-                ("pol-p1", "blocked"),
-                ("pol-p2", "blocked"),
-                ("pol-p3", "blocked"),
-                ("pol-p4", "blocked"),
-                ("pol-t1", "blocked"),
-                ("pol-t2", "blocked"),
-                ("pol-t3", "blocked"),
-                ("msg-p2", "contenterror"),
-                ("rcp-p2", "filtered"),
-                ("rcp-p3", "filtered"),
-                ("msg-p1", "mesgtoobig"),
-                ("int-p2", "mesgtoobig"),
-                ("msg-p3", "notcompliantrfc"),
-                ("dns-p1", "rejected"),
-                ("dns-p2", "rejected"),
-                ("dns-t1", "rejected"),
-                ("dns-p3", "requireptr"),
-                ("dns-t2", "requireptr"),
-                ("pol-p6", "spamdetected"),
-                ("rcp-t4", "suspend"),
-                ("rcp-t1", "systemerror"),
-                ("con-t1", "toomanyconn"),
-                ("con-t2", "toomanyconn"),
-                ("con-t3", "toomanyconn"),
-                ("con-t4", "toomanyconn"),
-                ("msg-t1", "toomanyconn"),
-                ("rcp-p1", "userunknown"),
-                ("int-p1", "userunknown"),
-                ("int-p3", "userunknown"),
-                ("int-p4", "userunknown"),
-                ("pol-p5", "virusdetected"),
+            const CODES: &[(&str, Reason)] = &[
+                ("pol-p7", Reason::AuthFailure),
+                ("pol-p1", Reason::Blocked),
+                ("pol-p2", Reason::Blocked),
+                ("pol-p3", Reason::Blocked),
+                ("pol-p4", Reason::Blocked),
+                ("pol-t1", Reason::Blocked),
+                ("pol-t2", Reason::Blocked),
+                ("pol-t3", Reason::Blocked),
+                ("msg-p2", Reason::ContentError),
+                ("rcp-p2", Reason::Filtered),
+                ("rcp-p3", Reason::Filtered),
+                ("msg-p1", Reason::MesgTooBig),
+                ("int-p2", Reason::MesgTooBig),
+                ("msg-p3", Reason::NotCompliantRfc),
+                ("dns-p1", Reason::Rejected),
+                ("dns-p2", Reason::Rejected),
+                ("dns-t1", Reason::Rejected),
+                ("dns-p3", Reason::RequirePtr),
+                ("dns-t2", Reason::RequirePtr),
+                ("pol-p6", Reason::SpamDetected),
+                ("rcp-t4", Reason::Suspend),
+                ("rcp-t1", Reason::SystemError),
+                ("con-t1", Reason::TooManyConn),
+                ("con-t2", Reason::TooManyConn),
+                ("con-t3", Reason::TooManyConn),
+                ("con-t4", Reason::TooManyConn),
+                ("msg-t1", Reason::TooManyConn),
+                ("rcp-p1", Reason::UserUnknown),
+                ("int-p1", Reason::UserUnknown),
+                ("int-p3", Reason::UserUnknown),
+                ("int-p4", Reason::UserUnknown),
+                ("pol-p5", Reason::VirusDetected),
             ];
-            CODES
-                .iter()
-                .find(|(c, _)| d.contains(c))
-                .map(|(_, r)| (*r).to_string())
-                .unwrap_or_default()
+            CODES.iter().find(|(c, _)| d.contains(c)).map(|(_, r)| *r)
         }
         "franceptt" => {
-            const CODES: &[(&str, &str)] = &[
-                ("101", "blocked"),
-                ("102", "blocked"),
-                ("103", "blocked"),
-                ("104", "toomanyconn"),
-                ("305", "securityerror"),
-                ("401", "authfailure"),
-                ("402", "securityerror"),
-                ("403", "rejected"),
-                ("405", "rejected"),
-                ("415", "rejected"),
-                ("416", "userunknown"),
-                ("417", "mailboxfull"),
-                ("420", "suspend"),
-                ("421", "rejected"),
-                ("426", "suspend"),
-                ("505", "systemerror"),
-                ("506", "spamdetected"),
-                ("510", "blocked"),
-                ("514", "mesgtoobig"),
-                ("517", "authfailure"),
-                ("630", "policyviolation"),
-                ("999", "blocked"),
+            const CODES: &[(&str, Reason)] = &[
+                ("101", Reason::Blocked),
+                ("102", Reason::Blocked),
+                ("103", Reason::Blocked),
+                ("104", Reason::TooManyConn),
+                ("305", Reason::SecurityError),
+                ("401", Reason::AuthFailure),
+                ("402", Reason::SecurityError),
+                ("403", Reason::Rejected),
+                ("405", Reason::Rejected),
+                ("415", Reason::Rejected),
+                ("416", Reason::UserUnknown),
+                ("417", Reason::MailboxFull),
+                ("420", Reason::Suspend),
+                ("421", Reason::Rejected),
+                ("426", Reason::Suspend),
+                ("505", Reason::SystemError),
+                ("506", Reason::SpamDetected),
+                ("510", Reason::Blocked),
+                ("514", Reason::MesgTooBig),
+                ("517", Reason::AuthFailure),
+                ("630", Reason::PolicyViolation),
+                ("999", Reason::Blocked),
             ];
             let issued = d.replace('_', "-");
             for label in ["lpn", "lpnaaa", "ofr", "ouk"] {
@@ -158,36 +152,36 @@ pub(super) fn rhost_find(fo: &Fact, recipient: &str, rhost: &str, doc: &Doc) -> 
                 let token = issued[at..].split(' ').next().unwrap_or("");
                 let token = token.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
                 if let Some((_, r)) = CODES.iter().find(|(c, _)| token.ends_with(c)) {
-                    return (*r).into();
+                    return Some(*r);
                 }
                 break;
             }
-            pick(&[("authfailure", &["spf/dns de votre nom de domaine"])])
+            pick(&[(Reason::AuthFailure, &["spf/dns de votre nom de domaine"])])
         }
         "godaddy" => {
-            const CODES: &[(&str, &str)] = &[
-                ("ib401", "securityerror"),
-                ("ib501", "notcompliantrfc"),
-                ("ib502", "notcompliantrfc"),
-                ("ib506", "rejected"),
-                ("ib508", "authfailure"),
-                ("ib108", "requireptr"),
-                ("ib212", "spamdetected"),
-                ("ib705", "virusdetected"),
-                ("ib605", "toomanyconn"),
-                ("ib007", "toomanyconn"),
-                ("ib101", "speeding"),
-                ("ib110", "blocked"),
-                ("ib111", "blocked"),
-                ("ib112", "blocked"),
-                ("ib113", "blocked"),
-                ("ib504", "speeding"),
-                ("ib510", "speeding"),
-                ("ib607", "speeding"),
-                ("ib103", "badreputation"),
-                ("ib104", "blocked"),
-                ("ib105", "blocked"),
-                ("ib106", "blocked"),
+            const CODES: &[(&str, Reason)] = &[
+                ("ib401", Reason::SecurityError),
+                ("ib501", Reason::NotCompliantRfc),
+                ("ib502", Reason::NotCompliantRfc),
+                ("ib506", Reason::Rejected),
+                ("ib508", Reason::AuthFailure),
+                ("ib108", Reason::RequirePtr),
+                ("ib212", Reason::SpamDetected),
+                ("ib705", Reason::VirusDetected),
+                ("ib605", Reason::TooManyConn),
+                ("ib007", Reason::TooManyConn),
+                ("ib101", Reason::Speeding),
+                ("ib110", Reason::Blocked),
+                ("ib111", Reason::Blocked),
+                ("ib112", Reason::Blocked),
+                ("ib113", Reason::Blocked),
+                ("ib504", Reason::Speeding),
+                ("ib510", Reason::Speeding),
+                ("ib607", Reason::Speeding),
+                ("ib103", Reason::BadReputation),
+                ("ib104", Reason::Blocked),
+                ("ib105", Reason::Blocked),
+                ("ib106", Reason::Blocked),
             ];
             if let Some(p) = d.find(" ib") {
                 let code = d[p + 1..]
@@ -195,38 +189,38 @@ pub(super) fn rhost_find(fo: &Fact, recipient: &str, rhost: &str, doc: &Doc) -> 
                     .next()
                     .unwrap_or("");
                 if let Some((_, r)) = CODES.iter().find(|(c, _)| *c == code) {
-                    return (*r).into();
+                    return Some(*r);
                 }
             }
             pick(&[
-                ("blocked", &["rbl reject", "www.spamhaus.org/query/bl?ip="]),
-                ("expired", &["has been in the queue too long", "delivery timeout"]),
-                ("mailboxfull", &["account storage limit"]),
-                ("spamdetected", &["message rejected for spam or virus content"]),
-                ("suspend", &["account disabled"]),
-                ("systemerror", &["message is looping"]),
-                ("userunknown", &["recipient not found", "account does not exist"]),
+                (Reason::Blocked, &["rbl reject", "www.spamhaus.org/query/bl?ip="]),
+                (Reason::Expired, &["has been in the queue too long", "delivery timeout"]),
+                (Reason::MailboxFull, &["account storage limit"]),
+                (Reason::SpamDetected, &["message rejected for spam or virus content"]),
+                (Reason::Suspend, &["account disabled"]),
+                (Reason::SystemError, &["message is looping"]),
+                (Reason::UserUnknown, &["recipient not found", "account does not exist"]),
             ])
         }
         "gsuite" => {
             let s0 = fo.status.chars().next();
             let r0 = fo.reply.chars().next();
-            const TABLE: &[(&str, &[&str])] = &[
+            const TABLE: &[(Reason, &[&str])] = &[
                 (
-                    "hostunknown",
+                    Reason::HostUnknown,
                     &[" responded with code nxdomain", "domain name not found"],
                 ),
                 (
-                    "networkerror",
+                    Reason::NetworkError,
                     &[
                         " had no relevant answers.",
                         "responded with code nxdomain",
                         "domain name not found",
                     ],
                 ),
-                ("notaccept", &["null mx"]),
+                (Reason::NotAccept, &["null mx"]),
                 (
-                    "userunknown",
+                    Reason::UserUnknown,
                     &["because the address couldn't be found. check for typos or unnecessary spaces and try again."],
                 ),
             ];
@@ -234,25 +228,25 @@ pub(super) fn rhost_find(fo: &Fact, recipient: &str, rhost: &str, doc: &Doc) -> 
                 if !contains_any(d, ps) {
                     continue;
                 }
-                if *reason == "networkerror" && (s0 == Some('5') || r0 == Some('5')) {
+                if *reason == Reason::NetworkError && (s0 == Some('5') || r0 == Some('5')) {
                     continue;
                 }
-                if *reason == "hostunknown" && (s0 != Some('5') || r0 != Some('5')) {
+                if *reason == Reason::HostUnknown && (s0 != Some('5') || r0 != Some('5')) {
                     continue;
                 }
-                return (*reason).into();
+                return Some(*reason);
             }
-            String::new()
+            None
         }
         "kddi" => pick(&[
-            ("filtered", &["550 : user unknown"]),
-            ("userunknown", &[">: user unknown"]),
+            (Reason::Filtered, &["550 : user unknown"]),
+            (Reason::UserUnknown, &[">: user unknown"]),
         ]),
         "messagelabs" => pick(&[
-            ("authfailure", &["domain authentication fail"]),
-            ("badreputation", &["connection rejected by policy"]),
+            (Reason::AuthFailure, &["domain authentication fail"]),
+            (Reason::BadReputation, &["connection rejected by policy"]),
             (
-                "blocked",
+                Reason::Blocked,
                 &[
                     "mail rejected because your ip is in the pbl",
                     "your ip address has been ",
@@ -260,18 +254,18 @@ pub(super) fn rhost_find(fo: &Fact, recipient: &str, rhost: &str, doc: &Doc) -> 
                     "your email address (addr) has been blocked",
                 ],
             ),
-            ("contenterror", &["stray linefeeds in message"]),
-            ("failedstarttls", &["tls/sslv3 connection required"]),
-            ("norelaying", &[" as a relay, "]),
+            (Reason::ContentError, &["stray linefeeds in message"]),
+            (Reason::FailedStartTls, &["tls/sslv3 connection required"]),
+            (Reason::NoRelaying, &[" as a relay, "]),
             (
-                "notcompliantrfc",
+                Reason::NotCompliantRfc,
                 &[
                     "550 requested action aborted [4]",
                     "has detected that this message is not rfc 5322",
                 ],
             ),
             (
-                "rejected",
+                Reason::Rejected,
                 &[
                     "sender envelope domain not allowed for sender ip address",
                     "your domain has been blocked",
@@ -282,16 +276,19 @@ pub(super) fn rhost_find(fo: &Fact, recipient: &str, rhost: &str, doc: &Doc) -> 
                 ],
             ),
             (
-                "securityerror",
+                Reason::SecurityError,
                 &["please turn on smtp authentication in your mail client"],
             ),
-            ("spamdetected", &["message filtered", "filtered by outbound scanning"]),
             (
-                "toomanyconn",
+                Reason::SpamDetected,
+                &["message filtered", "filtered by outbound scanning"],
+            ),
+            (
+                Reason::TooManyConn,
                 &["too many recipients received this hour", "too many messages"],
             ),
             (
-                "userunknown",
+                Reason::UserUnknown,
                 &[
                     "no such user",
                     "invalid recipient",
@@ -303,79 +300,82 @@ pub(super) fn rhost_find(fo: &Fact, recipient: &str, rhost: &str, doc: &Doc) -> 
         "microsoft" => microsoft_reason(fo),
         "outlook" => pick(&[
             (
-                "hostunknown",
+                Reason::HostUnknown,
                 &["the mail could not be delivered to the recipient because the domain is not reachable"],
             ),
-            ("userunknown", &["requested action not taken: mailbox unavailable"]),
+            (
+                Reason::UserUnknown,
+                &["requested action not taken: mailbox unavailable"],
+            ),
         ]),
         "spectrum" => {
-            let Some(p) = d.find("aup#") else {
-                return String::new();
-            };
+            let p = d.find("aup#")?;
             let digits: String = d[p + 4..]
                 .chars()
                 .skip_while(|c| !c.is_ascii_digit())
                 .take_while(|c| c.is_ascii_digit())
                 .collect();
             let Ok(n) = digits.parse::<u32>() else {
-                return String::new();
+                return None;
             };
-            const RANGES: &[(u32, u32, &str)] = &[
-                (1000, 1000, "blocked"),
-                (1010, 1010, "rejected"),
-                (1020, 1080, "rejected"),
-                (1090, 1090, "systemerror"),
-                (1100, 1150, "requireptr"),
-                (1160, 1190, "policyviolation"),
-                (1200, 1210, "blocked"),
-                (1220, 1250, "blocked"),
-                (1260, 1260, "networkerror"),
-                (1300, 1340, "toomanyconn"),
-                (1350, 1490, "speeding"),
-                (1500, 1500, "rejected"),
-                (1520, 1520, "rejected"),
-                (1530, 1530, "mesgtoobig"),
-                (1540, 1540, "speeding"),
-                (1550, 1550, "speeding"),
-                (1560, 1560, "policyviolation"),
-                (1580, 1580, "speeding"),
+            const RANGES: &[(u32, u32, Reason)] = &[
+                (1000, 1000, Reason::Blocked),
+                (1010, 1010, Reason::Rejected),
+                (1020, 1080, Reason::Rejected),
+                (1090, 1090, Reason::SystemError),
+                (1100, 1150, Reason::RequirePtr),
+                (1160, 1190, Reason::PolicyViolation),
+                (1200, 1210, Reason::Blocked),
+                (1220, 1250, Reason::Blocked),
+                (1260, 1260, Reason::NetworkError),
+                (1300, 1340, Reason::TooManyConn),
+                (1350, 1490, Reason::Speeding),
+                (1500, 1500, Reason::Rejected),
+                (1520, 1520, Reason::Rejected),
+                (1530, 1530, Reason::MesgTooBig),
+                (1540, 1540, Reason::Speeding),
+                (1550, 1550, Reason::Speeding),
+                (1560, 1560, Reason::PolicyViolation),
+                (1580, 1580, Reason::Speeding),
             ];
             RANGES
                 .iter()
                 .find(|(lo, hi, _)| (*lo..=*hi).contains(&n))
-                .map(|(_, _, r)| (*r).to_string())
-                .unwrap_or_default()
+                .map(|(_, _, r)| *r)
         }
         "yahooinc" => pick(&[
             (
-                "authfailure",
+                Reason::AuthFailure,
                 &["yahoo requires all senders to authenticate with either spf or dkim"],
             ),
             (
-                "blocked",
+                Reason::Blocked,
                 &[
                     " because the ip is in spamhaus's list;",
                     "not accepted from ip addresses on spamhaus xbl",
                 ],
             ),
-            ("norelaying", &["relaying denied for "]),
-            ("notcompliantrfc", &["headers are not rfc compliant"]),
-            ("policyviolation", &["not accepted for policy reasons"]),
+            (Reason::NoRelaying, &["relaying denied for "]),
+            (Reason::NotCompliantRfc, &["headers are not rfc compliant"]),
+            (Reason::PolicyViolation, &["not accepted for policy reasons"]),
             (
-                "rejected",
+                Reason::Rejected,
                 &[
                     "temporarily deferred due to unexpected volume or user complaints",
                     "due to unresolvable rfc.5321 domain",
                     " will be permanently deferred",
                 ],
             ),
-            ("speeding", &["user is receiving mail too quickly"]),
-            ("suspend", &[" is no longer valid.", "this mailbox is disabled"]),
-            ("syntaxerror", &["syntax error in parameters or arguments"]),
-            ("toomanyconn", &["max message per connection reached"]),
-            ("userunknown", &["dd this user doesn't have a ", "mailbox not found"]),
+            (Reason::Speeding, &["user is receiving mail too quickly"]),
+            (Reason::Suspend, &[" is no longer valid.", "this mailbox is disabled"]),
+            (Reason::SyntaxError, &["syntax error in parameters or arguments"]),
+            (Reason::TooManyConn, &["max message per connection reached"]),
+            (
+                Reason::UserUnknown,
+                &["dd this user doesn't have a ", "mailbox not found"],
+            ),
         ]),
-        _ => String::new(),
+        _ => None,
     }
 }
 

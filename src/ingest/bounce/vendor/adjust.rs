@@ -7,15 +7,16 @@ use crate::ingest::bounce::recipients::Raw;
 use crate::ingest::bounce::vendor::Vendor;
 use crate::ingest::bounce::vendor::exim::exim_adjust;
 use crate::ingest::text::{contains_any, truncate};
+use crate::mail::Reason;
 
 /// Per-vendor wording that settles the reason (and for some, the status), as
 /// sisimai's per-MTA tables do.
 pub(in crate::ingest::bounce) fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mut Raw, single: bool) {
-    if !r.reason.is_empty() {
+    if r.reason.is_some() {
         return;
     }
     let diag = r.diagnosis.clone();
-    let table: &[(&str, &[&str])] = match vendor {
+    let table: &[(Reason, &[&str])] = match vendor {
         Vendor::Fml => {
             let subject = doc.subject.as_str();
             r.reason = if contains_any(
@@ -28,9 +29,9 @@ pub(in crate::ingest::bounce) fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mu
                     "You are not a member of this mailing list",
                 ],
             ) {
-                "rejected"
+                Some(Reason::Rejected)
             } else if diag.contains("Security alert:") {
-                "securityerror"
+                Some(Reason::SecurityError)
             } else if contains_any(
                 &diag,
                 &[
@@ -39,7 +40,7 @@ pub(in crate::ingest::bounce) fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mu
                     "Loop Back Warning:",
                 ],
             ) {
-                "systemerror"
+                Some(Reason::SystemError)
             } else if contains_any(
                 subject,
                 &[
@@ -49,7 +50,7 @@ pub(in crate::ingest::bounce) fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mu
                     "Spam mail from a spammer is rejected",
                 ],
             ) {
-                "rejected"
+                Some(Reason::Rejected)
             } else if contains_any(
                 subject,
                 &[
@@ -59,24 +60,23 @@ pub(in crate::ingest::bounce) fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mu
                     "WARNING: UNIX FROM Loop",
                 ],
             ) {
-                "systemerror"
+                Some(Reason::SystemError)
             } else if subject.contains("Security Alert") {
-                "securityerror"
+                Some(Reason::SecurityError)
             } else {
-                ""
-            }
-            .into();
+                None
+            };
             return;
         }
         Vendor::Kddi => {
             if doc.header("x-spasign").is_some_and(|v| v.trim() == "NG") {
-                r.reason = "filtered".into();
+                r.reason = Some(Reason::Filtered);
                 return;
             }
             &[
-                ("mailboxfull", &["As their mailbox is full"]),
-                ("norelaying", &["Due to the following SMTP relay error"]),
-                ("hostunknown", &["As the remote domain doesnt exist"]),
+                (Reason::MailboxFull, &["As their mailbox is full"]),
+                (Reason::NoRelaying, &["Due to the following SMTP relay error"]),
+                (Reason::HostUnknown, &["As the remote domain doesnt exist"]),
             ]
         }
         Vendor::Gmail => {
@@ -84,16 +84,16 @@ pub(in crate::ingest::bounce) fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mu
                 r.diagnosis = doc.text[p..].to_string();
             }
             let d = sweep(&r.diagnosis);
-            const STATES: &[(&str, &str, &str)] = &[
-                ("6", "MAIL", "failedstarttls"),
-                ("8", "AUTH", "systemerror"),
-                ("9", "AUTH", "failedstarttls"),
-                ("12", "AUTH", "norelaying"),
-                ("13", "EHLO", "blocked"),
-                ("14", "RCPT", "userunknown"),
-                ("15", "DATA", "filtered"),
-                ("17", "DATA", "filtered"),
-                ("18", "DATA", "filtered"),
+            const STATES: &[(&str, &str, Reason)] = &[
+                ("6", "MAIL", Reason::FailedStartTls),
+                ("8", "AUTH", Reason::SystemError),
+                ("9", "AUTH", Reason::FailedStartTls),
+                ("12", "AUTH", Reason::NoRelaying),
+                ("13", "EHLO", Reason::Blocked),
+                ("14", "RCPT", Reason::UserUnknown),
+                ("15", "DATA", Reason::Filtered),
+                ("17", "DATA", Reason::Filtered),
+                ("18", "DATA", Reason::Filtered),
             ];
             if let Some(p) = d.find(" (state ") {
                 let rest = &d[p + 8..];
@@ -101,10 +101,10 @@ pub(in crate::ingest::bounce) fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mu
                 if let Some((_, c, reason)) = STATES.iter().find(|(k, _, _)| *k == code) {
                     r.command = (*c).into();
                     r.command_set = true;
-                    r.reason = (*reason).into();
+                    r.reason = Some(*reason);
                 }
             }
-            if r.reason.is_empty() {
+            if r.reason.is_none() {
                 if contains_any(
                     &d,
                     &[
@@ -113,7 +113,7 @@ pub(in crate::ingest::bounce) fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mu
                         "The recipient server did not accept our requests to connect",
                     ],
                 ) {
-                    r.reason = "expired".into();
+                    r.reason = Some(Reason::Expired);
                 } else if contains_any(
                     &d,
                     &[
@@ -121,14 +121,14 @@ pub(in crate::ingest::bounce) fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mu
                         "DNS Error: DNS server returned answer with no data",
                     ],
                 ) {
-                    r.reason = "hostunknown".into();
+                    r.reason = Some(Reason::HostUnknown);
                 }
             }
-            if !r.reason.is_empty() {
+            if r.reason.is_some() {
                 let st = status_find(&d, &r.reply_code);
                 if !st.is_empty() {
                     if !st.contains(".0") {
-                        r.reason = status_name(&st).into();
+                        r.reason = status_name(&st);
                     }
                     r.status = st;
                 }
@@ -137,18 +137,18 @@ pub(in crate::ingest::bounce) fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mu
         }
         Vendor::Exchange2003 => {
             let d = sweep(&diag);
-            const CODES: &[(&str, &str)] = &[
-                ("000C05A6", "userunknown"),
-                ("000C0595", "filtered"),
-                ("00010256", "systemerror"),
-                ("000D06B5", "systemerror"),
-                ("00120270", "networkerror"),
-                ("00050311", "contenterror"),
-                ("000502CC", "contenterror"),
-                ("000B0981", "securityerror"),
-                ("000B099C", "onhold"),
-                ("000B09AA", "onhold"),
-                ("000B09B6", "onhold"),
+            const CODES: &[(&str, Reason)] = &[
+                ("000C05A6", Reason::UserUnknown),
+                ("000C0595", Reason::Filtered),
+                ("00010256", Reason::SystemError),
+                ("000D06B5", Reason::SystemError),
+                ("00120270", Reason::NetworkError),
+                ("00050311", Reason::ContentError),
+                ("000502CC", Reason::ContentError),
+                ("000B0981", Reason::SecurityError),
+                ("000B099C", Reason::OnHold),
+                ("000B09AA", Reason::OnHold),
+                ("000B09B6", Reason::OnHold),
             ];
             // "MSEXCH:IMS:... 0 (000C05A6) Unknown Recipient"
             let Some(tail) = d.find("MSEXCH:").map(|p| &d[p..]) else {
@@ -158,8 +158,8 @@ pub(in crate::ingest::bounce) fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mu
                 && a < b
                 && let Some((_, reason)) = CODES.iter().find(|(c, _)| *c == &tail[a + 1..b])
             {
-                r.reason = (*reason).into();
-                r.status = pseudo_status(reason, false);
+                r.reason = Some(*reason);
+                r.status = pseudo_status(*reason, false);
                 r.diagnosis = tail[b + 1..].trim().to_string();
             }
             return;
@@ -170,16 +170,16 @@ pub(in crate::ingest::bounce) fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mu
                 r.command_set = true;
             }
             &[
-                ("expired", &["Could not deliver for the last "]),
-                ("hostunknown", &["DNS lookup failure: host "]),
+                (Reason::Expired, &["Could not deliver for the last "]),
+                (Reason::HostUnknown, &["DNS lookup failure: host "]),
             ]
         }
         Vendor::OpenSmtpd => &[
-            ("expired", &["Envelope expired"]),
-            ("securityerror", &["Could not retrieve credentials"]),
-            ("hostunknown", &["Invalid domain name", "Domain does not exist"]),
+            (Reason::Expired, &["Envelope expired"]),
+            (Reason::SecurityError, &["Could not retrieve credentials"]),
+            (Reason::HostUnknown, &["Invalid domain name", "Domain does not exist"]),
             (
-                "networkerror",
+                Reason::NetworkError,
                 &[
                     "Address family mismatch on destination MXs",
                     "All routes to destination blocked",
@@ -193,7 +193,7 @@ pub(in crate::ingest::bounce) fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mu
                 ],
             ),
             (
-                "notaccept",
+                Reason::NotAccept,
                 &[
                     "Destination seem to reject all mails",
                     "No MX found for domain",
@@ -206,12 +206,12 @@ pub(in crate::ingest::bounce) fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mu
                 r.diagnosis = format!("{} {}", &doc.text[p..], r.diagnosis);
             }
             &[
-                ("hostunknown", &["Unknown host"]),
-                ("userunknown", &["Unknown user", "Invalid final delivery userid"]),
-                ("mailboxfull", &["User mailbox exceeds allowed size"]),
-                ("virusdetected", &["Requested action not taken: virus detected"]),
-                ("spamdetected", &["Blacklisted URL in message"]),
-                ("expired", &["Delivery failed "]),
+                (Reason::HostUnknown, &["Unknown host"]),
+                (Reason::UserUnknown, &["Unknown user", "Invalid final delivery userid"]),
+                (Reason::MailboxFull, &["User mailbox exceeds allowed size"]),
+                (Reason::VirusDetected, &["Requested action not taken: virus detected"]),
+                (Reason::SpamDetected, &["Blacklisted URL in message"]),
+                (Reason::Expired, &["Delivery failed "]),
             ]
         }
         Vendor::Exim => {
@@ -245,18 +245,18 @@ pub(in crate::ingest::bounce) fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mu
                 }
             }
             if doc.header("x-spasign").is_some_and(|v| v.trim() == "NG") {
-                r.reason = "filtered".into();
+                r.reason = Some(Reason::Filtered);
                 return;
             }
-            const TABLE: &[(&str, &[&str])] = &[
-                ("expired", &["Your message was not delivered within "]),
-                ("mailboxfull", &["The user(s) account is temporarily over quota"]),
+            const TABLE: &[(Reason, &[&str])] = &[
+                (Reason::Expired, &["Your message was not delivered within "]),
+                (Reason::MailboxFull, &["The user(s) account is temporarily over quota"]),
                 (
-                    "onhold",
+                    Reason::OnHold,
                     &["Each of the following recipients was rejected by a remote mail server"],
                 ),
                 (
-                    "suspend",
+                    Reason::Suspend,
                     &[
                         "The user(s) account is disabled.",
                         "The user(s) account is temporarily limited.",
@@ -265,10 +265,10 @@ pub(in crate::ingest::bounce) fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mu
             ];
             let d = sweep(&r.diagnosis);
             if let Some((reason, _)) = TABLE.iter().find(|(_, ps)| contains_any(&d, ps)) {
-                r.reason = (*reason).into();
+                r.reason = Some(*reason);
             } else if !r.recipient.ends_with("@ezweb.ne.jp") && !r.recipient.ends_with("@au.com") && d.starts_with('<')
             {
-                r.reason = "userunknown".into();
+                r.reason = Some(Reason::UserUnknown);
             }
             return;
         }
@@ -280,7 +280,7 @@ pub(in crate::ingest::bounce) fn vendor_adjust(doc: &Doc, vendor: Vendor, r: &mu
     };
     let d = sweep(&r.diagnosis);
     if let Some((reason, _)) = table.iter().find(|(_, ps)| contains_any(&d, ps)) {
-        r.reason = (*reason).into();
+        r.reason = Some(*reason);
     }
 }
 
@@ -292,21 +292,25 @@ pub(in crate::ingest::bounce) fn generic_phrases(doc: &Doc, r: &mut Raw) {
     let whole = sweep(text);
     let from = doc.from.as_str();
     let subject = doc.subject.as_str();
-    let rules: &[(bool, &str, &[&str])] = &[
-        (doc.header("x-zohomail").is_some(), "expired", &["Host not reachable"]),
+    let rules: &[(bool, Reason, &[&str])] = &[
+        (
+            doc.header("x-zohomail").is_some(),
+            Reason::Expired,
+            &["Host not reachable"],
+        ),
         (
             doc.header("x-gmx-antispam").is_some(),
-            "expired",
+            Reason::Expired,
             &["delivery retry timeout exceeded"],
         ),
         (
             from.starts_with("\"InterScan") || doc.content_type.contains("interscan") || whole.contains(" InterScan "),
-            "userunknown",
+            Reason::UserUnknown,
             &["Unable to deliver"],
         ),
         (
             subject.starts_with("DELIVERY FAILURE:") || subject.contains("DELIVERY_FAILURE"),
-            "userunknown",
+            Reason::UserUnknown,
             &[
                 "not listed in Domino Directory",
                 "not listed in public Name & Address Book",
@@ -316,17 +320,17 @@ pub(in crate::ingest::bounce) fn generic_phrases(doc: &Doc, r: &mut Raw) {
         ),
         (
             subject.starts_with("DELIVERY FAILURE:") || subject.contains("DELIVERY_FAILURE"),
-            "filtered",
+            Reason::Filtered,
             &["Cannot route mail to user"],
         ),
         (
             subject.starts_with("DELIVERY FAILURE:") || subject.contains("DELIVERY_FAILURE"),
-            "systemerror",
+            Reason::SystemError,
             &["Several matches found in Domino Directory"],
         ),
         (
             whole.contains("------- Failure Reasons"),
-            "userunknown",
+            Reason::UserUnknown,
             &[
                 "User not listed in public Name & Address Book",
                 "not listed in public Name & Address Book",
@@ -334,12 +338,12 @@ pub(in crate::ingest::bounce) fn generic_phrases(doc: &Doc, r: &mut Raw) {
         ),
         (
             whole.contains("------- Failure Reasons"),
-            "networkerror",
+            Reason::NetworkError,
             &["Message has exceeded maximum hop count"],
         ),
         (
             from.contains("vzwpix.com") || from.contains("@vtext.com"),
-            "userunknown",
+            Reason::UserUnknown,
             &[
                 "No valid recipients for this MM",
                 "Requested action not taken: no such user here",
@@ -349,7 +353,7 @@ pub(in crate::ingest::bounce) fn generic_phrases(doc: &Doc, r: &mut Raw) {
     for (gate, reason, phrases) in rules {
         // Domino and Notes put the reason in the notice, not next to the address.
         if *gate && (contains_any(&d, phrases) || contains_any(&whole, phrases)) {
-            r.reason = (*reason).into();
+            r.reason = Some(*reason);
             return;
         }
     }

@@ -4,6 +4,7 @@ use crate::ingest::bounce::codes::{command_find, reply_find, status_find, status
 use crate::ingest::bounce::reason::{pseudo_status, sweep};
 use crate::ingest::bounce::recipients::Raw;
 use crate::ingest::text::contains_any;
+use crate::mail::Reason;
 
 pub(in crate::ingest::bounce) fn exim_adjust(r: &mut Raw) {
     let d = sweep(&r.diagnosis);
@@ -13,26 +14,26 @@ pub(in crate::ingest::bounce) fn exim_adjust(r: &mut Raw) {
         r.command.clear();
     }
     r.command_set = true;
-    const MESSAGES: &[(&str, &[&str])] = &[
-        ("userunknown", &["user not found"]),
+    const MESSAGES: &[(Reason, &[&str])] = &[
+        (Reason::UserUnknown, &["user not found"]),
         (
-            "hostunknown",
+            Reason::HostUnknown,
             &[
                 "all host address lookups failed permanently",
                 "all relevant MX records point to non-existent hosts",
                 "Unrouteable address",
             ],
         ),
-        ("mailboxfull", &["mailbox is full", "error: quota exceed"]),
+        (Reason::MailboxFull, &["mailbox is full", "error: quota exceed"]),
         (
-            "notaccept",
+            Reason::NotAccept,
             &[
                 "an MX or SRV record indicated no SMTP service",
                 "no host found for existing SMTP connection",
             ],
         ),
         (
-            "syntaxerror",
+            Reason::SyntaxError,
             &[
                 "angle-brackets nested too deep",
                 "expected word or \"<\"",
@@ -41,7 +42,7 @@ pub(in crate::ingest::bounce) fn exim_adjust(r: &mut Raw) {
             ],
         ),
         (
-            "systemerror",
+            Reason::SystemError,
             &[
                 "delivery to file forbidden",
                 "delivery to pipe forbidden",
@@ -49,7 +50,7 @@ pub(in crate::ingest::bounce) fn exim_adjust(r: &mut Raw) {
                 "LMTP error after ",
             ],
         ),
-        ("contenterror", &["Too many \"Received\" headers"]),
+        (Reason::ContentError, &["Too many \"Received\" headers"]),
     ];
     const DELAYED: &[&str] = &[
         "retry timeout exceeded",
@@ -61,22 +62,25 @@ pub(in crate::ingest::bounce) fn exim_adjust(r: &mut Raw) {
         "was frozen on arrival by ",
     ];
     match r.command.as_str() {
-        "EHLO" | "HELO" => r.reason = "blocked".into(),
-        "MAIL" => r.reason = "onhold".into(),
+        "EHLO" | "HELO" => r.reason = Some(Reason::Blocked),
+        "MAIL" => r.reason = Some(Reason::OnHold),
         _ => {
             if let Some((reason, _)) = MESSAGES.iter().find(|(_, ps)| contains_any(&d, ps)) {
                 r.reason = (*reason).into();
             } else if contains_any(&d, DELAYED) {
-                r.reason = "expired".into();
+                r.reason = Some(Reason::Expired);
             } else if d.contains("pipe to |") {
-                r.reason = "mailererror".into();
+                r.reason = Some(Reason::MailerError);
             }
         }
     }
     let cr = reply_find(&d, &r.status);
     let cs = status_find(&d, &cr);
-    let temporary = cr.starts_with('4') || r.reason == "expired" || r.reason == "mailboxfull";
-    let cv = pseudo_status(&r.reason, temporary);
+    let temporary = cr.starts_with('4') || r.reason == Some(Reason::Expired) || r.reason == Some(Reason::MailboxFull);
+    let cv = r
+        .reason
+        .map(|reason| pseudo_status(reason, temporary))
+        .unwrap_or_default();
     if r.reply_code.is_empty() {
         r.reply_code = cr.clone();
     }

@@ -5,6 +5,7 @@
 
 use crate::ingest::bounce::message::{Doc, clean_email, find_emails, first_email};
 use crate::ingest::bounce::recipients::Raw;
+use crate::mail::Reason;
 
 mod adjust;
 mod exim;
@@ -162,7 +163,7 @@ pub(super) fn vendor_recipients(doc: &Doc, vendor: Vendor) -> Option<Vec<Raw>> {
             let keep = paragraphs.len().saturating_sub(1).max(1);
             let diagnosis = paragraphs[..keep.min(paragraphs.len())].join(" ");
             let bullets = doc.text.matches("\n *").count() == 4 || doc.text.matches("\n*").count() == 4;
-            let reason = if bullets { "rejected" } else { "onhold" };
+            let reason = if bullets { Reason::Rejected } else { Reason::OnHold };
             let list = doc.header("x-failed-recipients").unwrap_or("");
             let out: Vec<Raw> = find_emails(list)
                 .into_iter()

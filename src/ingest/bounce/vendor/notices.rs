@@ -1,6 +1,7 @@
 //! Provider notices with formats of their own: Amazon SES notifications relayed by SNS as JSON,
 //! fml mailing-list errors, and KDDI (au) error mail.
 
+use crate::mail::Reason;
 use regex::Regex;
 
 use crate::ingest::bounce::codes::status_find;
@@ -63,7 +64,7 @@ pub(in crate::ingest::bounce) fn sns_notification(doc: &Doc) -> Option<Report> {
                         recipient,
                         status: String::new(),
                         reply_code: String::new(),
-                        reason: "feedback".into(),
+                        reason: Reason::Feedback,
                         hard: false,
                     })
                     .collect(),

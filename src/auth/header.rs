@@ -108,14 +108,7 @@ fn push_token(out: &mut String, value: &str) {
 }
 
 fn truncate(value: &str, max: usize) -> &str {
-    if value.len() <= max {
-        return value;
-    }
-    let mut end = max;
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    &value[..end]
+    &value[..value.floor_char_boundary(max)]
 }
 
 /// Removes every `Authentication-Results` field whose authserv-id is `hostname` (any case, with or

@@ -3,6 +3,7 @@
 //! Bodies are capped at [`MAX_BODY_CHARS`] for the stored text and HTML (the raw message always
 //! keeps everything), so one huge text part cannot double a session's memory.
 
+use super::text::truncate;
 use crate::mail::{Attachment, Mailbox, ParsedMessage, mailbox};
 use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders, PartType};
 
@@ -126,11 +127,7 @@ fn cap<'a>(s: &'a str, truncated: &mut bool) -> &'a str {
         return s;
     }
     *truncated = true;
-    let mut end = MAX_BODY_CHARS;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+    truncate(s, MAX_BODY_CHARS)
 }
 
 fn push_capped(out: &mut String, piece: &str, truncated: &mut bool) {
@@ -142,12 +139,9 @@ fn push_capped(out: &mut String, piece: &str, truncated: &mut bool) {
     if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
     }
-    let mut end = piece.len().min(room);
-    while !piece.is_char_boundary(end) {
-        end -= 1;
-    }
-    *truncated |= end < piece.len();
-    out.push_str(&piece[..end]);
+    let kept = truncate(piece, room);
+    *truncated |= kept.len() < piece.len();
+    out.push_str(kept);
 }
 
 fn first_mailbox(address: &Address<'_>) -> Option<Mailbox> {

@@ -132,11 +132,7 @@ impl ReplyToken {
 }
 
 fn truncate_id(id: &str) -> &str {
-    let mut end = id.len().min(MAX_ORIGIN_ID);
-    while !id.is_char_boundary(end) {
-        end -= 1;
-    }
-    &id[..end]
+    &id[..id.floor_char_boundary(MAX_ORIGIN_ID)]
 }
 
 fn take<'a>(rest: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {

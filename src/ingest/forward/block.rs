@@ -1,8 +1,9 @@
 //! Finding a forward block in text and reading its header lines (From, Date, Subject, To, Cc),
 //! the note above it and the original body below it.
 
-use super::labels::{COLON_MAP, DASH_MAP, EMAIL_RE, GLUED_LABEL_RE, LABEL_MAP, fold, strip_folded_prefix};
+use super::labels::{COLON_MAP, DASH_MAP, GLUED_LABEL_RE, LABEL_MAP, fold, strip_folded_prefix};
 use super::{Field, Kind, MAX_HEADER_LINES};
+use crate::ingest::text::email;
 use crate::mail::Forwarded;
 
 /// Strips `>` quote markers; returns the depth and the rest.
@@ -331,11 +332,9 @@ pub(super) fn is_continuation(last: Option<Field>, raw: &str, headers: &Headers)
 /// `<a@b>`, `a@b (Name)` or a bare address.
 pub(super) fn parse_mailbox(value: &str) -> Option<(String, Option<String>)> {
     let v = value.trim();
-    let m = EMAIL_RE.find(v)?;
-    let raw = m.as_str();
-    let lead = raw.len() - raw.trim_start_matches(['\'', '.']).len();
-    let start = m.start() + lead;
-    let email = clean_email(&v[start..m.end()])?;
+    let (span, found) = email::find_spans(v).next()?;
+    let email = dotted(found)?;
+    let start = span.start;
     let before = &v[..start];
     let name_part = match before.rfind(['<', '[']) {
         Some(i) => &before[..i],
@@ -343,7 +342,7 @@ pub(super) fn parse_mailbox(value: &str) -> Option<(String, Option<String>)> {
     };
     let mut name = clean_name(name_part);
     if name.is_none() {
-        let after = v[m.end()..].trim_start_matches(['>', ']']).trim_start();
+        let after = v[span.end..].trim_start_matches(['>', ']']).trim_start();
         if let Some(inner) = after.strip_prefix('(') {
             let inner = inner.split(')').next().unwrap_or("");
             name = clean_name(inner);
@@ -374,14 +373,17 @@ pub(super) fn tidy(text: &str) -> String {
     out
 }
 
+/// An address by `text::email`'s rule, when its domain has a dot: a forward's `From: bob@intranet`
+/// names no customer we could write back to.
 pub(super) fn clean_email(raw: &str) -> Option<String> {
-    let raw = raw.trim().trim_matches(|c| matches!(c, '<' | '>' | '\'' | '"'));
-    let (local, domain) = raw.rsplit_once('@')?;
-    let domain = domain.trim_end_matches('.');
-    if local.is_empty() || domain.is_empty() || !domain.contains('.') {
-        return None;
-    }
-    Some(format!("{local}@{}", domain.to_lowercase()))
+    email::clean(raw).and_then(dotted)
+}
+
+fn dotted(address: String) -> Option<String> {
+    address
+        .rsplit_once('@')
+        .is_some_and(|(_, d)| d.contains('.'))
+        .then_some(address)
 }
 
 pub(super) fn clean_name(raw: &str) -> Option<String> {
@@ -404,10 +406,8 @@ pub(super) fn clean_name(raw: &str) -> Option<String> {
 
 pub(super) fn addresses(value: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for m in EMAIL_RE.find_iter(value) {
-        if let Some(email) = clean_email(m.as_str().trim_start_matches(['\'', '.'])) {
-            push_unique(&mut out, email);
-        }
+    for email in email::find_all(value).into_iter().filter_map(dotted) {
+        push_unique(&mut out, email);
     }
     out
 }

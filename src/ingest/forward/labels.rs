@@ -391,9 +391,6 @@ pub(super) static GLUED_LABEL_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&pattern).expect("static glued label regex")
 });
 
-pub(super) static EMAIL_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+").expect("static email regex"));
-
 pub(super) static HTML_MAILTO_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?is)<a\b[^>]*?\bhref\s*=\s*["']?\s*mailto:([^"'>\s?]+)[^>]*>(.*?)</a\s*>"#)
         .expect("static mailto regex")
@@ -410,13 +407,3 @@ pub(super) static HTML_OUTLOOK_SEP_RE: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("static outlook separator regex")
 });
-
-pub(super) static HTML_BLOCK_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)</?(?:div|p|tr|table|tbody|thead|tfoot|blockquote|li|ul|ol|h[1-6]|pre|center|section|article|header|footer|dl|dt|dd|address)\b[^>]*>",
-    )
-    .expect("static block regex")
-});
-
-pub(super) static HTML_CELL_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)<t[dh]\b").expect("static cell regex"));

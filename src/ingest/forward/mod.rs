@@ -29,16 +29,15 @@
 //!   linear in the input.
 
 use block::{clean_email, clean_name, push_unique, scan, tidy};
-use labels::{HTML_BLOCK_RE, HTML_CELL_RE, HTML_MAILTO_RE, HTML_OUTLOOK_SEP_RE, HTML_TAG_RE};
+use labels::{HTML_MAILTO_RE, HTML_OUTLOOK_SEP_RE, HTML_TAG_RE};
 
 mod block;
 mod labels;
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use super::text::subject;
+use super::text::{html, subject, truncate};
 use mail_parser::{Message, MimeHeaders, PartType};
 use regex::Captures;
 
@@ -50,8 +49,6 @@ const MAX_SCAN: usize = 1 << 20;
 /// A header block is a handful of lines; wrapped To/Cc lists may add some.
 const MAX_HEADER_LINES: usize = 40;
 /// Stand-in for an HTML block boundary until the text is laid out; a private
-/// use character so it can't clash with real text (it is stripped first).
-const BLOCK: char = '\u{E000}';
 const OUTLOOK_RULE: &str = "________________________________";
 
 /// How much a separator alone tells us.
@@ -228,22 +225,11 @@ fn normalize(text: &str) -> String {
                 out.push('\n');
             }
             '\u{a0}' | '\u{202f}' | '\u{2007}' => out.push(' '),
-            '\u{feff}' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | BLOCK => {}
+            '\u{feff}' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' => {}
             c => out.push(c),
         }
     }
     out
-}
-
-fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 /// Lays HTML out as text so the same block parser applies: block elements
@@ -251,12 +237,7 @@ fn truncate(text: &str, max: usize) -> &str {
 /// separator-less header divs get a rule line in front.
 fn html_to_plain(html: &str) -> String {
     let html = truncate(html, MAX_SCAN);
-    let html: Cow<'_, str> = if html.contains(BLOCK) {
-        Cow::Owned(html.replace(BLOCK, ""))
-    } else {
-        Cow::Borrowed(html)
-    };
-    let html = HTML_MAILTO_RE.replace_all(&html, |caps: &Captures<'_>| {
+    let html = HTML_MAILTO_RE.replace_all(html, |caps: &Captures<'_>| {
         let inner = caps.get(2).map_or("", |m| m.as_str());
         let addr = caps.get(1).map_or("", |m| m.as_str());
         let visible = HTML_TAG_RE.replace_all(inner, "");
@@ -266,46 +247,11 @@ fn html_to_plain(html: &str) -> String {
             format!("{inner} &lt;{addr}&gt;")
         }
     });
-    let rule = format!("{BLOCK}{OUTLOOK_RULE}{BLOCK}");
+    let rule = format!("<div>{OUTLOOK_RULE}</div>");
     let html = HTML_OUTLOOK_SEP_RE.replace_all(&html, |caps: &Captures<'_>| {
         format!("{rule}{}", caps.get(0).map_or("", |m| m.as_str()))
     });
-    let html = HTML_BLOCK_RE.replace_all(&html, BLOCK.to_string().as_str());
-    let html = HTML_CELL_RE.replace_all(&html, " $0");
-    let text = mail_parser::decoders::html::html_to_text(&html);
-    normalize(&layout_blocks(&text))
-}
-
-/// Block boundaries start a new line unless one was just started, so nested
-/// divs don't turn into runs of blank lines while `<br>` and
-/// `<p>&nbsp;</p>` still give the blank lines a reader sees.
-fn layout_blocks(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut line_has_content = false;
-    for c in text.chars() {
-        match c {
-            BLOCK => {
-                if line_has_content {
-                    let kept = out.trim_end_matches([' ', '\t']).len();
-                    out.truncate(kept);
-                    out.push('\n');
-                    line_has_content = false;
-                }
-            }
-            '\n' => {
-                let kept = out.trim_end_matches([' ', '\t']).len();
-                out.truncate(kept);
-                out.push('\n');
-                line_has_content = false;
-            }
-            ' ' | '\t' if !line_has_content => {}
-            c => {
-                out.push(c);
-                line_has_content = true;
-            }
-        }
-    }
-    out
+    normalize(&html::to_text(&html))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 # It installs what it needs (idempotently): postfix (apt), Haraka (npm, under $BENCH_CACHE),
 # aiosmtpd (PyPI, in a venv under $BENCH_CACHE). Servers listen on loopback ports 2601-2605, each
 # started and stopped here, one at a time; all their files live under a temporary folder in /tmp
-# that is removed at the end (KEEP=1 keeps it). The load generator is benches/smtp_load.rs.
+# that is removed at the end (KEEP=1 keeps it). The load generator is benches/smtp_load/.
 # Results: a table on stdout and the raw JSON lines in $OUT (default /tmp/inboxd-bench-results.jsonl).
 set -euo pipefail
 

@@ -3,14 +3,22 @@
 //! Mail flows one way through the modules, and no import runs back against the flow:
 //!
 //! ```text
-//! TCP/TLS ─► smtp ─► routing ─► ingest ─► store ─► SQLite
-//!  bytes    session   RCPT →     bytes →   one commit
-//!                     account    a plan    per batch
+//! floor 3   smtp      the wire: session, one file per stage, the delivery pipeline
+//!            │
+//! floor 2   routing   auth      ingest     store ─► SQLite
+//!           RCPT →    verdicts  bytes →    one commit
+//!           route               a plan     per batch
+//!            │         │         │          │
+//! floor 1   mail      the vocabulary every stage passes along (envelope, delivery, plan, kinds,
+//!                     addresses, verdicts); it imports nothing of ours
 //! ```
 //!
-//! `cli` sits beside the flow (it starts the server and reads the store); `config` is the typed
-//! configuration. Library users (code that links inboxd) mint reply addresses with
-//! [`routing::Router::reply_address`] and register outbound mail with [`store::admin::Admin`].
+//! `smtp` asks `routing` who a recipient is, `auth` who sent the message, hands the bytes to
+//! `ingest::prepare` for a plan, and submits it to the `store`; the three beneath it never import
+//! one another, and all of them speak `mail`. `cli` and `http` sit beside the flow as readers of the
+//! store (`cli` also starts the server); `config` is the typed configuration. Library users (code
+//! that links inboxd) mint reply addresses with [`routing::Router::mint_reply_address`] and register
+//! outbound mail with [`store::admin::Admin`].
 
 pub mod auth;
 pub mod cli;

@@ -1,4 +1,5 @@
-//! What a message is: bytes + envelope → a [`Delivery`] with one [`Plan`] per recipient account.
+//! What a message is: bytes + envelope → a [`Delivery`] with one
+//! [`Plan`](crate::mail::Plan) per recipient account.
 //!
 //! Everything here is decided from the message and the account's data alone, without I/O, so the
 //! same message always gives the same plan and a retried delivery is a no-op in the store

@@ -27,6 +27,9 @@ pub mod reply;
 mod session;
 pub mod tls;
 
+#[cfg(test)]
+mod tests;
+
 pub use context::Context;
 pub use listener::{Server, ShutdownHandle};
 

@@ -1,12 +1,21 @@
 //! Test harness: starts the real `inboxd` binary on a free loopback port with its own database in a
 //! temporary folder, talks SMTP to it over TCP, runs its CLI, and opens its SQLite file.
+// Each test binary uses a part of the harness.
 #![allow(dead_code)]
 
+mod client;
 pub mod dns;
+mod text;
+
+// Each test binary uses a part of the harness.
+#[allow(unused_imports)]
+pub use client::{Client, Reply};
+#[allow(unused_imports)]
+pub use text::{base64, dot_stuff, eventually, message, to_crlf};
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -399,197 +408,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-#[derive(Debug, Clone)]
-pub struct Reply {
-    pub code: u16,
-    pub lines: Vec<String>,
-}
-
-impl Reply {
-    pub fn text(&self) -> String {
-        self.lines.join("\n")
-    }
-
-    /// The enhanced status code of the last line, e.g. "5.1.1".
-    pub fn status(&self) -> &str {
-        self.lines
-            .last()
-            .and_then(|l| l.split_whitespace().next())
-            .unwrap_or("")
-    }
-
-    /// The queue id of a `250 2.0.0 Ok: queued as X`.
-    pub fn queue_id(&self) -> String {
-        self.text().rsplit(' ').next().unwrap().to_string()
-    }
-
-    #[track_caller]
-    pub fn expect(&self, code: u16, status: &str) -> &Self {
-        assert_eq!((self.code, self.status()), (code, status), "reply: {self:?}");
-        self
-    }
-}
-
-/// A raw SMTP client on a blocking socket: every byte is ours to choose.
-pub struct Client {
-    pub stream: TcpStream,
-    reader: BufReader<TcpStream>,
-    pub greeting: Reply,
-}
-
-impl Client {
-    pub fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).expect("connects");
-        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let reader = BufReader::new(stream.try_clone().unwrap());
-        let mut c = Client {
-            stream,
-            reader,
-            greeting: Reply { code: 0, lines: vec![] },
-        };
-        c.greeting = c.reply();
-        c
-    }
-
-    pub fn write(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).expect("write");
-    }
-
-    /// Reads one (possibly multi-line) reply. Panics on EOF.
-    pub fn reply(&mut self) -> Reply {
-        self.try_reply().expect("a reply before the connection closed")
-    }
-
-    pub fn try_reply(&mut self) -> Option<Reply> {
-        let mut lines = Vec::new();
-        loop {
-            let mut line = String::new();
-            match self.reader.read_line(&mut line) {
-                Ok(0) | Err(_) => return None,
-                Ok(_) => {}
-            }
-            let line = line.trim_end_matches(['\r', '\n']).to_string();
-            assert!(line.len() >= 3, "short reply line {line:?}");
-            let code: u16 = line[..3].parse().expect("numeric code");
-            let more = line.as_bytes().get(3) == Some(&b'-');
-            lines.push(line.get(4..).unwrap_or("").to_string());
-            if !more {
-                return Some(Reply { code, lines });
-            }
-        }
-    }
-
-    pub fn cmd(&mut self, line: &str) -> Reply {
-        self.write(format!("{line}\r\n").as_bytes());
-        self.reply()
-    }
-
-    pub fn ehlo(&mut self) -> Reply {
-        let r = self.cmd("EHLO client.test.example");
-        assert_eq!(r.code, 250, "{r:?}");
-        r
-    }
-
-    /// MAIL, RCPT…, DATA with dot-stuffing; returns the reply to the final dot.
-    pub fn transaction(&mut self, from: &str, to: &[&str], message: &[u8]) -> Reply {
-        self.cmd(&format!("MAIL FROM:<{from}>")).expect(250, "2.1.0");
-        for rcpt in to {
-            self.cmd(&format!("RCPT TO:<{rcpt}>")).expect(250, "2.1.5");
-        }
-        self.cmd("DATA").expect(354, "2.0.0");
-        self.write(&dot_stuff(message));
-        self.write(b".\r\n");
-        self.reply()
-    }
-
-    pub fn quit(&mut self) {
-        self.write(b"QUIT\r\n");
-        let _ = self.try_reply();
-    }
-
-    /// True when the server closed the connection (reads EOF).
-    pub fn is_closed(&mut self) -> bool {
-        let mut buf = [0u8; 1];
-        matches!(self.reader.read(&mut buf), Ok(0) | Err(_))
-    }
-}
-
-/// CRLF line endings and dot-stuffing, as an SMTP client does before DATA; ends with CRLF.
-pub fn dot_stuff(message: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(message.len() + 64);
-    for line in to_crlf(message).split_inclusive(|b| *b == b'\n') {
-        if line.first() == Some(&b'.') {
-            out.push(b'.');
-        }
-        out.extend_from_slice(line);
-    }
-    out
-}
-
-/// Normalizes line endings to CRLF and makes sure the text ends with one.
-pub fn to_crlf(message: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(message.len() + 64);
-    let mut prev = 0u8;
-    for &b in message {
-        if b == b'\n' && prev != b'\r' {
-            out.push(b'\r');
-        }
-        out.push(b);
-        prev = b;
-    }
-    if !out.ends_with(b"\r\n") {
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-/// A plain message with the given headers (name, value) and body.
-pub fn message(headers: &[(&str, &str)], body: &str) -> String {
-    let mut m = String::new();
-    for (name, value) in headers {
-        m.push_str(&format!("{name}: {value}\r\n"));
-    }
-    m.push_str("\r\n");
-    m.push_str(body);
-    if !body.ends_with("\r\n") {
-        m.push_str("\r\n");
-    }
-    m
-}
-
-/// Polls until `f` returns true or the time is up.
-pub fn eventually(within: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    f()
-}
-
-/// Standard base64 with line breaks every 76 characters, for building MIME test messages.
-pub fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for (i, chunk) in data.chunks(3).enumerate() {
-        if i > 0 && i % 19 == 0 {
-            out.push_str("\r\n");
-        }
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for j in 0..4 {
-            if j <= chunk.len() {
-                out.push(T[((n >> (18 - 6 * j)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 impl Server {

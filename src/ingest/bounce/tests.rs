@@ -141,9 +141,18 @@ fn sisimai_corpus() {
         "sisimai: classified {classified}/{total} (non-null MAIL FROM: {classified_non_null}/{total}), \
          status+hard match {matched}/{entries} ({rate:.1}%)"
     );
+    // The corpus holds 607 reports with 620 expected recipients (corpora/README.md); fewer means it
+    // is missing or thinned, and the matches may only go up from the last measured 597.
+    assert!(
+        total >= 607 && entries >= 620,
+        "corpus too small: {total} reports, {entries} recipients"
+    );
     assert_eq!(classified, total, "unclassified: {misses:?}");
     assert_eq!(classified_non_null, total);
-    assert!(rate >= 95.0, "status+hard match {rate:.1}% < 95%");
+    assert!(
+        matched >= 597,
+        "status+hard match {matched}/{entries} fell below 597: {misses:?}"
+    );
 }
 
 #[test]
@@ -228,8 +237,13 @@ Begin forwarded message:\n\n\
 #[test]
 fn ordinary_messages_are_not_bounces() {
     let dir = Path::new(CORPUS).join("maildir/not");
-    for e in std::fs::read_dir(&dir).expect("not dir").filter_map(|e| e.ok()) {
-        let r = parse_file(&e.path());
-        assert!(r.is_none(), "{:?} classified as {:?}", e.path(), r);
+    let mut seen = 0;
+    for e in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = e.expect("a readable folder entry").path();
+        let r = parse_file(&path);
+        assert!(r.is_none(), "{path:?} classified as {r:?}");
+        seen += 1;
     }
+    // The corpus holds two ordinary messages: fewer means it is missing or thinned.
+    assert_eq!(seen, 2, "{}: expected the corpus's 2 ordinary messages", dir.display());
 }

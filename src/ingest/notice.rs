@@ -2,6 +2,7 @@
 //! auto-forwarding from a personal mailbox. Not a customer conversation: a system notice of the
 //! account, with the confirmation link and code the agent needs.
 
+use super::text::email;
 use crate::mail::{Notice, ParsedMessage};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -23,9 +24,8 @@ static CODE_IN_BODY: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 static LINK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"https://[^\s<>"')\]]+"#).expect("valid regex"));
-static REQUESTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:receive mail from|mail from|de|von)\s+([^\s@<>]+@[^\s<>]+)").expect("valid regex")
-});
+static REQUESTER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)(?:receive mail from|mail from|de|von)\s+(\S+@\S+)").expect("valid regex"));
 
 /// Recognises a forwarding confirmation and extracts its link and code.
 pub fn forwarding_confirmation(message: &ParsedMessage) -> Option<Notice> {
@@ -58,9 +58,7 @@ pub fn forwarding_confirmation(message: &ParsedMessage) -> Option<Notice> {
         })
         .or(links.first())
         .map(|l| l.to_string());
-    let requested_by = REQUESTER
-        .captures(subject)
-        .map(|c| c[1].trim_end_matches(['.', ')']).to_string());
+    let requested_by = REQUESTER.captures(subject).and_then(|c| email::find_first(&c[1]));
     Some(Notice {
         kind: "forwarding_confirmation",
         provider,

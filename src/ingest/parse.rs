@@ -3,7 +3,7 @@
 //! Bodies are capped at [`MAX_BODY_CHARS`] for the stored text and HTML (the raw message always
 //! keeps everything), so one huge text part cannot double a session's memory.
 
-use super::text::truncate;
+use super::text::{html, truncate};
 use crate::mail::{Attachment, Mailbox, ParsedMessage, mailbox};
 use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders, PartType};
 
@@ -81,7 +81,7 @@ fn collect_bodies(message: &mail_parser::Message<'_>, out: &mut ParsedMessage) {
             PartType::Text(t) => push_capped(&mut text, t, &mut out.truncated),
             PartType::Html(h) => {
                 out.text_from_html = true;
-                let converted = mail_parser::decoders::html::html_to_text(cap(h, &mut out.truncated));
+                let converted = html::to_text(cap(h, &mut out.truncated));
                 push_capped(&mut text, &converted, &mut out.truncated);
             }
             _ => {}

@@ -73,6 +73,14 @@ pub struct LimitsConfig {
     /// Message bytes all sessions together may hold before they are stored (0: no limit); a
     /// message that would pass it gets 452 4.3.1, and so does MAIL while 90 % of it is held.
     pub max_inflight_bytes: usize,
+    /// Clients the rate limits and the per-IP connection cap do not apply to (their mail is still
+    /// authenticated, unlike `server.trusted_networks`).
+    pub exempt_networks: Vec<Network>,
+    /// Clients whose forward-confirmed reverse DNS name is at or under one of these domains are
+    /// exempt in the same way: the big mailbox providers that forward agents' mail.
+    pub exempt_hostnames: Vec<String>,
+    /// IPv6 clients share their rate and connection budgets per prefix of this length.
+    pub ipv6_prefix: u8,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -93,6 +101,9 @@ pub struct DatabaseConfig {
     pub max_batch: usize,
     /// Size cap of the database in bytes (0: none). When reached, MAIL gets 452 4.3.1.
     pub max_size: u64,
+    /// Permissions of the database files (octal); the folder gets the same plus the search bit.
+    /// `0600` keeps every customer's mail to the service's own user, whatever the umask.
+    pub mode: FileMode,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -264,14 +275,22 @@ impl Default for LimitsConfig {
             idle_timeout_secs: 300,
             session_timeout_secs: 1800,
             max_connections: 1000,
-            max_connections_per_ip: 20,
+            max_connections_per_ip: 50,
             max_errors: 10,
-            connection_rate: 60,
-            message_rate: 300,
+            connection_rate: 3000,
+            message_rate: 6000,
             rate_window_secs: 60,
             stress_threshold_percent: 80,
             stress_idle_timeout_secs: 10,
             max_inflight_bytes: 1024 * 1024 * 1024,
+            exempt_networks: Vec::new(),
+            exempt_hostnames: vec![
+                "google.com".into(),
+                "outlook.com".into(),
+                "yahoo.com".into(),
+                "icloud.com".into(),
+            ],
+            ipv6_prefix: 64,
         }
     }
 }
@@ -282,6 +301,7 @@ impl Default for DatabaseConfig {
             path: PathBuf::from("./data/inboxd.db"),
             max_batch: 256,
             max_size: 0,
+            mode: FileMode(0o600),
         }
     }
 }
@@ -302,9 +322,6 @@ impl Default for LogConfig {
         }
     }
 }
-
-/// The secret used when none is configured. Fine for a laptop; `check-config` warns about it.
-const DEVELOPMENT_SECRET: &str = "inboxd-development-reply-token-key";
 
 /// A value that serde accepted but the server cannot use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -382,6 +399,20 @@ impl Config {
         if l.session_timeout_secs == 0 {
             return fail("limits.session_timeout_secs", "must be at least 1 second");
         }
+        if !(16..=128).contains(&l.ipv6_prefix) {
+            return fail("limits.ipv6_prefix", "must be between 16 and 128");
+        }
+        for domain in &l.exempt_hostnames {
+            if domain.is_empty() || domain.contains(['@', ' ']) || domain.starts_with('.') {
+                return fail("limits.exempt_hostnames", &format!("`{domain}` is not a domain name"));
+            }
+        }
+        if self.database.mode.0 & 0o600 != 0o600 || self.database.mode.0 & 0o7007 != 0 {
+            return fail(
+                "database.mode",
+                "must give the owner read and write, and others nothing (e.g. \"0600\" or \"0640\")",
+            );
+        }
         if l.max_connections == 0 {
             return fail("limits.max_connections", "must be at least 1");
         }
@@ -435,13 +466,13 @@ impl Config {
     }
 
     /// The reply-token key, from the environment, a file or the config, in that order of preference.
-    pub fn reply_secret(&self) -> Result<Vec<u8>, String> {
+    pub fn reply_secret(&self) -> Result<Option<Vec<u8>>, String> {
         let cfg = &self.reply_tokens;
         let checked = |key: &str| {
             if key.trim().len() < 16 {
                 Err("the key must be at least 16 characters".to_string())
             } else {
-                Ok(key.trim().as_bytes().to_vec())
+                Ok(Some(key.trim().as_bytes().to_vec()))
             }
         };
         if let Some(var) = &cfg.secret_env {
@@ -457,13 +488,21 @@ impl Config {
         if let Some(secret) = &cfg.secret {
             return checked(secret);
         }
-        Ok(DEVELOPMENT_SECRET.as_bytes().to_vec())
+        Ok(None)
     }
 
-    /// True when no reply-token key was configured (the development key is in use).
-    pub fn uses_development_secret(&self) -> bool {
+    /// Where the configured reply-token key comes from, if one is configured.
+    pub fn reply_secret_source(&self) -> Option<&'static str> {
         let cfg = &self.reply_tokens;
-        cfg.secret.is_none() && cfg.secret_file.is_none() && cfg.secret_env.is_none()
+        if cfg.secret_env.is_some() {
+            Some("reply_tokens.secret_env")
+        } else if cfg.secret_file.is_some() {
+            Some("reply_tokens.secret_file")
+        } else if cfg.secret.is_some() {
+            Some("reply_tokens.secret")
+        } else {
+            None
+        }
     }
 
     /// The effective configuration as TOML, with the inline secret masked.
@@ -539,5 +578,26 @@ mod tests {
         );
         assert!("10.0.0.0/33".parse::<Network>().is_err());
         assert!("nonsense".parse::<Network>().is_err());
+    }
+}
+
+/// File permissions, written in octal (`"0600"`, `"0640"`) in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileMode(pub u32);
+
+impl Serialize for FileMode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{:04o}", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for FileMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        u32::from_str_radix(text.trim_start_matches("0o"), 8)
+            .ok()
+            .filter(|m| *m <= 0o777)
+            .map(FileMode)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not an octal file mode such as \"0600\"")))
     }
 }

@@ -111,19 +111,25 @@ fn truncate(value: &str, max: usize) -> &str {
     &value[..value.floor_char_boundary(max)]
 }
 
-/// Removes every `Authentication-Results` field whose authserv-id is `hostname` (any case, with or
-/// without a final dot), with its continuation lines, from the header block. Only we may write
-/// results for our host, so any such field that arrives with the message is a forgery (RFC 8601
-/// section 5). Fields for other hosts stay, and so does the body. Nothing is copied unless a field
-/// must go.
+/// Removes every `Authentication-Results` field whose authserv-id is in our administrative domain:
+/// one of `ours` (our host name and each domain we receive for) or a subdomain of one (any case,
+/// with or without a final dot), with its continuation lines, from the header block. Only we may
+/// write results for our domain, so any such field that arrives with the message is a forgery
+/// (RFC 8601 section 5). Fields for other hosts stay, and so does the body. Nothing is copied
+/// unless a field must go.
 ///
 /// Call it after [`super::Verifier::verify`], which must see the message as received: a DKIM or
 /// ARC signature may cover these fields.
-pub fn strip_forged_results<'a>(raw: &'a [u8], hostname: &str) -> Cow<'a, [u8]> {
-    let ours = hostname.trim().trim_end_matches('.');
+pub fn strip_forged_results<'a>(raw: &'a [u8], ours: &[String]) -> Cow<'a, [u8]> {
+    let ours: Vec<String> = ours
+        .iter()
+        .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+        .filter(|d| !d.is_empty())
+        .collect();
     if ours.is_empty() {
         return Cow::Borrowed(raw);
     }
+    let ours = ours.as_slice();
     let mut remove: Vec<(usize, usize)> = Vec::new();
     let mut field_start: Option<usize> = None;
     let mut pos = 0;
@@ -170,8 +176,8 @@ pub fn strip_forged_results<'a>(raw: &'a [u8], hostname: &str) -> Cow<'a, [u8]> 
 }
 
 /// Whether one whole header field (name, colon, value, continuation lines) is an
-/// Authentication-Results field for `ours`.
-fn claims(field: &[u8], ours: &str) -> bool {
+/// Authentication-Results field for one of `ours` (lower case) or a subdomain of one.
+fn claims(field: &[u8], ours: &[String]) -> bool {
     const NAME: &[u8] = b"authentication-results";
     let Some(colon) = memchr::memchr(b':', field) else {
         return false;
@@ -184,8 +190,9 @@ fn claims(field: &[u8], ours: &str) -> bool {
     let value = String::from_utf8_lossy(&field[colon + 1..]);
     let mut cursor = Cursor::new(&value);
     cursor.skip_cfws();
-    let id = cursor.value();
-    id.trim_end_matches('.').eq_ignore_ascii_case(ours)
+    let id = cursor.value().trim_end_matches('.').to_ascii_lowercase();
+    ours.iter()
+        .any(|d| id == *d || id.strip_suffix(d.as_str()).is_some_and(|rest| rest.ends_with('.')))
 }
 
 /// The result one method reports in an Authentication-Results or ARC-Authentication-Results value,

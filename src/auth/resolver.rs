@@ -185,9 +185,9 @@ impl<K: Hash + Eq, V: Clone> ResolverCache<K, V> for Cache<K, V> {
 pub(super) struct Caches {
     pub(super) txt: Cache<Box<str>, Txt>,
     mx: Cache<Box<str>, RecordSet<MX>>,
-    ipv4: Cache<Box<str>, RecordSet<Ipv4Addr>>,
-    ipv6: Cache<Box<str>, RecordSet<Ipv6Addr>>,
-    ptr: Cache<IpAddr, RecordSet<Box<str>>>,
+    pub(super) ipv4: Cache<Box<str>, RecordSet<Ipv4Addr>>,
+    pub(super) ipv6: Cache<Box<str>, RecordSet<Ipv6Addr>>,
+    pub(super) ptr: Cache<IpAddr, RecordSet<Box<str>>>,
 }
 
 /// The `Parameters` type every `mail-auth` check gets from [`Caches::params`].

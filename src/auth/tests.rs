@@ -394,11 +394,14 @@ fn strip_forged_results_removes_only_ours() {
                authentication-results :\r\n (forged) MX.INBOXD.TEST. 1; spf=pass\r\n\
                Authentication-Results: mx.inboxd.test.evil.example; dkim=pass\r\n\
                Authentication-Results: \"mx.inboxd.test\"; arc=pass\r\n\
+               Authentication-Results: Inbox.Test; dmarc=pass\r\n\
+               Authentication-Results: relay.inbox.test; dmarc=pass\r\n\
+               Authentication-Results: notinbox.test; dmarc=pass\r\n\
                X-Authentication-Results: mx.inboxd.test; dkim=pass\r\n\
                Subject: hi\r\n\
                \r\n\
                Authentication-Results: mx.inboxd.test; dkim=pass\r\n";
-    let out = strip_forged_results(raw.as_bytes(), "mx.inboxd.test");
+    let out = strip_forged_results(raw.as_bytes(), &ours());
     assert!(matches!(out, Cow::Owned(_)));
     let out = String::from_utf8(out.into_owned()).unwrap();
     assert_eq!(
@@ -406,6 +409,7 @@ fn strip_forged_results_removes_only_ours() {
         "Received: from a by b; Mon, 2 Mar 2026 10:00:00 +0000\r\n\
          Authentication-Results: mx.other.example; spf=pass smtp.mailfrom=a@b.example\r\n\
          Authentication-Results: mx.inboxd.test.evil.example; dkim=pass\r\n\
+         Authentication-Results: notinbox.test; dmarc=pass\r\n\
          X-Authentication-Results: mx.inboxd.test; dkim=pass\r\n\
          Subject: hi\r\n\
          \r\n\
@@ -414,15 +418,20 @@ fn strip_forged_results_removes_only_ours() {
 
     // Nothing to remove: the very same bytes come back, uncopied.
     let clean = b"Subject: hi\nAuthentication-Results: other.example; none\n\nbody\n";
-    match strip_forged_results(clean, "mx.inboxd.test") {
+    match strip_forged_results(clean, &ours()) {
         Cow::Borrowed(b) => assert!(std::ptr::eq(b, clean.as_slice())),
         Cow::Owned(_) => panic!("copied a message with nothing to remove"),
     }
 
     // Bare LF line endings, and a last field with no body after it.
     let lf = b"Authentication-Results: mx.inboxd.test; spf=pass\nSubject: x\nAuthentication-Results: mx.inboxd.test;\n\tnone";
-    assert_eq!(&*strip_forged_results(lf, "mx.inboxd.test"), b"Subject: x\n");
-    assert_eq!(&*strip_forged_results(b"", "mx.inboxd.test"), b"");
+    assert_eq!(&*strip_forged_results(lf, &ours()), b"Subject: x\n");
+    assert_eq!(&*strip_forged_results(b"", &ours()), b"");
+}
+
+/// Our host name and the domain we receive for.
+fn ours() -> Vec<String> {
+    vec!["mx.inboxd.test".into(), "inbox.test".into()]
 }
 
 #[test]

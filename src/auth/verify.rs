@@ -10,10 +10,10 @@ use mail_auth::dmarc::verify::DmarcParameters;
 use mail_auth::spf::verify::SpfParameters;
 use mail_auth::{
     ArcOutput, AuthenticatedMessage, DkimOutput, DkimResult, DmarcOutput, DmarcResult, DnsError, Error,
-    MessageAuthenticator, SpfOutput, SpfResult,
+    IpLookupStrategy, MessageAuthenticator, SpfOutput, SpfResult,
 };
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -88,6 +88,52 @@ impl Verifier {
 
     pub fn timeout(&self) -> Duration {
         self.inner.timeout
+    }
+
+    /// The client's host names that forward-confirmed reverse DNS proves: each PTR name of `ip`
+    /// (at most four) whose own addresses include `ip`. Empty when none does, or when DNS does not
+    /// answer within `timeout`. Answers come through the same TTL caches as the checks.
+    pub async fn confirmed_hostnames(&self, ip: IpAddr, timeout: Duration) -> Vec<String> {
+        let auth = &self.inner.authenticator;
+        let caches = &self.inner.caches;
+        let lookup = async {
+            let Ok(names) = auth.ptr_lookup(ip, Some(&caches.ptr)).await else {
+                return Vec::new();
+            };
+            let mut confirmed = Vec::new();
+            for name in names.rrset.iter().take(4) {
+                let name = name.trim_end_matches('.').to_ascii_lowercase();
+                let strategy = if ip.is_ipv4() {
+                    IpLookupStrategy::Ipv4Only
+                } else {
+                    IpLookupStrategy::Ipv6Only
+                };
+                let fqdn = format!("{name}.");
+                if let Ok(addrs) = auth
+                    .ip_lookup(&fqdn, strategy, 16, Some(&caches.ipv4), Some(&caches.ipv6))
+                    .await
+                    && addrs.contains(&ip)
+                {
+                    confirmed.push(name);
+                }
+            }
+            confirmed
+        };
+        tokio::time::timeout(timeout, lookup).await.unwrap_or_default()
+    }
+
+    /// Asks the resolver about `name` and says whether it answered within `timeout` (any answer
+    /// counts, NXDOMAIN too), with how long it took: an MX whose resolver does not answer makes
+    /// every message wait the whole check timeout.
+    pub async fn resolver_answers(&self, name: &str, timeout: Duration) -> Result<Duration, String> {
+        let started = Instant::now();
+        let fqdn = format!("{}.", name.trim_end_matches('.'));
+        let lookup = self.inner.authenticator.ipv4_lookup_raw(&fqdn);
+        match tokio::time::timeout(timeout, lookup).await {
+            Ok(Ok(_)) | Ok(Err(Error::Dns(DnsError::RecordNotFound(_)))) => Ok(started.elapsed()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no answer within {} s", timeout.as_secs())),
+        }
     }
 
     /// All the verdicts for one message, within [`Verifier::timeout`] of the call.

@@ -2,6 +2,7 @@
 //! was stored. Each prints human text, or one JSON document on stdout with `--json`.
 
 mod accounts;
+mod check;
 mod inbox;
 mod platform;
 mod serve;
@@ -29,7 +30,11 @@ pub enum Command {
     /// Run the SMTP server.
     Serve,
     /// Validate the configuration without starting, and print the effective settings.
-    CheckConfig,
+    CheckConfig {
+        /// Also reach the database and the DNS resolver; exit non-zero when either does not answer.
+        #[arg(long)]
+        connect: bool,
+    },
     /// Accounts and their unique inbound addresses.
     #[command(subcommand)]
     Accounts(accounts::AccountsCommand),
@@ -72,7 +77,7 @@ pub fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Serve => serve::run(config),
-        Command::CheckConfig => serve::check(&config),
+        Command::CheckConfig { connect } => check::check(&config, connect),
         Command::Accounts(cmd) => accounts::run(&config, cmd),
         Command::Contacts(cmd) => inbox::contacts(&config, cmd),
         Command::Conversations(cmd) => inbox::conversations(&config, cmd),
@@ -108,6 +113,6 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), String> {
 }
 
 fn open_admin(config: &Config) -> Result<crate::store::admin::Admin, String> {
-    crate::store::admin::Admin::open(&config.database.path)
+    crate::store::admin::Admin::open(&config.database.path, config.database.mode.0)
         .map_err(|e| format!("cannot open database {}: {e}", config.database.path.display()))
 }

@@ -102,7 +102,11 @@ pub fn reply_address(config: &Config, args: ReplyAddressArgs) -> Result<(), Stri
         return Err(format!("`{}` is not an address", args.contact));
     }
     let domain = args.domain.unwrap_or_else(|| config.server.domains[0].clone());
-    let router = Router::new(config.domains_lowercase(), config.reply_secret()?);
+    let key = match config.reply_secret()? {
+        Some(key) => key,
+        None => admin.reply_key().map_err(|e| e.to_string())?,
+    };
+    let router = Router::new(config.domains_lowercase(), key);
     if !router.is_our_domain(&domain) {
         return Err(format!(
             "`{domain}` is not one of the configured domains (server.domains)"

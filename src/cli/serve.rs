@@ -28,8 +28,8 @@ pub fn init_logging(config: &Config) {
 
 pub fn run(config: Config) -> Result<(), String> {
     init_logging(&config);
-    if config.uses_development_secret() {
-        tracing::warn!("no reply_tokens secret configured: using the development key (set reply_tokens.secret_file)");
+    if config.reply_secret_source().is_none() {
+        tracing::info!("no reply_tokens secret configured: using the key generated and kept in the database");
     }
     let store = Arc::new(
         SqliteStore::open(SqliteOptions {
@@ -37,6 +37,7 @@ pub fn run(config: Config) -> Result<(), String> {
             max_batch: config.database.max_batch,
             subject_window_days: config.threading.subject_window_days,
             max_size: config.database.max_size,
+            mode: config.database.mode.0,
         })
         .map_err(|e| format!("cannot open database {}: {e}", config.database.path.display()))?,
     );
@@ -165,17 +166,4 @@ async fn watchdog(health: Arc<Health>) {
             tracing::error!("watchdog: the database did not answer");
         }
     }
-}
-
-/// `inboxd check-config`: validates without starting and prints the effective configuration.
-pub fn check(config: &Config) -> Result<(), String> {
-    if let (Some(cert), Some(key)) = (&config.tls.certificate, &config.tls.private_key) {
-        TlsSettings::load(cert, key)?;
-    }
-    print!("{}", config.to_toml());
-    if config.uses_development_secret() {
-        eprintln!("warning: reply_tokens has no secret; the development key is used (set reply_tokens.secret_file)");
-    }
-    eprintln!("configuration ok");
-    Ok(())
 }

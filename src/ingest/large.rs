@@ -77,13 +77,11 @@ fn scan(part: &[u8], depth: usize, out: &mut Vec<Attachment>) {
     if depth == 0 || !is_attachment {
         return;
     }
-    let base64 = root
-        .content_transfer_encoding()
-        .is_some_and(|e| e.eq_ignore_ascii_case("base64"));
-    let size = if base64 {
-        body.iter().filter(|b| !b.is_ascii_whitespace()).count() * 3 / 4
-    } else {
-        body.len()
+    let encoding = root.content_transfer_encoding().unwrap_or("").to_ascii_lowercase();
+    let size = match encoding.as_str() {
+        "base64" => base64_decoded_len(body),
+        "quoted-printable" => quoted_printable_decoded_len(body),
+        _ => body.len(),
     };
     out.push(Attachment {
         filename: root.attachment_name().map(str::to_string),
@@ -92,6 +90,44 @@ fn scan(part: &[u8], depth: usize, out: &mut Vec<Attachment>) {
         content_id: root.content_id().map(|id| id.trim_matches(['<', '>']).to_string()),
         inline: disposition.is_some_and(|d| d.is_inline()),
     });
+}
+
+/// The exact size base64 text decodes to: three bytes per four symbols of the alphabet; padding
+/// (`=`), line breaks and anything else outside the alphabet carry nothing.
+fn base64_decoded_len(body: &[u8]) -> usize {
+    let symbols = body
+        .iter()
+        .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
+        .count();
+    symbols * 3 / 4
+}
+
+/// The size quoted-printable text decodes to: `=XX` is one byte, a soft line break (`=` at the
+/// end of a line) none, everything else itself.
+fn quoted_printable_decoded_len(body: &[u8]) -> usize {
+    let mut len = 0;
+    let mut i = 0;
+    while i < body.len() {
+        if body[i] == b'=' {
+            let rest = &body[i + 1..];
+            if rest.starts_with(b"\r\n") {
+                i += 3;
+                continue;
+            }
+            if rest.starts_with(b"\n") {
+                i += 2;
+                continue;
+            }
+            if rest.len() >= 2 && rest[0].is_ascii_hexdigit() && rest[1].is_ascii_hexdigit() {
+                len += 1;
+                i += 3;
+                continue;
+            }
+        }
+        len += 1;
+        i += 1;
+    }
+    len
 }
 
 /// Where a part's body begins: after the blank line that ends its headers.
@@ -171,6 +207,33 @@ Content-Disposition: attachment; filename=\"x.pdf\"\r\nContent-Transfer-Encoding
             found.iter().map(|a| &a.filename).collect::<Vec<_>>()
         );
         assert_eq!(full[0].size, found[0].size);
+    }
+
+    #[test]
+    fn decoded_sizes_are_exact_whatever_the_padding() {
+        use super::{base64_decoded_len, quoted_printable_decoded_len};
+        // 10,485,760 bytes encode to 13,981,016 symbols, the last two of them padding.
+        for len in [0usize, 1, 2, 3, 4, 10, 1000, 10_485_760 % 3 + 30] {
+            let encoded = mail_b64(len);
+            assert_eq!(base64_decoded_len(encoded.as_bytes()), len, "{len} bytes");
+        }
+        assert_eq!(quoted_printable_decoded_len(b"caf=C3=A9 =\r\nsoft"), 10);
+    }
+
+    /// `len` zero bytes in base64, wrapped at 76 columns with CRLF as MIME writes it.
+    fn mail_b64(len: usize) -> String {
+        let groups = len / 3;
+        let mut out = "AAAA".repeat(groups);
+        match len % 3 {
+            1 => out.push_str("AA=="),
+            2 => out.push_str("AAA="),
+            _ => {}
+        }
+        out.as_bytes()
+            .chunks(76)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join("\r\n")
     }
 
     #[test]

@@ -53,7 +53,10 @@ pub fn parse_mime(raw: &[u8]) -> Option<mail_parser::Message<'_>> {
 pub fn from_message(message: &mail_parser::Message<'_>) -> ParsedMessage {
     let mut out = ParsedMessage {
         parsed: true,
-        message_id: message.message_id().map(clean_id).filter(|id| !id.is_empty()),
+        // RFC 5322 §3.6 allows one Message-ID; of several, the first is the one MUAs and archives
+        // take (mail-parser's accessor gives the last), and the message is flagged.
+        message_id: first_message_id(message).map(clean_id).filter(|id| !id.is_empty()),
+        multiple_message_ids: message.header_values("Message-ID").count() > 1,
         from: message.from().and_then(first_mailbox),
         sender: message.sender().and_then(first_mailbox),
         reply_to: message.reply_to().map(all_mailboxes).unwrap_or_default(),
@@ -72,6 +75,13 @@ pub fn from_message(message: &mail_parser::Message<'_>) -> ParsedMessage {
     }
     collect_bodies(message, &mut out);
     out
+}
+
+fn first_message_id<'a>(message: &'a mail_parser::Message<'_>) -> Option<&'a str> {
+    message
+        .header_values("Message-ID")
+        .find_map(|v| v.as_text())
+        .or_else(|| message.message_id())
 }
 
 fn collect_bodies(message: &mail_parser::Message<'_>, out: &mut ParsedMessage) {

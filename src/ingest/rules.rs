@@ -116,6 +116,9 @@ impl<'a> Reader<'a> {
         if m.truncated {
             plan.flags.push(Flag::Truncated);
         }
+        if m.multiple_message_ids {
+            plan.flags.push(Flag::MultipleMessageIds);
+        }
 
         if let Some(notice) = &self.notice {
             plan.kind = Kind::System;

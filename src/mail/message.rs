@@ -21,6 +21,8 @@ pub struct ParsedMessage {
     /// False when mail-parser found no message at all: stored raw and flagged `unparsed`.
     pub parsed: bool,
     pub message_id: Option<String>,
+    /// The message carried more than one Message-ID field (`message_id` is the first).
+    pub multiple_message_ids: bool,
     pub from: Option<Mailbox>,
     pub sender: Option<Mailbox>,
     pub reply_to: Vec<Mailbox>,

@@ -50,6 +50,8 @@ pub enum Flag {
     ForwardUnparsed,
     /// An agent's own mail that is not a forward: the agent never becomes a contact.
     Member,
+    /// More than one Message-ID field: the first is the message's.
+    MultipleMessageIds,
 }
 
 impl Flag {
@@ -61,6 +63,7 @@ impl Flag {
             Flag::NoSender => "no_sender",
             Flag::ForwardUnparsed => "forward_unparsed",
             Flag::Member => "member",
+            Flag::MultipleMessageIds => "multiple_message_ids",
         }
     }
 }

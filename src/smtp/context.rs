@@ -2,6 +2,7 @@
 //! sender-authentication verifier, and the queue-id source.
 
 use super::budget::MessageBudget;
+use super::exempt::{Exemptions, client_key};
 use super::limits::ConnectionLimits;
 use super::rate::RateLimiter;
 use super::tls::TlsSettings;
@@ -27,12 +28,22 @@ pub struct Context {
     pub message_budget: Arc<MessageBudget>,
     /// SPF/DKIM/DMARC/ARC checks with their DNS caches; None when `auth.enabled` is off.
     pub verifier: Option<Verifier>,
+    /// The clients the rate limits and the per-IP cap spare.
+    pub exemptions: Arc<Exemptions>,
     queue_ids: QueueIds,
 }
 
 impl Context {
     pub fn new(config: Config, store: Arc<dyn MailStore>, tls: Option<TlsSettings>) -> Result<Context, String> {
-        let router = Router::new(config.domains_lowercase(), config.reply_secret()?);
+        // A configured key wins; without one, the key generated and kept in the store (the same on
+        // every host sharing it, and unlike any other install's).
+        let key = match config.reply_secret()? {
+            Some(key) => key,
+            None => store
+                .reply_key()
+                .map_err(|e| format!("the reply-token key kept in the database: {e}"))?,
+        };
+        let router = Router::new(config.domains_lowercase(), key);
         let limits = &config.limits;
         let window = Duration::from_secs(limits.rate_window_secs);
         let verifier = match &config.auth {
@@ -43,8 +54,14 @@ impl Context {
                 Duration::from_secs(a.dns_timeout_secs),
             )?),
         };
+        let exemptions = Arc::new(Exemptions::new(
+            limits.exempt_networks.clone(),
+            &limits.exempt_hostnames,
+            verifier.clone(),
+        ));
         Ok(Context {
             verifier,
+            exemptions,
             connections: ConnectionLimits::new(limits.max_connections, limits.max_connections_per_ip),
             connection_rate: RateLimiter::new(limits.connection_rate, window),
             message_rate: RateLimiter::new(limits.message_rate, window),
@@ -75,9 +92,19 @@ impl Context {
         Duration::from_secs(secs)
     }
 
-    /// Relays we trust (the platform's own servers) are exempt from rate limits.
+    /// Relays we trust (the platform's own servers): no sender checks, and no rate or per-IP limits.
     pub fn is_trusted(&self, ip: IpAddr) -> bool {
         Network::any_contains(&self.config.server.trusted_networks, ip)
+    }
+
+    /// Spared the rate limits and the per-IP cap by address (trusted or exempt networks).
+    pub fn spared_by_network(&self, ip: IpAddr) -> bool {
+        self.is_trusted(ip) || self.exemptions.by_network(ip)
+    }
+
+    /// The address a client's rate and connection budgets are kept under (IPv6 per prefix).
+    pub fn client_key(&self, ip: IpAddr) -> IpAddr {
+        client_key(ip, self.config.limits.ipv6_prefix)
     }
 
     pub fn session_timeout(&self) -> Duration {

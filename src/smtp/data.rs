@@ -13,6 +13,10 @@ impl Session {
         match &self.transaction {
             None => return self.refuse(&reply::BAD_SEQUENCE_MAIL),
             Some(transaction) if transaction.recipients.is_empty() => return self.refuse(&reply::BAD_SEQUENCE_RCPT),
+            // BDAT chunks already started this message: they stay, and DATA is refused.
+            Some(transaction) if transaction.queue_id.is_some() => {
+                return self.refuse(&reply::BAD_SEQUENCE_DATA_AFTER_BDAT);
+            }
             Some(_) => {}
         }
         self.start_message();
@@ -22,6 +26,12 @@ impl Session {
     }
 
     pub(super) fn bdat(&mut self, size: usize, last: bool) -> Step {
+        // A chunk that alone passes the size limit is refused before a byte of it is read; it
+        // cannot be skipped safely (the client may never send that much), so the session ends.
+        if size > self.ctx.config.limits.max_message_size {
+            self.refuse_message(&reply::MESSAGE_TOO_BIG, size);
+            return Step::Close;
+        }
         let ready = self
             .transaction
             .as_ref()

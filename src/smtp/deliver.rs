@@ -73,7 +73,7 @@ pub(super) async fn deliver(ctx: &Context, received: Received) -> Reply {
             from_domain = result.from_domain.as_deref().unwrap_or(""), "message refused: DMARC policy reject");
         return reply::DMARC_REJECT;
     }
-    trace_len = add_authentication_results(ctx.hostname(), &mut raw, trace_len, auth.as_ref());
+    trace_len = add_authentication_results(ctx, &mut raw, trace_len, auth.as_ref());
     let sealers = settings.trusted_arc_sealers.clone();
     let prepare = move || crate::ingest::prepare(envelope, raw, trace_len, &recipients, &accounts, auth, &sealers);
     let delivery = if size > PARSE_INLINE_LIMIT {
@@ -127,10 +127,14 @@ fn auth_input<'a>(ctx: &'a Context, envelope: &'a Envelope, content: &'a [u8]) -
     }
 }
 
-/// Removes incoming Authentication-Results that claim to be ours (forgeries) and puts our own
-/// after the Received header. Returns the new length of our trace headers.
-fn add_authentication_results(hostname: &str, raw: &mut Vec<u8>, trace_len: usize, auth: Option<&AuthResult>) -> usize {
-    if let std::borrow::Cow::Owned(clean) = auth::strip_forged_results(&raw[trace_len..], hostname) {
+/// Removes incoming Authentication-Results that claim our administrative domain (forgeries: our
+/// host name, a domain we receive for, or a subdomain) and puts our own after the Received header.
+/// Returns the new length of our trace headers.
+fn add_authentication_results(ctx: &Context, raw: &mut Vec<u8>, trace_len: usize, auth: Option<&AuthResult>) -> usize {
+    let hostname = ctx.hostname();
+    let mut ours = ctx.config.domains_lowercase();
+    ours.push(hostname.to_ascii_lowercase());
+    if let std::borrow::Cow::Owned(clean) = auth::strip_forged_results(&raw[trace_len..], &ours) {
         raw.truncate(trace_len);
         raw.extend_from_slice(&clean);
     }

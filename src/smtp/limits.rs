@@ -19,10 +19,29 @@ pub struct ConnectionLimits {
     all_closed: Notify,
 }
 
+/// Which limit a connection met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitReached {
+    /// `limits.max_connections`: no client is spared it.
+    Total,
+    /// `limits.max_connections_per_ip`.
+    PerClient,
+}
+
+impl LimitReached {
+    pub fn reply(self) -> Reply {
+        match self {
+            LimitReached::Total => reply::TOO_MANY_CONNECTIONS,
+            LimitReached::PerClient => reply::TOO_MANY_FROM_IP,
+        }
+    }
+}
+
 /// One open connection's place; released when dropped.
 pub struct Permit {
     limits: Arc<ConnectionLimits>,
-    ip: IpAddr,
+    /// The client key counted against the per-IP cap; None for a client spared it.
+    ip: Option<IpAddr>,
 }
 
 impl ConnectionLimits {
@@ -35,21 +54,24 @@ impl ConnectionLimits {
         })
     }
 
-    pub fn acquire(self: &Arc<Self>, ip: IpAddr) -> Result<Permit, Reply> {
+    /// A place for a client counted under `key` against the per-IP cap, or (None) spared it.
+    pub fn acquire(self: &Arc<Self>, key: Option<IpAddr>) -> Result<Permit, LimitReached> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if open.0 >= self.max_total {
-            return Err(reply::TOO_MANY_CONNECTIONS);
+            return Err(LimitReached::Total);
         }
-        let from_ip = open.1.entry(ip).or_insert(0);
-        if *from_ip >= self.max_per_ip {
-            return Err(reply::TOO_MANY_FROM_IP);
+        if let Some(ip) = key {
+            let from_ip = open.1.entry(ip).or_insert(0);
+            if *from_ip >= self.max_per_ip {
+                return Err(LimitReached::PerClient);
+            }
+            *from_ip += 1;
         }
-        *from_ip += 1;
         open.0 += 1;
         METRICS.connections_open.fetch_add(1, Relaxed);
         Ok(Permit {
             limits: Arc::clone(self),
-            ip,
+            ip: key,
         })
     }
 
@@ -73,10 +95,12 @@ impl Drop for Permit {
         let mut open = self.limits.open.lock().unwrap_or_else(|e| e.into_inner());
         open.0 = open.0.saturating_sub(1);
         METRICS.connections_open.fetch_sub(1, Relaxed);
-        if let Some(n) = open.1.get_mut(&self.ip) {
+        if let Some(ip) = self.ip
+            && let Some(n) = open.1.get_mut(&ip)
+        {
             *n -= 1;
             if *n == 0 {
-                open.1.remove(&self.ip);
+                open.1.remove(&ip);
             }
         }
         if open.0 == 0 {

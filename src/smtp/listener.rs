@@ -6,6 +6,7 @@
 //! middle of a transaction get the grace time to finish, and the store commits what it was given.
 
 use super::context::Context;
+use super::limits::LimitReached;
 use super::reply::{self, Reply};
 use super::session::{Outcome, Session};
 use crate::config::Network;
@@ -132,6 +133,18 @@ async fn accept_loop(listener: Listener, ctx: Arc<Context>, mut shutdown: watch:
     }
 }
 
+/// A limit would refuse `ip`: is it one of the big forwarders (forward-confirmed host name under
+/// `limits.exempt_hostnames`)? Logged, since it lifts a limit.
+async fn spare_by_hostname(ctx: &Context, ip: std::net::IpAddr, limit: &str) -> bool {
+    match ctx.exemptions.by_hostname(ip).await {
+        Some(name) => {
+            tracing::info!(peer = %ip, hostname = %name, limit, "limit lifted for an exempt host name");
+            true
+        }
+        None => false,
+    }
+}
+
 async fn refuse(stream: &mut TcpStream, peer: SocketAddr, refusal: &Reply, why: &str) {
     METRICS.connections_refused.fetch_add(1, Relaxed);
     tracing::info!(peer = %peer.ip(), code = refusal.code, why, "connection refused");
@@ -160,18 +173,38 @@ async fn connection(
             }
         }
     }
-    if !ctx.is_trusted(peer.ip())
-        && let Some(rate) = &ctx.connection_rate
-        && !rate.allow(peer.ip())
-    {
-        return refuse(&mut stream, peer, &reply::CONNECTION_RATE, "connection rate").await;
+    let ip = peer.ip();
+    let key = ctx.client_key(ip);
+    let mut spared = ctx.spared_by_network(ip);
+    if !spared {
+        ctx.exemptions.prefetch(ip);
     }
-    let _permit = match ctx.connections.acquire(peer.ip()) {
+    if !spared
+        && let Some(rate) = &ctx.connection_rate
+        && !rate.allow(key)
+    {
+        if !spare_by_hostname(&ctx, ip, "connection rate").await {
+            return refuse(&mut stream, peer, &reply::CONNECTION_RATE, "connection rate").await;
+        }
+        spared = true;
+    }
+    let permit = match ctx.connections.acquire((!spared).then_some(key)) {
         Ok(permit) => permit,
-        Err(refusal) => return refuse(&mut stream, peer, &refusal, "connection limit").await,
+        Err(LimitReached::PerClient) if spare_by_hostname(&ctx, ip, "connections per IP").await => {
+            spared = true;
+            match ctx.connections.acquire(None) {
+                Ok(permit) => permit,
+                Err(limit) => return refuse(&mut stream, peer, &limit.reply(), "connection limit").await,
+            }
+        }
+        Err(limit) => return refuse(&mut stream, peer, &limit.reply(), "connection limit").await,
     };
     let started = Instant::now();
     let mut session = Session::new(Arc::clone(&ctx), peer, shutdown);
+    session.hold(permit);
+    if spared {
+        session.spare_from_limits();
+    }
     // The TLS states are boxed: a plain session's task then stays small (an idle session costs a
     // few KiB, and 10,000 of them must fit), and only TLS sessions pay for rustls' state.
     let outcome = if implicit_tls {

@@ -20,9 +20,10 @@ impl Session {
             return self.refuse(&reply::MESSAGE_TOO_BIG);
         }
         // Temporary refusals: the sender's MTA retries later, so they do not count as errors.
-        if !self.trusted
+        if !self.spared
             && let Some(rate) = &self.ctx.message_rate
-            && !rate.allow(self.peer.ip())
+            && !rate.allow(self.ctx.client_key(self.peer.ip()))
+            && !self.spared_by_hostname()
         {
             METRICS.message_reply(reply::MESSAGE_RATE.code);
             self.queue(&reply::MESSAGE_RATE);
@@ -38,13 +39,14 @@ impl Session {
             self.queue(&reply::STORAGE_FULL);
             return Step::Continue;
         }
+        if from.flags & MAIL_BODY_BINARYMIME != 0 {
+            return self.refuse(&reply::BINARYMIME_UNSUPPORTED);
+        }
         let smtputf8 = from.flags & MAIL_SMTPUTF8 != 0;
         if !smtputf8 && !from.address.is_ascii() {
             return self.refuse(&reply::SMTPUTF8_NOT_DECLARED);
         }
-        let body = if from.flags & MAIL_BODY_BINARYMIME != 0 {
-            Some("BINARYMIME")
-        } else if from.flags & MAIL_BODY_8BITMIME != 0 {
+        let body = if from.flags & MAIL_BODY_8BITMIME != 0 {
             Some("8BITMIME")
         } else if from.flags & MAIL_BODY_7BIT != 0 {
             Some("7BIT")
@@ -68,5 +70,15 @@ impl Session {
         });
         self.queue(&reply::SENDER_OK);
         Step::Continue
+    }
+
+    /// The message rate would refuse: a client whose exempt host name was looked up in the
+    /// background at connect (see `exempt`) is spared from now on.
+    fn spared_by_hostname(&mut self) -> bool {
+        if let Some(Some(name)) = self.ctx.exemptions.cached(self.peer.ip()) {
+            tracing::info!(peer = %self.peer.ip(), hostname = %name, "message rate lifted for an exempt host name");
+            self.spared = true;
+        }
+        self.spared
     }
 }

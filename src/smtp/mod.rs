@@ -17,6 +17,7 @@ mod data;
 mod deliver;
 mod dot;
 mod ehlo;
+pub mod exempt;
 pub mod limits;
 pub mod listener;
 mod mail;

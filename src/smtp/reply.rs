@@ -102,6 +102,11 @@ pub const BAD_SEQUENCE_HELO: Reply = Reply::new(503, "5.5.1", "Send HELO/EHLO fi
 pub const BAD_SEQUENCE_MAIL: Reply = Reply::new(503, "5.5.1", "Need MAIL command first");
 pub const BAD_SEQUENCE_NESTED_MAIL: Reply = Reply::new(503, "5.5.1", "Sender already specified");
 pub const BAD_SEQUENCE_RCPT: Reply = Reply::new(503, "5.5.1", "Need RCPT command first");
+/// RFC 3030: a transaction whose message came in BDAT chunks cannot switch to DATA.
+pub const BAD_SEQUENCE_DATA_AFTER_BDAT: Reply =
+    Reply::new(503, "5.5.1", "DATA is not allowed after BDAT in the same transaction");
+/// BINARYMIME is not advertised (RFC 3030 §3): a client may not declare it.
+pub const BINARYMIME_UNSUPPORTED: Reply = Reply::new(555, "5.5.4", "BODY=BINARYMIME is not supported here");
 pub const BAD_SEQUENCE_TLS: Reply = Reply::new(503, "5.5.1", "TLS already active");
 pub const TLS_NOT_AVAILABLE: Reply = Reply::new(454, "4.7.0", "TLS not available");
 pub const TLS_IN_TRANSACTION: Reply = Reply::new(503, "5.5.1", "STARTTLS not allowed during a mail transaction");

@@ -9,6 +9,7 @@
 use super::budget::Share;
 use super::context::Context;
 use super::dot::DotReceiver;
+use super::limits::Permit;
 use super::reply::{self, Reply};
 use crate::mail::AcceptedRecipient;
 use crate::metrics::{METRICS, SessionState};
@@ -100,10 +101,14 @@ pub struct Session {
     pub(super) transaction: Option<Transaction>,
     pub(super) errors: u32,
     pub(super) messages: u32,
-    /// A relay in `server.trusted_networks`: exempt from rate limits.
+    /// A relay in `server.trusted_networks`: no sender authentication checks.
     pub(super) trusted: bool,
+    /// Spared the message rate (trusted, an exempt network or an exempt host name).
+    pub(super) spared: bool,
     /// Waiting for the store to commit (for the sessions-by-state gauge).
     pub(super) committing: bool,
+    /// This connection's place under the connection limits, given back at QUIT.
+    permit: Option<Permit>,
     state: Option<SessionState>,
     out: Vec<u8>,
     input: Input,
@@ -116,7 +121,9 @@ impl Session {
         METRICS.session_moved(None, Some(SessionState::Idle));
         Session {
             trusted: ctx.is_trusted(peer.ip()),
+            spared: ctx.spared_by_network(peer.ip()),
             committing: false,
+            permit: None,
             state: Some(SessionState::Idle),
             ctx,
             peer,
@@ -131,6 +138,16 @@ impl Session {
             started: Instant::now(),
             shutdown,
         }
+    }
+
+    /// The listener found the client exempt from the limits (by its host name).
+    pub fn spare_from_limits(&mut self) {
+        self.spared = true;
+    }
+
+    /// Holds the connection's place under the limits until QUIT or the end of the session.
+    pub fn hold(&mut self, permit: Permit) {
+        self.permit = Some(permit);
     }
 
     pub fn greeting(&mut self) {
@@ -418,6 +435,10 @@ impl Session {
                 Step::Continue
             }
             Request::Quit => {
+                // The conversation is over: give the connection's place back before the client
+                // reads 221, since a client that reconnects at once must find it free (a stock
+                // Postfix does, with 20 parallel deliveries against our per-IP cap).
+                self.permit = None;
                 self.queue(&reply::BYE);
                 Step::Close
             }

@@ -61,7 +61,8 @@ fn build_acceptor(certificate: &Path, private_key: &Path) -> Result<TlsAcceptor,
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-/// `TLSv1.3 TLS13_AES_256_GCM_SHA384`: what the Received header and the envelope record.
+/// `TLSv1.3 TLS_AES_256_GCM_SHA384`: what the Received header, the envelope and the log record,
+/// with the cipher suite's IANA name as other MTAs write it.
 pub fn describe(conn: &rustls::ServerConnection) -> String {
     let version = match conn.protocol_version() {
         Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_string(),
@@ -70,7 +71,38 @@ pub fn describe(conn: &rustls::ServerConnection) -> String {
         None => "TLS".to_string(),
     };
     match conn.negotiated_cipher_suite() {
-        Some(suite) => format!("{version} {:?}", suite.suite()),
+        Some(suite) => format!("{version} {}", iana_name(suite.suite())),
         None => version,
+    }
+}
+
+/// rustls names TLS 1.3 suites `TLS13_…`; the IANA registry (and Postfix, OpenSSL's logs) says
+/// `TLS_AES_256_GCM_SHA384`. TLS 1.2 names are already IANA's.
+fn iana_name(suite: rustls::CipherSuite) -> String {
+    let name = suite.as_str().map_or_else(|| format!("{suite:?}"), str::to_string);
+    match name.strip_prefix("TLS13_") {
+        Some(rest) => format!("TLS_{rest}"),
+        None => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suites_have_their_iana_names() {
+        assert_eq!(
+            iana_name(rustls::CipherSuite::TLS13_AES_256_GCM_SHA384),
+            "TLS_AES_256_GCM_SHA384"
+        );
+        assert_eq!(
+            iana_name(rustls::CipherSuite::TLS13_CHACHA20_POLY1305_SHA256),
+            "TLS_CHACHA20_POLY1305_SHA256"
+        );
+        assert_eq!(
+            iana_name(rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256),
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+        );
     }
 }

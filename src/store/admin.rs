@@ -28,14 +28,20 @@ pub struct Admin {
 }
 
 impl Admin {
-    pub fn open(path: &Path) -> Result<Admin, StoreError> {
+    /// Opens the database whose files have (or get) `mode`.
+    pub fn open(path: &Path, mode: u32) -> Result<Admin, StoreError> {
         Ok(Admin {
-            conn: open_connection(path)?,
+            conn: open_connection(path, mode)?,
         })
     }
 
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// The reply-token key kept in the database, generated now if there is none.
+    pub fn reply_key(&self) -> Result<Vec<u8>, StoreError> {
+        Ok(super::settings::reply_key(&self.conn)?)
     }
 
     /// A new account with a fresh unique address on `domain`.

@@ -12,10 +12,12 @@
 pub mod admin;
 mod apply;
 mod checkpoint;
+pub mod files;
 mod local_part;
 mod pending;
 pub mod read;
 pub mod schema;
+pub mod settings;
 mod writer;
 
 use crate::mail::{AccountRoute, Delivery, DmarcAction, POSTMASTER};
@@ -83,6 +85,13 @@ pub trait MailStore: Send + Sync + 'static {
     fn is_full(&self, incoming: u64) -> bool;
     /// Proves the store can take the write lock and answer (for `/healthz`).
     fn ping(&self) -> Pending<()>;
+    /// The reply-token key kept in the store when the configuration gives none, generated the first
+    /// time it is asked for (see [`settings`]). A store without one says so.
+    fn reply_key(&self) -> Result<Vec<u8>, StoreError> {
+        Err(StoreError::Failed(
+            "this store keeps no reply-token key: configure reply_tokens".into(),
+        ))
+    }
 }
 
 /// Settings of the SQLite backend.
@@ -93,6 +102,8 @@ pub struct SqliteOptions {
     pub subject_window_days: u32,
     /// Size cap in bytes (0: none).
     pub max_size: u64,
+    /// Permissions of the database files (`database.mode`).
+    pub mode: u32,
 }
 
 fn route_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountRoute> {
@@ -113,18 +124,19 @@ pub struct SqliteStore {
     writer: writer::WriterHandle,
     checkpointer: Mutex<checkpoint::Checkpointer>,
     max_size: u64,
+    /// When the size cap was last reported in the log (at most once a minute).
+    full_reported: Mutex<Option<std::time::Instant>>,
 }
 
 /// Opens (creating if needed) a database file with our settings and brings its schema up to date.
-pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                Some(format!("cannot create {}: {e}", dir.display())),
-            )
-        })?;
-    }
+/// The files get `mode` (see [`files`]).
+pub fn open_connection(path: &Path, mode: u32) -> rusqlite::Result<Connection> {
+    files::prepare(path, mode).map_err(|e| {
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            Some(format!("{}: {e}", path.display())),
+        )
+    })?;
     let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -140,7 +152,7 @@ pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 
 impl SqliteStore {
     pub fn open(options: SqliteOptions) -> Result<SqliteStore, StoreError> {
-        let write_conn = open_connection(&options.path)?;
+        let write_conn = open_connection(&options.path, options.mode)?;
         if options.max_size > 0 {
             // SQLite itself refuses to grow past the cap (SQLITE_FULL → 452 4.3.1): existing data is
             // never touched, and a commit that would not fit is rolled back whole.
@@ -153,14 +165,15 @@ impl SqliteStore {
         }
         // Checkpoints run on their own thread, never inside a session's commit.
         write_conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        let checkpointer = checkpoint::Checkpointer::spawn(open_connection(&options.path)?);
-        let reader = open_connection(&options.path)?;
+        let checkpointer = checkpoint::Checkpointer::spawn(open_connection(&options.path, options.mode)?);
+        let reader = open_connection(&options.path, options.mode)?;
         let writer = writer::spawn(write_conn, options.max_batch, options.subject_window_days);
         Ok(SqliteStore {
             reader: Mutex::new(reader),
             writer,
             checkpointer: Mutex::new(checkpointer),
             max_size: options.max_size,
+            full_reported: Mutex::new(None),
         })
     }
 
@@ -168,6 +181,20 @@ impl SqliteStore {
     pub fn close(&self) {
         self.writer.close();
         self.checkpointer.lock().unwrap_or_else(|e| e.into_inner()).stop();
+    }
+
+    /// A full database defers every sender (452 4.3.1): say so at `warn`, once a minute, with the
+    /// cap and the size, so that it shows without debug logging.
+    fn report_full(&self, used: u64) {
+        let mut last = self.full_reported.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(60)) {
+            *last = Some(std::time::Instant::now());
+            tracing::warn!(
+                max_size = self.max_size,
+                size = used,
+                "database.max_size reached: new mail is deferred with 452 4.3.1"
+            );
+        }
     }
 
     fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
@@ -229,7 +256,11 @@ impl MailStore for SqliteStore {
         // is refused once the cap is practically reached rather than only when it is hit exactly.
         let needed = incoming.max(FULL_MARGIN.min(self.max_size / 2));
         match used {
-            Ok(used) => used.saturating_add(needed) > self.max_size,
+            Ok(used) if used.saturating_add(needed) > self.max_size => {
+                self.report_full(used);
+                true
+            }
+            Ok(_) => false,
             // Unknown is not full: the commit itself still enforces the cap.
             Err(_) => false,
         }
@@ -237,5 +268,10 @@ impl MailStore for SqliteStore {
 
     fn ping(&self) -> Pending<()> {
         self.writer.ping()
+    }
+
+    fn reply_key(&self) -> Result<Vec<u8>, StoreError> {
+        // Once per process: a short write on the reader's connection, like the postmaster account.
+        self.with_reader(settings::reply_key)
     }
 }

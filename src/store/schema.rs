@@ -140,34 +140,86 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE contacts ADD COLUMN verified INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE accounts ADD COLUMN dmarc_reject TEXT;
     "#,
+    // 4: server-wide settings kept with the data, such as the generated reply-token key.
+    r#"
+    CREATE TABLE settings (
+        name        TEXT PRIMARY KEY,
+        value       BLOB NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.
 pub const LATEST: usize = MIGRATIONS.len();
 
+/// The schema version a database is at.
+pub fn version(conn: &Connection) -> rusqlite::Result<usize> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize)
+}
+
 /// Brings the database up to [`LATEST`], each migration in its own transaction.
+///
+/// Two processes may open a fresh file at once (two `inboxd` commands, a CLI beside the server):
+/// each migration reads the version again inside its write transaction, so only the first to take
+/// the lock applies it, and the other finds it done.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    let current = version(conn)?;
     if current > LATEST {
-        return Err(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
-            Some(format!(
-                "database schema version {current} is newer than this inboxd ({LATEST}); upgrade inboxd"
-            )),
-        ));
+        return Err(too_new(current));
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let txn = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        txn.execute_batch(sql)?;
-        txn.pragma_update(None, "user_version", (index + 1) as i64)?;
+        let now = version(&txn)?;
+        if now > LATEST {
+            return Err(too_new(now));
+        }
+        if now <= index {
+            txn.execute_batch(sql)?;
+            txn.pragma_update(None, "user_version", (index + 1) as i64)?;
+        }
         txn.commit()?;
     }
     Ok(())
 }
 
+fn too_new(found: usize) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
+        Some(format!(
+            "database schema version {found} is newer than this inboxd knows ({LATEST}): upgrade inboxd"
+        )),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_processes_migrating_a_fresh_file_at_once_both_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("race.db");
+        for _ in 0..10 {
+            let _ = std::fs::remove_file(&path);
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let (path, barrier) = (path.clone(), std::sync::Arc::clone(&barrier));
+                    std::thread::spawn(move || {
+                        let mut conn = Connection::open(&path).unwrap();
+                        conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+                        barrier.wait();
+                        migrate(&mut conn)
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().unwrap().expect("both migrate without `table already exists`");
+            }
+            assert_eq!(version(&Connection::open(&path).unwrap()).unwrap(), LATEST);
+        }
+    }
 
     #[test]
     fn migrations_apply_once_and_are_idempotent() {

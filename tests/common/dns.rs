@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 const TXT: u16 = 16;
 const A: u16 = 1;
+const PTR: u16 = 12;
 
 /// Record type and data, per lower-case name.
 type Records = HashMap<String, Vec<(u16, Vec<u8>)>>;
@@ -31,6 +32,19 @@ impl Zone {
 
     pub fn a(&self, name: &str, ip: Ipv4Addr) {
         self.add(name, A, ip.octets().to_vec());
+    }
+
+    /// The reverse-DNS name of an IPv4 address (`7.2.0.192.in-addr.arpa` → `host`).
+    pub fn ptr(&self, ip: Ipv4Addr, host: &str) {
+        let o = ip.octets();
+        let name = format!("{}.{}.{}.{}.in-addr.arpa", o[3], o[2], o[1], o[0]);
+        let mut rdata = Vec::new();
+        for label in host.trim_end_matches('.').split('.') {
+            rdata.push(label.len() as u8);
+            rdata.extend_from_slice(label.as_bytes());
+        }
+        rdata.push(0);
+        self.add(&name, PTR, rdata);
     }
 
     fn add(&self, name: &str, rtype: u16, rdata: Vec<u8>) {

@@ -57,6 +57,21 @@ impl Builder {
         self
     }
 
+    /// Removes a key the test defaults set, so that inboxd's own default applies.
+    pub fn unset(mut self, key: &str) -> Self {
+        let mut parts: Vec<&str> = key.split('.').collect();
+        let last = parts.pop().expect("a key");
+        let mut table = &mut self.table;
+        for part in parts {
+            match table.get_mut(part).and_then(|v| v.as_table_mut()) {
+                Some(inner) => table = inner,
+                None => return self,
+            }
+        }
+        table.remove(last);
+        self
+    }
+
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
         self

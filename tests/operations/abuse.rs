@@ -160,7 +160,28 @@ fn the_storage_cap_gives_452_and_keeps_the_database_readable() {
     assert!(matches!(refusal.code, 452 | 503), "{refusal:?}");
     c.cmd("RSET");
     c.cmd("MAIL FROM:<a@b.example>").expect(452, "4.3.1");
+    c.cmd("MAIL FROM:<a@b.example>").expect(452, "4.3.1");
     assert!(accepted >= 3, "{accepted}");
+    // A full database shows in the log at warn, with the cap and the size: once a minute, not
+    // once per refused sender.
+    let warnings: Vec<serde_json::Value> = server
+        .logs()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| {
+            v["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("database.max_size reached"))
+        })
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["level"], "WARN");
+    assert_eq!(warnings[0]["max_size"], 4 * 1024 * 1024);
+    assert!(
+        warnings[0]["size"].as_u64().unwrap() > 3 * 1024 * 1024,
+        "{}",
+        warnings[0]
+    );
     // Still running, nothing stored was touched, the file is sound and readable.
     assert_eq!(server.count("SELECT count(*) FROM messages"), accepted);
     let check: String = server

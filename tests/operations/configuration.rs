@@ -55,7 +55,10 @@ fn check_config_prints_the_effective_configuration() {
     let printed: toml::Table = toml::from_str(&String::from_utf8(out.stdout).unwrap()).unwrap();
     assert_eq!(printed["server"]["hostname"].as_str(), Some("inboxd.localhost"));
     assert_eq!(printed["limits"]["max_recipients"].as_integer(), Some(100));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("development key"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("reply_tokens: no key configured"),
+        "says which reply-token key is in use"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.toml");
@@ -146,4 +149,41 @@ fn the_reply_secret_can_come_from_a_file_or_the_environment() {
     let b = builder().set("reply_tokens.secret_env", "INBOXD_TEST_SECRET_MISSING");
     let out = check_config(&b.write_config());
     assert!(String::from_utf8_lossy(&out.stderr).contains("reply_tokens.secret_env"));
+}
+
+#[test]
+fn check_config_connect_reaches_the_database_and_the_resolver() {
+    let server = start();
+    let connect = |config: &Path| {
+        Command::new(BIN)
+            .args(["--config", config.to_str().unwrap(), "check-config", "--connect"])
+            .output()
+            .unwrap()
+    };
+    let out = connect(&server.config_path);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("database: SQLite 3."), "{said}");
+    assert!(said.contains("schema 4 (this build knows 4)"), "{said}");
+    assert!(said.contains(&format!("resolver: {} answered in", zone().0)), "{said}");
+
+    // A resolver that does not answer: every message would wait for it, so say so and fail.
+    let dead = builder()
+        .set("database.path", server.db_path.to_str().unwrap())
+        .set("auth.nameservers", toml::Value::Array(vec!["127.0.0.1:9".into()]));
+    let out = connect(&dead.write_config());
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("resolver: 127.0.0.1:9 did not answer"), "{said}");
+    assert!(said.contains("local caching resolver"), "{said}");
+
+    // A file that is not a database cannot be connected to.
+    let broken = builder();
+    let path = broken.dir().join("broken.db");
+    std::fs::write(&path, b"this is not an SQLite file, not at all, really").unwrap();
+    let broken = broken.set("database.path", path.to_str().unwrap());
+    let out = connect(&broken.write_config());
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("cannot connect"), "{said}");
 }

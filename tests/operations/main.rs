@@ -2,9 +2,11 @@
 //! rate limits, the storage cap, metrics and health, socket activation, the systemd unit.
 
 mod abuse;
+mod at_rest;
 #[path = "../common/mod.rs"]
 mod common;
 mod configuration;
+mod forwarders;
 mod observability;
 mod proxy;
 mod systemd;
@@ -85,4 +87,21 @@ fn metric(body: &str, name: &str) -> f64 {
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("{name} missing"))
+}
+
+/// A TCP connection from a chosen loopback address (127.0.0.0/8 is all ours).
+fn connect_from(source: &str, to: SocketAddr) -> TcpStream {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+        let stream = socket.connect(to).await.unwrap();
+        let std = stream.into_std().unwrap();
+        std.set_nonblocking(false).unwrap();
+        std.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        std
+    })
 }

@@ -2,22 +2,6 @@
 
 use super::*;
 
-fn connect_from(source: &str, to: SocketAddr) -> TcpStream {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
-        let stream = socket.connect(to).await.unwrap();
-        let std = stream.into_std().unwrap();
-        std.set_nonblocking(false).unwrap();
-        std.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        std
-    })
-}
-
 fn proxy_v2(src: [u8; 4], port: u16) -> Vec<u8> {
     let mut v = b"\r\n\r\n\0\r\nQUIT\n".to_vec();
     v.extend_from_slice(&[0x21, 0x11, 0, 12]);

@@ -4,6 +4,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod corners;
 mod data;
 mod envelope;
 mod sessions;

@@ -107,3 +107,24 @@ async fn data_needs_recipients() {
     assert!(client.command("DATA").await.is(503, "5.5.1"));
     client.finish().await;
 }
+
+#[tokio::test]
+async fn data_after_bdat_is_out_of_sequence_and_a_chunk_over_the_limit_ends_the_session() {
+    let (mut client, store) = Client::start().await;
+    client.envelope("jane@customer.example", &[ACME]).await;
+    client.send(b"BDAT 5\r\nFrom:").await;
+    assert!(client.reply().await.is(250, "2.0.0"));
+    let data = client.command("DATA").await;
+    assert!(data.is(503, "5.5.1"), "{data:?}");
+    let rest = " jane@customer.example\r\n\r\nkept\r\n";
+    client
+        .send(format!("BDAT {} LAST\r\n{rest}", rest.len()).as_bytes())
+        .await;
+    assert_eq!(client.reply().await.code, 250);
+    let raw = String::from_utf8_lossy(&store.committed()[0].raw).into_owned();
+    assert!(raw.ends_with("From: jane@customer.example\r\n\r\nkept\r\n"), "{raw:?}");
+    client.envelope("jane@customer.example", &[ACME]).await;
+    let huge = client.command("BDAT 99999999999 LAST").await;
+    assert!(huge.is(552, "5.3.4"), "{huge:?}");
+    assert!(!client.finish().await, "the session ended");
+}

@@ -43,3 +43,12 @@ async fn a_full_store_defers_the_sender() {
     assert!(reply.is(452, "4.3.1"), "{reply:?}");
     client.finish().await;
 }
+
+#[tokio::test]
+async fn binarymime_is_refused_since_it_is_not_advertised() {
+    let (mut client, _store) = Client::start().await;
+    client.command("EHLO client.example").await;
+    let reply = client.command("MAIL FROM:<a@b.example> BODY=BINARYMIME").await;
+    assert!(reply.is(555, "5.5.4"), "{reply:?}");
+    client.finish().await;
+}

@@ -1,0 +1,124 @@
+//! `inboxd check-config [--connect]`: validates the configuration without starting, prints the
+//! effective settings, says which reply-token key is in use, and with `--connect` also reaches the
+//! database and the DNS resolver the checks use, exiting non-zero when either does not answer.
+
+use crate::auth::Verifier;
+use crate::config::Config;
+use crate::smtp::tls::TlsSettings;
+use crate::store::{schema, settings};
+use rusqlite::{Connection, OpenFlags};
+use std::time::Duration;
+
+/// How long the resolver may take to answer the probe.
+const RESOLVER_PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+pub fn check(config: &Config, connect: bool) -> Result<(), String> {
+    if let (Some(cert), Some(key)) = (&config.tls.certificate, &config.tls.private_key) {
+        TlsSettings::load(cert, key)?;
+    }
+    print!("{}", config.to_toml());
+    let database = if connect { Some(database(config)?) } else { None };
+    eprintln!("{}", reply_key_line(config, database.as_ref()));
+    if connect {
+        resolver(config)?;
+    }
+    eprintln!("configuration ok");
+    Ok(())
+}
+
+/// The database, read-only: its engine, version and schema, or why it cannot be opened.
+fn database(config: &Config) -> Result<Option<Connection>, String> {
+    let path = &config.database.path;
+    let engine = format!("SQLite {}", rusqlite::version());
+    if !path.exists() {
+        eprintln!(
+            "database: {engine}, {} not created yet (the first start creates it; this build knows schema {})",
+            path.display(),
+            schema::LATEST
+        );
+        return Ok(None);
+    }
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| schema::version(&c).map(|v| (c, v)))
+        .map_err(|e| format!("database {}: cannot connect: {e}", path.display()));
+    match conn {
+        Ok((conn, version)) => {
+            eprintln!(
+                "database: {engine}, schema {version} (this build knows {})",
+                schema::LATEST
+            );
+            if version > schema::LATEST {
+                return Err(format!(
+                    "database schema {version} is newer than this build knows ({}): upgrade inboxd",
+                    schema::LATEST
+                ));
+            }
+            Ok(Some(conn))
+        }
+        Err(e) => {
+            eprintln!("database: {engine}, {e}");
+            Err(e)
+        }
+    }
+}
+
+fn reply_key_line(config: &Config, database: Option<&Option<Connection>>) -> String {
+    if let Some(source) = config.reply_secret_source() {
+        return format!("reply_tokens: the configured key ({source})");
+    }
+    let stored = match database {
+        Some(Some(conn)) => settings::stored_reply_key(conn).ok().flatten().map(|_| true),
+        Some(None) => Some(false),
+        None => None,
+    };
+    match stored {
+        Some(true) => "reply_tokens: no key configured; the key generated at first start and kept in the database is used".into(),
+        Some(false) => "reply_tokens: no key configured; the first start generates one and keeps it in the database".into(),
+        None => "reply_tokens: no key configured; a key generated at first start and kept in the database is used (--connect tells whether it exists)".into(),
+    }
+}
+
+/// The resolver the sender checks use: does it answer?
+fn resolver(config: &Config) -> Result<(), String> {
+    let auth = &config.auth;
+    if !auth.enabled {
+        eprintln!("resolver: not used (auth.enabled = false)");
+        return Ok(());
+    }
+    let timeout = Duration::from_secs(auth.dns_timeout_secs);
+    let servers = if auth.nameservers.is_empty() {
+        "the system's (/etc/resolv.conf)".to_string()
+    } else {
+        auth.nameservers
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let verifier = if auth.nameservers.is_empty() {
+        Verifier::new(timeout)
+    } else {
+        Verifier::with_nameservers(&auth.nameservers, timeout)
+    }
+    .map_err(|e| format!("resolver: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let hostname = config.server.hostname.clone();
+    match runtime.block_on(verifier.resolver_answers(&hostname, RESOLVER_PROBE_TIMEOUT)) {
+        Ok(took) => {
+            eprintln!("resolver: {servers} answered in {} ms", took.as_millis());
+            Ok(())
+        }
+        Err(why) => {
+            let message = format!(
+                "resolver: {servers} did not answer ({why}): every message would wait auth.dns_timeout_secs \
+                 ({} s) for its SPF/DKIM/DMARC checks; run a local caching resolver and list it in auth.nameservers",
+                auth.dns_timeout_secs
+            );
+            eprintln!("{message}");
+            Err(message)
+        }
+    }
+}

@@ -60,6 +60,7 @@ pub fn run(data: &[u8]) {
             account_id: 1,
             tag: Some("sales".into()),
             dmarc_reject: None,
+            bulk_contacts: false,
             reply_to: None,
         },
         AcceptedRecipient {
@@ -67,6 +68,7 @@ pub fn run(data: &[u8]) {
             account_id: 2,
             tag: None,
             dmarc_reject: None,
+            bulk_contacts: false,
             reply_to: Some(TokenOrigin::Campaign("cmp-1".into())),
         },
     ];

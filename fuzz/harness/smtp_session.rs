@@ -54,16 +54,19 @@ impl MailStore for Store {
                 id: 1,
                 enabled: true,
                 dmarc_reject: None,
+                bulk_contacts: false,
             }),
             "sales-aaaa" => Some(AccountRoute {
                 id: 2,
                 enabled: true,
                 dmarc_reject: None,
+                bulk_contacts: false,
             }),
             "off-bbbb" => Some(AccountRoute {
                 id: 3,
                 enabled: false,
                 dmarc_reject: None,
+                bulk_contacts: false,
             }),
             "broken-cccc" => return Err(StoreError::Failed("fuzz: lookup failure".into())),
             _ => None,
@@ -76,11 +79,13 @@ impl MailStore for Store {
                 id,
                 enabled: true,
                 dmarc_reject: None,
+                bulk_contacts: false,
             }),
             3 => Some(AccountRoute {
                 id,
                 enabled: false,
                 dmarc_reject: None,
+                bulk_contacts: false,
             }),
             _ => None,
         })

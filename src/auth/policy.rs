@@ -60,6 +60,7 @@ mod tests {
             tag: None,
             reply_to: Some(TokenOrigin::None),
             dmarc_reject: account.dmarc_reject,
+            bulk_contacts: false,
         }
     }
 
@@ -78,6 +79,7 @@ mod tests {
             id,
             enabled: true,
             dmarc_reject,
+            bulk_contacts: false,
         };
         let default_reject = [
             recipient(account(1, None)),

@@ -47,6 +47,15 @@ pub enum AccountsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Whether bulk mail (newsletters, list mail) to the account creates contacts.
+    SetBulk {
+        id: i64,
+        /// `contact` (a bulk sender becomes a contact, not opt-in) or `no-contact` (the default:
+        /// bulk mail joins an existing contact's conversation, or none).
+        policy: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Give the account a new address; the old one stops routing at once.
     RotateAddress {
         id: i64,
@@ -143,6 +152,18 @@ pub fn run(config: &Config, cmd: AccountsCommand) -> Result<(), String> {
                 .ok_or_else(|| not_found(id))?;
             show(&account, json)
         }
+        AccountsCommand::SetBulk { id, policy, json } => {
+            let contacts = match policy.as_str() {
+                "contact" => true,
+                "no-contact" => false,
+                other => return Err(format!("`{other}`: say contact or no-contact")),
+            };
+            let account = admin
+                .set_bulk_contacts(id, contacts)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| not_found(id))?;
+            show(&account, json)
+        }
         AccountsCommand::RotateAddress { id, json } => {
             let account = admin
                 .rotate_address(id)
@@ -161,6 +182,8 @@ fn show(account: &Account, json: bool) -> Result<(), String> {
     println!("name:     {}", account.name);
     println!("address:  {}", account.address);
     println!("enabled:  {}", account.enabled);
+    println!("dmarc:    {}", account.dmarc_reject.as_deref().unwrap_or("default"));
+    println!("bulk:     {}", account.bulk);
     println!("created:  {}", account.created_at);
     Ok(())
 }

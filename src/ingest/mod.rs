@@ -11,6 +11,7 @@
 
 pub mod autoreply;
 pub mod bounce;
+pub mod bulk;
 pub mod forward;
 pub mod large;
 pub mod notice;

@@ -7,19 +7,22 @@
 //!    report was sent to) and names the failed recipient's contact if it exists.
 //! 3. An automatic answer (RFC 3834 and de-facto signals) → `auto_reply`; joins the conversation it
 //!    answers; an unknown auto-replying sender creates no contact (no loops, no junk contacts).
-//! 4. Mail from one of the account's members (agents):
+//! 4. Bulk or list mail (List-Id, List-Unsubscribe, Precedence bulk; see `bulk`) → `bulk`; joins
+//!    the sender's conversation when the sender is a contact, and creates the contact only where
+//!    the account chose so (`accounts set-bulk ID contact`).
+//! 5. Mail from one of the account's members (agents):
 //!    - a manual forward whose original sender is found → `forward`; the contact is the original
 //!      sender, the subject the original subject, the agent's note kept apart;
 //!    - a forward whose original sender can't be found → `forward`, flagged `forward_unparsed`;
 //!    - anything else → `message`, flagged `member`; the agent never becomes a contact.
-//! 5. Everything else → `message` from the contact named by `sender::contact_mailbox`.
+//! 6. Everything else → `message` from the contact named by `sender::contact_mailbox`.
 //!
 //! A signed reply address (RCPT) tags the message with its campaign or automation, whoever answers.
 //! Whatever the kind, a message whose From fails authentication is flagged `suspicious` (see
 //! `verdict`), and the store keeps it out of the contact's existing conversations.
 
 use super::verdict::Verdict;
-use super::{autoreply, bounce, forward, large, notice, parse, reply_text, sender, thread};
+use super::{autoreply, bounce, bulk, forward, large, notice, parse, reply_text, sender, thread};
 use crate::mail::{
     AcceptedRecipient, AccountData, BounceInfo, BouncedRecipient, ContactChoice, Flag, Forwarded, Kind, Notice,
     ParsedMessage, Plan, mailbox,
@@ -34,6 +37,7 @@ pub(super) struct Reader<'a> {
     notice: Option<Notice>,
     report: Option<bounce::Report>,
     auto_reply: bool,
+    bulk: bool,
     /// Parsed on first need: only a member's mail is searched for a forwarded original.
     forward: OnceCell<Option<Forwarded>>,
 }
@@ -56,12 +60,14 @@ impl<'a> Reader<'a> {
         let auto_reply = notice.is_none()
             && report.is_none()
             && mail.as_ref().is_some_and(|m| autoreply::is_auto_reply(m, null_sender));
+        let bulk = notice.is_none() && report.is_none() && !auto_reply && mail.as_ref().is_some_and(bulk::is_bulk);
         Reader {
             mail,
             message,
             notice,
             report,
             auto_reply,
+            bulk,
             forward: OnceCell::new(),
         }
     }
@@ -135,6 +141,18 @@ impl<'a> Reader<'a> {
         if self.auto_reply {
             plan.kind = Kind::AutoReply;
             plan.contact = contact.map_or(ContactChoice::None, ContactChoice::FindExisting);
+            return plan;
+        }
+        if self.bulk {
+            plan.kind = Kind::Bulk;
+            // A newsletter sender is not a lead: it joins the conversation of a contact that
+            // exists, and becomes one only where the account asked for that.
+            let creates = rcpts.iter().any(|r| r.bulk_contacts);
+            plan.contact = match contact {
+                Some(mailbox) if creates => ContactChoice::FindOrCreate(mailbox),
+                Some(mailbox) => ContactChoice::FindExisting(mailbox),
+                None => ContactChoice::None,
+            };
             return plan;
         }
         match contact {

@@ -9,6 +9,9 @@ pub struct AccountRoute {
     pub enabled: bool,
     /// The account's override of `auth.dmarc_reject`.
     pub dmarc_reject: Option<DmarcAction>,
+    /// Bulk mail (newsletters, lists) creates a contact (`accounts set-bulk ID contact`); by default
+    /// it does not.
+    pub bulk_contacts: bool,
 }
 
 /// The account data a plan depends on (besides what the store looks up inside the commit).

@@ -63,4 +63,6 @@ pub struct AcceptedRecipient {
     pub reply_to: Option<TokenOrigin>,
     /// The account's own answer to DMARC `p=reject` failures, when it overrides the server's.
     pub dmarc_reject: Option<DmarcAction>,
+    /// The account lets bulk mail create contacts (see `AccountRoute::bulk_contacts`).
+    pub bulk_contacts: bool,
 }

@@ -20,6 +20,8 @@ pub enum Kind {
     Feedback,
     /// A notice for the account itself (forwarding confirmations).
     System,
+    /// A newsletter or list mail (List-Id, List-Unsubscribe, Precedence bulk).
+    Bulk,
 }
 
 impl Kind {
@@ -31,6 +33,7 @@ impl Kind {
             Kind::Bounce => "bounce",
             Kind::Feedback => "feedback",
             Kind::System => "system",
+            Kind::Bulk => "bulk",
         }
     }
 }

@@ -40,6 +40,7 @@ impl Session {
             tag,
             reply_to,
             dmarc_reject: account.dmarc_reject,
+            bulk_contacts: account.bulk_contacts,
         });
         self.answer_rcpt(&to.address, accepted)
     }

@@ -94,6 +94,15 @@ impl Admin {
         self.account(id)
     }
 
+    /// Whether the account's bulk mail creates contacts.
+    pub fn set_bulk_contacts(&self, id: i64, contacts: bool) -> Result<Option<Account>, StoreError> {
+        self.conn.execute(
+            "UPDATE accounts SET bulk_contacts = ?2 WHERE id = ?1",
+            params![id, contacts],
+        )?;
+        self.account(id)
+    }
+
     /// Gives the account a new address; the old one is retired (never reissued) and stops routing.
     pub fn rotate_address(&self, id: i64) -> Result<Option<Account>, StoreError> {
         let Some(account) = self.account(id)? else {

@@ -285,7 +285,9 @@ fn place(
             return Ok(place);
         }
     }
-    if !matches!(plan.kind, Kind::Message | Kind::Forward) {
+    // Automatic answers, reports and notices join the conversation they belong to, or none; a
+    // person's message, a forward and a (contact's) bulk mail open one.
+    if !matches!(plan.kind, Kind::Message | Kind::Forward | Kind::Bulk) {
         return Ok(place);
     }
     let subject = if plan.subject.is_empty() {

@@ -112,6 +112,7 @@ fn route_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountRoute> {
         id: r.get(0)?,
         enabled: r.get(1)?,
         dmarc_reject: dmarc.as_deref().and_then(DmarcAction::parse),
+        bulk_contacts: r.get(3)?,
     })
 }
 
@@ -206,9 +207,11 @@ impl SqliteStore {
 impl MailStore for SqliteStore {
     fn find_account(&self, local: &str, domain: &str) -> Result<Option<AccountRoute>, StoreError> {
         self.with_reader(|c| {
-            c.prepare_cached("SELECT id, enabled, dmarc_reject FROM accounts WHERE local_part = ?1 AND domain = ?2")?
-                .query_row((local, domain), route_row)
-                .optional()
+            c.prepare_cached(
+                "SELECT id, enabled, dmarc_reject, bulk_contacts FROM accounts WHERE local_part = ?1 AND domain = ?2",
+            )?
+            .query_row((local, domain), route_row)
+            .optional()
         })
     }
 
@@ -224,7 +227,7 @@ impl MailStore for SqliteStore {
 
     fn account(&self, id: i64) -> Result<Option<AccountRoute>, StoreError> {
         self.with_reader(|c| {
-            c.prepare_cached("SELECT id, enabled, dmarc_reject FROM accounts WHERE id = ?1")?
+            c.prepare_cached("SELECT id, enabled, dmarc_reject, bulk_contacts FROM accounts WHERE id = ?1")?
                 .query_row([id], route_row)
                 .optional()
         })

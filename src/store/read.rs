@@ -15,6 +15,8 @@ pub struct Account {
     pub enabled: bool,
     /// Overrides `auth.dmarc_reject` for this account (`reject`/`accept`), or null for the default.
     pub dmarc_reject: Option<String>,
+    /// Whether bulk mail (newsletters, lists) creates contacts: `contact` or `no-contact` (default).
+    pub bulk: String,
     pub created_at: String,
 }
 
@@ -102,7 +104,8 @@ fn json_col(row: &Row<'_>, idx: &str) -> rusqlite::Result<Value> {
     Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null))
 }
 
-const ACCOUNT_COLS: &str = "id, name, local_part || '@' || domain AS address, enabled, dmarc_reject, created_at";
+const ACCOUNT_COLS: &str =
+    "id, name, local_part || '@' || domain AS address, enabled, dmarc_reject, bulk_contacts, created_at";
 
 fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
@@ -111,6 +114,12 @@ fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
         address: r.get("address")?,
         enabled: r.get("enabled")?,
         dmarc_reject: r.get("dmarc_reject")?,
+        bulk: if r.get::<_, bool>("bulk_contacts")? {
+            "contact"
+        } else {
+            "no-contact"
+        }
+        .to_string(),
         created_at: r.get("created_at")?,
     })
 }

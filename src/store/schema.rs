@@ -140,13 +140,15 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE contacts ADD COLUMN verified INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE accounts ADD COLUMN dmarc_reject TEXT;
     "#,
-    // 4: server-wide settings kept with the data, such as the generated reply-token key.
+    // 4: server-wide settings kept with the data, such as the generated reply-token key; whether
+    // an account's bulk mail creates contacts.
     r#"
     CREATE TABLE settings (
         name        TEXT PRIMARY KEY,
         value       BLOB NOT NULL,
         created_at  TEXT NOT NULL
     );
+    ALTER TABLE accounts ADD COLUMN bulk_contacts INTEGER NOT NULL DEFAULT 0;
     "#,
 ];
 

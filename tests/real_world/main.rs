@@ -2,6 +2,7 @@
 //! quoted text, checked against hand-written fixtures and the shared corpora.
 
 mod bounces;
+mod bulk;
 #[path = "../common/mod.rs"]
 mod common;
 mod forwards;

@@ -172,7 +172,6 @@ fn auto_replies_create_no_contact_and_join_the_conversation_they_answer() {
         ("Away", vec![("Auto-Submitted", "auto-replied")], "a1@x.example"),
         ("Away", vec![("X-Autoreply", "yes")], "a2@x.example"),
         ("Away", vec![("X-Autorespond", "yes")], "a3@x.example"),
-        ("Away", vec![("Precedence", "bulk")], "a4@x.example"),
         ("Away", vec![("Precedence", "auto_reply")], "a5@x.example"),
         ("Away", vec![("X-Auto-Response-Suppress", "All")], "a6@x.example"),
         ("Out of Office: your message", vec![], "a7@x.example"),

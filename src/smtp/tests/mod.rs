@@ -69,6 +69,7 @@ impl TestStore {
             id,
             enabled,
             dmarc_reject: None,
+            bulk_contacts: false,
         }
     }
 }

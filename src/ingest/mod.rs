@@ -12,6 +12,7 @@
 pub mod autoreply;
 pub mod bounce;
 pub mod bulk;
+pub mod charset;
 pub mod forward;
 pub mod large;
 pub mod notice;
@@ -46,8 +47,11 @@ pub fn prepare(
     for r in recipients {
         by_account.entry(r.account_id).or_default().push(r);
     }
+    // Raw 8-bit header bytes in a legacy charset are read through their guessed encoding.
+    let transcoded = charset::headers_to_utf8(content);
+    let readable = transcoded.as_deref().unwrap_or(content);
     let (message, plans) = {
-        let reader = rules::Reader::new(content, envelope.mail_from.is_empty());
+        let reader = rules::Reader::new(readable, envelope.mail_from.is_empty());
         let plans = by_account
             .into_iter()
             .map(|(account_id, rcpts)| {

@@ -3,9 +3,14 @@
 //! Bodies are capped at [`MAX_BODY_CHARS`] for the stored text and HTML (the raw message always
 //! keeps everything), so one huge text part cannot double a session's memory.
 
+use super::charset;
 use super::text::{html, truncate};
 use crate::mail::{Attachment, Mailbox, ParsedMessage, mailbox};
+use mail_parser::Encoding;
+use mail_parser::decoders::base64::base64_decode;
+use mail_parser::decoders::quoted_printable::quoted_printable_decode;
 use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders, PartType};
+use std::borrow::Cow;
 
 /// Text and HTML kept per message; beyond it the body is cut and the message flagged `truncated`.
 pub const MAX_BODY_CHARS: usize = 1024 * 1024;
@@ -88,10 +93,11 @@ fn collect_bodies(message: &mail_parser::Message<'_>, out: &mut ParsedMessage) {
     let mut text = String::new();
     for part in message.text_bodies() {
         match &part.body {
-            PartType::Text(t) => push_capped(&mut text, t, &mut out.truncated),
+            PartType::Text(t) => push_capped(&mut text, &readable(message, part, t), &mut out.truncated),
             PartType::Html(h) => {
                 out.text_from_html = true;
-                let converted = html::to_text(cap(h, &mut out.truncated));
+                let h = readable(message, part, h);
+                let converted = html::to_text(cap(&h, &mut out.truncated));
                 push_capped(&mut text, &converted, &mut out.truncated);
             }
             _ => {}
@@ -101,7 +107,7 @@ fn collect_bodies(message: &mail_parser::Message<'_>, out: &mut ParsedMessage) {
     let mut html = String::new();
     for part in message.html_bodies() {
         if let PartType::Html(h) = &part.body {
-            push_capped(&mut html, h, &mut out.truncated);
+            push_capped(&mut html, &readable(message, part, h), &mut out.truncated);
         }
     }
     out.html = (!html.trim().is_empty()).then_some(html);
@@ -130,6 +136,37 @@ fn collect_bodies(message: &mail_parser::Message<'_>, out: &mut ParsedMessage) {
             }
         })
         .collect();
+}
+
+/// A text part as mail-parser decoded it, unless its charset label was missing, unknown or provably
+/// wrong: then decoded again from its bytes by the guess (see `charset`).
+fn readable<'a>(
+    message: &mail_parser::Message<'_>,
+    part: &mail_parser::MessagePart<'_>,
+    decoded: &'a str,
+) -> Cow<'a, str> {
+    let label = part.content_type().and_then(|ct| ct.attribute("charset"));
+    let known =
+        label.is_some_and(|l| encoding_rs::Encoding::for_label(l.trim().trim_matches('"').as_bytes()).is_some());
+    // The cheap signs first: most parts are labelled and decode cleanly.
+    let suspicious = !known || decoded.contains('\u{FFFD}') || decoded.contains(['Ã', 'Â']);
+    if !suspicious {
+        return Cow::Borrowed(decoded);
+    }
+    let start = part.offset_body as usize;
+    let end = (part.offset_end as usize).min(message.raw_message().len());
+    let Some(encoded) = message.raw_message().get(start..end) else {
+        return Cow::Borrowed(decoded);
+    };
+    let bytes = match part.encoding {
+        Encoding::Base64 => base64_decode(encoded),
+        Encoding::QuotedPrintable => quoted_printable_decode(encoded),
+        Encoding::None => Some(encoded.to_vec()),
+    };
+    match bytes.and_then(|b| charset::redecode_body(&b, label)) {
+        Some(fixed) => Cow::Owned(fixed),
+        None => Cow::Borrowed(decoded),
+    }
 }
 
 fn cap<'a>(s: &'a str, truncated: &mut bool) -> &'a str {

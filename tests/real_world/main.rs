@@ -3,6 +3,7 @@
 
 mod bounces;
 mod bulk;
+mod charsets;
 #[path = "../common/mod.rs"]
 mod common;
 mod forwards;

@@ -211,3 +211,130 @@ fn gmail_and_outlook_forwarding_confirmations_become_account_notices() {
     assert!(server.contacts(acme.id).is_empty());
     assert!(server.conversations(acme.id).is_empty());
 }
+
+/// Outlook 2019 (desktop) forwards an agent's mail as an attribution line and the original indented
+/// by four spaces, in each of its languages.
+const OUTLOOK_2019_ATTRIBUTIONS: &[(&str, &str)] = &[
+    (
+        "cs",
+        "Dne 28.10.2021 12:46, \"Jana Nováková\" <jana@customer.example> napsal(a):",
+    ),
+    (
+        "da",
+        "Den 28.10.2021 kl. 12.46 skrev \"Jana Nováková\" <jana@customer.example>:",
+    ),
+    (
+        "nl",
+        "Op 28-10-2021 12:46 schreef \"Jana Nováková\" <jana@customer.example>:",
+    ),
+    (
+        "en",
+        "On 28/10/2021 12:46, \"Jana Nováková\" <jana@customer.example> wrote:",
+    ),
+    (
+        "fi",
+        "\"Jana Nováková\" <jana@customer.example> kirjoitti 28.10.2021 kello 12.46:",
+    ),
+    (
+        "fr",
+        "Le 28/10/2021 à 12:46, « Jana Nováková » <jana@customer.example> a écrit :",
+    ),
+    (
+        "de",
+        "Am 28.10.2021 um 12:46 schrieb \"Jana Nováková\" <jana@customer.example>:",
+    ),
+    (
+        "hu",
+        "2021. 10. 28. 12:46 keltezéssel, \"Jana Nováková\" <jana@customer.example> írta:",
+    ),
+    (
+        "it",
+        "Il 28/10/2021 12:46, \"Jana Nováková\" <jana@customer.example> ha scritto:",
+    ),
+    (
+        "no",
+        "Den 28.10.2021 kl. 12:46 skrev \"Jana Nováková\" <jana@customer.example>:",
+    ),
+    (
+        "pl",
+        "W dniu 28.10.2021 o 12:46, \"Jana Nováková\" <jana@customer.example> pisze:",
+    ),
+    (
+        "pt",
+        "Em 28/10/2021 12:46, \"Jana Nováková\" <jana@customer.example> escreveu:",
+    ),
+    (
+        "ru",
+        "28.10.2021 12:46, \"Jana Nováková\" <jana@customer.example> пишет:",
+    ),
+    (
+        "sk",
+        "Dňa 28.10.2021 o 12:46 \"Jana Nováková\" <jana@customer.example> napísal(a):",
+    ),
+    (
+        "es",
+        "El 28/10/2021 a las 12:46, \"Jana Nováková\" <jana@customer.example> escribió:",
+    ),
+    (
+        "sv",
+        "Den 2021-10-28 kl. 12:46 skrev \"Jana Nováková\" <jana@customer.example>:",
+    ),
+    (
+        "tr",
+        "28.10.2021 12:46 tarihinde \"Jana Nováková\" <jana@customer.example> şunu yazdı:",
+    ),
+];
+
+#[test]
+fn outlook_2019_attribution_forwards_name_the_original_sender_in_every_language() {
+    let server = start();
+    let acme = server.create_account("Acme");
+    assert!(
+        server
+            .cli(&["members", "add", &acme.id.to_string(), AGENT])
+            .status
+            .success()
+    );
+    let mut c = server.connect();
+    c.ehlo();
+    for (language, attribution) in OUTLOOK_2019_ATTRIBUTIONS {
+        let body = format!(
+            "FYI, see below.\r\n\r\n{attribution}\r\n\r\n    Hello,\r\n    my order 4711 has not arrived yet ({language}).\r\n\r\n    Regards,\r\n    Jana\r\n"
+        );
+        let message = mail(
+            AGENT,
+            "FW: Order 4711",
+            &[("Message-ID", &format!("<fw-{language}@agency.example>"))],
+            &body,
+        );
+        let m = server
+            .deliver_and_show(&mut c, AGENT, &[&acme.address], message.as_bytes())
+            .expect("stored");
+        assert_eq!(m["kind"], "forward", "{language}: {m}");
+        assert_eq!(m["original"]["from_email"], "jana@customer.example", "{language}");
+        assert_eq!(m["original"]["from_name"], "Jana Nováková", "{language}");
+        assert_eq!(m["original"]["note"], "FYI, see below.", "{language}");
+        assert!(
+            m["reply_text"].as_str().unwrap().starts_with("Hello,\nmy order 4711"),
+            "{language}: {}",
+            m["reply_text"]
+        );
+        let conversation = server.conversation(m["conversation_id"].as_i64().expect("in a conversation"));
+        assert_eq!(conversation["contact_email"], "jana@customer.example", "{language}");
+        assert_eq!(conversation["subject"], "Order 4711", "{language}");
+    }
+    // One contact for the customer, and the agent is none.
+    let contacts = server.contacts(acme.id);
+    assert_eq!(contacts.len(), 1, "{contacts:?}");
+    // The same layout without a forward prefix is a reply from the agent, not a forward.
+    let reply = mail(
+        AGENT,
+        "Re: Order 4711",
+        &[],
+        "Done.\r\n\r\nOn 28/10/2021 12:46, \"Jana\" <jana@customer.example> wrote:\r\n\r\n    Hello\r\n",
+    );
+    let m = server
+        .deliver_and_show(&mut c, AGENT, &[&acme.address], reply.as_bytes())
+        .unwrap();
+    assert_ne!(m["kind"], "forward");
+}

@@ -144,6 +144,10 @@ pub(super) const LABELS: &[(&str, Field)] = &[
     ("發件人", Field::From),
     ("寄件者", Field::From),
     ("差出人", Field::From),
+    ("送信元", Field::From),
+    ("送信者", Field::From),
+    ("寄件人", Field::From),
+    ("发信人", Field::From),
     // Date / Sent
     ("date", Field::Date),
     ("sent", Field::Date),
@@ -189,6 +193,11 @@ pub(super) const LABELS: &[(&str, Field)] = &[
     ("发送时间", Field::Date),
     ("傳送時間", Field::Date),
     ("送信日時", Field::Date),
+    ("日付", Field::Date),
+    ("送信日", Field::Date),
+    ("时间", Field::Date),
+    ("時間", Field::Date),
+    ("发送日期", Field::Date),
     // Subject
     ("subject", Field::Subject),
     ("objet", Field::Subject),
@@ -213,6 +222,7 @@ pub(super) const LABELS: &[(&str, Field)] = &[
     ("主题", Field::Subject),
     ("主旨", Field::Subject),
     ("件名", Field::Subject),
+    ("標題", Field::Subject),
     // To
     ("to", Field::To),
     ("à", Field::To),
@@ -239,6 +249,7 @@ pub(super) const LABELS: &[(&str, Field)] = &[
     ("кому", Field::To),
     ("收件人", Field::To),
     ("宛先", Field::To),
+    ("收件者", Field::To),
     // Cc
     ("cc", Field::Cc),
     ("kopie", Field::Cc),

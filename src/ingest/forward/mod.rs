@@ -19,7 +19,9 @@
 //!   subject carries only a reply prefix ("RE:", "AW:", ...). A bare
 //!   `From:/Sent:/To:/Subject:` block with no separator at all (Outlook's
 //!   text part) is only taken when the subject has a forward prefix.
-//! - "On ... wrote:" attributions are replies, never forwards.
+//! - "On ... wrote:" attributions are replies, unless the subject carries a
+//!   forward prefix and the original follows indented: Outlook 2019 forwards
+//!   that way (`attribution`).
 //! - The first (outermost) block wins: a forward of a forward names the
 //!   person who sent it to the agent.
 //! - No original sender address means no result (`None`): the caller flags
@@ -31,6 +33,7 @@
 use block::{clean_email, clean_name, push_unique, scan, tidy};
 use labels::{HTML_MAILTO_RE, HTML_OUTLOOK_SEP_RE, HTML_TAG_RE};
 
+mod attribution;
 mod block;
 mod labels;
 
@@ -94,10 +97,17 @@ pub fn parse(msg: &Message<'_>) -> Option<Forwarded> {
     // only the subject tells them apart.
     let accept = |(found, kind): (Forwarded, Kind)| (!reply_only || kind == Kind::Explicit).then_some(found);
 
-    if let Some(text) = first_text(msg)
-        && let Some(found) = scan(&normalize(text), forward_prefix).and_then(accept)
-    {
-        return Some(found);
+    if let Some(text) = first_text(msg) {
+        let text = normalize(text);
+        if let Some(found) = scan(&text, forward_prefix).and_then(accept) {
+            return Some(found);
+        }
+        // Outlook 2019's layout: an attribution line and the original indented. Only a forward
+        // prefix makes that a forward; without one it is a reply.
+        if forward_prefix && let Some(mut found) = attribution::scan(&text) {
+            found.subject = strip_forward_prefix(subject).map(str::to_string);
+            return Some(found);
+        }
     }
     for part in msg.html_bodies() {
         if let PartType::Html(html) = &part.body {

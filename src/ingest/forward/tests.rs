@@ -557,3 +557,22 @@ fn huge_input_is_bounded() {
     let got = from_text(&real).expect("forward");
     assert!(got.body.len() <= MAX_SCAN);
 }
+
+#[test]
+fn full_width_colon_header_blocks_name_the_sender() {
+    let japanese = "山田様からのメールを転送します。\n\n---------- Forwarded message ---------\n送信元：山田 太郎 <taro@customer.example>\n日付：2021年10月28日(木) 12:46\n件名：見積もりのお願い\n宛先：agent@acme.example\n\nお世話になっております。見積もりをお願いします。\n";
+    let found = from_text(japanese).expect("a Japanese block");
+    assert_eq!(found.from_email, "taro@customer.example");
+    assert_eq!(found.from_name.as_deref(), Some("山田 太郎"));
+    assert_eq!(found.subject.as_deref(), Some("見積もりのお願い"));
+    assert!(found.body.starts_with("お世話になっております。"), "{:?}", found.body);
+    let chinese = "请看下面的邮件。\n\n-------- 转发的邮件 --------\n发件人：王小明 <wang@customer.example>\n时间：2021年10月28日 12:46\n主题：报价\n收件人：agent@acme.example\n\n您好，请报价。\n";
+    let found = from_text(chinese).expect("a Chinese block");
+    assert_eq!(found.from_email, "wang@customer.example");
+    assert_eq!(found.subject.as_deref(), Some("报价"));
+    // HubSpot writes the English labels with full-width colons.
+    let hubspot = "Forwarded below.\n\n---------- Forwarded message ----------\nFrom：Jane Doe <jane@customer.example>\nDate：Thu, Oct 28, 2021\nSubject：Pricing\nTo：agent@acme.example\n\nHow much is it?\n";
+    let found = from_text(hubspot).expect("a HubSpot block");
+    assert_eq!(found.from_email, "jane@customer.example");
+    assert_eq!(found.subject.as_deref(), Some("Pricing"));
+}

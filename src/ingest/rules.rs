@@ -107,6 +107,7 @@ impl<'a> Reader<'a> {
             campaign_id: origin.and_then(|o| o.campaign_id().map(str::to_string)),
             automation_id: origin.and_then(|o| o.automation_id().map(str::to_string)),
             reply_text: None,
+            signature: None,
             forwarded_by: None,
             original: None,
             bounce: None,
@@ -136,7 +137,7 @@ impl<'a> Reader<'a> {
             self.plan_report(&mut plan, report);
             return plan;
         }
-        plan.reply_text = self.reply_text();
+        (plan.reply_text, plan.signature) = new_text(self.reply_text());
         let contact = sender::contact_mailbox(m);
         if self.auto_reply {
             plan.kind = Kind::AutoReply;
@@ -211,7 +212,7 @@ impl<'a> Reader<'a> {
                 plan.subject_key = thread::subject_key(&original_subject);
                 // The agent's own thread headers point into the agent's mailbox, not the customer's.
                 plan.thread_ids.clear();
-                plan.reply_text = Some(reply_text::from_text(&original.body));
+                (plan.reply_text, plan.signature) = new_text(Some(reply_text::from_text(&original.body)));
                 plan.contact = match mailbox(&original.from_email, original.from_name.as_deref()) {
                     Some(m) => ContactChoice::FindOrCreate(m),
                     None => ContactChoice::None,
@@ -235,5 +236,16 @@ impl<'a> Reader<'a> {
             (Some(text), None) => Some(reply_text::from_text(text)),
             (None, None) => None,
         }
+    }
+}
+
+/// The new text without its signature, and the signature.
+fn new_text(reply: Option<String>) -> (Option<String>, Option<String>) {
+    match reply {
+        Some(reply) => {
+            let (text, signature) = reply_text::split_signature(&reply);
+            (Some(text), signature)
+        }
+        None => (None, None),
     }
 }

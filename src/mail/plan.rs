@@ -105,6 +105,8 @@ pub struct Plan {
     pub campaign_id: Option<String>,
     pub automation_id: Option<String>,
     pub reply_text: Option<String>,
+    /// The signature cut from the end of the new text (`-- ` delimiter, app footers).
+    pub signature: Option<String>,
     pub forwarded_by: Option<String>,
     /// A forward's original: sender, subject, date, To/Cc, body and the agent's note.
     pub original: Option<Forwarded>,

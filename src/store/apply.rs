@@ -369,9 +369,9 @@ fn insert_message(
          kind, flags, from_email, from_name, reply_to, to_json, cc_json, subject, date, in_reply_to,
          references_json, text, html, reply_text, attachments_json, headers_json, size, tags_json,
          campaign_id, automation_id, forwarded_by, original_json, bounce_json, envelope_json, received_at,
-         auth_json, verified)
+         auth_json, verified, signature)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-         ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34)",
+         ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35)",
     )?
     .execute(params![
         plan.account_id,
@@ -411,6 +411,7 @@ fn insert_message(
         now,
         d.auth.as_ref().map(to_json),
         plan.verified,
+        plan.signature,
     ])?;
     Ok(conn.last_insert_rowid())
 }

@@ -74,6 +74,9 @@ pub struct Message {
     pub text: Option<String>,
     pub html: Option<String>,
     pub reply_text: Option<String>,
+    /// What was cut from the end of the new text as a signature (`-- ` and below, "Sent from my
+    /// iPhone"), when there was one.
+    pub signature: Option<String>,
     pub attachments: Value,
     pub size: i64,
     pub tags: Value,
@@ -230,7 +233,7 @@ pub fn conversation(conn: &Connection, id: i64) -> Result<Option<Conversation>, 
 
 const MESSAGE_COLS: &str = "id, account_id, conversation_id, contact_id, queue_id, message_id, kind, flags,
     from_email, from_name, reply_to, to_json, cc_json, subject, date, received_at, in_reply_to, references_json,    text, html, coalesce(reply_text, trim(text, ' ' || char(9, 10, 13))) AS reply_text, attachments_json, size, tags_json, campaign_id, automation_id, forwarded_by,
-    original_json, bounce_json, envelope_json, auth_json, verified";
+    original_json, bounce_json, envelope_json, auth_json, verified, signature";
 
 fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
@@ -255,6 +258,7 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         text: r.get("text")?,
         html: r.get("html")?,
         reply_text: r.get("reply_text")?,
+        signature: r.get("signature")?,
         attachments: json_col(r, "attachments_json")?,
         size: r.get("size")?,
         tags: json_col(r, "tags_json")?,

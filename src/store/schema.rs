@@ -150,6 +150,10 @@ const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE accounts ADD COLUMN bulk_contacts INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 5: the signature cut from a reply's new text.
+    r#"
+    ALTER TABLE messages ADD COLUMN signature TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -433,7 +433,9 @@ impl Server {
         assert_eq!(reply.code, 250, "{reply:?}");
         let db = self.db();
         db.query_row(
-            "SELECT kind, flags, contact_id, conversation_id, bounce_json, reply_text, text FROM messages
+            // reply_text is NULL when it is the whole text: read it back as the CLI and API do.
+            "SELECT kind, flags, contact_id, conversation_id, bounce_json,
+                    coalesce(reply_text, trim(text, ' ' || char(9, 10, 13))), text, signature FROM messages
              WHERE queue_id = ?1 ORDER BY id LIMIT 1",
             [reply.queue_id()],
             |r| {
@@ -449,6 +451,7 @@ impl Server {
                     "bounce": json(4)?,
                     "reply_text": r.get::<_, Option<String>>(5)?,
                     "text": r.get::<_, Option<String>>(6)?,
+                    "signature": r.get::<_, Option<String>>(7)?,
                 }))
             },
         )

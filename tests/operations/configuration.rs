@@ -164,7 +164,7 @@ fn check_config_connect_reaches_the_database_and_the_resolver() {
     let said = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{said}");
     assert!(said.contains("database: SQLite 3."), "{said}");
-    assert!(said.contains("schema 4 (this build knows 4)"), "{said}");
+    assert!(said.contains("schema 5 (this build knows 5)"), "{said}");
     assert!(said.contains(&format!("resolver: {} answered in", zone().0)), "{said}");
 
     // A resolver that does not answer: every message would wait for it, so say so and fail.

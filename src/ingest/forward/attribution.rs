@@ -149,11 +149,26 @@ mod tests {
     /// Outlook 2019's attribution line in some of its languages (the server test has all 17): the
     /// date before the name, after it, and the name in guillemets.
     const OUTLOOK_ATTRIBUTIONS: &[(&str, &str)] = &[
-        ("en", "On 28/10/2021 12:46, \"Jana Nováková\" <jana@customer.example> wrote:"),
-        ("de", "Am 28.10.2021 um 12:46 schrieb \"Jana Nováková\" <jana@customer.example>:"),
-        ("fi", "\"Jana Nováková\" <jana@customer.example> kirjoitti 28.10.2021 kello 12.46:"),
-        ("fr", "Le 28/10/2021 à 12:46, « Jana Nováková » <jana@customer.example> a écrit :"),
-        ("tr", "28.10.2021 12:46 tarihinde \"Jana Nováková\" <jana@customer.example> şunu yazdı:"),
+        (
+            "en",
+            "On 28/10/2021 12:46, \"Jana Nováková\" <jana@customer.example> wrote:",
+        ),
+        (
+            "de",
+            "Am 28.10.2021 um 12:46 schrieb \"Jana Nováková\" <jana@customer.example>:",
+        ),
+        (
+            "fi",
+            "\"Jana Nováková\" <jana@customer.example> kirjoitti 28.10.2021 kello 12.46:",
+        ),
+        (
+            "fr",
+            "Le 28/10/2021 à 12:46, « Jana Nováková » <jana@customer.example> a écrit :",
+        ),
+        (
+            "tr",
+            "28.10.2021 12:46 tarihinde \"Jana Nováková\" <jana@customer.example> şunu yazdı:",
+        ),
     ];
 
     fn outlook_forward(attribution: &str) -> String {

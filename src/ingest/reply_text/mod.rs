@@ -22,6 +22,9 @@
 mod html;
 mod patterns;
 mod plain;
+mod tail;
+
+pub use tail::split_signature;
 
 use super::text::html::to_text;
 use super::text::truncate;
@@ -51,7 +54,7 @@ fn extract(text: &str) -> String {
     match strip_history(&lines) {
         Some(kept) => {
             let joined = kept.iter().map(|&i| lines[i].text).collect::<Vec<_>>().join(delimiter);
-            let reply = joined.trim();
+            let reply = tail::trim_quote_remnants(joined.trim());
             if reply.is_empty() {
                 text.trim().to_string()
             } else {

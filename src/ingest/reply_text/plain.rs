@@ -163,6 +163,17 @@ pub(super) fn next_is_quote(lines: &[&str], quoted: &[bool], i: usize) -> bool {
 /// away from below its attribution). `extra` is text of preceding lines that belong to it.
 pub(super) fn bare_attribution(lines: &[&str], quoted: &[bool], i: usize, extra: &[&str]) -> bool {
     let line = lines[i];
+    // No verb at all: `30.09.2017, 18.30, "Name" <addr>:` right above the quote it introduces.
+    let trimmed = line.trim_end();
+    if trimmed.len() <= WINDOW_BYTES
+        && trimmed.ends_with([':', '：'])
+        && email::contains(trimmed)
+        // A date and a time have four digits at least; an address alone is not an attribution.
+        && trimmed.chars().filter(char::is_ascii_digit).count() >= 4
+        && next_is_quote(lines, quoted, i)
+    {
+        return true;
+    }
     if line.len() > WINDOW_BYTES || !(RE_VERB_END.is_match(line) || RE_VERB_MID.is_match(line)) {
         return false;
     }

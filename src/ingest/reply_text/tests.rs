@@ -371,3 +371,23 @@ fn other_corpora_never_panic() {
     assert!(bodies >= 80, "only {bodies} bodies run through from_text/from_html");
     eprintln!("other corpora: {bodies} bodies run through from_text/from_html");
 }
+#[test]
+fn verbless_attributions_and_separator_remnants_go() {
+    // The whole table of layouts runs through the server (tests/real_world/replies.rs).
+    for (input, want) in [
+        (
+            "Thanks.\n\n30.09.2017, 18.30, \"Jane Doe\" <jane@customer.example>:\n> old text\n",
+            "Thanks.",
+        ),
+        (
+            "Tak.\n\n-------- Oprindelig besked --------\nFra: Jane <jane@customer.example>\nEmne: Hej\n\ngammel\n",
+            "Tak.",
+        ),
+        (
+            "Done.\n\n-------------------------\n*From:* Jane <jane@customer.example>\n*Sent:* Monday\n*To:* a@b.example\n*Subject:* Hi\n\nold\n",
+            "Done.",
+        ),
+    ] {
+        assert_eq!(super::from_text(input), want, "{input:?}");
+    }
+}

@@ -214,7 +214,7 @@ fn gmail_and_outlook_forwarding_confirmations_become_account_notices() {
 
 /// Outlook 2019 (desktop) forwards an agent's mail as an attribution line and the original indented
 /// by four spaces, in each of its languages.
-const OUTLOOK_2019_ATTRIBUTIONS: &[(&str, &str)] = &[
+pub(crate) const OUTLOOK_2019_ATTRIBUTIONS: &[(&str, &str)] = &[
     (
         "cs",
         "Dne 28.10.2021 12:46, \"Jana Nováková\" <jana@customer.example> napsal(a):",

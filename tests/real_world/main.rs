@@ -1,6 +1,7 @@
 //! Real-world mail through the real server: forwards, campaign replies, auto-replies, bounces and
 //! quoted text, checked against hand-written fixtures and the shared corpora.
 
+mod accuracy;
 mod bounces;
 mod bulk;
 mod charsets;

@@ -350,7 +350,7 @@ fn with_signature(m: &Value) -> String {
 }
 
 /// Replies as people write them: (what arrived, the new text, the signature stored apart).
-const REPLY_LAYOUTS: &[(&str, &str, Option<&str>)] = &[
+pub(crate) const REPLY_LAYOUTS: &[(&str, &str, Option<&str>)] = &[
     (
         "Thanks, that works.\n\n30.09.2017, 18.30, \"Jane Doe\" <jane@customer.example>:\n> old text\n> more\n",
         "Thanks, that works.",

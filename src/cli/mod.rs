@@ -4,6 +4,7 @@
 mod accounts;
 mod check;
 mod inbox;
+mod migrate;
 mod platform;
 mod serve;
 
@@ -29,6 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the SMTP server.
     Serve,
+    /// Apply the database's schema migrations and exit (before a rolling upgrade).
+    Migrate,
     /// Validate the configuration without starting, and print the effective settings.
     CheckConfig {
         /// Also reach the database and the DNS resolver; exit non-zero when either does not answer.
@@ -77,6 +80,7 @@ pub fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Serve => serve::run(config),
+        Command::Migrate => migrate::migrate(&config),
         Command::CheckConfig { connect } => check::check(&config, connect),
         Command::Accounts(cmd) => accounts::run(&config, cmd),
         Command::Contacts(cmd) => inbox::contacts(&config, cmd),

@@ -187,3 +187,34 @@ fn check_config_connect_reaches_the_database_and_the_resolver() {
     assert!(!out.status.success(), "{said}");
     assert!(said.contains("cannot connect"), "{said}");
 }
+
+#[test]
+fn migrate_applies_the_schema_and_refuses_a_newer_one() {
+    let b = builder();
+    let db = b.dir().join("inboxd.db");
+    let config = b.write_config();
+    let migrate = || {
+        Command::new(BIN)
+            .args(["--config", config.to_str().unwrap(), "migrate"])
+            .output()
+            .unwrap()
+    };
+    let out = migrate();
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("schema 0 -> 5"), "{said}");
+    let out = migrate();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("schema 5 is current"));
+    // A database a newer build migrated: this build refuses it, with the reason.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let out = migrate();
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success());
+    assert!(
+        said.contains("schema version 99 is newer than this inboxd knows (5)"),
+        "{said}"
+    );
+}

@@ -158,6 +158,8 @@ impl Default for AuthConfig {
 pub struct HttpConfig {
     /// `/healthz` and `/metrics` (Prometheus). Off unless set; keep it on loopback.
     pub listen: Option<SocketAddr>,
+    /// Serve HTTPS with the certificate of `[tls]` (reloaded with it on SIGHUP).
+    pub tls: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -380,6 +382,9 @@ impl Config {
         }
         if s.domains.is_empty() {
             return fail("server.domains", "at least one domain is needed");
+        }
+        if self.http.tls && self.tls.certificate.is_none() {
+            return fail("http.tls", "HTTPS needs tls.certificate and tls.private_key");
         }
         for domain in &s.domains {
             if domain.is_empty() || domain.contains('@') || domain.contains(char::is_whitespace) {

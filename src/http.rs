@@ -1,19 +1,39 @@
-//! The operator's window: `/healthz` and `/metrics` (Prometheus text format) over plain HTTP/1.1.
+//! The operator's window: `/healthz` and `/metrics` (Prometheus text format), on axum over hyper's
+//! HTTP/1.1, plain or with the SMTP side's TLS certificate (`[http] tls = true`).
 //!
-//! Off by default; when on, keep it on loopback or a management network. Two fixed GET routes do
-//! not justify an HTTP framework: requests are read with a size and time bound, answered, closed.
+//! Off by default; when on, keep it on loopback or a management network. Every connection is
+//! bounded: request headers must arrive within [`HEADER_TIMEOUT`] (a slow client is dropped), a
+//! request is answered within [`REQUEST_TIMEOUT`], bodies are capped at [`MAX_BODY`], and a panic
+//! in a handler answers 500 with a JSON error instead of taking the process down. Errors are JSON:
+//! `{"error": {"code": "...", "message": "..."}}`.
 
 use crate::metrics::METRICS;
+use crate::smtp::Context;
 use crate::store::MailStore;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
-const MAX_REQUEST: usize = 8192;
-const TIMEOUT: Duration = Duration::from_secs(5);
+/// A request's headers must have arrived by then.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// A request is answered by then (the database check has its own, shorter bound).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// The database must answer `/healthz`'s write probe by then.
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
+/// Request bodies larger than this are refused (413).
+const MAX_BODY: usize = 64 * 1024;
 
 /// What `/healthz` checks besides the database: that the SMTP listeners are up.
 pub struct Health {
@@ -21,68 +41,96 @@ pub struct Health {
     pub listening: AtomicBool,
 }
 
-pub async fn serve(listener: TcpListener, health: Arc<Health>, mut shutdown: watch::Receiver<bool>) {
+/// The routes with their bounds, ready to serve.
+pub fn router(health: Arc<Health>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .with_state(health)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("an HTTP handler panicked");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the server failed on this request",
+            )
+        }))
+}
+
+/// Serves until shutdown; with TLS when `[http] tls` is on (the certificate of `[tls]`, reloaded
+/// with it on SIGHUP).
+pub async fn serve(listener: TcpListener, ctx: Arc<Context>, health: Arc<Health>, mut shutdown: watch::Receiver<bool>) {
+    let app = router(health);
+    let tls = ctx.config.http.tls;
     loop {
-        tokio::select! {
-            accepted = listener.accept() => if let Ok((stream, _)) = accepted {
-                tokio::spawn(answer(stream, Arc::clone(&health)));
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!(error = %e, "http accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
             },
             _ = shutdown.changed() => return,
-        }
-    }
-}
-
-async fn answer(mut stream: TcpStream, health: Arc<Health>) {
-    let mut request = Vec::with_capacity(512);
-    let mut buf = [0u8; 1024];
-    let read = tokio::time::timeout(TIMEOUT, async {
-        while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < MAX_REQUEST {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => return false,
-                Ok(n) => request.extend_from_slice(&buf[..n]),
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let ctx = Arc::clone(&ctx);
+        tokio::spawn(async move {
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+            let served = match (tls, ctx.tls.as_ref()) {
+                (true, Some(settings)) => {
+                    match tokio::time::timeout(HEADER_TIMEOUT, settings.acceptor().accept(stream)).await {
+                        Ok(Ok(tls_stream)) => http.serve_connection(TokioIo::new(tls_stream), service).await,
+                        _ => {
+                            tracing::info!(peer = %peer.ip(), "http TLS handshake failed");
+                            return;
+                        }
+                    }
+                }
+                _ => http.serve_connection(TokioIo::new(stream), service).await,
+            };
+            if let Err(e) = served {
+                tracing::debug!(peer = %peer.ip(), error = %e, "http connection ended");
             }
-        }
-        true
-    })
-    .await;
-    if !matches!(read, Ok(true)) {
-        return;
+        });
     }
-    let line = String::from_utf8_lossy(request.split(|b| *b == b'\n').next().unwrap_or_default()).to_string();
-    let mut parts = line.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let (status, content_type, body) = match (method, path) {
-        ("GET", "/metrics") => ("200 OK", "text/plain; version=0.0.4", METRICS.render()),
-        ("GET", "/healthz") => healthz(&health).await,
-        ("GET", _) => ("404 Not Found", "text/plain", "not found\n".to_string()),
-        _ => ("405 Method Not Allowed", "text/plain", "GET only\n".to_string()),
-    };
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = tokio::time::timeout(TIMEOUT, stream.write_all(response.as_bytes())).await;
 }
 
-async fn healthz(health: &Health) -> (&'static str, &'static str, String) {
+/// `{"error": {"code", "message"}}` with its status.
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({"error": {"code": code, "message": message}});
+    (status, axum::Json(body)).into_response()
+}
+
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "not_found", "no such resource")
+}
+
+async fn metrics() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        METRICS.render(),
+    )
+        .into_response()
+}
+
+async fn healthz(State(health): State<Arc<Health>>) -> Response {
+    let text =
+        |status: StatusCode, body: String| (status, [(header::CONTENT_TYPE, "text/plain")], body).into_response();
     if !health.listening.load(Ordering::Relaxed) {
-        return (
-            "503 Service Unavailable",
-            "text/plain",
-            "smtp listeners are not up\n".into(),
-        );
+        return text(StatusCode::SERVICE_UNAVAILABLE, "smtp listeners are not up\n".into());
     }
-    match tokio::time::timeout(TIMEOUT, health.store.ping()).await {
-        Ok(Ok(())) => ("200 OK", "text/plain", "ok\n".into()),
-        Ok(Err(e)) => (
-            "503 Service Unavailable",
-            "text/plain",
-            format!("database not writable: {e}\n"),
-        ),
-        _ => (
-            "503 Service Unavailable",
-            "text/plain",
-            "database did not answer\n".into(),
-        ),
+    match tokio::time::timeout(PING_TIMEOUT, health.store.ping()).await {
+        Ok(Ok(())) => text(StatusCode::OK, "ok\n".into()),
+        Ok(Err(e)) => text(StatusCode::SERVICE_UNAVAILABLE, format!("database not writable: {e}\n")),
+        Err(_) => text(StatusCode::SERVICE_UNAVAILABLE, "database did not answer\n".into()),
     }
 }

@@ -84,7 +84,12 @@ pub fn run(config: Config) -> Result<(), String> {
             if let Ok(addr) = listener.local_addr() {
                 tracing::info!(%addr, "http listening");
             }
-            tokio::spawn(http::serve(listener, Arc::clone(&health), handle.subscribe()));
+            tokio::spawn(http::serve(
+                listener,
+                Arc::clone(&ctx),
+                Arc::clone(&health),
+                handle.subscribe(),
+            ));
         }
         tokio::spawn(signals(Arc::clone(&ctx), handle.clone()));
         tokio::spawn(watchdog(Arc::clone(&health)));

@@ -68,7 +68,7 @@ impl Share {
             return false;
         }
         self.bytes += more;
-        METRICS.message_bytes_held.fetch_add(more as i64, Relaxed);
+        METRICS.message_bytes_held.inc_by(more as i64);
         true
     }
 
@@ -76,7 +76,7 @@ impl Share {
     pub fn release(&mut self) {
         if self.bytes > 0 {
             self.budget.used.fetch_sub(self.bytes, Relaxed);
-            METRICS.message_bytes_held.fetch_sub(self.bytes as i64, Relaxed);
+            METRICS.message_bytes_held.dec_by(self.bytes as i64);
             self.bytes = 0;
         }
     }

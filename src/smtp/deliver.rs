@@ -16,7 +16,6 @@ use crate::mail::{AcceptedRecipient, AccountData, AuthResult, Envelope};
 use crate::metrics::METRICS;
 use crate::store::StoreError;
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// Messages larger than this are parsed on the blocking pool, off the async workers.
@@ -47,7 +46,7 @@ pub(super) async fn deliver(ctx: &Context, received: Received) -> Reply {
     } = received;
     let queue_id = envelope.queue_id.clone();
     let (size, from) = (envelope.size, envelope.mail_from.clone());
-    METRICS.bytes_received.fetch_add(size as u64, Ordering::Relaxed);
+    METRICS.bytes_received.inc_by(size as u64);
     let accounts = match account_data(ctx, &recipients) {
         Ok(accounts) => accounts,
         Err(e) => {

@@ -7,7 +7,6 @@ use super::reply::{self, Reply};
 use crate::metrics::METRICS;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
@@ -68,7 +67,7 @@ impl ConnectionLimits {
             *from_ip += 1;
         }
         open.0 += 1;
-        METRICS.connections_open.fetch_add(1, Relaxed);
+        METRICS.connections_open.inc();
         Ok(Permit {
             limits: Arc::clone(self),
             ip: key,
@@ -94,7 +93,7 @@ impl Drop for Permit {
     fn drop(&mut self) {
         let mut open = self.limits.open.lock().unwrap_or_else(|e| e.into_inner());
         open.0 = open.0.saturating_sub(1);
-        METRICS.connections_open.fetch_sub(1, Relaxed);
+        METRICS.connections_open.dec();
         if let Some(ip) = self.ip
             && let Some(n) = open.1.get_mut(&ip)
         {

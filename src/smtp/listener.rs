@@ -13,7 +13,6 @@ use crate::config::Network;
 use crate::metrics::METRICS;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -146,7 +145,7 @@ async fn spare_by_hostname(ctx: &Context, ip: std::net::IpAddr, limit: &str) -> 
 }
 
 async fn refuse(stream: &mut TcpStream, peer: SocketAddr, refusal: &Reply, why: &str) {
-    METRICS.connections_refused.fetch_add(1, Relaxed);
+    METRICS.connections_refused.inc();
     tracing::info!(peer = %peer.ip(), code = refusal.code, why, "connection refused");
     let mut out = Vec::new();
     refusal.write_to(&mut out);
@@ -160,7 +159,7 @@ async fn connection(
     implicit_tls: bool,
     shutdown: watch::Receiver<bool>,
 ) {
-    METRICS.connections_total.fetch_add(1, Relaxed);
+    METRICS.connections_total.inc();
     let _ = stream.set_nodelay(true);
     let server = &ctx.config.server;
     if server.proxy_protocol && Network::any_contains(&server.proxy_trusted_networks, peer.ip()) {
@@ -254,17 +253,17 @@ where
     let tls = ctx.tls.as_ref()?;
     match tokio::time::timeout(ctx.idle_timeout(), tls.acceptor().accept(stream)).await {
         Ok(Ok(tls_stream)) => {
-            METRICS.tls_handshakes.fetch_add(1, Relaxed);
+            METRICS.tls_handshakes.inc();
             let description = super::tls::describe(tls_stream.get_ref().1);
             Some((tls_stream, description))
         }
         Ok(Err(e)) => {
-            METRICS.tls_failures.fetch_add(1, Relaxed);
+            METRICS.tls_failures.inc();
             tracing::info!(peer = %peer.ip(), error = %e, "TLS handshake failed");
             None
         }
         Err(_) => {
-            METRICS.tls_failures.fetch_add(1, Relaxed);
+            METRICS.tls_failures.inc();
             tracing::info!(peer = %peer.ip(), "TLS handshake timed out");
             None
         }

@@ -19,7 +19,7 @@ fn tls_client(server_name: &str) -> Arc<rustls::ClientConfig> {
     )
 }
 
-fn tls_connect(stream: TcpStream) -> Tls {
+pub(super) fn tls_connect(stream: TcpStream) -> Tls {
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
     let conn = rustls::ClientConnection::new(tls_client("localhost"), name).unwrap();
     rustls::StreamOwned::new(conn, stream)

@@ -7,6 +7,7 @@
 //! in a handler answers 500 with a JSON error instead of taking the process down. Errors are JSON:
 //! `{"error": {"code": "...", "message": "..."}}`.
 
+use crate::api::{self, Db, error};
 use crate::metrics::METRICS;
 use crate::smtp::Context;
 use crate::store::MailStore;
@@ -41,13 +42,16 @@ pub struct Health {
     pub listening: AtomicBool,
 }
 
-/// The routes with their bounds, ready to serve.
-pub fn router(health: Arc<Health>) -> Router {
-    Router::new()
+/// The routes with their bounds, ready to serve: the operator's two, and the API's under `/v1`.
+pub fn router(health: Arc<Health>, db: Db) -> Router {
+    let operator = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .with_state(health);
+    Router::new()
+        .merge(operator)
+        .merge(api::routes().with_state(db))
         .fallback(not_found)
-        .with_state(health)
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -60,13 +64,20 @@ pub fn router(health: Arc<Health>) -> Router {
                 "internal",
                 "the server failed on this request",
             )
+            .into_response()
         }))
 }
 
 /// Serves until shutdown; with TLS when `[http] tls` is on (the certificate of `[tls]`, reloaded
 /// with it on SIGHUP).
-pub async fn serve(listener: TcpListener, ctx: Arc<Context>, health: Arc<Health>, mut shutdown: watch::Receiver<bool>) {
-    let app = router(health);
+pub async fn serve(
+    listener: TcpListener,
+    ctx: Arc<Context>,
+    health: Arc<Health>,
+    db: Db,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let app = router(health, db);
     let tls = ctx.config.http.tls;
     loop {
         let (stream, peer) = tokio::select! {
@@ -104,14 +115,8 @@ pub async fn serve(listener: TcpListener, ctx: Arc<Context>, health: Arc<Health>
     }
 }
 
-/// `{"error": {"code", "message"}}` with its status.
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({"error": {"code": code, "message": message}});
-    (status, axum::Json(body)).into_response()
-}
-
 async fn not_found() -> Response {
-    error(StatusCode::NOT_FOUND, "not_found", "no such resource")
+    error(StatusCode::NOT_FOUND, "not_found", "no such resource").into_response()
 }
 
 async fn metrics() -> Response {

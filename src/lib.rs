@@ -20,6 +20,7 @@
 //! that links inboxd) mint reply addresses with [`routing::Router::mint_reply_address`] and register
 //! outbound mail with [`store::admin::Admin`].
 
+pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -98,18 +98,17 @@ pub fn run(config: &Config, cmd: AccountsCommand) -> Result<(), String> {
             Ok(())
         }
         AccountsCommand::Show { id, json } => {
-            let account = admin
-                .account(id)
+            let detail = read::account_detail(admin.conn(), id)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| not_found(id))?;
-            let members = read::members(admin.conn(), id).map_err(|e| e.to_string())?;
-            let notices = read::notices(admin.conn(), id).map_err(|e| e.to_string())?;
             if json {
-                let mut value = serde_json::to_value(&account).map_err(|e| e.to_string())?;
-                value["members"] = serde_json::json!(members);
-                value["notices"] = serde_json::to_value(&notices).map_err(|e| e.to_string())?;
-                return print_json(&value);
+                return print_json(&detail);
             }
+            let read::AccountDetail {
+                account,
+                members,
+                notices,
+            } = detail;
             show(&account, false)?;
             println!("members:  {}", members.join(", "));
             for n in notices {

@@ -4,6 +4,7 @@
 mod accounts;
 mod check;
 mod inbox;
+mod keys;
 mod migrate;
 mod platform;
 mod serve;
@@ -41,6 +42,9 @@ pub enum Command {
     /// Accounts and their unique inbound addresses.
     #[command(subcommand)]
     Accounts(accounts::AccountsCommand),
+    /// Keys of the HTTP door (`Authorization: Bearer <key>`).
+    #[command(subcommand)]
+    ApiKeys(keys::ApiKeysCommand),
     /// An account's contacts.
     #[command(subcommand)]
     Contacts(inbox::ContactsCommand),
@@ -83,6 +87,7 @@ pub fn main() -> ExitCode {
         Command::Migrate => migrate::migrate(&config),
         Command::CheckConfig { connect } => check::check(&config, connect),
         Command::Accounts(cmd) => accounts::run(&config, cmd),
+        Command::ApiKeys(cmd) => keys::run(&config, cmd),
         Command::Contacts(cmd) => inbox::contacts(&config, cmd),
         Command::Conversations(cmd) => inbox::conversations(&config, cmd),
         Command::Messages(cmd) => inbox::messages(&config, cmd),

@@ -84,10 +84,14 @@ pub fn run(config: Config) -> Result<(), String> {
             if let Ok(addr) = listener.local_addr() {
                 tracing::info!(%addr, "http listening");
             }
+            // The API reads the store through a connection of its own.
+            let db = crate::store::open_connection(&ctx.config.database.path, ctx.config.database.mode.0)
+                .map_err(|e| format!("http: cannot open the database: {e}"))?;
             tokio::spawn(http::serve(
                 listener,
                 Arc::clone(&ctx),
                 Arc::clone(&health),
+                crate::api::Db::new(db),
                 handle.subscribe(),
             ));
         }

@@ -13,6 +13,7 @@ pub mod admin;
 mod apply;
 mod checkpoint;
 pub mod files;
+pub mod keys;
 mod local_part;
 mod pending;
 pub mod read;

@@ -137,6 +137,27 @@ pub fn account(conn: &Connection, id: i64) -> Result<Option<Account>, StoreError
         .optional()?)
 }
 
+/// An account with its members and system notices: the one shape of `accounts show --json` and
+/// `GET /v1/accounts/{id}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountDetail {
+    #[serde(flatten)]
+    pub account: Account,
+    pub members: Vec<String>,
+    pub notices: Vec<Notice>,
+}
+
+pub fn account_detail(conn: &Connection, id: i64) -> Result<Option<AccountDetail>, StoreError> {
+    let Some(account) = account(conn, id)? else {
+        return Ok(None);
+    };
+    Ok(Some(AccountDetail {
+        account,
+        members: members(conn, id)?,
+        notices: notices(conn, id)?,
+    }))
+}
+
 pub fn accounts(conn: &Connection) -> Result<Vec<Account>, StoreError> {
     let mut stmt = conn.prepare(&format!("SELECT {ACCOUNT_COLS} FROM accounts ORDER BY id"))?;
     let rows = stmt.query_map([], account_row)?.collect::<Result<_, _>>()?;

@@ -154,6 +154,18 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE messages ADD COLUMN signature TEXT;
     "#,
+    // 6: API keys of the HTTP door, kept as hashes.
+    r#"
+    CREATE TABLE api_keys (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL,
+        account_id  INTEGER REFERENCES accounts(id),
+        key_hash    TEXT NOT NULL UNIQUE,
+        prefix      TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        revoked_at  TEXT
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -2,6 +2,7 @@
 //! rate limits, the storage cap, metrics and health, socket activation, the systemd unit.
 
 mod abuse;
+mod api;
 mod at_rest;
 #[path = "../common/mod.rs"]
 mod common;

@@ -1,0 +1,172 @@
+//! The inbox application's REST door under `/v1`: JSON over the HTTP server of `http`, read from
+//! the store, every request authenticated by an API key (`Authorization: Bearer <key>`).
+//!
+//! Rules: no key or an unknown or revoked one is `401`; a resource of an account the key does not
+//! see is `404`, exactly as a missing one (existence is not leaked). Lists are cursor-paginated:
+//! `limit` (default 50, at most 500) and `cursor`, answered `{"data": [...], "next_cursor": …}`.
+//! Database work runs on the blocking pool, never on the async workers. Today: `/v1/accounts` and
+//! `/v1/accounts/{id}`.
+
+use crate::store::keys::{self, Scope};
+use crate::store::{StoreError, read};
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rusqlite::Connection;
+use serde::Deserialize;
+use std::sync::{Arc, Mutex};
+
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 500;
+
+/// The store as the door reads it: one connection of its own.
+#[derive(Clone)]
+pub struct Db(Arc<Mutex<Connection>>);
+
+impl Db {
+    pub fn new(conn: Connection) -> Db {
+        Db(Arc::new(Mutex::new(conn)))
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let db = Arc::clone(&self.0);
+        let joined = tokio::task::spawn_blocking(move || {
+            let conn = db.lock().unwrap_or_else(|e| e.into_inner());
+            f(&conn)
+        })
+        .await;
+        match joined {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "api: database");
+                Err(error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database did not answer; try again",
+                ))
+            }
+            Err(_) => Err(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the server failed on this request",
+            )),
+        }
+    }
+}
+
+/// A refused request: its status and `{"error": {"code", "message"}}`, the one shape of every error
+/// of the door.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: &'static str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+pub fn error(status: StatusCode, code: &'static str, message: &'static str) -> ApiError {
+    ApiError { status, code, message }
+}
+
+pub fn routes() -> Router<Db> {
+    Router::new()
+        .route("/v1/accounts", get(list_accounts))
+        .route("/v1/accounts/{id}", get(show_account))
+}
+
+/// The key's scope, or the 401 that says why there is none.
+async fn scope(db: &Db, headers: &HeaderMap) -> Result<Scope, ApiError> {
+    let unauthorized = |message: &'static str| error(StatusCode::UNAUTHORIZED, "unauthorized", message);
+    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+        return Err(unauthorized("an API key is needed: Authorization: Bearer <key>"));
+    };
+    let Some(secret) = value.strip_prefix("Bearer ").map(str::trim) else {
+        return Err(unauthorized("the Authorization header must be `Bearer <key>`"));
+    };
+    let secret = secret.to_string();
+    match db.with(move |c| keys::authenticate(c, &secret)).await? {
+        Some(scope) => Ok(scope),
+        None => Err(unauthorized("the API key is not valid")),
+    }
+}
+
+#[derive(Deserialize)]
+struct Page {
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+impl Page {
+    fn limit(&self) -> Result<usize, ApiError> {
+        match self.limit.unwrap_or(DEFAULT_LIMIT) {
+            n @ 1..=MAX_LIMIT => Ok(n),
+            _ => Err(error(StatusCode::BAD_REQUEST, "bad_limit", "limit is 1 to 500")),
+        }
+    }
+
+    /// The id the previous page ended at (the cursor is opaque to clients).
+    fn after(&self) -> Result<i64, ApiError> {
+        match &self.cursor {
+            None => Ok(0),
+            Some(c) => c.parse().map_err(|_| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_cursor",
+                    "the cursor is not one this server gave",
+                )
+            }),
+        }
+    }
+}
+
+async fn list_accounts(
+    State(db): State<Db>,
+    headers: HeaderMap,
+    Query(page): Query<Page>,
+) -> Result<Response, ApiError> {
+    {
+        let scope = scope(&db, &headers).await?;
+        let (limit, after) = (page.limit()?, page.after()?);
+        let accounts = db.with(read::accounts).await?;
+        let visible: Vec<read::Account> = accounts
+            .into_iter()
+            .filter(|a| scope.sees(a.id) && a.id > after)
+            .take(limit + 1)
+            .collect();
+        let more = visible.len() > limit;
+        let data: Vec<read::Account> = visible.into_iter().take(limit).collect();
+        let next = if more {
+            data.last().map(|a| a.id.to_string())
+        } else {
+            None
+        };
+        Ok(Json(serde_json::json!({"data": data, "next_cursor": next})).into_response())
+    }
+}
+
+async fn show_account(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    {
+        let scope = scope(&db, &headers).await?;
+        let not_found = || error(StatusCode::NOT_FOUND, "not_found", "no such account");
+        if !scope.sees(id) {
+            return Err(not_found());
+        }
+        match db.with(move |c| read::account_detail(c, id)).await? {
+            Some(account) => Ok(Json(account).into_response()),
+            None => Err(not_found()),
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! API keys of the HTTP door: created with a secret shown once, kept only as its SHA-256, scoped to
+//! the platform (every account) or to one account, revoked by id.
+
+use super::StoreError;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// Random bytes in a key's secret: 256 bits, beyond guessing.
+const SECRET_BYTES: usize = 32;
+/// Every secret starts so, which lets scanners for leaked credentials find it.
+const PREFIX: &str = "inboxd_";
+
+/// A key as listed (never its secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKey {
+    pub id: i64,
+    pub name: String,
+    /// The one account the key sees; null for a platform key (all accounts).
+    pub account_id: Option<i64>,
+    /// The first characters of the secret, to tell keys apart.
+    pub prefix: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+/// What a request's key may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Platform,
+    Account(i64),
+}
+
+impl Scope {
+    /// Whether the key may see `account_id`'s resources.
+    pub fn sees(self, account_id: i64) -> bool {
+        match self {
+            Scope::Platform => true,
+            Scope::Account(own) => own == account_id,
+        }
+    }
+}
+
+fn digest(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Creates a key; returns it and its secret, which is not kept anywhere.
+pub fn create(conn: &Connection, name: &str, account_id: Option<i64>) -> Result<(ApiKey, String), StoreError> {
+    let mut bytes = [0u8; SECRET_BYTES];
+    getrandom::fill(&mut bytes).map_err(|e| StoreError::Failed(format!("no random source: {e}")))?;
+    let secret = format!(
+        "{PREFIX}{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    conn.execute(
+        "INSERT INTO api_keys (name, account_id, key_hash, prefix, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            name,
+            account_id,
+            digest(&secret),
+            &secret[..PREFIX.len() + 8],
+            crate::time::now_rfc3339()
+        ],
+    )?;
+    let key = get(conn, conn.last_insert_rowid())?.ok_or_else(|| StoreError::Failed("key vanished".into()))?;
+    Ok((key, secret))
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<ApiKey>, StoreError> {
+    let mut stmt =
+        conn.prepare("SELECT id, name, account_id, prefix, created_at, revoked_at FROM api_keys ORDER BY id")?;
+    Ok(stmt.query_map([], key_row)?.collect::<Result<_, _>>()?)
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Option<ApiKey>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, name, account_id, prefix, created_at, revoked_at FROM api_keys WHERE id = ?1",
+            [id],
+            key_row,
+        )
+        .optional()?)
+}
+
+/// Revokes a key at once; false when there is no such key.
+pub fn revoke(conn: &Connection, id: i64) -> Result<bool, StoreError> {
+    let changed = conn.execute(
+        "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
+        params![id, crate::time::now_rfc3339()],
+    )?;
+    Ok(changed > 0)
+}
+
+/// The scope of a live key with this secret, if there is one.
+pub fn authenticate(conn: &Connection, secret: &str) -> Result<Option<Scope>, StoreError> {
+    if !secret.starts_with(PREFIX) {
+        return Ok(None);
+    }
+    let found: Option<Option<i64>> = conn
+        .query_row(
+            "SELECT account_id FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL",
+            [digest(secret)],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(found.map(|account| account.map_or(Scope::Platform, Scope::Account)))
+}
+
+fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
+    Ok(ApiKey {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        account_id: r.get(2)?,
+        prefix: r.get(3)?,
+        created_at: r.get(4)?,
+        revoked_at: r.get(5)?,
+    })
+}

@@ -1,0 +1,84 @@
+//! The inbox application's door under `/v1`, over real HTTP: API keys, 401 and 404, pagination.
+
+use super::*;
+
+fn get(http: SocketAddr, path: &str, key: Option<&str>) -> (u16, serde_json::Value) {
+    let mut s = TcpStream::connect(http).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let auth = key
+        .map(|k| format!("Authorization: Bearer {k}\r\n"))
+        .unwrap_or_default();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let code = out[9..12].parse().unwrap();
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    (code, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}
+
+fn create_key(server: &Server, name: &str, account: Option<i64>) -> (i64, String) {
+    let mut args = vec!["api-keys", "create", name];
+    let account = account.map(|a| a.to_string());
+    if let Some(a) = &account {
+        args.extend(["--account", a]);
+    }
+    let key = server.json(&args);
+    (key["id"].as_i64().unwrap(), key["secret"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn api_keys_scope_what_a_request_sees() {
+    let server = builder().set("http.listen", "127.0.0.1:0").start();
+    let http = server.http_addr.expect("http listener");
+    let acme = server.create_account("Acme");
+    let globex = server.create_account("Globex");
+    let (_, platform) = create_key(&server, "platform", None);
+    let (acme_key_id, acme_key) = create_key(&server, "acme app", Some(acme.id));
+
+    // No key, a malformed header, an unknown key: 401 with a JSON error.
+    for key in [None, Some("not-a-key"), Some("inboxd_0000")] {
+        let (code, body) = get(http, "/v1/accounts", key);
+        assert_eq!(code, 401, "{key:?}");
+        assert_eq!(body["error"]["code"], "unauthorized", "{body}");
+    }
+    // The platform key sees every account, a page at a time.
+    let (code, page) = get(http, "/v1/accounts?limit=1", Some(&platform));
+    assert_eq!(code, 200, "{page}");
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    assert_eq!(page["data"][0]["id"], acme.id);
+    let cursor = page["next_cursor"].as_str().expect("a next page").to_string();
+    let (_, next) = get(http, &format!("/v1/accounts?limit=1&cursor={cursor}"), Some(&platform));
+    assert_eq!(next["data"][0]["id"], globex.id);
+    assert_eq!(next["next_cursor"], serde_json::Value::Null);
+    let (code, shown) = get(http, &format!("/v1/accounts/{}", globex.id), Some(&platform));
+    assert_eq!((code, shown["address"].as_str()), (200, Some(globex.address.as_str())));
+    // The same shape as the CLI's --json.
+    let cli = server.json(&["accounts", "show", &globex.id.to_string()]);
+    assert_eq!(shown, cli);
+    // An account key sees its own account only; another's is 404, as a missing one is.
+    let (_, own) = get(http, "/v1/accounts", Some(&acme_key));
+    let ids: Vec<i64> = own["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![acme.id]);
+    let (code, body) = get(http, &format!("/v1/accounts/{}", globex.id), Some(&acme_key));
+    assert_eq!((code, body["error"]["code"].as_str()), (404, Some("not_found")));
+    assert_eq!(get(http, "/v1/accounts/999", Some(&acme_key)).0, 404);
+    assert_eq!(get(http, "/v1/accounts?limit=501", Some(&platform)).0, 400);
+    // The secret is kept only as a hash, and a revoked key is refused at once.
+    let stored: Vec<String> = server.texts("SELECT key_hash FROM api_keys");
+    assert!(stored.iter().all(|h| h.len() == 64 && !h.contains("inboxd_")));
+    let listed = server.json(&["api-keys", "list"]);
+    assert!(listed.as_array().unwrap().iter().all(|k| k.get("secret").is_none()));
+    assert!(
+        server
+            .cli(&["api-keys", "revoke", &acme_key_id.to_string()])
+            .status
+            .success()
+    );
+    assert_eq!(get(http, "/v1/accounts", Some(&acme_key)).0, 401);
+}

@@ -4,8 +4,10 @@
 //! Rules: no key or an unknown or revoked one is `401`; a resource of an account the key does not
 //! see is `404`, exactly as a missing one (existence is not leaked). Lists are cursor-paginated:
 //! `limit` (default 50, at most 500) and `cursor`, answered `{"data": [...], "next_cursor": …}`.
-//! Database work runs on the blocking pool, never on the async workers. Today: `/v1/accounts` and
-//! `/v1/accounts/{id}`.
+//! Database work runs on the blocking pool, never on the async workers. Today: `/v1/accounts`,
+//! `/v1/accounts/{id}`, its `contacts` (and one by address, with its conversations) and
+//! `conversations` (filter `contact`), `/v1/conversations/{id}` (with its messages),
+//! `/v1/messages/{id}` and its `raw` bytes (`message/rfc822`).
 
 use crate::store::keys::{self, Scope};
 use crate::store::{StoreError, read};
@@ -85,6 +87,145 @@ pub fn routes() -> Router<Db> {
     Router::new()
         .route("/v1/accounts", get(list_accounts))
         .route("/v1/accounts/{id}", get(show_account))
+        .route("/v1/accounts/{id}/contacts", get(list_contacts))
+        .route("/v1/accounts/{id}/contacts/{email}", get(show_contact))
+        .route("/v1/accounts/{id}/conversations", get(list_conversations))
+        .route("/v1/conversations/{id}", get(show_conversation))
+        .route("/v1/messages/{id}", get(show_message))
+        .route("/v1/messages/{id}/raw", get(raw_message))
+}
+
+/// One page of `items` (in the order given) after the cursor: `{"data", "next_cursor"}`. The cursor
+/// is the last item's key, so a page never repeats or skips an item that existed when it was read.
+fn page<T: serde::Serialize>(items: Vec<T>, key: impl Fn(&T) -> i64, page: &Page) -> Result<Response, ApiError> {
+    let (limit, after) = (page.limit()?, page.after()?);
+    let mut rest = items.into_iter().skip_while(|item| after != 0 && key(item) != after);
+    if after != 0 && rest.next().is_none() {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "bad_cursor",
+            "the cursor is not one this server gave",
+        ));
+    }
+    let mut data: Vec<T> = rest.take(limit + 1).collect();
+    let more = data.len() > limit;
+    data.truncate(limit);
+    let next = if more {
+        data.last().map(|item| key(item).to_string())
+    } else {
+        None
+    };
+    Ok(Json(serde_json::json!({"data": data, "next_cursor": next})).into_response())
+}
+
+/// The 404 of a resource the key does not see or that does not exist (the same answer for both).
+fn not_found(what: &'static str) -> ApiError {
+    error(StatusCode::NOT_FOUND, "not_found", what)
+}
+
+/// The key's scope, and that it sees `account_id` (404 otherwise).
+async fn account_scope(db: &Db, headers: &HeaderMap, account_id: i64) -> Result<(), ApiError> {
+    let scope = scope(db, headers).await?;
+    if !scope.sees(account_id) {
+        return Err(not_found("no such account"));
+    }
+    match db.with(move |c| read::account(c, account_id)).await? {
+        Some(_) => Ok(()),
+        None => Err(not_found("no such account")),
+    }
+}
+
+async fn list_contacts(
+    State(db): State<Db>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(query): Query<Page>,
+) -> Result<Response, ApiError> {
+    account_scope(&db, &headers, id).await?;
+    let contacts = db.with(move |c| read::contacts(c, id)).await?;
+    page(contacts, |c| c.id, &query)
+}
+
+async fn show_contact(
+    State(db): State<Db>,
+    headers: HeaderMap,
+    Path((id, email)): Path<(i64, String)>,
+) -> Result<Response, ApiError> {
+    account_scope(&db, &headers, id).await?;
+    match db.with(move |c| read::contact_detail(c, id, &email)).await? {
+        Some(detail) => Ok(Json(detail).into_response()),
+        None => Err(not_found("no such contact")),
+    }
+}
+
+/// The conversation list's query: a contact filter and the page (serde's flatten does not mix
+/// with query strings' numbers, so the page's fields are spelled out).
+#[derive(Deserialize)]
+struct ConversationQuery {
+    contact: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+async fn list_conversations(
+    State(db): State<Db>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(query): Query<ConversationQuery>,
+) -> Result<Response, ApiError> {
+    account_scope(&db, &headers, id).await?;
+    let contact = query.contact.clone();
+    let list = db
+        .with(move |c| {
+            let contact_id = match contact {
+                Some(email) => match read::contact_by_email(c, id, &email)? {
+                    Some(contact) => Some(contact.id),
+                    None => return Ok(Vec::new()),
+                },
+                None => None,
+            };
+            read::conversations(c, id, contact_id)
+        })
+        .await?;
+    let query_page = Page {
+        limit: query.limit,
+        cursor: query.cursor,
+    };
+    page(list, |c| c.id, &query_page)
+}
+
+async fn show_conversation(
+    State(db): State<Db>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let scope = scope(&db, &headers).await?;
+    match db.with(move |c| read::conversation_detail(c, id)).await? {
+        Some(detail) if scope.sees(detail.conversation.account_id) => Ok(Json(detail).into_response()),
+        _ => Err(not_found("no such conversation")),
+    }
+}
+
+async fn show_message(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    let scope = scope(&db, &headers).await?;
+    match db.with(move |c| read::message(c, id)).await? {
+        Some(message) if scope.sees(message.account_id) => Ok(Json(message).into_response()),
+        _ => Err(not_found("no such message")),
+    }
+}
+
+async fn raw_message(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    let scope = scope(&db, &headers).await?;
+    let found = db
+        .with(move |c| match read::message(c, id)? {
+            Some(message) if scope.sees(message.account_id) => read::message_raw(c, id),
+            _ => Ok(None),
+        })
+        .await?;
+    match found {
+        Some(raw) => Ok(([(header::CONTENT_TYPE, "message/rfc822")], raw).into_response()),
+        None => Err(not_found("no such message")),
+    }
 }
 
 /// The key's scope, or the 401 that says why there is none.
@@ -135,38 +276,23 @@ impl Page {
 async fn list_accounts(
     State(db): State<Db>,
     headers: HeaderMap,
-    Query(page): Query<Page>,
+    Query(query): Query<Page>,
 ) -> Result<Response, ApiError> {
-    {
-        let scope = scope(&db, &headers).await?;
-        let (limit, after) = (page.limit()?, page.after()?);
-        let accounts = db.with(read::accounts).await?;
-        let visible: Vec<read::Account> = accounts
-            .into_iter()
-            .filter(|a| scope.sees(a.id) && a.id > after)
-            .take(limit + 1)
-            .collect();
-        let more = visible.len() > limit;
-        let data: Vec<read::Account> = visible.into_iter().take(limit).collect();
-        let next = if more {
-            data.last().map(|a| a.id.to_string())
-        } else {
-            None
-        };
-        Ok(Json(serde_json::json!({"data": data, "next_cursor": next})).into_response())
-    }
+    let scope = scope(&db, &headers).await?;
+    let accounts = db.with(read::accounts).await?;
+    let visible: Vec<read::Account> = accounts.into_iter().filter(|a| scope.sees(a.id)).collect();
+    page(visible, |a| a.id, &query)
 }
 
 async fn show_account(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
     {
         let scope = scope(&db, &headers).await?;
-        let not_found = || error(StatusCode::NOT_FOUND, "not_found", "no such account");
         if !scope.sees(id) {
-            return Err(not_found());
+            return Err(not_found("no such account"));
         }
         match db.with(move |c| read::account_detail(c, id)).await? {
             Some(account) => Ok(Json(account).into_response()),
-            None => Err(not_found()),
+            None => Err(not_found("no such account")),
         }
     }
 }

@@ -107,15 +107,13 @@ pub fn contacts(config: &Config, cmd: ContactsCommand) -> Result<(), String> {
         }
         ContactsCommand::Show { account, email, json } => {
             require_account(&admin, account)?;
-            let contact = read::contact_by_email(conn, account, &email)
+            let detail = read::contact_detail(conn, account, &email)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no contact {email} in account {account}"))?;
-            let conversations = read::conversations(conn, account, Some(contact.id)).map_err(|e| e.to_string())?;
             if json {
-                let mut value = serde_json::to_value(&contact).map_err(|e| e.to_string())?;
-                value["conversations"] = serde_json::to_value(&conversations).map_err(|e| e.to_string())?;
-                return print_json(&value);
+                return print_json(&detail);
             }
+            let read::ContactDetail { contact, conversations } = detail;
             println!(
                 "{} <{}>  opt_in={}  lists={:?}  status={}",
                 contact.name.unwrap_or_default(),
@@ -163,15 +161,13 @@ pub fn conversations(config: &Config, cmd: ConversationsCommand) -> Result<(), S
             Ok(())
         }
         ConversationsCommand::Show { id, json } => {
-            let conversation = read::conversation(conn, id)
+            let detail = read::conversation_detail(conn, id)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no conversation {id}"))?;
-            let messages = read::conversation_messages(conn, id).map_err(|e| e.to_string())?;
             if json {
-                let mut value = serde_json::to_value(&conversation).map_err(|e| e.to_string())?;
-                value["messages"] = serde_json::to_value(&messages).map_err(|e| e.to_string())?;
-                return print_json(&value);
+                return print_json(&detail);
             }
+            let read::ConversationDetail { conversation, messages } = detail;
             println!(
                 "#{} {} with {} ({} messages)",
                 conversation.id, conversation.subject, conversation.contact_email, conversation.message_count

@@ -158,6 +158,40 @@ pub fn account_detail(conn: &Connection, id: i64) -> Result<Option<AccountDetail
     }))
 }
 
+/// A contact with its conversations (the product's "Conversations tab"): the one shape of
+/// `contacts show --json` and `GET /v1/accounts/{id}/contacts/{email}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactDetail {
+    #[serde(flatten)]
+    pub contact: Contact,
+    pub conversations: Vec<Conversation>,
+}
+
+pub fn contact_detail(conn: &Connection, account_id: i64, email: &str) -> Result<Option<ContactDetail>, StoreError> {
+    let Some(contact) = contact_by_email(conn, account_id, email)? else {
+        return Ok(None);
+    };
+    let conversations = conversations(conn, account_id, Some(contact.id))?;
+    Ok(Some(ContactDetail { contact, conversations }))
+}
+
+/// A conversation with its messages, oldest first: the one shape of `conversations show --json` and
+/// `GET /v1/conversations/{id}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationDetail {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    pub messages: Vec<Message>,
+}
+
+pub fn conversation_detail(conn: &Connection, id: i64) -> Result<Option<ConversationDetail>, StoreError> {
+    let Some(conversation) = conversation(conn, id)? else {
+        return Ok(None);
+    };
+    let messages = conversation_messages(conn, id)?;
+    Ok(Some(ConversationDetail { conversation, messages }))
+}
+
 pub fn accounts(conn: &Connection) -> Result<Vec<Account>, StoreError> {
     let mut stmt = conn.prepare(&format!("SELECT {ACCOUNT_COLS} FROM accounts ORDER BY id"))?;
     let rows = stmt.query_map([], account_row)?.collect::<Result<_, _>>()?;

@@ -82,3 +82,102 @@ fn api_keys_scope_what_a_request_sees() {
     );
     assert_eq!(get(http, "/v1/accounts", Some(&acme_key)).0, 401);
 }
+
+#[test]
+fn contacts_conversations_and_messages_are_read_in_the_cli_shapes() {
+    let server = builder().set("http.listen", "127.0.0.1:0").start();
+    let http = server.http_addr.expect("http listener");
+    let acme = server.create_account("Acme");
+    let globex = server.create_account("Globex");
+    let (_, acme_key) = create_key(&server, "acme app", Some(acme.id));
+    for (from, subject) in [("jane@customer.example", "Order"), ("bob@customer.example", "Refund")] {
+        server
+            .send(
+                from,
+                &[&acme.address],
+                &message(&[("From", from), ("Subject", subject)], "Hello.\r\n"),
+            )
+            .expect(250, "2.0.0");
+    }
+    server
+        .send(
+            "eve@other.example",
+            &[&globex.address],
+            &message(&[("From", "eve@other.example")], "x\r\n"),
+        )
+        .expect(250, "2.0.0");
+    let acme_id = acme.id.to_string();
+
+    let (code, contacts) = get(
+        http,
+        &format!("/v1/accounts/{acme_id}/contacts?limit=1"),
+        Some(&acme_key),
+    );
+    assert_eq!(code, 200, "{contacts}");
+    assert_eq!(contacts["data"].as_array().unwrap().len(), 1);
+    let cursor = contacts["next_cursor"].as_str().expect("a second page").to_string();
+    let (_, rest) = get(
+        http,
+        &format!("/v1/accounts/{acme_id}/contacts?cursor={cursor}"),
+        Some(&acme_key),
+    );
+    assert_eq!(rest["data"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["next_cursor"], serde_json::Value::Null);
+
+    let (code, jane) = get(
+        http,
+        &format!("/v1/accounts/{acme_id}/contacts/jane@customer.example"),
+        Some(&acme_key),
+    );
+    assert_eq!(code, 200);
+    assert_eq!(
+        jane,
+        server.json(&["contacts", "show", "--account", &acme_id, "jane@customer.example"])
+    );
+    assert_eq!(jane["opt_in"], false);
+
+    let (_, conversations) = get(
+        http,
+        &format!("/v1/accounts/{acme_id}/conversations?contact=jane@customer.example"),
+        Some(&acme_key),
+    );
+    let list = conversations["data"].as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    let conversation_id = list[0]["id"].as_i64().unwrap();
+    let (code, conversation) = get(http, &format!("/v1/conversations/{conversation_id}"), Some(&acme_key));
+    assert_eq!(code, 200);
+    assert_eq!(
+        conversation,
+        server.json(&["conversations", "show", &conversation_id.to_string()])
+    );
+    let message_id = conversation["messages"][0]["id"].as_i64().unwrap();
+    let (code, m) = get(http, &format!("/v1/messages/{message_id}"), Some(&acme_key));
+    assert_eq!((code, m["subject"].as_str()), (200, Some("Order")));
+    assert_eq!(m, server.json(&["messages", "show", &message_id.to_string()]));
+
+    // The raw bytes, as received.
+    let mut s = TcpStream::connect(http).unwrap();
+    s.write_all(format!("GET /v1/messages/{message_id}/raw HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {acme_key}\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.to_ascii_lowercase().contains("content-type: message/rfc822"));
+    assert!(out.contains("Subject: Order"));
+
+    // Another account's conversation and message are 404 for this key, as a missing one is.
+    let globex_conversation = server.conversations(globex.id)[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        get(
+            http,
+            &format!("/v1/conversations/{globex_conversation}"),
+            Some(&acme_key)
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        get(http, &format!("/v1/accounts/{}/contacts", globex.id), Some(&acme_key)).0,
+        404
+    );
+    assert_eq!(get(http, "/v1/messages/999999", Some(&acme_key)).0, 404);
+}

@@ -120,16 +120,11 @@ fn truncate(value: &str, max: usize) -> &str {
 ///
 /// Call it after [`super::Verifier::verify`], which must see the message as received: a DKIM or
 /// ARC signature may cover these fields.
-pub fn strip_forged_results<'a>(raw: &'a [u8], ours: &[String]) -> Cow<'a, [u8]> {
-    let ours: Vec<String> = ours
-        .iter()
-        .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
-        .filter(|d| !d.is_empty())
-        .collect();
+pub fn strip_forged_results<'a>(raw: &'a [u8], ours: &OurDomains) -> Cow<'a, [u8]> {
+    let ours = ours.0.as_slice();
     if ours.is_empty() {
         return Cow::Borrowed(raw);
     }
-    let ours = ours.as_slice();
     let mut remove: Vec<(usize, usize)> = Vec::new();
     let mut field_start: Option<usize> = None;
     let mut pos = 0;
@@ -173,6 +168,23 @@ pub fn strip_forged_results<'a>(raw: &'a [u8], ours: &[String]) -> Cow<'a, [u8]>
     }
     out.extend_from_slice(&raw[kept_from..]);
     Cow::Owned(out)
+}
+
+/// Our administrative domain for Authentication-Results: the host name and the domains we receive
+/// for, lower case without a final dot, normalized once at start.
+#[derive(Debug, Clone, Default)]
+pub struct OurDomains(Vec<String>);
+
+impl OurDomains {
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> OurDomains {
+        OurDomains(
+            names
+                .into_iter()
+                .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect(),
+        )
+    }
 }
 
 /// Whether one whole header field (name, colon, value, continuation lines) is an

@@ -22,7 +22,7 @@ mod verify;
 #[cfg(test)]
 mod tests;
 
-pub use header::strip_forged_results;
+pub use header::{OurDomains, strip_forged_results};
 pub use resolver::TestRecords;
 pub use verify::{DEFAULT_TIMEOUT, Verifier};
 

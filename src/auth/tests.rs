@@ -430,8 +430,8 @@ fn strip_forged_results_removes_only_ours() {
 }
 
 /// Our host name and the domain we receive for.
-fn ours() -> Vec<String> {
-    vec!["mx.inboxd.test".into(), "inbox.test".into()]
+fn ours() -> OurDomains {
+    OurDomains::new(["mx.inboxd.test", "inbox.test"])
 }
 
 #[test]

@@ -17,8 +17,13 @@ pub fn check(config: &Config, connect: bool) -> Result<(), String> {
         TlsSettings::load(cert, key)?;
     }
     print!("{}", config.to_toml());
-    let database = if connect { Some(database(config)?) } else { None };
-    eprintln!("{}", reply_key_line(config, database.as_ref()));
+    // With --connect we know whether a generated key is stored already.
+    let stored_key = if connect {
+        Some(database(config)?.is_some_and(|conn| settings::stored_reply_key(&conn).ok().flatten().is_some()))
+    } else {
+        None
+    };
+    eprintln!("{}", reply_key_line(config, stored_key));
     if connect {
         resolver(config)?;
     }
@@ -62,15 +67,11 @@ fn database(config: &Config) -> Result<Option<Connection>, String> {
     }
 }
 
-fn reply_key_line(config: &Config, database: Option<&Option<Connection>>) -> String {
+/// Which reply-token key is in use; `stored`: whether a generated one is kept (None: not looked).
+fn reply_key_line(config: &Config, stored: Option<bool>) -> String {
     if let Some(source) = config.reply_secret_source() {
         return format!("reply_tokens: the configured key ({source})");
     }
-    let stored = match database {
-        Some(Some(conn)) => settings::stored_reply_key(conn).ok().flatten().map(|_| true),
-        Some(None) => Some(false),
-        None => None,
-    };
     match stored {
         Some(true) => "reply_tokens: no key configured; the key generated at first start and kept in the database is used".into(),
         Some(false) => "reply_tokens: no key configured; the first start generates one and keeps it in the database".into(),

@@ -35,26 +35,21 @@ pub fn redecode_body(bytes: &[u8], declared: Option<&str>) -> Option<String> {
     if bytes.is_ascii() {
         return None;
     }
-    let utf8 = std::str::from_utf8(bytes).is_ok();
+    let utf8 = std::str::from_utf8(bytes).ok();
     let label = declared.map(|l| l.trim().trim_matches('"').to_ascii_lowercase());
-    let known = label.as_deref().and_then(|l| Encoding::for_label(l.as_bytes()));
-    match known {
-        // Declared UTF-8 (or ASCII, which 8-bit bytes break): kept when it decodes cleanly.
-        Some(encoding) if encoding == encoding_rs::UTF_8 && utf8 => None,
-        Some(_) if label.as_deref().is_some_and(|l| l == "us-ascii" || l == "ascii") && utf8 => {
-            Some(String::from_utf8_lossy(bytes).into_owned())
-        }
-        // A single-byte label decodes anything; valid multi-byte UTF-8 under it is the label lying.
-        Some(encoding) if encoding.is_single_byte() && utf8 && label.as_deref() != Some("us-ascii") => {
-            Some(String::from_utf8_lossy(bytes).into_owned())
-        }
-        Some(encoding) if encoding != encoding_rs::UTF_8 && label.as_deref() != Some("us-ascii") => {
-            let (_, _, had_errors) = encoding.decode(bytes);
-            if had_errors { Some(decode_guessed(bytes)) } else { None }
-        }
-        // Missing, unknown, `us-ascii` with 8-bit bytes, or UTF-8 that is not: the guess decides.
-        _ if utf8 => Some(String::from_utf8_lossy(bytes).into_owned()),
-        _ => Some(decode_guessed(bytes)),
+    let ascii_label = matches!(label.as_deref(), Some("us-ascii" | "ascii"));
+    // UTF-8 when the bytes are UTF-8, else the guess.
+    let by_bytes = || utf8.map_or_else(|| decode_guessed(bytes), str::to_string);
+    match label.as_deref().and_then(|l| Encoding::for_label(l.as_bytes())) {
+        Some(encoding) if encoding == encoding_rs::UTF_8 => utf8.is_none().then(|| decode_guessed(bytes)),
+        // A single-byte label (US-ASCII reads as windows-1252) decodes any bytes, so it is kept unless
+        // the bytes are multi-byte UTF-8, or it says ASCII over 8-bit bytes.
+        Some(encoding) if encoding.is_single_byte() => match utf8 {
+            Some(text) => Some(text.to_string()),
+            None => ascii_label.then(|| decode_guessed(bytes)),
+        },
+        Some(encoding) => encoding.decode(bytes).2.then(by_bytes),
+        None => Some(by_bytes()),
     }
 }
 

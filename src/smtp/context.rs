@@ -6,7 +6,7 @@ use super::exempt::{Exemptions, client_key};
 use super::limits::ConnectionLimits;
 use super::rate::RateLimiter;
 use super::tls::TlsSettings;
-use crate::auth::Verifier;
+use crate::auth::{OurDomains, Verifier};
 use crate::config::{Config, Network};
 use crate::routing::Router;
 use crate::store::MailStore;
@@ -30,6 +30,8 @@ pub struct Context {
     pub verifier: Option<Verifier>,
     /// The clients the rate limits and the per-IP cap spare.
     pub exemptions: Arc<Exemptions>,
+    /// Our host name and domains, whose Authentication-Results only we may write.
+    pub our_domains: OurDomains,
     queue_ids: QueueIds,
 }
 
@@ -59,9 +61,13 @@ impl Context {
             &limits.exempt_hostnames,
             verifier.clone(),
         ));
+        let our_domains = OurDomains::new(
+            std::iter::once(config.server.hostname.as_str()).chain(config.server.domains.iter().map(String::as_str)),
+        );
         Ok(Context {
             verifier,
             exemptions,
+            our_domains,
             connections: ConnectionLimits::new(limits.max_connections, limits.max_connections_per_ip),
             connection_rate: RateLimiter::new(limits.connection_rate, window),
             message_rate: RateLimiter::new(limits.message_rate, window),

@@ -131,9 +131,7 @@ fn auth_input<'a>(ctx: &'a Context, envelope: &'a Envelope, content: &'a [u8]) -
 /// Returns the new length of our trace headers.
 fn add_authentication_results(ctx: &Context, raw: &mut Vec<u8>, trace_len: usize, auth: Option<&AuthResult>) -> usize {
     let hostname = ctx.hostname();
-    let mut ours = ctx.config.domains_lowercase();
-    ours.push(hostname.to_ascii_lowercase());
-    if let std::borrow::Cow::Owned(clean) = auth::strip_forged_results(&raw[trace_len..], &ours) {
+    if let std::borrow::Cow::Owned(clean) = auth::strip_forged_results(&raw[trace_len..], &ctx.our_domains) {
         raw.truncate(trace_len);
         raw.extend_from_slice(&clean);
     }

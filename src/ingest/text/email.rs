@@ -20,13 +20,16 @@ const WRAPPING: &[char] = &['<', '>', '(', ')', '[', ']', '"', '\'', ',', ';', '
 
 /// One candidate as found (or as a header field holds it) → the address, by the rule above.
 pub fn clean(raw: &str) -> Option<String> {
+    let (local, domain) = parts(raw)?;
+    Some(format!("{local}@{}", domain.to_lowercase()))
+}
+
+/// The local part and domain of a candidate, unwrapped, when it is an address.
+fn parts(raw: &str) -> Option<(&str, &str)> {
     let raw = raw.trim().trim_matches(WRAPPING);
     let (local, domain) = raw.rsplit_once('@')?;
     let domain = domain.trim_end_matches('.');
-    if local.is_empty() || domain.is_empty() || local.contains('@') {
-        return None;
-    }
-    Some(format!("{local}@{}", domain.to_lowercase()))
+    (!local.is_empty() && !domain.is_empty() && !local.contains('@')).then_some((local, domain))
 }
 
 /// Every address in `text`, in order (duplicates kept).
@@ -50,9 +53,9 @@ pub fn find_spans(text: &str) -> impl Iterator<Item = (std::ops::Range<usize>, S
     })
 }
 
-/// True when `text` holds something shaped like an address.
+/// True when `text` holds something shaped like an address (asked per line: it allocates nothing).
 pub fn contains(text: &str) -> bool {
-    find_first(text).is_some()
+    EMAIL.find_iter(text).any(|m| parts(m.as_str()).is_some())
 }
 
 #[cfg(test)]

@@ -66,6 +66,8 @@ pub fn router(health: Arc<Health>, db: Db) -> Router {
             )
             .into_response()
         }))
+        // Outermost, so that every error below it (the bounds included) leaves as JSON.
+        .layer(axum::middleware::from_fn(json_errors))
 }
 
 /// Serves until shutdown; with TLS when `[http] tls` is on (the certificate of `[tls]`, reloaded
@@ -113,6 +115,41 @@ pub async fn serve(
             }
         });
     }
+}
+
+/// The errors the framework answers itself (a path or query that does not parse, a method a route
+/// does not take, a body over the cap, a timeout) get the door's one error shape too. The operator's
+/// `/healthz` keeps its plain-text answers, which probes match on.
+async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let probe = request.uri().path() == "/healthz";
+    let response = next.run(request).await;
+    if probe {
+        return response;
+    }
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        StatusCode::NOT_FOUND => "not_found",
+        _ if status.is_client_error() => "bad_request",
+        _ => "internal",
+    };
+    let message = status.canonical_reason().unwrap_or("error").to_string();
+    let body = serde_json::json!({"error": {"code": code, "message": message}});
+    let mut json = (status, axum::Json(body)).into_response();
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        json.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    json
 }
 
 async fn not_found() -> Response {

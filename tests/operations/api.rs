@@ -181,3 +181,51 @@ fn contacts_conversations_and_messages_are_read_in_the_cli_shapes() {
     );
     assert_eq!(get(http, "/v1/messages/999999", Some(&acme_key)).0, 404);
 }
+
+#[test]
+fn every_refusal_of_the_door_is_a_json_error() {
+    let server = builder().set("http.listen", "127.0.0.1:0").start();
+    let http = server.http_addr.expect("http listener");
+    let (_, key) = create_key(&server, "platform", None);
+    let send = |request: String| -> (u16, serde_json::Value) {
+        let mut s = TcpStream::connect(http).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        let code = out[9..12].parse().unwrap();
+        let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+        (code, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+    };
+    let auth = format!("Authorization: Bearer {key}\r\nConnection: close\r\n");
+    for (request, status, code) in [
+        (
+            format!("GET /v1/accounts/not-a-number HTTP/1.1\r\nHost: x\r\n{auth}\r\n"),
+            400,
+            "bad_request",
+        ),
+        (
+            format!("GET /v1/accounts?limit=many HTTP/1.1\r\nHost: x\r\n{auth}\r\n"),
+            400,
+            "bad_request",
+        ),
+        (
+            format!("DELETE /v1/accounts HTTP/1.1\r\nHost: x\r\n{auth}\r\n"),
+            405,
+            "method_not_allowed",
+        ),
+        (
+            format!("POST /v1/accounts HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 1000000\r\n\r\n"),
+            413,
+            "body_too_large",
+        ),
+    ] {
+        let (got, body) = send(request.clone());
+        assert_eq!(got, status, "{request:?}: {body}");
+        assert_eq!(body["error"]["code"], code, "{request:?}: {body}");
+        assert!(body["error"]["message"].is_string());
+    }
+    // The operator's probe keeps its plain text.
+    let (code, _) = send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".into());
+    assert_eq!(code, 200);
+}

@@ -104,6 +104,16 @@ pub struct DatabaseConfig {
     /// Permissions of the database files (octal); the folder gets the same plus the search bit.
     /// `0600` keeps every customer's mail to the service's own user, whatever the umask.
     pub mode: FileMode,
+    /// `postgres://USER@HOST:PORT/DB`: PostgreSQL instead of the SQLite file at `path`, for
+    /// several MX hosts sharing one store. `sslmode=require|verify-full` (and `sslrootcert=FILE`)
+    /// in the query string turn on TLS.
+    pub url: Option<String>,
+    /// An environment variable holding the URL (then the password need not be in the file).
+    pub url_env: Option<String>,
+    /// A file whose content (trimmed) is the database password.
+    pub password_file: Option<PathBuf>,
+    /// PostgreSQL connections per host (0: sized for the machine, 4 per core, at least 8).
+    pub pool_size: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -304,6 +314,10 @@ impl Default for DatabaseConfig {
             max_batch: 256,
             max_size: 0,
             mode: FileMode(0o600),
+            url: None,
+            url_env: None,
+            password_file: None,
+            pool_size: 0,
         }
     }
 }
@@ -442,6 +456,19 @@ impl Config {
         if self.database.max_size != 0 && self.database.max_size < 1024 * 1024 {
             return fail("database.max_size", "must be 0 (no cap) or at least 1 MiB");
         }
+        if self.database.url.is_some() && self.database.url_env.is_some() {
+            return fail("database.url_env", "set database.url or database.url_env, not both");
+        }
+        if let Err(why) = self.database_url() {
+            return fail(
+                if self.database.url_env.is_some() {
+                    "database.url_env"
+                } else {
+                    "database.url"
+                },
+                &why,
+            );
+        }
         if self.tls.certificate.is_some() != self.tls.private_key.is_some() {
             return fail(
                 "tls.certificate",
@@ -463,6 +490,30 @@ impl Config {
             return fail(key, &why);
         }
         Ok(())
+    }
+
+    /// The PostgreSQL URL when one is configured (inline or from `url_env`); None means SQLite.
+    pub fn database_url(&self) -> Result<Option<String>, String> {
+        let db = &self.database;
+        let url = match (&db.url, &db.url_env) {
+            (Some(url), _) => url.clone(),
+            (None, Some(var)) => std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))?,
+            (None, None) => return Ok(None),
+        };
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err("must be a postgres:// URL".into());
+        }
+        Ok(Some(url))
+    }
+
+    /// The database password from `password_file`, if one is configured.
+    pub fn database_password(&self) -> Result<Option<String>, String> {
+        match &self.database.password_file {
+            None => Ok(None),
+            Some(file) => std::fs::read_to_string(file)
+                .map(|p| Some(p.trim().to_string()))
+                .map_err(|e| format!("database.password_file {}: {e}", file.display())),
+        }
     }
 
     /// Domains in lower case, for comparisons.

@@ -48,8 +48,8 @@ struct Store {
 }
 
 impl MailStore for Store {
-    fn find_account(&self, local: &str, _domain: &str) -> Result<Option<AccountRoute>, StoreError> {
-        Ok(match local {
+    fn find_account(&self, local: &str, _domain: &str) -> Pending<Option<AccountRoute>> {
+        Pending::ready(Ok(match local {
             "acme-k7m2q9x4" => Some(AccountRoute {
                 id: 1,
                 enabled: true,
@@ -68,13 +68,13 @@ impl MailStore for Store {
                 dmarc_reject: None,
                 bulk_contacts: false,
             }),
-            "broken-cccc" => return Err(StoreError::Failed("fuzz: lookup failure".into())),
+            "broken-cccc" => return Pending::ready(Err(StoreError::Failed("fuzz: lookup failure".into()))),
             _ => None,
-        })
+        }))
     }
 
-    fn account(&self, id: i64) -> Result<Option<AccountRoute>, StoreError> {
-        Ok(match id {
+    fn account(&self, id: i64) -> Pending<Option<AccountRoute>> {
+        Pending::ready(Ok(match id {
             1 | 2 => Some(AccountRoute {
                 id,
                 enabled: true,
@@ -88,14 +88,14 @@ impl MailStore for Store {
                 bulk_contacts: false,
             }),
             _ => None,
-        })
+        }))
     }
 
-    fn members(&self, account_id: i64) -> Result<Vec<String>, StoreError> {
-        Ok(match account_id {
+    fn members(&self, account_id: i64) -> Pending<Vec<String>> {
+        Pending::ready(Ok(match account_id {
             1 => vec!["agent@example.com".into(), "boss@acme.example".into()],
             _ => Vec::new(),
-        })
+        }))
     }
 
     fn submit(&self, delivery: Delivery) -> Pending<Vec<Committed>> {
@@ -170,11 +170,15 @@ fn world() -> &'static World {
         let store = Arc::new(Store {
             accepted: AtomicUsize::new(0),
         });
-        let ctx = Arc::new(Context::new(config, store.clone(), Some(tls)).expect("context"));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
             .expect("runtime");
+        let ctx = Arc::new(
+            runtime
+                .block_on(Context::new(config, store.clone(), Some(tls)))
+                .expect("context"),
+        );
         let (shutdown, shutdown_rx) = watch::channel(false);
         World {
             runtime,

@@ -4,12 +4,15 @@
 //! Rules: no key or an unknown or revoked one is `401`; a resource of an account the key does not
 //! see is `404`, exactly as a missing one (existence is not leaked). Lists are cursor-paginated:
 //! `limit` (default 50, at most 500) and `cursor`, answered `{"data": [...], "next_cursor": …}`.
-//! Database work runs on the blocking pool, never on the async workers. Today: `/v1/accounts`,
+//! SQLite work runs on the blocking pool, PostgreSQL's on the pool's connections; neither blocks
+//! the async workers. Today: `/v1/accounts`,
 //! `/v1/accounts/{id}`, its `contacts` (and one by address, with its conversations) and
 //! `conversations` (filter `contact`), `/v1/conversations/{id}` (with its messages),
 //! `/v1/messages/{id}` and its `raw` bytes (`message/rfc822`).
 
+use crate::store::BoxFuture;
 use crate::store::keys::{self, Scope};
+use crate::store::sql::{Conn, block};
 use crate::store::{StoreError, read};
 use axum::Json;
 use axum::Router;
@@ -17,33 +20,39 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use rusqlite::Connection;
 use serde::Deserialize;
 use std::sync::{Arc, Mutex};
 
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 500;
 
-/// The store as the door reads it: one connection of its own.
+/// The store as the door reads it: a SQLite connection of its own, or the PostgreSQL pool.
 #[derive(Clone)]
-pub struct Db(Arc<Mutex<Connection>>);
+pub enum Db {
+    Sqlite(Arc<Mutex<rusqlite::Connection>>),
+    Postgres(deadpool_postgres::Pool),
+}
 
 impl Db {
-    pub fn new(conn: Connection) -> Db {
-        Db(Arc::new(Mutex::new(conn)))
+    pub fn sqlite(conn: rusqlite::Connection) -> Db {
+        Db::Sqlite(Arc::new(Mutex::new(conn)))
     }
 
-    /// Runs `f` with the connection on the blocking pool.
+    /// Runs `work` on a connection: SQLite's on the blocking pool, PostgreSQL's on a pooled one.
     async fn with<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        work: impl for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let db = Arc::clone(&self.0);
-        let joined = tokio::task::spawn_blocking(move || {
-            let conn = db.lock().unwrap_or_else(|e| e.into_inner());
-            f(&conn)
-        })
-        .await;
+        let joined = match self {
+            Db::Sqlite(conn) => {
+                let conn = Arc::clone(conn);
+                tokio::task::spawn_blocking(move || block(work(Conn::Sqlite(&conn)))).await
+            }
+            Db::Postgres(pool) => Ok(match pool.get().await {
+                Ok(client) => work(Conn::Postgres(&client)).await,
+                Err(e) => Err(StoreError::Failed(format!("database unreachable: {e}"))),
+            }),
+        };
         match joined {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => {
@@ -129,7 +138,7 @@ async fn account_scope(db: &Db, headers: &HeaderMap, account_id: i64) -> Result<
     if !scope.sees(account_id) {
         return Err(not_found("no such account"));
     }
-    match db.with(move |c| read::account(c, account_id)).await? {
+    match db.with(move |c| Box::pin(read::account(c, account_id))).await? {
         Some(_) => Ok(()),
         None => Err(not_found("no such account")),
     }
@@ -142,7 +151,7 @@ async fn list_contacts(
     Query(query): Query<Page>,
 ) -> Result<Response, ApiError> {
     account_scope(&db, &headers, id).await?;
-    let contacts = db.with(move |c| read::contacts(c, id)).await?;
+    let contacts = db.with(move |c| Box::pin(read::contacts(c, id))).await?;
     page(contacts, |c| c.id, &query)
 }
 
@@ -152,7 +161,10 @@ async fn show_contact(
     Path((id, email)): Path<(i64, String)>,
 ) -> Result<Response, ApiError> {
     account_scope(&db, &headers, id).await?;
-    match db.with(move |c| read::contact_detail(c, id, &email)).await? {
+    match db
+        .with(move |c| Box::pin(async move { read::contact_detail(c, id, &email).await }))
+        .await?
+    {
         Some(detail) => Ok(Json(detail).into_response()),
         None => Err(not_found("no such contact")),
     }
@@ -177,14 +189,16 @@ async fn list_conversations(
     let contact = query.contact.clone();
     let list = db
         .with(move |c| {
-            let contact_id = match contact {
-                Some(email) => match read::contact_by_email(c, id, &email)? {
-                    Some(contact) => Some(contact.id),
-                    None => return Ok(Vec::new()),
-                },
-                None => None,
-            };
-            read::conversations(c, id, contact_id)
+            Box::pin(async move {
+                let contact_id = match contact {
+                    Some(email) => match read::contact_by_email(c, id, &email).await? {
+                        Some(contact) => Some(contact.id),
+                        None => return Ok(Vec::new()),
+                    },
+                    None => None,
+                };
+                read::conversations(c, id, contact_id).await
+            })
         })
         .await?;
     let query_page = Page {
@@ -200,7 +214,7 @@ async fn show_conversation(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     let scope = scope(&db, &headers).await?;
-    match db.with(move |c| read::conversation_detail(c, id)).await? {
+    match db.with(move |c| Box::pin(read::conversation_detail(c, id))).await? {
         Some(detail) if scope.sees(detail.conversation.account_id) => Ok(Json(detail).into_response()),
         _ => Err(not_found("no such conversation")),
     }
@@ -208,7 +222,7 @@ async fn show_conversation(
 
 async fn show_message(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let scope = scope(&db, &headers).await?;
-    match db.with(move |c| read::message(c, id)).await? {
+    match db.with(move |c| Box::pin(read::message(c, id))).await? {
         Some(message) if scope.sees(message.account_id) => Ok(Json(message).into_response()),
         _ => Err(not_found("no such message")),
     }
@@ -217,9 +231,13 @@ async fn show_message(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i
 async fn raw_message(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let scope = scope(&db, &headers).await?;
     let found = db
-        .with(move |c| match read::message(c, id)? {
-            Some(message) if scope.sees(message.account_id) => read::message_raw(c, id),
-            _ => Ok(None),
+        .with(move |c| {
+            Box::pin(async move {
+                match read::message(c, id).await? {
+                    Some(message) if scope.sees(message.account_id) => read::message_raw(c, id).await,
+                    _ => Ok(None),
+                }
+            })
         })
         .await?;
     match found {
@@ -238,7 +256,10 @@ async fn scope(db: &Db, headers: &HeaderMap) -> Result<Scope, ApiError> {
         return Err(unauthorized("the Authorization header must be `Bearer <key>`"));
     };
     let secret = secret.to_string();
-    match db.with(move |c| keys::authenticate(c, &secret)).await? {
+    match db
+        .with(move |c| Box::pin(async move { keys::authenticate(c, &secret).await }))
+        .await?
+    {
         Some(scope) => Ok(scope),
         None => Err(unauthorized("the API key is not valid")),
     }
@@ -279,7 +300,7 @@ async fn list_accounts(
     Query(query): Query<Page>,
 ) -> Result<Response, ApiError> {
     let scope = scope(&db, &headers).await?;
-    let accounts = db.with(read::accounts).await?;
+    let accounts = db.with(|c| Box::pin(read::accounts(c))).await?;
     let visible: Vec<read::Account> = accounts.into_iter().filter(|a| scope.sees(a.id)).collect();
     page(visible, |a| a.id, &query)
 }
@@ -290,7 +311,7 @@ async fn show_account(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i
         if !scope.sees(id) {
             return Err(not_found("no such account"));
         }
-        match db.with(move |c| read::account_detail(c, id)).await? {
+        match db.with(move |c| Box::pin(read::account_detail(c, id))).await? {
             Some(account) => Ok(Json(account).into_response()),
             None => Err(not_found("no such account")),
         }

@@ -88,7 +88,7 @@ pub fn run(config: &Config, cmd: AccountsCommand) -> Result<(), String> {
             }
         }
         AccountsCommand::List { json } => {
-            let accounts = read::accounts(admin.conn()).map_err(|e| e.to_string())?;
+            let accounts = admin.wait(read::accounts(admin.conn())).map_err(|e| e.to_string())?;
             if json {
                 return print_json(&accounts);
             }
@@ -98,7 +98,8 @@ pub fn run(config: &Config, cmd: AccountsCommand) -> Result<(), String> {
             Ok(())
         }
         AccountsCommand::Show { id, json } => {
-            let detail = read::account_detail(admin.conn(), id)
+            let detail = admin
+                .wait(read::account_detail(admin.conn(), id))
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| not_found(id))?;
             if json {

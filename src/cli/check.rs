@@ -5,7 +5,8 @@
 use crate::auth::Verifier;
 use crate::config::Config;
 use crate::smtp::tls::TlsSettings;
-use crate::store::{schema, settings};
+use crate::store::sql::{Conn, block};
+use crate::store::{Location, postgres, schema, settings};
 use rusqlite::{Connection, OpenFlags};
 use std::time::Duration;
 
@@ -19,7 +20,16 @@ pub fn check(config: &Config, connect: bool) -> Result<(), String> {
     print!("{}", config.to_toml());
     // With --connect we know whether a generated key is stored already.
     let stored_key = if connect {
-        Some(database(config)?.is_some_and(|conn| settings::stored_reply_key(&conn).ok().flatten().is_some()))
+        Some(match super::database_location(config)? {
+            Location::Sqlite { .. } => database(config)?.is_some_and(|conn| {
+                let conn = std::sync::Mutex::new(conn);
+                block(settings::stored_reply_key(Conn::Sqlite(&conn)))
+                    .ok()
+                    .flatten()
+                    .is_some()
+            }),
+            Location::Postgres(options) => postgres_database(&options)?,
+        })
     } else {
         None
     };
@@ -29,6 +39,46 @@ pub fn check(config: &Config, connect: bool) -> Result<(), String> {
     }
     eprintln!("configuration ok");
     Ok(())
+}
+
+/// The PostgreSQL server: its version and our schema's, or why it cannot be reached (nothing is
+/// written, nothing migrated). Whether a generated reply-token key is stored.
+fn postgres_database(options: &crate::store::PostgresOptions) -> Result<bool, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let name = Location::Postgres(options.clone()).describe();
+    runtime.block_on(async {
+        let client = postgres::connect(options).await.map_err(|e| {
+            let e = format!("database {name}: cannot connect: {e}");
+            eprintln!("database: PostgreSQL, {e}");
+            e
+        })?;
+        let server: String = client
+            .query_one("SHOW server_version", &[])
+            .await
+            .map_err(|e| format!("database {name}: {e}"))?
+            .get(0);
+        let version = postgres::version(&client)
+            .await
+            .map_err(|e| format!("database {name}: {e}"))?;
+        eprintln!(
+            "database: PostgreSQL {server}, schema {version} (this build knows {})",
+            schema::LATEST
+        );
+        if version > schema::LATEST {
+            return Err(schema::too_new_message(version));
+        }
+        if version == 0 {
+            return Ok(false);
+        }
+        Ok(settings::stored_reply_key(Conn::Postgres(&client))
+            .await
+            .ok()
+            .flatten()
+            .is_some())
+    })
 }
 
 /// The database, read-only: its engine, version and schema, or why it cannot be opened.

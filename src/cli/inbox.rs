@@ -89,7 +89,7 @@ pub fn contacts(config: &Config, cmd: ContactsCommand) -> Result<(), String> {
     match cmd {
         ContactsCommand::List { account, json } => {
             require_account(&admin, account)?;
-            let contacts = read::contacts(conn, account).map_err(|e| e.to_string())?;
+            let contacts = admin.wait(read::contacts(conn, account)).map_err(|e| e.to_string())?;
             if json {
                 return print_json(&contacts);
             }
@@ -107,7 +107,8 @@ pub fn contacts(config: &Config, cmd: ContactsCommand) -> Result<(), String> {
         }
         ContactsCommand::Show { account, email, json } => {
             require_account(&admin, account)?;
-            let detail = read::contact_detail(conn, account, &email)
+            let detail = admin
+                .wait(read::contact_detail(conn, account, &email))
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no contact {email} in account {account}"))?;
             if json {
@@ -141,14 +142,17 @@ pub fn conversations(config: &Config, cmd: ConversationsCommand) -> Result<(), S
             require_account(&admin, account)?;
             let contact_id = match contact {
                 Some(email) => Some(
-                    read::contact_by_email(conn, account, &email)
+                    admin
+                        .wait(read::contact_by_email(conn, account, &email))
                         .map_err(|e| e.to_string())?
                         .ok_or_else(|| format!("no contact {email} in account {account}"))?
                         .id,
                 ),
                 None => None,
             };
-            let list = read::conversations(conn, account, contact_id).map_err(|e| e.to_string())?;
+            let list = admin
+                .wait(read::conversations(conn, account, contact_id))
+                .map_err(|e| e.to_string())?;
             if json {
                 return print_json(&list);
             }
@@ -161,7 +165,8 @@ pub fn conversations(config: &Config, cmd: ConversationsCommand) -> Result<(), S
             Ok(())
         }
         ConversationsCommand::Show { id, json } => {
-            let detail = read::conversation_detail(conn, id)
+            let detail = admin
+                .wait(read::conversation_detail(conn, id))
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no conversation {id}"))?;
             if json {
@@ -191,13 +196,15 @@ pub fn messages(config: &Config, cmd: MessagesCommand) -> Result<(), String> {
     let conn = admin.conn();
     match cmd {
         MessagesCommand::Raw { id } => {
-            let raw = read::message_raw(conn, id)
+            let raw = admin
+                .wait(read::message_raw(conn, id))
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no message {id}"))?;
             std::io::stdout().write_all(&raw).map_err(|e| e.to_string())
         }
         MessagesCommand::Show { id, json } => {
-            let message = read::message(conn, id)
+            let message = admin
+                .wait(read::message(conn, id))
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no message {id}"))?;
             if json {
@@ -220,7 +227,9 @@ pub fn messages(config: &Config, cmd: MessagesCommand) -> Result<(), String> {
             json,
         } => {
             require_account(&admin, account)?;
-            let list = read::messages(conn, account, kind.as_deref(), limit).map_err(|e| e.to_string())?;
+            let list = admin
+                .wait(read::messages(conn, account, kind.as_deref(), limit))
+                .map_err(|e| e.to_string())?;
             if json {
                 return print_json(&list);
             }
@@ -240,7 +249,9 @@ pub fn messages(config: &Config, cmd: MessagesCommand) -> Result<(), String> {
 
 pub fn events(config: &Config, args: EventsArgs) -> Result<(), String> {
     let admin = open_admin(config)?;
-    let events = read::events(admin.conn(), args.since, args.account, args.limit).map_err(|e| e.to_string())?;
+    let events = admin
+        .wait(read::events(admin.conn(), args.since, args.account, args.limit))
+        .map_err(|e| e.to_string())?;
     let cursor = events.last().map_or(args.since, |e| e.id);
     if args.json {
         return print_json(&serde_json::json!({ "events": events, "next_cursor": cursor }));

@@ -35,7 +35,9 @@ pub fn run(config: &Config, cmd: ApiKeysCommand) -> Result<(), String> {
             {
                 return Err(format!("no account {id}"));
             }
-            let (key, secret) = keys::create(conn, &name, account).map_err(|e| e.to_string())?;
+            let (key, secret) = admin
+                .wait(keys::create(conn, &name, account))
+                .map_err(|e| e.to_string())?;
             if json {
                 let mut value = serde_json::to_value(&key).map_err(|e| e.to_string())?;
                 value["secret"] = secret.into();
@@ -49,7 +51,7 @@ pub fn run(config: &Config, cmd: ApiKeysCommand) -> Result<(), String> {
             Ok(())
         }
         ApiKeysCommand::List { json } => {
-            let list = keys::list(conn).map_err(|e| e.to_string())?;
+            let list = admin.wait(keys::list(conn)).map_err(|e| e.to_string())?;
             if json {
                 return print_json(&list);
             }
@@ -61,7 +63,7 @@ pub fn run(config: &Config, cmd: ApiKeysCommand) -> Result<(), String> {
             Ok(())
         }
         ApiKeysCommand::Revoke { id } => {
-            if !keys::revoke(conn, id).map_err(|e| e.to_string())? {
+            if !admin.wait(keys::revoke(conn, id)).map_err(|e| e.to_string())? {
                 return Err(format!("no api key {id}"));
             }
             eprintln!("api key {id} revoked");

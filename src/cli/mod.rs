@@ -122,6 +122,24 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), String> {
 }
 
 fn open_admin(config: &Config) -> Result<crate::store::admin::Admin, String> {
-    crate::store::admin::Admin::open(&config.database.path, config.database.mode.0)
-        .map_err(|e| format!("cannot open database {}: {e}", config.database.path.display()))
+    let location = database_location(config)?;
+    crate::store::admin::Admin::open(&location)
+        .map_err(|e| format!("cannot open database {}: {e}", location.describe()))
+}
+
+/// The configured database: PostgreSQL when `database.url` (or `url_env`) is set, else the SQLite
+/// file at `database.path`.
+pub fn database_location(config: &Config) -> Result<crate::store::Location, String> {
+    Ok(match config.database_url()? {
+        Some(url) => crate::store::Location::Postgres(crate::store::PostgresOptions {
+            url,
+            password: config.database_password()?,
+            pool_size: config.database.pool_size,
+            force_synchronous_commit: false,
+        }),
+        None => crate::store::Location::Sqlite {
+            path: config.database.path.clone(),
+            mode: config.database.mode.0,
+        },
+    })
 }

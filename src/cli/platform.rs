@@ -81,7 +81,9 @@ pub fn members(config: &Config, cmd: MembersCommand) -> Result<(), String> {
         }
         MembersCommand::List { account, json } => {
             require(account)?;
-            let list = read::members(admin.conn(), account).map_err(|e| e.to_string())?;
+            let list = admin
+                .wait(read::members(admin.conn(), account))
+                .map_err(|e| e.to_string())?;
             if json {
                 return print_json(&list);
             }

@@ -6,7 +6,7 @@ use crate::config::{Config, LogFormat};
 use crate::http::{self, Health};
 use crate::smtp::listener::Listener;
 use crate::smtp::{Context, Server, ShutdownHandle, tls::TlsSettings};
-use crate::store::{MailStore, SqliteOptions, SqliteStore};
+use crate::store::{Location, MailStore, PostgresStore, PostgresStoreOptions, SqliteOptions, SqliteStore};
 use sd_notify::NotifyState;
 use std::os::fd::FromRawFd;
 use std::sync::Arc;
@@ -31,16 +31,22 @@ pub fn run(config: Config) -> Result<(), String> {
     if config.reply_secret_source().is_none() {
         tracing::info!("no reply_tokens secret configured: using the key generated and kept in the database");
     }
-    let store = Arc::new(
-        SqliteStore::open(SqliteOptions {
-            path: config.database.path.clone(),
-            max_batch: config.database.max_batch,
-            subject_window_days: config.threading.subject_window_days,
-            max_size: config.database.max_size,
-            mode: config.database.mode.0,
-        })
-        .map_err(|e| format!("cannot open database {}: {e}", config.database.path.display()))?,
-    );
+    let location = super::database_location(&config)?;
+    // SQLite opens before the runtime starts (its writer is a thread of its own); PostgreSQL's
+    // pool and writers live on the runtime and open inside it.
+    let sqlite = match &location {
+        Location::Sqlite { path, mode } => Some(Arc::new(
+            SqliteStore::open(SqliteOptions {
+                path: path.clone(),
+                max_batch: config.database.max_batch,
+                subject_window_days: config.threading.subject_window_days,
+                max_size: config.database.max_size,
+                mode: *mode,
+            })
+            .map_err(|e| format!("cannot open database {}: {e}", location.describe()))?,
+        )),
+        Location::Postgres(_) => None,
+    };
     let tls = match (&config.tls.certificate, &config.tls.private_key) {
         (Some(cert), Some(key)) => Some(TlsSettings::load(cert, key)?),
         _ => None,
@@ -52,9 +58,51 @@ pub fn run(config: Config) -> Result<(), String> {
         .thread_name("inboxd-worker")
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let mail_store: Arc<dyn MailStore> = store.clone();
     let result = runtime.block_on(async {
-        let ctx = Arc::new(Context::new(config, Arc::clone(&mail_store), tls)?);
+        let postgres = match &location {
+            Location::Postgres(options) => Some(Arc::new(
+                PostgresStore::open(PostgresStoreOptions {
+                    connection: options.clone(),
+                    max_batch: config.database.max_batch,
+                    subject_window_days: config.threading.subject_window_days,
+                })
+                .await
+                .map_err(|e| format!("cannot open database {}: {e}", location.describe()))?,
+            )),
+            Location::Sqlite { .. } => None,
+        };
+        let mail_store: Arc<dyn MailStore> = match (&sqlite, &postgres) {
+            (Some(sqlite), _) => sqlite.clone(),
+            (None, Some(postgres)) => postgres.clone(),
+            (None, None) => unreachable!("one backend is open"),
+        };
+        let served = serve(config, tls, passed, mail_store, postgres.as_ref().map(|p| p.pool())).await;
+        if let Some(postgres) = &postgres {
+            // Every delivery already queued is committed (or failed) before the process exits.
+            postgres.close().await;
+        }
+        served
+    });
+    // Sessions still running past the grace time are dropped here; none of them got a 250 for a
+    // message that is not committed, because the writer below finishes every queued commit.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    if let Some(sqlite) = sqlite {
+        sqlite.close();
+    }
+    tracing::info!("stopped");
+    result
+}
+
+/// Listens and serves until told to stop.
+async fn serve(
+    config: Config,
+    tls: Option<TlsSettings>,
+    passed: Option<Vec<(std::net::TcpListener, bool)>>,
+    mail_store: Arc<dyn MailStore>,
+    pool: Option<deadpool_postgres::Pool>,
+) -> Result<(), String> {
+    {
+        let ctx = Arc::new(Context::new(config, Arc::clone(&mail_store), tls).await?);
         let server = match passed {
             Some(listeners) => {
                 let listeners = listeners
@@ -84,14 +132,19 @@ pub fn run(config: Config) -> Result<(), String> {
             if let Ok(addr) = listener.local_addr() {
                 tracing::info!(%addr, "http listening");
             }
-            // The API reads the store through a connection of its own.
-            let db = crate::store::open_connection(&ctx.config.database.path, ctx.config.database.mode.0)
-                .map_err(|e| format!("http: cannot open the database: {e}"))?;
+            // The API reads the store through a connection of its own, or the pool.
+            let db = match &pool {
+                Some(pool) => crate::api::Db::Postgres(pool.clone()),
+                None => crate::api::Db::sqlite(
+                    crate::store::open_connection(&ctx.config.database.path, ctx.config.database.mode.0)
+                        .map_err(|e| format!("http: cannot open the database: {e}"))?,
+                ),
+            };
             tokio::spawn(http::serve(
                 listener,
                 Arc::clone(&ctx),
                 Arc::clone(&health),
-                crate::api::Db::new(db),
+                db,
                 handle.subscribe(),
             ));
         }
@@ -103,13 +156,7 @@ pub fn run(config: Config) -> Result<(), String> {
         server.run().await;
         let _ = sd_notify::notify(false, &[NotifyState::Stopping]);
         Ok::<(), String>(())
-    });
-    // Sessions still running past the grace time are dropped here; none of them got a 250 for a
-    // message that is not committed, because the writer below finishes every queued commit.
-    runtime.shutdown_timeout(Duration::from_secs(1));
-    store.close();
-    tracing::info!("stopped");
-    result
+    }
 }
 
 /// Listening sockets passed by systemd (socket activation, `LISTEN_FDS`). A socket named `smtps`

@@ -36,13 +36,14 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(config: Config, store: Arc<dyn MailStore>, tls: Option<TlsSettings>) -> Result<Context, String> {
+    pub async fn new(config: Config, store: Arc<dyn MailStore>, tls: Option<TlsSettings>) -> Result<Context, String> {
         // A configured key wins; without one, the key generated and kept in the store (the same on
         // every host sharing it, and unlike any other install's).
         let key = match config.reply_secret()? {
             Some(key) => key,
             None => store
                 .reply_key()
+                .await
                 .map_err(|e| format!("the reply-token key kept in the database: {e}"))?,
         };
         let router = Router::new(config.domains_lowercase(), key);

@@ -47,7 +47,7 @@ pub(super) async fn deliver(ctx: &Context, received: Received) -> Reply {
     let queue_id = envelope.queue_id.clone();
     let (size, from) = (envelope.size, envelope.mail_from.clone());
     METRICS.bytes_received.inc_by(size as u64);
-    let accounts = match account_data(ctx, &recipients) {
+    let accounts = match account_data(ctx, &recipients).await {
         Ok(accounts) => accounts,
         Err(e) => {
             tracing::error!(%queue_id, error = %e, "cannot read account data");
@@ -104,11 +104,14 @@ pub(super) async fn deliver(ctx: &Context, received: Received) -> Reply {
 }
 
 /// What planning needs of each recipient account, read once per account.
-fn account_data(ctx: &Context, recipients: &[AcceptedRecipient]) -> Result<BTreeMap<i64, AccountData>, StoreError> {
+async fn account_data(
+    ctx: &Context,
+    recipients: &[AcceptedRecipient],
+) -> Result<BTreeMap<i64, AccountData>, StoreError> {
     let mut accounts = BTreeMap::new();
     for r in recipients {
         if let std::collections::btree_map::Entry::Vacant(e) = accounts.entry(r.account_id) {
-            let members = ctx.store.members(r.account_id)?;
+            let members = ctx.store.members(r.account_id).await?;
             e.insert(AccountData { members });
         }
     }

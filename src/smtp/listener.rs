@@ -187,6 +187,11 @@ async fn connection(
         }
         spared = true;
     }
+    if !ctx.store.available() {
+        // The database has been unreachable for seconds: say so now rather than take the session
+        // in and defer every message after the client sent it.
+        return refuse(&mut stream, peer, &reply::STORE_UNAVAILABLE, "database unavailable").await;
+    }
     let permit = match ctx.connections.acquire((!spared).then_some(key)) {
         Ok(permit) => permit,
         Err(LimitReached::PerClient) if spare_by_hostname(&ctx, ip, "connections per IP").await => {

@@ -6,11 +6,20 @@
 
 use super::reply::{self, Reply};
 use super::session::{Session, Step};
+use crate::mail::TokenOrigin;
 use crate::mail::{AcceptedRecipient, AccountRoute};
 use crate::metrics::METRICS;
 use crate::routing::{Refusal, Route};
-use crate::store::StoreError;
+use crate::store::{Pending, StoreError};
 use smtp_proto::RcptTo;
+
+/// A recipient whose account is being looked up.
+pub(super) struct Lookup {
+    address: String,
+    found: Pending<Option<AccountRoute>>,
+    tag: Option<String>,
+    reply_to: Option<TokenOrigin>,
+}
 
 impl Session {
     pub(super) fn rcpt(&mut self, to: RcptTo<String>) -> Step {
@@ -34,15 +43,36 @@ impl Session {
             Ok(Route::Postmaster { domain, tag }) => (store.postmaster_account(&domain), tag, None),
             Ok(Route::Reply { token, tag }) => (store.account(token.account_id), tag, Some(token.origin)),
         };
-        let accepted = lookup(found).map(|account| AcceptedRecipient {
-            address: to.address.clone(),
+        // The account is read from the store; the session loop awaits it (see `finish_rcpt`).
+        self.lookup = Some(Lookup {
+            address: to.address,
+            found,
+            tag,
+            reply_to,
+        });
+        Step::Lookup
+    }
+
+    /// The answer to the RCPT whose account lookup is pending.
+    pub(super) async fn finish_rcpt(&mut self) -> Step {
+        let Some(Lookup {
+            address,
+            found,
+            tag,
+            reply_to,
+        }) = self.lookup.take()
+        else {
+            return Step::Continue;
+        };
+        let accepted = lookup(found.await).map(|account| AcceptedRecipient {
+            address: address.clone(),
             account_id: account.id,
             tag,
             reply_to,
             dmarc_reject: account.dmarc_reject,
             bulk_contacts: account.bulk_contacts,
         });
-        self.answer_rcpt(&to.address, accepted)
+        self.answer_rcpt(&address, accepted)
     }
 
     fn answer_rcpt(&mut self, address: &str, accepted: Result<AcceptedRecipient, Reply>) -> Step {

@@ -80,6 +80,11 @@ pub const MESSAGE_RATE: Reply = Reply::new(
     "4.7.1",
     "Too many messages from your address in a short time, try again later",
 );
+pub const STORE_UNAVAILABLE: Reply = Reply::new(
+    421,
+    "4.3.2",
+    "System not accepting network messages: storage unavailable, try again later",
+);
 pub const SHUTTING_DOWN: Reply = Reply::new(421, "4.3.2", "Service shutting down, try again later");
 
 pub const STORAGE_FAILED: Reply = Reply::new(

@@ -87,6 +87,8 @@ enum Input {
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Step {
     Continue,
+    /// A recipient's account is being read from the store.
+    Lookup,
     Deliver,
     StartTls,
     Close,
@@ -99,6 +101,8 @@ pub struct Session {
     pub(super) esmtp: bool,
     pub(super) tls: Option<String>,
     pub(super) transaction: Option<Transaction>,
+    /// The RCPT whose account is being looked up (answered before the next command is read).
+    pub(super) lookup: Option<super::rcpt::Lookup>,
     pub(super) errors: u32,
     pub(super) messages: u32,
     /// A relay in `server.trusted_networks`: no sender authentication checks.
@@ -131,6 +135,7 @@ impl Session {
             esmtp: false,
             tls: None,
             transaction: None,
+            lookup: None,
             errors: 0,
             messages: 0,
             out: Vec::new(),
@@ -220,6 +225,12 @@ impl Session {
                 self.sync_state();
                 match step {
                     Step::Continue => {}
+                    Step::Lookup => {
+                        if self.finish_rcpt().await == Step::Close {
+                            let _ = self.flush(stream).await;
+                            return Outcome::Closed;
+                        }
+                    }
                     Step::Deliver => {
                         // Boxed: the delivery's state (parsing, DNS checks, the commit) exists only
                         // while a message is being delivered, not in every idle session.

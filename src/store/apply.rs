@@ -1,10 +1,10 @@
-//! Executes a delivery's plans inside the writer's transaction: dedupe, contact, conversation,
-//! message row, notices, bounce status, events. Everything one delivery writes happens here, in
-//! one savepoint.
+//! Executes a delivery's plans inside the group commit's transaction: dedupe, contact,
+//! conversation, message row, notices, bounce status. Everything one delivery writes happens here,
+//! in one savepoint; its events are handed back to be written at the end of the batch.
 
-use super::Committed;
+use super::sql::{Conn, args};
+use super::{Committed, StoreError};
 use crate::mail::{ContactChoice, Delivery, Kind, Plan, email_key};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
 // The lookups run for every message. Each must use its index (see the query-plan test below): a
@@ -14,15 +14,42 @@ const CONTACT_BY_EMAIL: &str = "SELECT id FROM contacts WHERE account_id = ?1 AN
 const THREAD_BY_MESSAGE_ID: &str = "SELECT c.id, c.contact_id FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.account_id = ?1 AND m.dedupe_key = 'mid:' || ?2 LIMIT 1";
 const SENT_MESSAGE: &str =
     "SELECT contact_email, campaign_id, automation_id FROM sent_messages WHERE account_id = ?1 AND message_id = ?2";
-const CONVERSATION_BY_ORIGIN: &str = "SELECT id FROM conversations INDEXED BY conversations_by_contact WHERE account_id = ?1 AND contact_id = ?2 AND ((?3 IS NOT NULL AND campaign_id = ?3) OR (?4 IS NOT NULL AND automation_id = ?4)) ORDER BY last_message_at DESC LIMIT 1";
+const CONVERSATION_BY_ORIGIN: &str = "SELECT id FROM conversations INDEXED BY conversations_by_contact WHERE account_id = ?1 AND contact_id = ?2 AND ((campaign_id = ?3 AND ?3 IS NOT NULL) OR (automation_id = ?4 AND ?4 IS NOT NULL)) ORDER BY last_message_at DESC LIMIT 1";
 const LATEST_CONVERSATION: &str = "SELECT id FROM conversations INDEXED BY conversations_by_contact WHERE account_id = ?1 AND contact_id = ?2 ORDER BY last_message_at DESC, id DESC LIMIT 1";
 const CONVERSATION_BY_SUBJECT: &str = "SELECT id FROM conversations INDEXED BY conversations_by_contact WHERE account_id = ?1 AND contact_id = ?2 AND subject_key = ?3 AND last_message_at >= ?4 ORDER BY last_message_at DESC LIMIT 1";
 
-pub(super) fn apply(conn: &Connection, d: &Delivery, now: &str, window_days: u32) -> rusqlite::Result<Vec<Committed>> {
+/// An event a delivery produced, written with the batch's others just before COMMIT.
+#[derive(Debug)]
+pub(super) struct NewEvent {
+    kind: &'static str,
+    account_id: i64,
+    data: serde_json::Value,
+}
+
+/// Writes one event; on PostgreSQL its id is drawn under the events lock (see docs/SCHEMA.md).
+pub(super) async fn insert_event(conn: Conn<'_>, e: &NewEvent, now: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO events (type, account_id, created_at, data) VALUES (?1, ?2, ?3, ?4)",
+        args![e.kind, e.account_id, now, e.data.to_string()],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn apply(
+    conn: Conn<'_>,
+    d: &Delivery,
+    now: &str,
+    window_days: u32,
+) -> Result<(Vec<Committed>, Vec<NewEvent>), StoreError> {
+    let mut events = Vec::new();
     let mut raw_id: Option<i64> = None;
     let mut done = Vec::with_capacity(d.plans.len());
     for plan in &d.plans {
-        if let Some(existing) = find_duplicate(conn, plan.account_id, &d.dedupe_key)? {
+        if let Some(existing) = conn
+            .value::<i64>(DUPLICATE, args![plan.account_id, d.dedupe_key])
+            .await?
+        {
             done.push(Committed {
                 account_id: plan.account_id,
                 message_id: existing,
@@ -34,44 +61,44 @@ pub(super) fn apply(conn: &Connection, d: &Delivery, now: &str, window_days: u32
         let raw = match raw_id {
             Some(id) => id,
             None => {
-                let id = insert_raw(conn, &d.raw)?;
+                let id = insert_raw(conn, &d.raw).await?;
                 raw_id = Some(id);
                 id
             }
         };
-        let contact = resolve_contact(conn, plan, now)?;
-        let place = place(conn, plan, contact, now, window_days)?;
-        let message_id = insert_message(conn, d, plan, raw, contact, &place, now)?;
+        let contact = resolve_contact(conn, plan, now, &mut events).await?;
+        let place = place(conn, plan, contact, now, window_days, &mut events).await?;
+        let message_id = insert_message(conn, d, plan, raw, contact, &place, now).await?;
         if let Some(conversation) = place.conversation {
-            conn.prepare_cached(
+            conn.execute(
                 "UPDATE conversations SET message_count = message_count + 1,
-                 last_message_at = max(last_message_at, ?2) WHERE id = ?1",
-            )?
-            .execute(params![conversation, now])?;
+                 last_message_at = CASE WHEN last_message_at > ?2 THEN last_message_at ELSE ?2 END WHERE id = ?1",
+                args![conversation, now],
+            )
+            .await?;
         }
         if let Some(notice) = &plan.notice {
-            conn.prepare_cached(
+            conn.execute(
                 "INSERT INTO notices (account_id, message_id, kind, provider, link, code, requested_by, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
-                plan.account_id,
-                message_id,
-                notice.kind,
-                notice.provider,
-                notice.link,
-                notice.code,
-                notice.requested_by,
-                now
-            ])?;
+                args![
+                    plan.account_id,
+                    message_id,
+                    notice.kind,
+                    notice.provider,
+                    notice.link,
+                    notice.code,
+                    notice.requested_by,
+                    now
+                ],
+            )
+            .await?;
         }
-        mark_bouncing(conn, plan, now)?;
-        event(
-            conn,
-            "message.received",
-            plan.account_id,
-            now,
-            json!({
+        mark_bouncing(conn, plan, &mut events).await?;
+        events.push(NewEvent {
+            kind: "message.received",
+            account_id: plan.account_id,
+            data: json!({
                 "message_id": message_id,
                 "conversation_id": place.conversation,
                 "contact_id": contact,
@@ -82,91 +109,87 @@ pub(super) fn apply(conn: &Connection, d: &Delivery, now: &str, window_days: u32
                 "campaign_id": place.campaign_id,
                 "automation_id": place.automation_id,
             }),
-        )?;
+        });
         done.push(Committed {
             account_id: plan.account_id,
             message_id,
             duplicate: false,
         });
     }
-    Ok(done)
+    Ok((done, events))
 }
 
 /// Large messages are written into a zero-filled blob in place: binding them as a parameter
 /// would make SQLite copy the whole message (twice, with the record it builds) before writing it.
 const STREAM_RAW_FROM: usize = 256 * 1024;
 
-fn insert_raw(conn: &Connection, raw: &[u8]) -> rusqlite::Result<i64> {
-    if raw.len() < STREAM_RAW_FROM {
-        conn.prepare_cached("INSERT INTO raw_messages (data) VALUES (?1)")?
-            .execute([raw])?;
-        return Ok(conn.last_insert_rowid());
+async fn insert_raw(conn: Conn<'_>, raw: &[u8]) -> Result<i64, StoreError> {
+    if let Some(sqlite) = conn.sqlite().filter(|_| raw.len() >= STREAM_RAW_FROM) {
+        sqlite
+            .prepare_cached("INSERT INTO raw_messages (data) VALUES (zeroblob(?1))")?
+            .execute([raw.len() as i64])?;
+        let id = sqlite.last_insert_rowid();
+        let mut blob = sqlite.blob_open(rusqlite::MAIN_DB, "raw_messages", "data", id, false)?;
+        for (i, chunk) in raw.chunks(1024 * 1024).enumerate() {
+            blob.write_at(chunk, i * 1024 * 1024)?;
+        }
+        return Ok(id);
     }
-    conn.prepare_cached("INSERT INTO raw_messages (data) VALUES (zeroblob(?1))")?
-        .execute([raw.len() as i64])?;
-    let id = conn.last_insert_rowid();
-    let mut blob = conn.blob_open(rusqlite::MAIN_DB, "raw_messages", "data", id, false)?;
-    for (i, chunk) in raw.chunks(1024 * 1024).enumerate() {
-        blob.write_at(chunk, i * 1024 * 1024)?;
-    }
-    Ok(id)
+    returning_id(
+        conn,
+        "INSERT INTO raw_messages (data) VALUES (?1) RETURNING id",
+        args![raw],
+    )
+    .await
 }
 
-fn find_duplicate(conn: &Connection, account_id: i64, key: &str) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached(DUPLICATE)?
-        .query_row(params![account_id, key], |r| r.get(0))
-        .optional()
-}
-
-fn event(conn: &Connection, kind: &str, account_id: i64, now: &str, data: serde_json::Value) -> rusqlite::Result<()> {
-    conn.prepare_cached("INSERT INTO events (type, account_id, created_at, data) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![kind, account_id, now, data.to_string()])?;
-    Ok(())
+/// The id of the row an `INSERT … RETURNING id` wrote.
+async fn returning_id(conn: Conn<'_>, sql: &str, params: &[super::sql::Param<'_>]) -> Result<i64, StoreError> {
+    conn.value(sql, params)
+        .await?
+        .ok_or_else(|| StoreError::Failed("an insert returned no id".into()))
 }
 
 /// Finds the contact by address or creates it: not opt-in, on no list, and marked so that no
 /// automation runs for it. An existing contact's consent is never touched.
-fn resolve_contact(conn: &Connection, plan: &Plan, now: &str) -> rusqlite::Result<Option<i64>> {
+async fn resolve_contact(
+    conn: Conn<'_>,
+    plan: &Plan,
+    now: &str,
+    events: &mut Vec<NewEvent>,
+) -> Result<Option<i64>, StoreError> {
     let (mailbox, may_create) = match &plan.contact {
         ContactChoice::FindOrCreate(m) => (m, true),
         ContactChoice::FindExisting(m) => (m, false),
         ContactChoice::None => return Ok(None),
     };
     let key = mailbox.key();
-    let existing: Option<i64> = conn
-        .prepare_cached(CONTACT_BY_EMAIL)?
-        .query_row(params![plan.account_id, key], |r| r.get(0))
-        .optional()?;
+    let existing: Option<i64> = conn.value(CONTACT_BY_EMAIL, args![plan.account_id, key]).await?;
     if let Some(id) = existing {
         // Only authenticated mail may fill in a name or vouch for an address created unverified.
         if plan.verified && may_create {
-            conn.prepare_cached("UPDATE contacts SET name = coalesce(name, ?2), verified = 1 WHERE id = ?1")?
-                .execute(params![id, mailbox.name])?;
+            conn.execute(
+                "UPDATE contacts SET name = coalesce(name, ?2), verified = TRUE WHERE id = ?1",
+                args![id, mailbox.name],
+            )
+            .await?;
         }
         return Ok(Some(id));
     }
     if !may_create {
         return Ok(None);
     }
-    conn.prepare_cached(
-        "INSERT INTO contacts (account_id, email, email_key, name, source, opt_in, lists, verified, created_at)
-         VALUES (?1, ?2, ?3, ?4, 'email', 0, '[]', ?5, ?6)",
-    )?
-    .execute(params![
-        plan.account_id,
-        mailbox.email,
-        key,
-        mailbox.name,
-        plan.verified,
-        now
-    ])?;
-    let id = conn.last_insert_rowid();
-    event(
+    let id = returning_id(
         conn,
-        "contact.created",
-        plan.account_id,
-        now,
-        json!({
+        "INSERT INTO contacts (account_id, email, email_key, name, source, opt_in, lists, verified, created_at)
+         VALUES (?1, ?2, ?3, ?4, 'email', FALSE, '[]', ?5, ?6) RETURNING id",
+        args![plan.account_id, mailbox.email, key, mailbox.name, plan.verified, now],
+    )
+    .await?;
+    events.push(NewEvent {
+        kind: "contact.created",
+        account_id: plan.account_id,
+        data: json!({
             "contact_id": id,
             "email": mailbox.email,
             "name": mailbox.name,
@@ -176,7 +199,7 @@ fn resolve_contact(conn: &Connection, plan: &Plan, now: &str) -> rusqlite::Resul
             "automation": false,
             "verified": plan.verified,
         }),
-    )?;
+    });
     Ok(Some(id))
 }
 
@@ -192,13 +215,14 @@ struct Placement {
 /// same campaign or automation (or, answering a registered outbound message, its latest one), then
 /// the subject within the window, then a new one. Without a
 /// contact only a thread header can place a message; automatic mail never opens a conversation.
-fn place(
-    conn: &Connection,
+async fn place(
+    conn: Conn<'_>,
     plan: &Plan,
     contact: Option<i64>,
     now: &str,
     window_days: u32,
-) -> rusqlite::Result<Placement> {
+    events: &mut Vec<NewEvent>,
+) -> Result<Placement, StoreError> {
     let mut place = Placement {
         conversation: None,
         campaign_id: plan.campaign_id.clone(),
@@ -216,10 +240,10 @@ fn place(
     // The message answers something the platform sent to this very contact.
     let mut answers_sent = false;
     for id in plan.thread_ids.iter().filter(|_| matching) {
-        let found: Option<(i64, i64)> = conn
-            .prepare_cached(THREAD_BY_MESSAGE_ID)?
-            .query_row(params![plan.account_id, id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
+        let found: Option<(i64, i64)> = match conn.query_opt(THREAD_BY_MESSAGE_ID, args![plan.account_id, id]).await? {
+            Some(r) => Some((r.get(0)?, r.get(1)?)),
+            None => None,
+        };
         match (found, contact) {
             (Some((conversation, owner)), Some(c)) if owner == c => {
                 place.conversation = Some(conversation);
@@ -231,10 +255,11 @@ fn place(
             }
             _ => {}
         }
-        let sent: Option<(String, Option<String>, Option<String>)> = conn
-            .prepare_cached(SENT_MESSAGE)?
-            .query_row(params![plan.account_id, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
+        let sent: Option<(String, Option<String>, Option<String>)> =
+            match conn.query_opt(SENT_MESSAGE, args![plan.account_id, id]).await? {
+                Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?)),
+                None => None,
+            };
         if let Some((sent_to, campaign, automation)) = sent {
             // A colleague answering keeps the link to the campaign, in their own conversation.
             place.campaign_id = place.campaign_id.or(campaign);
@@ -250,12 +275,11 @@ fn place(
     };
     if matching && (place.campaign_id.is_some() || place.automation_id.is_some()) {
         let found: Option<i64> = conn
-            .prepare_cached(CONVERSATION_BY_ORIGIN)?
-            .query_row(
-                params![plan.account_id, contact, place.campaign_id, place.automation_id],
-                |r| r.get(0),
+            .value(
+                CONVERSATION_BY_ORIGIN,
+                args![plan.account_id, contact, place.campaign_id, place.automation_id],
             )
-            .optional()?;
+            .await?;
         if found.is_some() {
             place.conversation = found;
             return Ok(place);
@@ -263,10 +287,7 @@ fn place(
     }
     if answers_sent {
         // No campaign to go by: the contact's most recent conversation is where the agent wrote.
-        let found: Option<i64> = conn
-            .prepare_cached(LATEST_CONVERSATION)?
-            .query_row(params![plan.account_id, contact], |r| r.get(0))
-            .optional()?;
+        let found: Option<i64> = conn.value(LATEST_CONVERSATION, args![plan.account_id, contact]).await?;
         if found.is_some() {
             place.conversation = found;
             return Ok(place);
@@ -275,11 +296,11 @@ fn place(
     if matching && window_days > 0 && !plan.subject_key.is_empty() {
         let cutoff = crate::time::rfc3339(crate::time::unix_now() - i64::from(window_days) * 86_400);
         let found: Option<i64> = conn
-            .prepare_cached(CONVERSATION_BY_SUBJECT)?
-            .query_row(params![plan.account_id, contact, plan.subject_key, cutoff], |r| {
-                r.get(0)
-            })
-            .optional()?;
+            .value(
+                CONVERSATION_BY_SUBJECT,
+                args![plan.account_id, contact, plan.subject_key, cutoff],
+            )
+            .await?;
         if found.is_some() {
             place.conversation = found;
             return Ok(place);
@@ -295,27 +316,26 @@ fn place(
     } else {
         plan.subject.as_str()
     };
-    conn.prepare_cached(
+    let id = returning_id(
+        conn,
         "INSERT INTO conversations (account_id, contact_id, subject, subject_key, channel, status, message_count,
          campaign_id, automation_id, created_at, last_message_at)
-         VALUES (?1, ?2, ?3, ?4, 'email', 'open', 0, ?5, ?6, ?7, ?7)",
-    )?
-    .execute(params![
-        plan.account_id,
-        contact,
-        subject,
-        plan.subject_key,
-        place.campaign_id,
-        place.automation_id,
-        now
-    ])?;
-    let id = conn.last_insert_rowid();
-    event(
-        conn,
-        "conversation.created",
-        plan.account_id,
-        now,
-        json!({
+         VALUES (?1, ?2, ?3, ?4, 'email', 'open', 0, ?5, ?6, ?7, ?7) RETURNING id",
+        args![
+            plan.account_id,
+            contact,
+            subject,
+            plan.subject_key,
+            place.campaign_id,
+            place.automation_id,
+            now
+        ],
+    )
+    .await?;
+    events.push(NewEvent {
+        kind: "conversation.created",
+        account_id: plan.account_id,
+        data: json!({
             "conversation_id": id,
             "contact_id": contact,
             "subject": subject,
@@ -323,97 +343,96 @@ fn place(
             "campaign_id": place.campaign_id,
             "automation_id": place.automation_id,
         }),
-    )?;
+    });
     place.conversation = Some(id);
     Ok(place)
 }
 
 /// A hard bounce means the address does not work: the contact is marked so no more mail goes to it.
-fn mark_bouncing(conn: &Connection, plan: &Plan, now: &str) -> rusqlite::Result<()> {
+async fn mark_bouncing(conn: Conn<'_>, plan: &Plan, events: &mut Vec<NewEvent>) -> Result<(), StoreError> {
     let Some(bounce) = plan.bounce.as_ref().filter(|_| plan.kind == Kind::Bounce) else {
         return Ok(());
     };
     for failed in bounce.recipients.iter().filter(|r| r.hard) {
         let contact: Option<i64> = conn
-            .prepare_cached(
+            .value(
                 "UPDATE contacts SET email_status = 'bouncing' WHERE account_id = ?1 AND email_key = ?2
                  AND email_status != 'bouncing' RETURNING id",
-            )?
-            .query_row(params![plan.account_id, email_key(&failed.recipient)], |r| r.get(0))
-            .optional()?;
+                args![plan.account_id, email_key(&failed.recipient)],
+            )
+            .await?;
         if let Some(id) = contact {
-            event(
-                conn,
-                "contact.bouncing",
-                plan.account_id,
-                now,
-                json!({ "contact_id": id, "email": failed.recipient, "status": failed.status }),
-            )?;
+            events.push(NewEvent {
+                kind: "contact.bouncing",
+                account_id: plan.account_id,
+                data: json!({ "contact_id": id, "email": failed.recipient, "status": failed.status }),
+            });
         }
     }
     Ok(())
 }
 
-fn insert_message(
-    conn: &Connection,
+async fn insert_message(
+    conn: Conn<'_>,
     d: &Delivery,
     plan: &Plan,
     raw_id: i64,
     contact: Option<i64>,
     place: &Placement,
     now: &str,
-) -> rusqlite::Result<i64> {
+) -> Result<i64, StoreError> {
     let m = &d.message;
-    conn.prepare_cached(
+    returning_id(
+        conn,
         "INSERT INTO messages (account_id, queue_id, raw_id, conversation_id, contact_id, dedupe_key, message_id,
          kind, flags, from_email, from_name, reply_to, to_json, cc_json, subject, date, in_reply_to,
          references_json, text, html, reply_text, attachments_json, headers_json, size, tags_json,
          campaign_id, automation_id, forwarded_by, original_json, bounce_json, envelope_json, received_at,
          auth_json, verified, signature)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-         ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35)",
-    )?
-    .execute(params![
-        plan.account_id,
-        d.envelope.queue_id,
-        raw_id,
-        place.conversation,
-        contact,
-        d.dedupe_key,
-        m.message_id,
-        plan.kind.as_str(),
-        to_json(&plan.flags),
-        m.from.as_ref().map(|f| &f.email),
-        m.from.as_ref().and_then(|f| f.name.as_ref()),
-        m.reply_to.first().map(|r| &r.email),
-        to_json(&m.to),
-        to_json(&m.cc),
-        m.subject,
-        m.date,
-        m.in_reply_to.first(),
-        to_json(&m.references),
-        m.text,
-        m.html,
-        // NULL when it is the whole text (nothing was quoted): half the bytes for most short mail.
-        plan.reply_text
-            .as_deref()
-            .filter(|r| Some(*r) != m.text.as_deref().map(str::trim)),
-        to_json(&m.attachments),
-        to_json(&m.headers),
-        d.envelope.size as i64,
-        to_json(&plan.tags),
-        place.campaign_id,
-        place.automation_id,
-        plan.forwarded_by,
-        plan.original.as_ref().map(to_json),
-        plan.bounce.as_ref().map(to_json),
-        to_json(&d.envelope),
-        now,
-        d.auth.as_ref().map(to_json),
-        plan.verified,
-        plan.signature,
-    ])?;
-    Ok(conn.last_insert_rowid())
+         ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35) RETURNING id",
+        args![
+            plan.account_id,
+            d.envelope.queue_id,
+            raw_id,
+            place.conversation,
+            contact,
+            d.dedupe_key,
+            m.message_id,
+            plan.kind.as_str(),
+            to_json(&plan.flags),
+            m.from.as_ref().map(|f| &f.email),
+            m.from.as_ref().and_then(|f| f.name.as_ref()),
+            m.reply_to.first().map(|r| &r.email),
+            to_json(&m.to),
+            to_json(&m.cc),
+            m.subject,
+            m.date,
+            m.in_reply_to.first(),
+            to_json(&m.references),
+            m.text,
+            m.html,
+            // NULL when it is the whole text (nothing was quoted): half the bytes for most short mail.
+            plan.reply_text
+                .as_deref()
+                .filter(|r| Some(*r) != m.text.as_deref().map(str::trim)),
+            to_json(&m.attachments),
+            to_json(&m.headers),
+            d.envelope.size as i64,
+            to_json(&plan.tags),
+            place.campaign_id,
+            place.automation_id,
+            plan.forwarded_by,
+            plan.original.as_ref().map(to_json),
+            plan.bounce.as_ref().map(to_json),
+            to_json(&d.envelope),
+            now,
+            d.auth.as_ref().map(to_json),
+            plan.verified,
+            plan.signature,
+        ],
+    )
+    .await
 }
 
 /// A structured field as its JSON column.
@@ -424,6 +443,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     #[test]
     fn every_lookup_uses_its_index() {

@@ -2,7 +2,7 @@
 //! the platform (every account) or to one account, revoked by id.
 
 use super::StoreError;
-use rusqlite::{Connection, OptionalExtension, params};
+use super::sql::{Conn, Row, args};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -49,68 +49,85 @@ fn digest(secret: &str) -> String {
 }
 
 /// Creates a key; returns it and its secret, which is not kept anywhere.
-pub fn create(conn: &Connection, name: &str, account_id: Option<i64>) -> Result<(ApiKey, String), StoreError> {
+pub async fn create(conn: Conn<'_>, name: &str, account_id: Option<i64>) -> Result<(ApiKey, String), StoreError> {
     let mut bytes = [0u8; SECRET_BYTES];
     getrandom::fill(&mut bytes).map_err(|e| StoreError::Failed(format!("no random source: {e}")))?;
     let secret = format!(
         "{PREFIX}{}",
         bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
     );
-    conn.execute(
-        "INSERT INTO api_keys (name, account_id, key_hash, prefix, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            name,
-            account_id,
-            digest(&secret),
-            &secret[..PREFIX.len() + 8],
-            crate::time::now_rfc3339()
-        ],
-    )?;
-    let key = get(conn, conn.last_insert_rowid())?.ok_or_else(|| StoreError::Failed("key vanished".into()))?;
+    let id: Option<i64> = conn
+        .value(
+            "INSERT INTO api_keys (name, account_id, key_hash, prefix, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             RETURNING id",
+            args![
+                name,
+                account_id,
+                digest(&secret),
+                &secret[..PREFIX.len() + 8],
+                crate::time::now_rfc3339()
+            ],
+        )
+        .await?;
+    let id = id.ok_or_else(|| StoreError::Failed("the key was not stored".into()))?;
+    let key = get(conn, id)
+        .await?
+        .ok_or_else(|| StoreError::Failed("key vanished".into()))?;
     Ok((key, secret))
 }
 
-pub fn list(conn: &Connection) -> Result<Vec<ApiKey>, StoreError> {
-    let mut stmt =
-        conn.prepare("SELECT id, name, account_id, prefix, created_at, revoked_at FROM api_keys ORDER BY id")?;
-    Ok(stmt.query_map([], key_row)?.collect::<Result<_, _>>()?)
+pub async fn list(conn: Conn<'_>) -> Result<Vec<ApiKey>, StoreError> {
+    conn.query(
+        "SELECT id, name, account_id, prefix, created_at, revoked_at FROM api_keys ORDER BY id",
+        args![],
+    )
+    .await?
+    .iter()
+    .map(key_row)
+    .collect()
 }
 
-pub fn get(conn: &Connection, id: i64) -> Result<Option<ApiKey>, StoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT id, name, account_id, prefix, created_at, revoked_at FROM api_keys WHERE id = ?1",
-            [id],
-            key_row,
-        )
-        .optional()?)
+pub async fn get(conn: Conn<'_>, id: i64) -> Result<Option<ApiKey>, StoreError> {
+    conn.query_opt(
+        "SELECT id, name, account_id, prefix, created_at, revoked_at FROM api_keys WHERE id = ?1",
+        args![id],
+    )
+    .await?
+    .as_ref()
+    .map(key_row)
+    .transpose()
 }
 
 /// Revokes a key at once; false when there is no such key.
-pub fn revoke(conn: &Connection, id: i64) -> Result<bool, StoreError> {
-    let changed = conn.execute(
-        "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
-        params![id, crate::time::now_rfc3339()],
-    )?;
+pub async fn revoke(conn: Conn<'_>, id: i64) -> Result<bool, StoreError> {
+    let changed = conn
+        .execute(
+            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
+            args![id, crate::time::now_rfc3339()],
+        )
+        .await?;
     Ok(changed > 0)
 }
 
 /// The scope of a live key with this secret, if there is one.
-pub fn authenticate(conn: &Connection, secret: &str) -> Result<Option<Scope>, StoreError> {
+pub async fn authenticate(conn: Conn<'_>, secret: &str) -> Result<Option<Scope>, StoreError> {
     if !secret.starts_with(PREFIX) {
         return Ok(None);
     }
-    let found: Option<Option<i64>> = conn
-        .query_row(
+    let found: Option<Option<i64>> = match conn
+        .query_opt(
             "SELECT account_id FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL",
-            [digest(secret)],
-            |r| r.get(0),
+            args![digest(secret)],
         )
-        .optional()?;
+        .await?
+    {
+        Some(row) => Some(row.get(0)?),
+        None => None,
+    };
     Ok(found.map(|account| account.map_or(Scope::Platform, Scope::Account)))
 }
 
-fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
+fn key_row(r: &Row) -> Result<ApiKey, StoreError> {
     Ok(ApiKey {
         id: r.get(0)?,
         name: r.get(1)?,

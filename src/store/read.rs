@@ -2,8 +2,8 @@
 //! conversations, messages and events. Field names here are a contract; change them only by adding.
 
 use super::StoreError;
+use super::sql::{Conn, Row, args};
 use crate::mail::{email_key, normalize_email};
-use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -102,39 +102,54 @@ pub struct Event {
     pub data: Value,
 }
 
-fn json_col(row: &Row<'_>, idx: &str) -> rusqlite::Result<Value> {
-    let text: Option<String> = row.get(idx)?;
-    Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null))
-}
-
 const ACCOUNT_COLS: &str =
     "id, name, local_part || '@' || domain AS address, enabled, dmarc_reject, bulk_contacts, created_at";
 
-fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
+fn account_row(r: &Row) -> Result<Account, StoreError> {
     Ok(Account {
-        id: r.get("id")?,
-        name: r.get("name")?,
-        address: r.get("address")?,
-        enabled: r.get("enabled")?,
-        dmarc_reject: r.get("dmarc_reject")?,
-        bulk: if r.get::<_, bool>("bulk_contacts")? {
+        id: r.named("id")?,
+        name: r.named("name")?,
+        address: r.named("address")?,
+        enabled: r.named("enabled")?,
+        dmarc_reject: r.named("dmarc_reject")?,
+        bulk: if r.named::<bool>("bulk_contacts")? {
             "contact"
         } else {
             "no-contact"
         }
         .to_string(),
-        created_at: r.get("created_at")?,
+        created_at: r.named("created_at")?,
     })
 }
 
-pub fn account(conn: &Connection, id: i64) -> Result<Option<Account>, StoreError> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?1"),
-            [id],
-            account_row,
-        )
-        .optional()?)
+pub async fn account(conn: Conn<'_>, id: i64) -> Result<Option<Account>, StoreError> {
+    one(
+        conn,
+        &format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?1"),
+        args![id],
+        account_row,
+    )
+    .await
+}
+
+/// The first row of a statement, read by `read`.
+async fn one<T>(
+    conn: Conn<'_>,
+    sql: &str,
+    params: &[super::sql::Param<'_>],
+    read: fn(&Row) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    conn.query_opt(sql, params).await?.as_ref().map(read).transpose()
+}
+
+/// Every row of a statement, each read by `read`.
+async fn all<T>(
+    conn: Conn<'_>,
+    sql: &str,
+    params: &[super::sql::Param<'_>],
+    read: fn(&Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    conn.query(sql, params).await?.iter().map(read).collect()
 }
 
 /// An account with its members and system notices: the one shape of `accounts show --json` and
@@ -147,14 +162,14 @@ pub struct AccountDetail {
     pub notices: Vec<Notice>,
 }
 
-pub fn account_detail(conn: &Connection, id: i64) -> Result<Option<AccountDetail>, StoreError> {
-    let Some(account) = account(conn, id)? else {
+pub async fn account_detail(conn: Conn<'_>, id: i64) -> Result<Option<AccountDetail>, StoreError> {
+    let Some(account) = account(conn, id).await? else {
         return Ok(None);
     };
     Ok(Some(AccountDetail {
         account,
-        members: members(conn, id)?,
-        notices: notices(conn, id)?,
+        members: members(conn, id).await?,
+        notices: notices(conn, id).await?,
     }))
 }
 
@@ -167,11 +182,11 @@ pub struct ContactDetail {
     pub conversations: Vec<Conversation>,
 }
 
-pub fn contact_detail(conn: &Connection, account_id: i64, email: &str) -> Result<Option<ContactDetail>, StoreError> {
-    let Some(contact) = contact_by_email(conn, account_id, email)? else {
+pub async fn contact_detail(conn: Conn<'_>, account_id: i64, email: &str) -> Result<Option<ContactDetail>, StoreError> {
+    let Some(contact) = contact_by_email(conn, account_id, email).await? else {
         return Ok(None);
     };
-    let conversations = conversations(conn, account_id, Some(contact.id))?;
+    let conversations = conversations(conn, account_id, Some(contact.id)).await?;
     Ok(Some(ContactDetail { contact, conversations }))
 }
 
@@ -184,217 +199,230 @@ pub struct ConversationDetail {
     pub messages: Vec<Message>,
 }
 
-pub fn conversation_detail(conn: &Connection, id: i64) -> Result<Option<ConversationDetail>, StoreError> {
-    let Some(conversation) = conversation(conn, id)? else {
+pub async fn conversation_detail(conn: Conn<'_>, id: i64) -> Result<Option<ConversationDetail>, StoreError> {
+    let Some(conversation) = conversation(conn, id).await? else {
         return Ok(None);
     };
-    let messages = conversation_messages(conn, id)?;
+    let messages = conversation_messages(conn, id).await?;
     Ok(Some(ConversationDetail { conversation, messages }))
 }
 
-pub fn accounts(conn: &Connection) -> Result<Vec<Account>, StoreError> {
-    let mut stmt = conn.prepare(&format!("SELECT {ACCOUNT_COLS} FROM accounts ORDER BY id"))?;
-    let rows = stmt.query_map([], account_row)?.collect::<Result<_, _>>()?;
-    Ok(rows)
+pub async fn accounts(conn: Conn<'_>) -> Result<Vec<Account>, StoreError> {
+    all(
+        conn,
+        &format!("SELECT {ACCOUNT_COLS} FROM accounts ORDER BY id"),
+        args![],
+        account_row,
+    )
+    .await
 }
 
 const CONTACT_COLS: &str = "id, account_id, email, name, source, opt_in, lists, email_status, verified, created_at";
 
-fn contact_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
-    let lists: String = r.get("lists")?;
+fn contact_row(r: &Row) -> Result<Contact, StoreError> {
+    let lists: String = r.named("lists")?;
     Ok(Contact {
-        id: r.get("id")?,
-        account_id: r.get("account_id")?,
-        email: r.get("email")?,
-        name: r.get("name")?,
-        source: r.get("source")?,
-        opt_in: r.get("opt_in")?,
+        id: r.named("id")?,
+        account_id: r.named("account_id")?,
+        email: r.named("email")?,
+        name: r.named("name")?,
+        source: r.named("source")?,
+        opt_in: r.named("opt_in")?,
         lists: serde_json::from_str(&lists).unwrap_or_default(),
-        email_status: r.get("email_status")?,
-        verified: r.get("verified")?,
-        created_at: r.get("created_at")?,
+        email_status: r.named("email_status")?,
+        verified: r.named("verified")?,
+        created_at: r.named("created_at")?,
     })
 }
 
-pub fn contacts(conn: &Connection, account_id: i64) -> Result<Vec<Contact>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {CONTACT_COLS} FROM contacts WHERE account_id = ?1 ORDER BY id"
-    ))?;
-    let rows = stmt.query_map([account_id], contact_row)?.collect::<Result<_, _>>()?;
-    Ok(rows)
+pub async fn contacts(conn: Conn<'_>, account_id: i64) -> Result<Vec<Contact>, StoreError> {
+    all(
+        conn,
+        &format!("SELECT {CONTACT_COLS} FROM contacts WHERE account_id = ?1 ORDER BY id"),
+        args![account_id],
+        contact_row,
+    )
+    .await
 }
 
-pub fn contact_by_email(conn: &Connection, account_id: i64, email: &str) -> Result<Option<Contact>, StoreError> {
+pub async fn contact_by_email(conn: Conn<'_>, account_id: i64, email: &str) -> Result<Option<Contact>, StoreError> {
     let key = normalize_email(email)
         .map(|e| email_key(&e))
         .unwrap_or_else(|| email_key(email));
-    Ok(conn
-        .query_row(
-            &format!("SELECT {CONTACT_COLS} FROM contacts WHERE account_id = ?1 AND email_key = ?2"),
-            params![account_id, key],
-            contact_row,
-        )
-        .optional()?)
+    one(
+        conn,
+        &format!("SELECT {CONTACT_COLS} FROM contacts WHERE account_id = ?1 AND email_key = ?2"),
+        args![account_id, key],
+        contact_row,
+    )
+    .await
 }
 
 const CONVERSATION_COLS: &str = "c.id, c.account_id, c.contact_id, k.email AS contact_email, c.subject, c.channel,
     c.status, c.message_count, c.campaign_id, c.automation_id, c.created_at, c.last_message_at";
 
-fn conversation_row(r: &Row<'_>) -> rusqlite::Result<Conversation> {
+fn conversation_row(r: &Row) -> Result<Conversation, StoreError> {
     Ok(Conversation {
-        id: r.get("id")?,
-        account_id: r.get("account_id")?,
-        contact_id: r.get("contact_id")?,
-        contact_email: r.get("contact_email")?,
-        subject: r.get("subject")?,
-        channel: r.get("channel")?,
-        status: r.get("status")?,
-        message_count: r.get("message_count")?,
-        campaign_id: r.get("campaign_id")?,
-        automation_id: r.get("automation_id")?,
-        created_at: r.get("created_at")?,
-        last_message_at: r.get("last_message_at")?,
+        id: r.named("id")?,
+        account_id: r.named("account_id")?,
+        contact_id: r.named("contact_id")?,
+        contact_email: r.named("contact_email")?,
+        subject: r.named("subject")?,
+        channel: r.named("channel")?,
+        status: r.named("status")?,
+        message_count: r.named("message_count")?,
+        campaign_id: r.named("campaign_id")?,
+        automation_id: r.named("automation_id")?,
+        created_at: r.named("created_at")?,
+        last_message_at: r.named("last_message_at")?,
     })
 }
 
 /// An account's conversations, newest activity first; only one contact's when `contact_id` is set.
-pub fn conversations(
-    conn: &Connection,
+pub async fn conversations(
+    conn: Conn<'_>,
     account_id: i64,
     contact_id: Option<i64>,
 ) -> Result<Vec<Conversation>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {CONVERSATION_COLS} FROM conversations c JOIN contacts k ON k.id = c.contact_id
-         WHERE c.account_id = ?1 AND (?2 IS NULL OR c.contact_id = ?2)
-         ORDER BY c.last_message_at DESC, c.id DESC"
-    ))?;
-    let rows = stmt
-        .query_map(params![account_id, contact_id], conversation_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    all(
+        conn,
+        &format!(
+            "SELECT {CONVERSATION_COLS} FROM conversations c JOIN contacts k ON k.id = c.contact_id
+             WHERE c.account_id = ?1 AND (c.contact_id = ?2 OR ?2 IS NULL)
+             ORDER BY c.last_message_at DESC, c.id DESC"
+        ),
+        args![account_id, contact_id],
+        conversation_row,
+    )
+    .await
 }
 
-pub fn conversation(conn: &Connection, id: i64) -> Result<Option<Conversation>, StoreError> {
-    Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {CONVERSATION_COLS} FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = ?1"
-            ),
-            [id],
-            conversation_row,
-        )
-        .optional()?)
+pub async fn conversation(conn: Conn<'_>, id: i64) -> Result<Option<Conversation>, StoreError> {
+    one(
+        conn,
+        &format!(
+            "SELECT {CONVERSATION_COLS} FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = ?1"
+        ),
+        args![id],
+        conversation_row,
+    )
+    .await
 }
 
 const MESSAGE_COLS: &str = "id, account_id, conversation_id, contact_id, queue_id, message_id, kind, flags,
-    from_email, from_name, reply_to, to_json, cc_json, subject, date, received_at, in_reply_to, references_json,    text, html, coalesce(reply_text, trim(text, ' ' || char(9, 10, 13))) AS reply_text, attachments_json, size, tags_json, campaign_id, automation_id, forwarded_by,
+    from_email, from_name, reply_to, to_json, cc_json, subject, date, received_at, in_reply_to, references_json,
+    text, html, reply_text, attachments_json, size, tags_json, campaign_id, automation_id, forwarded_by,
     original_json, bounce_json, envelope_json, auth_json, verified, signature";
 
-fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
+fn message_row(r: &Row) -> Result<Message, StoreError> {
     Ok(Message {
-        id: r.get("id")?,
-        account_id: r.get("account_id")?,
-        conversation_id: r.get("conversation_id")?,
-        contact_id: r.get("contact_id")?,
-        queue_id: r.get("queue_id")?,
-        message_id: r.get("message_id")?,
-        kind: r.get("kind")?,
-        flags: json_col(r, "flags")?,
-        from_email: r.get("from_email")?,
-        from_name: r.get("from_name")?,
-        reply_to: r.get("reply_to")?,
-        to: json_col(r, "to_json")?,
-        cc: json_col(r, "cc_json")?,
-        subject: r.get("subject")?,
-        date: r.get("date")?,
-        received_at: r.get("received_at")?,
-        in_reply_to: r.get("in_reply_to")?,
-        references: json_col(r, "references_json")?,
-        text: r.get("text")?,
-        html: r.get("html")?,
-        reply_text: r.get("reply_text")?,
-        signature: r.get("signature")?,
-        attachments: json_col(r, "attachments_json")?,
-        size: r.get("size")?,
-        tags: json_col(r, "tags_json")?,
-        campaign_id: r.get("campaign_id")?,
-        automation_id: r.get("automation_id")?,
-        forwarded_by: r.get("forwarded_by")?,
-        original: json_col(r, "original_json")?,
-        bounce: json_col(r, "bounce_json")?,
-        auth: json_col(r, "auth_json")?,
-        verified: r.get("verified")?,
-        envelope: json_col(r, "envelope_json")?,
+        id: r.named("id")?,
+        account_id: r.named("account_id")?,
+        conversation_id: r.named("conversation_id")?,
+        contact_id: r.named("contact_id")?,
+        queue_id: r.named("queue_id")?,
+        message_id: r.named("message_id")?,
+        kind: r.named("kind")?,
+        flags: r.named("flags")?,
+        from_email: r.named("from_email")?,
+        from_name: r.named("from_name")?,
+        reply_to: r.named("reply_to")?,
+        to: r.named("to_json")?,
+        cc: r.named("cc_json")?,
+        subject: r.named("subject")?,
+        date: r.named("date")?,
+        received_at: r.named("received_at")?,
+        in_reply_to: r.named("in_reply_to")?,
+        references: r.named("references_json")?,
+        text: r.named("text")?,
+        html: r.named("html")?,
+        // NULL when the new text is the whole text (see `apply`): then it is the text, trimmed.
+        reply_text: match r.named::<Option<String>>("reply_text")? {
+            Some(reply) => Some(reply),
+            None => r.named::<Option<String>>("text")?.map(|t| t.trim().to_string()),
+        },
+        signature: r.named("signature")?,
+        attachments: r.named("attachments_json")?,
+        size: r.named("size")?,
+        tags: r.named("tags_json")?,
+        campaign_id: r.named("campaign_id")?,
+        automation_id: r.named("automation_id")?,
+        forwarded_by: r.named("forwarded_by")?,
+        original: r.named("original_json")?,
+        bounce: r.named("bounce_json")?,
+        auth: r.named("auth_json")?,
+        verified: r.named("verified")?,
+        envelope: r.named("envelope_json")?,
     })
 }
 
 /// A conversation's messages, oldest first.
-pub fn conversation_messages(conn: &Connection, conversation_id: i64) -> Result<Vec<Message>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 ORDER BY id"
-    ))?;
-    let rows = stmt
-        .query_map([conversation_id], message_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+pub async fn conversation_messages(conn: Conn<'_>, conversation_id: i64) -> Result<Vec<Message>, StoreError> {
+    all(
+        conn,
+        &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 ORDER BY id"),
+        args![conversation_id],
+        message_row,
+    )
+    .await
 }
 
-pub fn message(conn: &Connection, id: i64) -> Result<Option<Message>, StoreError> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = ?1"),
-            [id],
-            message_row,
-        )
-        .optional()?)
+pub async fn message(conn: Conn<'_>, id: i64) -> Result<Option<Message>, StoreError> {
+    one(
+        conn,
+        &format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = ?1"),
+        args![id],
+        message_row,
+    )
+    .await
 }
 
 /// An account's messages, newest first, optionally of one kind (e.g. bounces, system notices).
-pub fn messages(
-    conn: &Connection,
+pub async fn messages(
+    conn: Conn<'_>,
     account_id: i64,
     kind: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Message>, StoreError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {MESSAGE_COLS} FROM messages WHERE account_id = ?1 AND (?2 IS NULL OR kind = ?2)
-         ORDER BY id DESC LIMIT ?3"
-    ))?;
-    let rows = stmt
-        .query_map(params![account_id, kind, limit], message_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    all(
+        conn,
+        &format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE account_id = ?1 AND (kind = ?2 OR ?2 IS NULL)
+             ORDER BY id DESC LIMIT ?3"
+        ),
+        args![account_id, kind, limit],
+        message_row,
+    )
+    .await
 }
 
 /// The stored bytes of a message: our Received header, then the message as received.
-pub fn message_raw(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT r.data FROM messages m JOIN raw_messages r ON r.id = m.raw_id WHERE m.id = ?1",
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?)
+pub async fn message_raw(conn: Conn<'_>, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+    conn.value(
+        "SELECT r.data FROM messages m JOIN raw_messages r ON r.id = m.raw_id WHERE m.id = ?1",
+        args![id],
+    )
+    .await
 }
 
 /// Events after `since` (an event id; 0 for all), oldest first.
-pub fn events(conn: &Connection, since: i64, account_id: Option<i64>, limit: i64) -> Result<Vec<Event>, StoreError> {
-    let mut stmt = conn.prepare(
+pub async fn events(conn: Conn<'_>, since: i64, account_id: Option<i64>, limit: i64) -> Result<Vec<Event>, StoreError> {
+    all(
+        conn,
         "SELECT id, type, account_id, created_at, data FROM events
-         WHERE id > ?1 AND (?2 IS NULL OR account_id = ?2) ORDER BY id LIMIT ?3",
-    )?;
-    let rows = stmt
-        .query_map(params![since, account_id, limit], |r| {
+         WHERE id > ?1 AND (account_id = ?2 OR ?2 IS NULL) ORDER BY id LIMIT ?3",
+        args![since, account_id, limit],
+        |r| {
             Ok(Event {
                 id: r.get(0)?,
                 kind: r.get(1)?,
                 account_id: r.get(2)?,
                 created_at: r.get(3)?,
-                data: json_col(r, "data")?,
+                data: r.get(4)?,
             })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        },
+    )
+    .await
 }
 
 /// A system notice of an account (a forwarding confirmation and its link and code).
@@ -411,13 +439,13 @@ pub struct Notice {
 }
 
 /// An account's notices, newest first.
-pub fn notices(conn: &Connection, account_id: i64) -> Result<Vec<Notice>, StoreError> {
-    let mut stmt = conn.prepare(
+pub async fn notices(conn: Conn<'_>, account_id: i64) -> Result<Vec<Notice>, StoreError> {
+    all(
+        conn,
         "SELECT id, kind, provider, link, code, requested_by, message_id, created_at FROM notices
          WHERE account_id = ?1 ORDER BY id DESC",
-    )?;
-    let rows = stmt
-        .query_map([account_id], |r| {
+        args![account_id],
+        |r| {
             Ok(Notice {
                 id: r.get(0)?,
                 kind: r.get(1)?,
@@ -428,13 +456,17 @@ pub fn notices(conn: &Connection, account_id: i64) -> Result<Vec<Notice>, StoreE
                 message_id: r.get(6)?,
                 created_at: r.get(7)?,
             })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+        },
+    )
+    .await
 }
 
-pub fn members(conn: &Connection, account_id: i64) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare("SELECT email FROM members WHERE account_id = ?1 ORDER BY email_key")?;
-    let rows = stmt.query_map([account_id], |r| r.get(0))?.collect::<Result<_, _>>()?;
-    Ok(rows)
+pub async fn members(conn: Conn<'_>, account_id: i64) -> Result<Vec<String>, StoreError> {
+    all(
+        conn,
+        "SELECT email FROM members WHERE account_id = ?1 ORDER BY email_key",
+        args![account_id],
+        |r| r.get(0),
+    )
+    .await
 }

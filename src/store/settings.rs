@@ -5,51 +5,63 @@
 //! every unconfigured install). So the first process to need a key stores 32 random bytes under a
 //! unique name; any later one, on any host, reads the same bytes.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::StoreError;
+use super::sql::{Conn, args};
 
 const REPLY_KEY: &str = "reply_token_key";
 const KEY_LEN: usize = 32;
 
 /// The stored reply-token key, created now if there is none.
-pub fn reply_key(conn: &Connection) -> rusqlite::Result<Vec<u8>> {
-    if let Some(key) = stored_reply_key(conn)? {
+pub async fn reply_key(conn: Conn<'_>) -> Result<Vec<u8>, StoreError> {
+    if let Some(key) = stored_reply_key(conn).await? {
         return Ok(key);
     }
     let mut key = [0u8; KEY_LEN];
-    getrandom::fill(&mut key).map_err(|e| {
-        rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-            Some(format!("no random source for the reply-token key: {e}")),
-        )
-    })?;
+    getrandom::fill(&mut key)
+        .map_err(|e| StoreError::Failed(format!("no random source for the reply-token key: {e}")))?;
     // The first writer wins; a process that lost the race reads the winner's key.
     conn.execute(
         "INSERT INTO settings (name, value, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
-        params![REPLY_KEY, key.as_slice(), crate::time::now_rfc3339()],
-    )?;
-    stored_reply_key(conn)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+        args![REPLY_KEY, key.as_slice(), crate::time::now_rfc3339()],
+    )
+    .await?;
+    stored_reply_key(conn)
+        .await?
+        .ok_or_else(|| StoreError::Failed("the reply-token key vanished".into()))
 }
 
 /// The stored key, if one was generated.
-pub fn stored_reply_key(conn: &Connection) -> rusqlite::Result<Option<Vec<u8>>> {
-    conn.query_row("SELECT value FROM settings WHERE name = ?1", [REPLY_KEY], |r| r.get(0))
-        .optional()
+pub async fn stored_reply_key(conn: Conn<'_>) -> Result<Option<Vec<u8>>, StoreError> {
+    conn.value("SELECT value FROM settings WHERE name = ?1", args![REPLY_KEY])
+        .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::sql::block;
+    use rusqlite::Connection;
+    use std::sync::Mutex;
+
+    fn fresh() -> Mutex<Connection> {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut conn).unwrap();
+        Mutex::new(conn)
+    }
 
     #[test]
     fn a_key_is_generated_once_and_then_read() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut conn).unwrap();
-        assert_eq!(stored_reply_key(&conn).unwrap(), None);
-        let key = reply_key(&conn).unwrap();
+        let db = fresh();
+        let conn = Conn::Sqlite(&db);
+        assert_eq!(block(stored_reply_key(conn)).unwrap(), None);
+        let key = block(reply_key(conn)).unwrap();
         assert_eq!(key.len(), KEY_LEN);
-        assert_eq!(reply_key(&conn).unwrap(), key);
-        let mut other = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut other).unwrap();
-        assert_ne!(reply_key(&other).unwrap(), key, "two installs never share a key");
+        assert_eq!(block(reply_key(conn)).unwrap(), key);
+        let other = fresh();
+        assert_ne!(
+            block(reply_key(Conn::Sqlite(&other))).unwrap(),
+            key,
+            "two installs never share a key"
+        );
     }
 }

@@ -1,16 +1,15 @@
-//! The single writer: owns the write connection and commits deliveries in batches.
+//! SQLite's single writer: a thread that owns the write connection and group-commits deliveries
+//! ([`super::commit`]).
 //!
-//! Sessions submit a delivery and wait on a oneshot. The writer takes whatever has queued up while
-//! the previous commit was fsyncing (up to `max_batch`), applies each delivery in its own savepoint
-//! (a failure undoes that delivery only), commits once, and only then answers each session. So an
-//! answer of Ok always means "durably committed" (invariant 1), and a failed commit answers every
-//! delivery of the batch with an error: nothing half-stored.
+//! Sessions submit a delivery and wait on its [`Pending`]. The writer takes whatever has queued up
+//! while the previous commit was fsyncing (up to `max_batch`) and commits it as one batch.
 
+use super::commit::commit_batch;
 use super::pending::{Answer, Pending};
-use super::{Committed, StoreError, apply};
+use super::sql::{Conn, block};
+use super::{Committed, StoreError};
 use crate::mail::Delivery;
-use crate::metrics::METRICS;
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 use tokio::sync::mpsc;
@@ -80,7 +79,8 @@ impl WriterHandle {
     }
 }
 
-fn run(mut conn: Connection, mut jobs: mpsc::UnboundedReceiver<Job>, max_batch: usize, window_days: u32) {
+fn run(conn: Connection, mut jobs: mpsc::UnboundedReceiver<Job>, max_batch: usize, window_days: u32) {
+    let conn = Mutex::new(conn);
     let mut batch = Vec::with_capacity(max_batch);
     while let Some(first) = jobs.blocking_recv() {
         let mut next = Some(first);
@@ -89,6 +89,8 @@ fn run(mut conn: Connection, mut jobs: mpsc::UnboundedReceiver<Job>, max_batch: 
                 Job::Deliver { delivery, answer } => batch.push((*delivery, answer)),
                 Job::Ping(answer) => {
                     let ok = conn
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
                         .execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
                         .map_err(StoreError::from);
                     let _ = answer.send(ok);
@@ -99,65 +101,11 @@ fn run(mut conn: Connection, mut jobs: mpsc::UnboundedReceiver<Job>, max_batch: 
             }
         }
         if !batch.is_empty() {
-            commit_batch(&mut conn, std::mem::take(&mut batch), window_days);
-        }
-    }
-}
-
-fn commit_batch(conn: &mut Connection, batch: Vec<(Delivery, Answer<Vec<Committed>>)>, window_days: u32) {
-    let started = std::time::Instant::now();
-    let size = batch.len();
-    let fail_all = |answers: Vec<Answer<Vec<Committed>>>, err: &StoreError| {
-        for answer in answers {
-            let _ = answer.send(Err(err.clone()));
-        }
-    };
-    let mut txn = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(txn) => txn,
-        Err(e) => {
-            let err = StoreError::from(e);
-            tracing::error!(error = %err, batch = size, "cannot begin a transaction");
-            return fail_all(batch.into_iter().map(|(_, r)| r).collect(), &err);
-        }
-    };
-    let now = crate::time::now_rfc3339();
-    let mut outcomes = Vec::with_capacity(batch.len());
-    let mut rest = batch.into_iter();
-    while let Some((delivery, answer)) = rest.next() {
-        let outcome = match txn.savepoint() {
-            Ok(sp) => match apply::apply(&sp, &delivery, &now, window_days) {
-                Ok(done) => sp.commit().map(|_| done).map_err(StoreError::from),
-                // Dropping the savepoint rolls back this delivery only.
-                Err(e) => Err(StoreError::from(e)),
-            },
-            Err(e) => Err(StoreError::from(e)),
-        };
-        if let Err(e) = &outcome {
-            tracing::warn!(queue_id = %delivery.envelope.queue_id, error = %e, "delivery not stored");
-            // SQLite rolls the whole transaction back by itself after some errors (disk full,
-            // I/O error): then nothing of this batch is stored, and every delivery must hear so.
-            if txn.is_autocommit() {
-                let err = e.clone();
-                let all = outcomes.into_iter().map(|(r, _)| r).chain(std::iter::once(answer));
-                return fail_all(all.chain(rest.map(|(_, r)| r)).collect(), &err);
-            }
-        }
-        outcomes.push((answer, outcome));
-    }
-    match txn.commit() {
-        Ok(()) => {
-            let elapsed = started.elapsed();
-            METRICS.commit_latency.observe(elapsed.as_secs_f64());
-            METRICS.batch_size.observe(size as f64);
-            tracing::debug!(batch = size, elapsed_us = elapsed.as_micros() as u64, "committed");
-            for (answer, outcome) in outcomes {
-                let _ = answer.send(outcome);
-            }
-        }
-        Err(e) => {
-            let err = StoreError::from(e);
-            tracing::error!(error = %err, batch = size, "commit failed");
-            fail_all(outcomes.into_iter().map(|(r, _)| r).collect(), &err);
+            block(commit_batch(
+                Conn::Sqlite(&conn),
+                std::mem::take(&mut batch),
+                window_days,
+            ));
         }
     }
 }

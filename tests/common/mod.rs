@@ -1,10 +1,12 @@
-//! Test harness: starts the real `inboxd` binary on a free loopback port with its own database in a
-//! temporary folder, talks SMTP to it over TCP, runs its CLI, and opens its SQLite file.
+//! Test harness: starts the real `inboxd` binary on a free loopback port with its own database (a
+//! SQLite file in a temporary folder, or a fresh database on the test process's own PostgreSQL
+//! server), talks SMTP to it over TCP, runs its CLI, and reads its tables.
 // Each test binary uses a part of the harness.
 #![allow(dead_code)]
 
 mod client;
 pub mod dns;
+pub mod pg;
 mod text;
 
 // Each test binary uses a part of the harness.
@@ -109,10 +111,17 @@ impl Builder {
                 .expect("database.path is set")
                 .to_string(),
         );
+        let database_url = self
+            .table
+            .get("database")
+            .and_then(|d| d.get("url"))
+            .and_then(|u| u.as_str())
+            .map(String::from);
         Server {
             dir: self.dir,
             config_path,
             db_path,
+            database_url,
             addr: "127.0.0.1:1".parse().unwrap(),
             tls_addr: None,
             http_addr: None,
@@ -127,6 +136,8 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
     pub db_path: PathBuf,
+    /// The PostgreSQL database, when the server runs on one (else the SQLite file at `db_path`).
+    pub database_url: Option<String>,
     /// The first plain SMTP listener.
     pub addr: SocketAddr,
     /// The first implicit-TLS listener, when configured.
@@ -179,6 +190,51 @@ pub fn builder() -> Builder {
 
 pub fn start() -> Server {
     builder().start()
+}
+
+/// Which store a test's server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The test defaults on `backend` (PostgreSQL: a fresh database on the test server).
+pub fn builder_on(backend: Backend) -> Builder {
+    match backend {
+        Backend::Sqlite => builder(),
+        Backend::Postgres => builder().set("database.url", pg::database()),
+    }
+}
+
+pub fn start_on(backend: Backend) -> Server {
+    builder_on(backend).start()
+}
+
+/// One test body, run once on each backend: `mod name { fn sqlite(); fn postgres(); }`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($(#[$meta:meta])* fn $name:ident($backend:ident: Backend) $body:block)*) => {
+        $(
+            $(#[$meta])*
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                fn run($backend: Backend) $body
+
+                #[test]
+                fn sqlite() {
+                    run(Backend::Sqlite)
+                }
+
+                #[test]
+                fn postgres() {
+                    run(Backend::Postgres)
+                }
+            }
+        )*
+    };
 }
 
 #[derive(Debug, Clone)]
@@ -353,19 +409,51 @@ impl Server {
         conn
     }
 
-    pub fn count(&self, sql: &str) -> i64 {
-        self.db().query_row(sql, [], |r| r.get(0)).unwrap()
+    /// A PostgreSQL connection to the server's database (when it runs on one).
+    pub fn pg(&self) -> postgres::Client {
+        let url = self.database_url.as_ref().expect("the server runs on PostgreSQL");
+        postgres::Client::connect(url, postgres::NoTls).unwrap()
     }
 
-    /// The first column of every row of a query, as text.
+    /// The first column of the first row of a query (an integer), on either backend.
+    pub fn count(&self, sql: &str) -> i64 {
+        match &self.database_url {
+            Some(_) => self.pg().query_one(sql, &[]).unwrap().get(0),
+            None => self.db().query_row(sql, [], |r| r.get(0)).unwrap(),
+        }
+    }
+
+    /// Runs one statement on either backend (tests setting up a state the platform would make).
+    pub fn execute(&self, sql: &str) {
+        match &self.database_url {
+            Some(_) => {
+                self.pg().batch_execute(sql).unwrap();
+            }
+            None => {
+                self.db().execute_batch(sql).unwrap();
+            }
+        }
+    }
+
+    /// The first column of every row of a query, as text, on either backend.
     pub fn texts(&self, sql: &str) -> Vec<String> {
-        self.db()
-            .prepare(sql)
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+        match &self.database_url {
+            Some(_) => self
+                .pg()
+                .query(sql, &[])
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<_, String>(0))
+                .collect(),
+            None => self
+                .db()
+                .prepare(sql)
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect(),
+        }
     }
 
     pub fn connect(&self) -> Client {
@@ -408,20 +496,30 @@ impl Server {
 
     /// The messages row id of a queue id.
     pub fn message_by_queue_id(&self, queue_id: &str) -> Vec<i64> {
-        let db = self.db();
-        let mut stmt = db
-            .prepare("SELECT id FROM messages WHERE queue_id = ?1 ORDER BY id")
-            .unwrap();
-        stmt.query_map([queue_id], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+        assert!(queue_id.chars().all(|c| c.is_ascii_alphanumeric()), "{queue_id}");
+        self.texts(&format!(
+            "SELECT CAST(id AS TEXT) FROM messages WHERE queue_id = '{queue_id}' ORDER BY id"
+        ))
+        .iter()
+        .map(|id| id.parse().unwrap())
+        .collect()
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
+        // A failed test shows what the server complained about.
+        if std::thread::panicking() {
+            let logs = self.logs();
+            let complaints: Vec<&String> = logs
+                .iter()
+                .filter(|l| l.contains("\"WARN\"") || l.contains("\"ERROR\""))
+                .collect();
+            for line in complaints.iter().rev().take(20).rev() {
+                eprintln!("server: {line}");
+            }
+        }
     }
 }
 

@@ -75,31 +75,31 @@ impl TestStore {
 }
 
 impl MailStore for TestStore {
-    fn find_account(&self, local: &str, _domain: &str) -> Result<Option<AccountRoute>, StoreError> {
+    fn find_account(&self, local: &str, _domain: &str) -> Pending<Option<AccountRoute>> {
         if *self.lookups_fail.lock().unwrap() {
-            return Err(StoreError::Failed("test: lookup failure".into()));
+            return Pending::ready(Err(StoreError::Failed("test: lookup failure".into())));
         }
-        Ok(match local {
+        Pending::ready(Ok(match local {
             "acme-k7m2q9x4" => Some(Self::route(1, true)),
             "off-bbbb" => Some(Self::route(3, false)),
             _ => None,
-        })
+        }))
     }
 
-    fn account(&self, id: i64) -> Result<Option<AccountRoute>, StoreError> {
-        Ok((id == 1).then(|| Self::route(1, true)))
+    fn account(&self, id: i64) -> Pending<Option<AccountRoute>> {
+        Pending::ready(Ok((id == 1).then(|| Self::route(1, true))))
     }
 
-    fn postmaster_account(&self, _domain: &str) -> Result<Option<AccountRoute>, StoreError> {
-        Ok(Some(Self::route(9, true)))
+    fn postmaster_account(&self, _domain: &str) -> Pending<Option<AccountRoute>> {
+        Pending::ready(Ok(Some(Self::route(9, true))))
     }
 
-    fn members(&self, account_id: i64) -> Result<Vec<String>, StoreError> {
-        Ok(if account_id == 1 {
+    fn members(&self, account_id: i64) -> Pending<Vec<String>> {
+        Pending::ready(Ok(if account_id == 1 {
             vec!["agent@acme.example".into()]
         } else {
             Vec::new()
-        })
+        }))
     }
 
     fn submit(&self, delivery: Delivery) -> Pending<Vec<Committed>> {
@@ -170,7 +170,7 @@ struct Client {
 impl Client {
     /// Starts a session on `store` with `config` and reads the greeting.
     async fn connect(store: Arc<TestStore>, config: Config) -> (Client, Reply) {
-        let ctx = Arc::new(Context::new(config, store, None).expect("a context"));
+        let ctx = Arc::new(Context::new(config, store, None).await.expect("a context"));
         let (ours, theirs) = tokio::io::duplex(256 * 1024);
         let (stop, shutdown) = watch::channel(false);
         let peer: SocketAddr = "192.0.2.10:40000".parse().unwrap();

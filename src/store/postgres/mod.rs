@@ -1,0 +1,331 @@
+//! The PostgreSQL backend: several MX hosts sharing one store, with the semantics of one SQLite
+//! host.
+//!
+//! Deliveries are group-committed as on SQLite ([`super::commit`]), by a few writer tasks that
+//! share the queue: while one batch's COMMIT waits for the WAL flush, the next batch is applied on
+//! another connection. Everything that must come out as if there were one host is decided by the
+//! database: per-account advisory locks serialize one account's deliveries across hosts (one
+//! message stored once, one new sender one contact, one thread one conversation), `ON CONFLICT`
+//! settles concurrent creation (the postmaster account, the reply-token key), and the events lock
+//! orders event ids by commit. Routing reads the database at every RCPT, so a change made on any
+//! host routes everywhere at the next recipient.
+//!
+//! Every database call is async on the runtime; none blocks a worker thread. While the database is
+//! unreachable, work fails with 451 at once (the pool's connect and wait timeouts bound it), a
+//! prober retries with backoff, and after [`DOWN_AFTER`] new sessions are told 421 4.3.2.
+
+mod client;
+mod connect;
+
+pub use client::{error, execute, query};
+pub use connect::{PostgresOptions, connect, migrate, version};
+
+use super::commit::{Queued, commit_batch};
+use super::pending::{Answer, Pending};
+use super::sql::{Conn, args};
+use super::{Committed, MailStore, StoreError, admin, route_of, settings};
+use crate::mail::{AccountRoute, Delivery, POSTMASTER};
+use deadpool_postgres::Pool;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Writer tasks per host: one applying while another commits.
+const WRITERS: usize = 2;
+/// How long the database may be unreachable before new sessions are turned away with 421.
+pub const DOWN_AFTER: Duration = Duration::from_secs(3);
+
+/// Settings of the PostgreSQL backend.
+#[derive(Debug, Clone)]
+pub struct PostgresStoreOptions {
+    pub connection: PostgresOptions,
+    pub max_batch: usize,
+    pub subject_window_days: u32,
+}
+
+pub struct PostgresStore {
+    pool: Pool,
+    queue: Mutex<Option<mpsc::UnboundedSender<Queued>>>,
+    writers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    health: Arc<Health>,
+    prober: tokio::task::JoinHandle<()>,
+}
+
+/// Whether the database answers, as the prober last saw it.
+#[derive(Default)]
+struct Health {
+    down_since: Mutex<Option<Instant>>,
+}
+
+impl Health {
+    fn set(&self, up: bool) {
+        let mut down = self.down_since.lock().unwrap_or_else(|e| e.into_inner());
+        match (up, *down) {
+            (true, Some(since)) => {
+                tracing::info!(down_ms = since.elapsed().as_millis() as u64, "database reachable again");
+                *down = None;
+            }
+            (false, None) => {
+                tracing::error!("database unreachable");
+                *down = Some(Instant::now());
+            }
+            _ => {}
+        }
+    }
+
+    fn down_for(&self) -> Option<Duration> {
+        self.down_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|since| since.elapsed())
+    }
+}
+
+/// One connection of its own with the schema brought up to date, for the CLI.
+pub async fn connect_and_migrate(options: &PostgresOptions) -> Result<deadpool_postgres::ClientWrapper, StoreError> {
+    let client = connect(options).await?;
+    migrate(&client).await?;
+    Ok(client)
+}
+
+impl PostgresStore {
+    /// Connects, migrates (under the migration lock), and starts the writers and the prober. Must
+    /// run on the server's runtime.
+    pub async fn open(options: PostgresStoreOptions) -> Result<PostgresStore, StoreError> {
+        let first = connect(&options.connection).await?;
+        migrate(&first).await?;
+        let commit_mode: String = first
+            .query_one("SHOW synchronous_commit", &[])
+            .await
+            .map_err(error)?
+            .get(0);
+        drop(first);
+        let mut connection = options.connection.clone();
+        if matches!(commit_mode.as_str(), "off" | "local") {
+            // A 250 is a promise: never acknowledge what a crash of the server could lose.
+            tracing::warn!(server = %commit_mode, "synchronous_commit raised to `on` for inboxd's sessions");
+            connection.force_synchronous_commit = true;
+        }
+        let pool = connect::pool(&connection)?;
+        let (queue, jobs) = mpsc::unbounded_channel();
+        let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
+        let health = Arc::new(Health::default());
+        let writers = (0..WRITERS)
+            .map(|_| {
+                tokio::spawn(write(
+                    pool.clone(),
+                    Arc::clone(&jobs),
+                    options.max_batch,
+                    options.subject_window_days,
+                    Arc::clone(&health),
+                ))
+            })
+            .collect();
+        let prober = tokio::spawn(probe(pool.clone(), Arc::clone(&health)));
+        Ok(PostgresStore {
+            pool,
+            queue: Mutex::new(Some(queue)),
+            writers: Mutex::new(writers),
+            health,
+            prober,
+        })
+    }
+
+    /// The pool, for the HTTP door's reads.
+    pub fn pool(&self) -> Pool {
+        self.pool.clone()
+    }
+
+    /// Stops taking deliveries and waits until the writers committed everything already queued.
+    pub async fn close(&self) {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let writers = std::mem::take(&mut *self.writers.lock().unwrap_or_else(|e| e.into_inner()));
+        for writer in writers {
+            let _ = writer.await;
+        }
+        self.prober.abort();
+    }
+
+    /// Runs `work` on a pooled connection, on the runtime, answering through a [`Pending`].
+    fn spawn<T: Send + 'static>(
+        &self,
+        work: impl for<'c> FnOnce(Conn<'c>) -> super::BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+    ) -> Pending<T> {
+        let (answer, pending) = Pending::channel();
+        let pool = self.pool.clone();
+        let health = Arc::clone(&self.health);
+        tokio::spawn(async move {
+            let outcome = match pool.get().await {
+                Ok(client) => work(Conn::Postgres(&client)).await,
+                Err(e) => {
+                    health.set(false);
+                    Err(StoreError::Failed(format!("database unreachable: {e}")))
+                }
+            };
+            let _ = answer.send(outcome);
+        });
+        pending
+    }
+}
+
+const ROUTE_BY_ADDRESS: &str =
+    "SELECT id, enabled, dmarc_reject, bulk_contacts FROM accounts WHERE local_part = ?1 AND domain = ?2";
+
+impl MailStore for PostgresStore {
+    fn find_account(&self, local: &str, domain: &str) -> Pending<Option<AccountRoute>> {
+        let (local, domain) = (local.to_string(), domain.to_string());
+        self.spawn(move |c| {
+            Box::pin(async move {
+                c.query_opt(ROUTE_BY_ADDRESS, args![local, domain])
+                    .await?
+                    .as_ref()
+                    .map(route_of)
+                    .transpose()
+            })
+        })
+    }
+
+    fn postmaster_account(&self, domain: &str) -> Pending<Option<AccountRoute>> {
+        let domain = domain.to_string();
+        self.spawn(move |c| {
+            Box::pin(async move {
+                if let Some(row) = c.query_opt(ROUTE_BY_ADDRESS, args![POSTMASTER, domain]).await? {
+                    return route_of(&row).map(Some);
+                }
+                // Two hosts may create it at once: ON CONFLICT keeps one.
+                admin::create_postmaster_account(c, &domain).await?;
+                c.query_opt(ROUTE_BY_ADDRESS, args![POSTMASTER, domain])
+                    .await?
+                    .as_ref()
+                    .map(route_of)
+                    .transpose()
+            })
+        })
+    }
+
+    fn account(&self, id: i64) -> Pending<Option<AccountRoute>> {
+        self.spawn(move |c| {
+            Box::pin(async move {
+                c.query_opt(
+                    "SELECT id, enabled, dmarc_reject, bulk_contacts FROM accounts WHERE id = ?1",
+                    args![id],
+                )
+                .await?
+                .as_ref()
+                .map(route_of)
+                .transpose()
+            })
+        })
+    }
+
+    fn members(&self, account_id: i64) -> Pending<Vec<String>> {
+        self.spawn(move |c| {
+            Box::pin(async move {
+                c.query("SELECT email_key FROM members WHERE account_id = ?1", args![account_id])
+                    .await?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect()
+            })
+        })
+    }
+
+    fn submit(&self, delivery: Delivery) -> Pending<Vec<Committed>> {
+        let (answer, pending) = Pending::channel();
+        let queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        match queue.as_ref() {
+            Some(queue) => {
+                if let Err(mpsc::error::SendError((_, answer))) = queue.send((delivery, answer)) {
+                    let _ = answer.send(Err(StoreError::Failed("the writers have stopped".into())));
+                }
+            }
+            None => {
+                let _ = answer.send(Err(StoreError::Failed("the store is closed".into())));
+            }
+        }
+        pending
+    }
+
+    fn is_full(&self, _incoming: u64) -> bool {
+        // PostgreSQL says so itself (disk_full → 452 4.3.1 at the commit).
+        false
+    }
+
+    fn ping(&self) -> Pending<()> {
+        self.spawn(|c| Box::pin(async move { c.batch("SELECT 1").await }))
+    }
+
+    fn available(&self) -> bool {
+        self.health.down_for().is_none_or(|down| down < DOWN_AFTER)
+    }
+
+    fn reply_key(&self) -> Pending<Vec<u8>> {
+        self.spawn(|c| Box::pin(settings::reply_key(c)))
+    }
+}
+
+/// One writer: takes whatever has queued (up to `max_batch`) while the others apply or commit,
+/// then applies and commits it on a pooled connection.
+async fn write(
+    pool: Pool,
+    jobs: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Queued>>>,
+    max_batch: usize,
+    window_days: u32,
+    health: Arc<Health>,
+) {
+    loop {
+        let batch = {
+            let mut jobs = jobs.lock().await;
+            let Some(first) = jobs.recv().await else {
+                return;
+            };
+            let mut batch = vec![first];
+            while batch.len() < max_batch {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        match pool.get().await {
+            Ok(client) => commit_batch(Conn::Postgres(&client), batch, window_days).await,
+            Err(e) => {
+                health.set(false);
+                let err = StoreError::Failed(format!("database unreachable: {e}"));
+                tracing::error!(error = %err, batch = batch.len(), "cannot commit");
+                fail(batch.into_iter().map(|(_, answer)| answer), &err);
+            }
+        }
+    }
+}
+
+fn fail(answers: impl Iterator<Item = Answer<Vec<Committed>>>, err: &StoreError) {
+    for answer in answers {
+        let _ = answer.send(Err(err.clone()));
+    }
+}
+
+/// Watches the database: once a second while it answers; while it does not, again after a
+/// backoff that doubles from 100 ms to 2 s, so a restart is noticed quickly without hammering it.
+async fn probe(pool: Pool, health: Arc<Health>) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let up = matches!(
+            tokio::time::timeout(Duration::from_secs(2), async {
+                let client = pool.get().await.ok()?;
+                client.batch_execute("SELECT 1").await.ok()
+            })
+            .await,
+            Ok(Some(()))
+        );
+        health.set(up);
+        if up {
+            backoff = Duration::from_millis(100);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        } else {
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! A throwaway PostgreSQL server for the tests: Debian's `initdb` and `pg_ctl` (from the folder
+//! `pg_config --bindir` names) into a temporary folder, on a free loopback port, one per test
+//! process, each test in a database of its own; stopped and removed when the process exits.
+//!
+//! `initdb` refuses to run as root: as root, the folder is given to the `postgres` user and the
+//! server runs as that user (`runuser`).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub struct Postgres {
+    pub port: u16,
+    dir: PathBuf,
+    bindir: PathBuf,
+    as_postgres: bool,
+}
+
+/// The user every test connects as (a superuser, trusted on loopback).
+const USER: &str = "inboxd";
+
+/// The test process's server, started on first use.
+pub fn server() -> &'static Postgres {
+    static SERVER: OnceLock<Postgres> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let server = Postgres::start();
+        extern "C" fn stop_at_exit() {
+            if let Some(server) = SERVER.get() {
+                server.stop_immediate();
+                let _ = std::fs::remove_dir_all(&server.dir);
+            }
+        }
+        // SAFETY: registering a plain function with the C runtime; it runs once at exit.
+        unsafe {
+            libc::atexit(stop_at_exit);
+        }
+        server
+    })
+}
+
+/// A fresh, empty database on the test server: its URL.
+pub fn database() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let server = server();
+    let name = format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    let mut client = server.client("postgres");
+    client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    server.url(&name)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn bindir() -> PathBuf {
+    let out = Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .expect("pg_config runs (Debian package postgresql; .ci/run installs it)");
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+impl Postgres {
+    fn start() -> Postgres {
+        let bindir = bindir();
+        let as_postgres = unsafe { libc::geteuid() } == 0;
+        let dir = std::env::temp_dir().join(format!("inboxd-pg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let server = Postgres {
+            port: free_port(),
+            dir,
+            bindir,
+            as_postgres,
+        };
+        if as_postgres {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres", server.dir.to_str().unwrap()])
+                .status()
+                .unwrap();
+            assert!(status.success(), "chown the PostgreSQL folder to postgres");
+        }
+        let data = server.data();
+        let initdb = server
+            .command("initdb")
+            .args(["-D", data.to_str().unwrap(), "-U", USER, "--auth=trust", "-E", "UTF8"])
+            .args(["--locale=C.UTF-8", "--no-sync"])
+            .output()
+            .unwrap();
+        assert!(
+            initdb.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&initdb.stderr)
+        );
+        server.start_again();
+        server
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// A PostgreSQL program, run as `postgres` when we are root.
+    fn command(&self, program: &str) -> Command {
+        let path = self.bindir.join(program);
+        if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            Command::new(path)
+        }
+    }
+
+    /// Starts the server (again, after a stop) and waits until it takes connections.
+    pub fn start_again(&self) {
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={} -c max_connections=300 \
+             -c fsync=on -c synchronous_commit=on -c shared_buffers=64MB",
+            self.port,
+            self.dir.display()
+        );
+        let out = self
+            .command("pg_ctl")
+            .args(["-D", self.data().to_str().unwrap(), "-l"])
+            .arg(self.dir.join("log"))
+            .args(["-o", &options, "-w", "-t", "60", "start"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while postgres::Client::connect(&self.url("postgres"), postgres::NoTls).is_err() {
+            assert!(Instant::now() < deadline, "PostgreSQL did not come up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `pg_ctl stop -m immediate`: the server dies as in a crash (no checkpoint; WAL replay at the
+    /// next start).
+    pub fn stop_immediate(&self) {
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", self.data().to_str().unwrap(), "-m", "immediate", "-w", "stop"])
+            .output();
+    }
+
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://{USER}@127.0.0.1:{}/{database}", self.port)
+    }
+
+    pub fn client(&self, database: &str) -> postgres::Client {
+        postgres::Client::connect(&self.url(database), postgres::NoTls).expect("a PostgreSQL connection")
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}

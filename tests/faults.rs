@@ -5,180 +5,14 @@
 
 mod common;
 
+use common::load::*;
 use common::*;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Write;
+use std::net::TcpStream;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// A small deterministic generator: fault timings vary, runs are reproducible from the seed.
-struct XorShift(u64);
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// What a client learned about each message it tried: acknowledged (250) or not.
-type Ledger = Arc<Mutex<BTreeMap<String, bool>>>;
-
-/// One client thread: connects, sends messages with unique Message-IDs back to back, reconnects when
-/// the server goes away; records every Message-ID it sent and whether it got 250.
-fn load_client(addr: SocketAddr, rcpt: String, id: usize, stop: Arc<AtomicBool>, ledger: Ledger, seq: Arc<AtomicU64>) {
-    while !stop.load(Ordering::Relaxed) {
-        let Ok(stream) = TcpStream::connect(addr) else {
-            std::thread::sleep(Duration::from_millis(20));
-            continue;
-        };
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut c = ClientIo::new(stream);
-        if c.reply().is_none_or(|r| r.0 != 220) || c.cmd("EHLO load.example").is_none() {
-            continue;
-        }
-        while !stop.load(Ordering::Relaxed) {
-            let n = seq.fetch_add(1, Ordering::Relaxed);
-            let mid = format!("load-{id}-{n}@faults.example");
-            ledger.lock().unwrap().insert(mid.clone(), false);
-            let msg = format!("MAIL FROM:<c{id}@load.example>\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n",);
-            if c.write(msg.as_bytes()).is_err() {
-                break;
-            }
-            let ok = (0..3).all(|_| c.reply().is_some_and(|r| r.0 < 400));
-            if !ok {
-                break;
-            }
-            let body = format!(
-                "From: Customer {id} <c{id}@load.example>\r\nSubject: load {n}\r\nMessage-ID: <{mid}>\r\n\r\n{}\r\n.\r\n",
-                "lorem ipsum ".repeat(150)
-            );
-            if c.write(body.as_bytes()).is_err() {
-                break;
-            }
-            match c.reply() {
-                Some((250, _)) => {
-                    ledger.lock().unwrap().insert(mid, true);
-                }
-                Some(_) => continue,
-                None => break,
-            }
-        }
-    }
-}
-
-/// Minimal blocking SMTP client I/O that reports failures instead of panicking (the server dies often here).
-struct ClientIo {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl ClientIo {
-    fn new(stream: TcpStream) -> ClientIo {
-        ClientIo {
-            stream,
-            buf: Vec::new(),
-        }
-    }
-    fn write(&mut self, b: &[u8]) -> std::io::Result<()> {
-        self.stream.write_all(b)
-    }
-    fn cmd(&mut self, line: &str) -> Option<(u16, String)> {
-        self.write(format!("{line}\r\n").as_bytes()).ok()?;
-        self.reply()
-    }
-    fn reply(&mut self) -> Option<(u16, String)> {
-        loop {
-            if let Some(pos) = self.buf.windows(2).position(|w| w == b"\r\n") {
-                let line: Vec<u8> = self.buf.drain(..pos + 2).collect();
-                let line = String::from_utf8_lossy(&line).to_string();
-                if line.len() >= 4 && line.as_bytes()[3] == b'-' {
-                    continue;
-                }
-                return Some((line.get(..3)?.parse().ok()?, line));
-            }
-            let mut chunk = [0u8; 4096];
-            match self.stream.read(&mut chunk) {
-                Ok(0) | Err(_) => return None,
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-    }
-}
-
-/// The database tells one consistent story: no message without its raw bytes, no orphan raw bytes,
-/// conversation counts equal their messages, one event per stored message, and SQLite's own check passes.
-fn assert_consistent(server: &Server) {
-    let db = server.db();
-    let one = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
-    assert_eq!(
-        one("SELECT count(*) FROM messages m LEFT JOIN raw_messages r ON r.id = m.raw_id WHERE r.id IS NULL"),
-        0
-    );
-    assert_eq!(
-        one("SELECT count(*) FROM raw_messages WHERE id NOT IN (SELECT raw_id FROM messages)"),
-        0
-    );
-    assert_eq!(
-        one(
-            "SELECT count(*) FROM conversations c WHERE c.message_count != (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"
-        ),
-        0
-    );
-    assert_eq!(
-        one("SELECT count(*) FROM events WHERE type = 'message.received'"),
-        one("SELECT count(*) FROM messages")
-    );
-    let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(check, "ok");
-}
-
-fn check_ledger(server: &Server, ledger: &Ledger) -> (usize, usize, usize) {
-    let db = server.db();
-    let mut stmt = db
-        .prepare("SELECT message_id, count(*) FROM messages GROUP BY message_id")
-        .unwrap();
-    let stored: BTreeMap<String, i64> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let ledger = ledger.lock().unwrap();
-    let (mut acked, mut unacked_stored, mut unacked_absent) = (0, 0, 0);
-    for (mid, ok) in ledger.iter() {
-        let n = stored.get(mid).copied().unwrap_or(0);
-        assert!(n <= 1, "{mid} stored {n} times");
-        if *ok {
-            assert_eq!(n, 1, "{mid} was acknowledged with 250 but is not stored");
-            acked += 1;
-        } else if n == 1 {
-            unacked_stored += 1;
-        } else {
-            unacked_absent += 1;
-        }
-    }
-    assert_eq!(
-        stored.len(),
-        acked + unacked_stored,
-        "nothing stored that no client sent"
-    );
-    (acked, unacked_stored, unacked_absent)
-}
 
 #[test]
 fn sigkill_under_load_loses_no_acknowledged_message() {
@@ -197,14 +31,15 @@ fn sigkill_under_load_loses_no_acknowledged_message() {
     let seq = Arc::new(AtomicU64::new(0));
     let threads: Vec<_> = (0..clients)
         .map(|id| {
-            let (addr, rcpt, stop, ledger, seq) = (
-                server.addr,
-                acme.address.clone(),
-                Arc::clone(&stop),
-                Arc::clone(&ledger),
-                Arc::clone(&seq),
-            );
-            std::thread::spawn(move || load_client(addr, rcpt, id, stop, ledger, seq))
+            let load = Load {
+                hosts: vec![server.addr],
+                rcpt: acme.address.clone(),
+                id,
+                stop: Arc::clone(&stop),
+                ledger: Arc::clone(&ledger),
+                seq: Arc::clone(&seq),
+            };
+            std::thread::spawn(move || load_client(load))
         })
         .collect();
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ u64::from(port));

@@ -6,6 +6,7 @@
 
 mod client;
 pub mod dns;
+pub mod load;
 pub mod pg;
 mod text;
 
@@ -498,7 +499,7 @@ impl Server {
     pub fn message_by_queue_id(&self, queue_id: &str) -> Vec<i64> {
         assert!(queue_id.chars().all(|c| c.is_ascii_alphanumeric()), "{queue_id}");
         self.texts(&format!(
-            "SELECT CAST(id AS TEXT) FROM messages WHERE queue_id = '{queue_id}' ORDER BY id"
+            "SELECT CAST(id AS TEXT) FROM messages WHERE queue_id = '{queue_id}' ORDER BY messages.id"
         ))
         .iter()
         .map(|id| id.parse().unwrap())

@@ -43,12 +43,25 @@ pub fn server() -> &'static Postgres {
 
 /// A fresh, empty database on the test server: its URL.
 pub fn database() -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let server = server();
-    let name = format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-    let mut client = server.client("postgres");
-    client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-    server.url(&name)
+    server().database()
+}
+
+/// A PostgreSQL server of one test's own (for the tests that stop it), stopped and removed when
+/// dropped.
+pub struct Dedicated(Postgres);
+
+impl std::ops::Deref for Dedicated {
+    type Target = Postgres;
+    fn deref(&self) -> &Postgres {
+        &self.0
+    }
+}
+
+impl Drop for Dedicated {
+    fn drop(&mut self) {
+        self.0.stop_immediate();
+        let _ = std::fs::remove_dir_all(&self.0.dir);
+    }
 }
 
 fn free_port() -> u16 {
@@ -64,10 +77,29 @@ fn bindir() -> PathBuf {
 }
 
 impl Postgres {
+    pub fn dedicated() -> Dedicated {
+        Dedicated(Postgres::start())
+    }
+
+    /// A fresh, empty database on this server: its URL.
+    pub fn database(&self) -> String {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let mut client = self.client("postgres");
+        client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        self.url(&name)
+    }
+
     fn start() -> Postgres {
+        static INSTANCES: AtomicUsize = AtomicUsize::new(0);
         let bindir = bindir();
+        // SAFETY: geteuid has no preconditions.
         let as_postgres = unsafe { libc::geteuid() } == 0;
-        let dir = std::env::temp_dir().join(format!("inboxd-pg-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "inboxd-pg-{}-{}",
+            std::process::id(),
+            INSTANCES.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let server = Postgres {

@@ -1,0 +1,392 @@
+//! Several MX hosts, one PostgreSQL store: two real `inboxd serve` processes on two ports sharing a
+//! real PostgreSQL database, and the races that break naive implementations, each repeated; a host
+//! SIGKILLed under load while the other serves; PostgreSQL itself killed (`pg_ctl stop -m
+//! immediate`) under load and restarted; a follower of the event cursor while both hosts write.
+//!
+//! `INBOXD_FAULT_KILLS` and `INBOXD_FAULT_CLIENTS` scale the fault runs up (RELIABILITY.md).
+
+mod common;
+
+use common::load::*;
+use common::*;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+/// Two hosts on one fresh database (the same domains and reply-token secret, as in production).
+fn two_hosts_on(url: &str) -> (Server, Server) {
+    // Started at the same moment: only one of them may migrate the empty database.
+    std::thread::scope(|s| {
+        let a = s.spawn(|| builder().set("database.url", url).start());
+        let b = s.spawn(|| builder().set("database.url", url).start());
+        (a.join().unwrap(), b.join().unwrap())
+    })
+}
+
+fn two_hosts() -> (Server, Server) {
+    two_hosts_on(&pg::database())
+}
+
+fn mail(from: &str, subject: &str, message_id: &str, extra: &[(&str, &str)], body: &str) -> String {
+    let mut headers = vec![
+        ("From", from),
+        ("To", "inbox@inbox.localhost"),
+        ("Subject", subject),
+        ("Message-ID", message_id),
+    ];
+    headers.extend_from_slice(extra);
+    message(&headers, body)
+}
+
+/// Sends every `(host, message)` at once (a barrier lines the threads up); the replies' codes.
+fn at_once(jobs: Vec<(std::net::SocketAddr, String, String)>) -> Vec<u16> {
+    let barrier = Arc::new(Barrier::new(jobs.len()));
+    let threads: Vec<_> = jobs
+        .into_iter()
+        .map(|(addr, rcpt, msg)| {
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                let mut c = Client::connect(addr);
+                c.ehlo();
+                c.cmd("MAIL FROM:<sender@mailer.example>").expect(250, "2.1.0");
+                c.cmd(&format!("RCPT TO:<{rcpt}>")).expect(250, "2.1.5");
+                assert_eq!(c.cmd("DATA").code, 354);
+                barrier.wait();
+                c.write(dot_stuff(msg.as_bytes()).as_slice());
+                c.write(b".\r\n");
+                let code = c.reply().code;
+                c.quit();
+                code
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+#[test]
+fn two_hosts_starting_at_once_on_an_empty_database_migrate_it_once() {
+    let (a, b) = two_hosts();
+    assert_eq!(a.count("SELECT count(*) FROM schema_version"), 1);
+    assert_eq!(b.count("SELECT max(version) FROM schema_version"), 6);
+    let shown = a.cli(&["check-config", "--connect"]);
+    let said = String::from_utf8_lossy(&shown.stderr);
+    assert!(shown.status.success(), "{said}");
+    assert!(
+        said.contains("database: PostgreSQL 15.") && said.contains(", schema 6 (this build knows 6)"),
+        "{said}"
+    );
+}
+
+#[test]
+fn the_same_sender_through_two_hosts_at_once_is_one_contact_in_one_conversation() {
+    let (a, b) = two_hosts();
+    let acme = a.create_account("Acme");
+    let senders = 50;
+    let jobs = (0..senders)
+        .flat_map(|i| {
+            let from = format!("new{i}@customer.example");
+            [(a.addr, "a"), (b.addr, "b")].map(|(addr, host)| {
+                let msg = mail(
+                    &from,
+                    &format!("Question {i}"),
+                    &format!("<q{i}-{host}@customer.example>"),
+                    &[],
+                    &format!("asked through host {host}"),
+                );
+                (addr, acme.address.clone(), msg)
+            })
+        })
+        .collect();
+    let codes = at_once(jobs);
+    assert!(codes.iter().all(|c| *c == 250), "{codes:?}");
+    let contacts = a.contacts(acme.id);
+    assert_eq!(contacts.len(), senders, "one contact per sender");
+    assert_eq!(
+        a.count("SELECT count(*) FROM events WHERE type = 'contact.created'"),
+        senders as i64
+    );
+    let conversations = b.conversations(acme.id);
+    assert_eq!(conversations.len(), senders, "one conversation per sender");
+    assert!(
+        conversations.iter().all(|c| c["message_count"] == 2),
+        "{conversations:?}"
+    );
+    assert_eq!(a.count("SELECT count(*) FROM messages"), 2 * senders as i64);
+}
+
+#[test]
+fn a_message_retried_on_the_other_host_at_once_is_stored_once_and_acknowledged_twice() {
+    let (a, b) = two_hosts();
+    let acme = a.create_account("Acme");
+    let messages = 50;
+    let jobs = (0..messages)
+        .flat_map(|i| {
+            let msg = mail(
+                "jane@customer.example",
+                &format!("Order {i}"),
+                &format!("<order{i}@customer.example>"),
+                &[],
+                "the same bytes to both MX hosts",
+            );
+            [a.addr, b.addr].map(|addr| (addr, acme.address.clone(), msg.clone()))
+        })
+        .collect();
+    let codes = at_once(jobs);
+    assert_eq!(codes.len(), 2 * messages);
+    assert!(codes.iter().all(|c| *c == 250), "both hosts answer 250: {codes:?}");
+    assert_eq!(a.count("SELECT count(*) FROM messages"), messages as i64);
+    assert_eq!(
+        a.count("SELECT count(*) FROM events WHERE type = 'message.received'"),
+        messages as i64
+    );
+    assert_eq!(a.contacts(acme.id).len(), 1);
+}
+
+#[test]
+fn two_replies_to_one_message_through_two_hosts_join_its_conversation() {
+    let (a, b) = two_hosts();
+    let acme = a.create_account("Acme");
+    for round in 0..10 {
+        let customer = format!("c{round}@customer.example");
+        let first = format!("<start{round}@customer.example>");
+        let reply = a.send(
+            "c@customer.example",
+            &[&acme.address],
+            &mail(&customer, "Start", &first, &[], "hello"),
+        );
+        assert_eq!(reply.code, 250);
+        // Two replies to it, each with its own subject (only the thread headers can join them).
+        let jobs = [(a.addr, "a"), (b.addr, "b")]
+            .map(|(addr, host)| {
+                let msg = mail(
+                    &customer,
+                    &format!("Something else via {host}"),
+                    &format!("<reply{round}-{host}@customer.example>"),
+                    &[("In-Reply-To", &first), ("References", &first)],
+                    "more",
+                );
+                (addr, acme.address.clone(), msg)
+            })
+            .to_vec();
+        assert!(at_once(jobs).iter().all(|c| *c == 250));
+    }
+    let conversations = a.conversations(acme.id);
+    assert_eq!(conversations.len(), 10, "{conversations:?}");
+    assert!(conversations.iter().all(|c| c["message_count"] == 3));
+}
+
+#[test]
+fn an_account_changed_through_one_host_routes_so_on_the_other_at_once() {
+    let (a, b) = two_hosts();
+    let acme = a.create_account("Acme");
+    let rcpt = |server: &Server, address: &str| {
+        let mut c = server.connect();
+        c.ehlo();
+        c.cmd("MAIL FROM:<x@y.example>");
+        let r = c.cmd(&format!("RCPT TO:<{address}>"));
+        c.quit();
+        (r.code, r.status().to_string())
+    };
+    assert_eq!(rcpt(&b, &acme.address).0, 250);
+    let started = Instant::now();
+    a.cli(&["accounts", "disable", &acme.id.to_string()]);
+    assert_eq!(rcpt(&b, &acme.address), (550, "5.2.1".to_string()));
+    b.cli(&["accounts", "enable", &acme.id.to_string()]);
+    assert_eq!(rcpt(&a, &acme.address).0, 250);
+    let rotated = b.json(&["accounts", "rotate-address", &acme.id.to_string()]);
+    let new = rotated["address"].as_str().unwrap();
+    assert_eq!(rcpt(&a, new).0, 250);
+    assert_eq!(rcpt(&a, &acme.address), (550, "5.1.1".to_string()));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+/// Runs `clients` load threads over `hosts` until `stop`; returns them and their ledger.
+fn start_load(
+    hosts: Vec<std::net::SocketAddr>,
+    rcpt: &str,
+    clients: usize,
+    stop: &Arc<AtomicBool>,
+) -> (Vec<std::thread::JoinHandle<()>>, Ledger) {
+    let ledger: Ledger = Arc::default();
+    let seq = Arc::new(AtomicU64::new(0));
+    let threads = (0..clients)
+        .map(|id| {
+            let load = Load {
+                hosts: hosts.clone(),
+                rcpt: rcpt.to_string(),
+                id,
+                stop: Arc::clone(stop),
+                ledger: Arc::clone(&ledger),
+                seq: Arc::clone(&seq),
+            };
+            std::thread::spawn(move || load_client(load))
+        })
+        .collect();
+    (threads, ledger)
+}
+
+fn acked(ledger: &Ledger) -> usize {
+    ledger.lock().unwrap().values().filter(|ok| **ok).count()
+}
+
+/// Follows `events --since` through one host's CLI until `stop`, then to the end; every id seen.
+fn follow_events(server: &Server, stop: &AtomicBool) -> Vec<i64> {
+    let mut seen = Vec::new();
+    let mut cursor = 0i64;
+    let mut quiet_rounds = 0;
+    loop {
+        let page = server.json(&["events", "--since", &cursor.to_string(), "--limit", "500"]);
+        let events = page["events"].as_array().unwrap();
+        seen.extend(events.iter().map(|e| e["id"].as_i64().unwrap()));
+        cursor = page["next_cursor"].as_i64().unwrap();
+        if events.is_empty() {
+            if stop.load(Ordering::Relaxed) {
+                quiet_rounds += 1;
+                if quiet_rounds > 3 {
+                    return seen;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn a_follower_of_the_event_cursor_sees_every_event_once_while_two_hosts_write() {
+    let (a, b) = two_hosts();
+    let acme = a.create_account("Acme");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (threads, ledger) = start_load(vec![a.addr, b.addr], &acme.address, 8, &stop);
+    let writers_done = Arc::new(AtomicBool::new(false));
+    let seen = std::thread::scope(|s| {
+        let follower = s.spawn(|| follow_events(&a, &writers_done));
+        std::thread::sleep(Duration::from_secs(4));
+        stop.store(true, Ordering::Relaxed);
+        for t in threads {
+            t.join().unwrap();
+        }
+        writers_done.store(true, Ordering::Relaxed);
+        follower.join().unwrap()
+    });
+    let all: Vec<i64> = b
+        .texts("SELECT CAST(id AS TEXT) FROM events ORDER BY events.id")
+        .iter()
+        .map(|id| id.parse().unwrap())
+        .collect();
+    let unique: BTreeSet<i64> = seen.iter().copied().collect();
+    assert_eq!(unique.len(), seen.len(), "no event seen twice");
+    assert_eq!(seen, all, "the follower saw every committed event, in order");
+    assert!(acked(&ledger) > 100, "too light a load: {}", acked(&ledger));
+    check_ledger(&a, &ledger);
+    assert_consistent(&a);
+}
+
+#[test]
+fn sigkill_of_one_host_under_load_loses_nothing_while_the_other_serves() {
+    let kills = env_or("INBOXD_FAULT_KILLS", 10);
+    let clients = env_or("INBOXD_FAULT_CLIENTS", 8);
+    let url = pg::database();
+    let port = free_port();
+    let mut a = builder()
+        .set("database.url", url.as_str())
+        .set(
+            "server.listen",
+            toml::Value::Array(vec![format!("127.0.0.1:{port}").into()]),
+        )
+        .start();
+    let b = builder().set("database.url", url.as_str()).start();
+    let acme = a.create_account("Acme");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (threads, ledger) = start_load(vec![a.addr, b.addr], &acme.address, clients, &stop);
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ u64::from(port));
+    let started = Instant::now();
+    for _ in 0..kills {
+        std::thread::sleep(Duration::from_millis(200 + rng.next() % 400));
+        a.signal("KILL");
+        let _ = a.wait_exit(Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(rng.next() % 200));
+        a.restart();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().unwrap();
+    }
+    let (acked, unacked_stored, unacked_absent) = check_ledger(&b, &ledger);
+    assert_consistent(&b);
+    println!(
+        "two hosts, {kills} SIGKILLs of one in {:.1}s under {clients} clients: {acked} acknowledged (all stored once), {unacked_stored} unacknowledged but stored once, {unacked_absent} unacknowledged and absent; lost: 0",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(acked > 100, "the load was too light to mean anything: {acked}");
+}
+
+#[test]
+fn postgres_killed_under_load_defers_mail_and_loses_nothing_acknowledged() {
+    // A server of its own: stopping the shared one would fail the other tests of this binary.
+    let pg = pg::Postgres::dedicated();
+    let url = pg.database();
+    let a = builder()
+        .set("database.url", url.as_str())
+        .set("http.listen", "127.0.0.1:0")
+        .start();
+    let b = builder().set("database.url", url.as_str()).start();
+    let acme = a.create_account("Acme");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (threads, ledger) = start_load(vec![a.addr, b.addr], &acme.address, 6, &stop);
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = acked(&ledger);
+    assert!(before > 20, "the load runs: {before}");
+    pg.stop_immediate();
+    // While it is down: /healthz says so, and after a few seconds new sessions hear 421 4.3.2.
+    std::thread::sleep(Duration::from_millis(500));
+    let health = http_get(a.http_addr.unwrap(), "/healthz");
+    assert!(health.starts_with("HTTP/1.1 503"), "{health}");
+    let refused = wait_for(Duration::from_secs(10), || {
+        let mut c = ClientIo::new(std::net::TcpStream::connect(b.addr).ok()?);
+        let (code, line) = c.reply()?;
+        (code == 421).then_some(line)
+    });
+    assert!(refused.contains("4.3.2"), "{refused}");
+    let during = acked(&ledger);
+    pg.start_again();
+    let after_restart = wait_for(Duration::from_secs(20), || {
+        let now = acked(&ledger);
+        (now > during + 50).then_some(now)
+    });
+    let health = http_get(a.http_addr.unwrap(), "/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().unwrap();
+    }
+    let (acked, unacked_stored, unacked_absent) = check_ledger(&a, &ledger);
+    assert_consistent(&a);
+    println!(
+        "pg_ctl stop -m immediate under load: {before} acknowledged before, {during} when the database was back up, {after_restart} soon after; in all {acked} acknowledged (all stored once), {unacked_stored} unacknowledged but stored, {unacked_absent} unacknowledged and absent; lost: 0"
+    );
+}
+
+/// Polls `f` until it gives a value (panics after `within`).
+fn wait_for<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "not within {within:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// One plain HTTP/1.1 GET; the whole response as text.
+fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}

@@ -390,3 +390,94 @@ fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     let _ = s.read_to_string(&mut out);
     out
 }
+
+#[test]
+fn the_database_is_reached_over_tls_with_the_password_from_its_file() {
+    let pg = pg::Postgres::secured();
+    let url = pg.database();
+    let dir = tempfile::tempdir().unwrap();
+    let password = dir.path().join("db-password");
+    std::fs::write(&password, format!("{}\n", pg::PASSWORD)).unwrap();
+    let ca = fixture("tls/ca.pem");
+    let check = |builder: Builder| {
+        let config = builder.write_config();
+        let out = std::process::Command::new(BIN)
+            .args(["--config", config.to_str().unwrap(), "check-config", "--connect"])
+            .envs(std::iter::once((
+                "INBOXD_DATABASE_URL",
+                format!("{url}?sslmode=verify-full&sslrootcert={}", ca.display()),
+            )))
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    // Without TLS the server lets nobody in over TCP; without the password neither.
+    let (ok, said) = check(
+        builder()
+            .set("database.url", url.as_str())
+            .set("database.password_file", password.to_str().unwrap()),
+    );
+    assert!(!ok && said.contains("cannot connect"), "{said}");
+    let (ok, said) = check(builder().set("database.url", format!("{url}?sslmode=require")));
+    assert!(!ok && said.contains("cannot connect"), "{said}");
+    // TLS verified against the test CA, the URL from the environment, the password from its file.
+    let (ok, said) = check(
+        builder()
+            .set("database.url_env", "INBOXD_DATABASE_URL")
+            .set("database.password_file", password.to_str().unwrap()),
+    );
+    assert!(ok && said.contains("database: PostgreSQL 15."), "{said}");
+    assert!(!said.contains(pg::PASSWORD), "the password is never printed: {said}");
+    let server = builder()
+        .set("database.url_env", "INBOXD_DATABASE_URL")
+        .set("database.password_file", password.to_str().unwrap())
+        .env(
+            "INBOXD_DATABASE_URL",
+            &format!("{url}?sslmode=verify-full&sslrootcert={}", ca.display()),
+        )
+        .start();
+    let acme = server.create_account("Acme");
+    let reply = server.send(
+        "jane@customer.example",
+        &[&acme.address],
+        &mail(
+            "jane@customer.example",
+            "Over TLS",
+            "<tls1@customer.example>",
+            &[],
+            "hello",
+        ),
+    );
+    assert_eq!(reply.code, 250, "{reply:?}");
+    assert_eq!(server.contacts(acme.id).len(), 1);
+}
+
+#[test]
+fn a_host_refuses_to_start_on_a_schema_newer_than_it_knows() {
+    let url = pg::database();
+    let server = builder().set("database.url", url.as_str()).start();
+    server
+        .pg()
+        .batch_execute("UPDATE schema_version SET version = 99")
+        .unwrap();
+    let out = server.cli(&["migrate"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("schema version 99 is newer than this inboxd knows (6): upgrade inboxd"),
+        "{said}"
+    );
+    let second = std::process::Command::new(BIN)
+        .args(["--config", server.config_path.to_str().unwrap(), "serve"])
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("newer than this inboxd knows"));
+    server
+        .pg()
+        .batch_execute("UPDATE schema_version SET version = 6")
+        .unwrap();
+    let out = server.cli(&["migrate"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("schema 6 is current"));
+}

@@ -17,7 +17,12 @@ pub struct Postgres {
     dir: PathBuf,
     bindir: PathBuf,
     as_postgres: bool,
+    /// TLS only over TCP (`hostssl`, the test certificate), and a password (SCRAM) for TCP logins.
+    secure: bool,
 }
+
+/// The password of [`Postgres::secured`] servers.
+pub const PASSWORD: &str = "correct horse battery staple";
 
 /// The user every test connects as (a superuser, trusted on loopback).
 const USER: &str = "inboxd";
@@ -78,7 +83,13 @@ fn bindir() -> PathBuf {
 
 impl Postgres {
     pub fn dedicated() -> Dedicated {
-        Dedicated(Postgres::start())
+        Dedicated(Postgres::start_with(false))
+    }
+
+    /// A server of its own that takes TCP connections only over TLS (the test certificate for
+    /// `localhost`/127.0.0.1, signed by the test CA) and only with [`PASSWORD`].
+    pub fn secured() -> Dedicated {
+        Dedicated(Postgres::start_with(true))
     }
 
     /// A fresh, empty database on this server: its URL.
@@ -91,6 +102,10 @@ impl Postgres {
     }
 
     fn start() -> Postgres {
+        Postgres::start_with(false)
+    }
+
+    fn start_with(secure: bool) -> Postgres {
         static INSTANCES: AtomicUsize = AtomicUsize::new(0);
         let bindir = bindir();
         // SAFETY: geteuid has no preconditions.
@@ -107,7 +122,17 @@ impl Postgres {
             dir,
             bindir,
             as_postgres,
+            secure,
         };
+        let pwfile = server.dir.join("pwfile");
+        std::fs::write(&pwfile, PASSWORD).unwrap();
+        if secure {
+            for (from, to) in [("tls/cert-a.pem", "server.crt"), ("tls/key-a.pem", "server.key")] {
+                let to = server.dir.join(to);
+                std::fs::copy(super::fixture(from), &to).unwrap();
+                std::fs::set_permissions(&to, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+            }
+        }
         if as_postgres {
             let status = Command::new("chown")
                 .args(["-R", "postgres:postgres", server.dir.to_str().unwrap()])
@@ -116,10 +141,23 @@ impl Postgres {
             assert!(status.success(), "chown the PostgreSQL folder to postgres");
         }
         let data = server.data();
+        let host_auth = if secure {
+            "--auth-host=scram-sha-256"
+        } else {
+            "--auth-host=trust"
+        };
         let initdb = server
             .command("initdb")
-            .args(["-D", data.to_str().unwrap(), "-U", USER, "--auth=trust", "-E", "UTF8"])
-            .args(["--locale=C.UTF-8", "--no-sync"])
+            .args([
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                USER,
+                "--auth-local=trust",
+                host_auth,
+            ])
+            .arg(format!("--pwfile={}", pwfile.display()))
+            .args(["-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
             .output()
             .unwrap();
         assert!(
@@ -127,6 +165,19 @@ impl Postgres {
             "initdb: {}",
             String::from_utf8_lossy(&initdb.stderr)
         );
+        if secure {
+            // TCP only with TLS: a plain connection finds no line that lets it in.
+            let hba = data.join("pg_hba.conf");
+            let text = std::fs::read_to_string(&hba).unwrap();
+            let text: String = text
+                .lines()
+                .map(|l| match l.strip_prefix("host ") {
+                    Some(rest) => format!("hostssl {rest}\n"),
+                    None => format!("{l}\n"),
+                })
+                .collect();
+            std::fs::write(&hba, text).unwrap();
+        }
         server.start_again();
         server
     }
@@ -149,12 +200,18 @@ impl Postgres {
 
     /// Starts the server (again, after a stop) and waits until it takes connections.
     pub fn start_again(&self) {
-        let options = format!(
+        let mut options = format!(
             "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={} -c max_connections=300 \
              -c fsync=on -c synchronous_commit=on -c shared_buffers=64MB",
             self.port,
             self.dir.display()
         );
+        if self.secure {
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={0}/server.crt -c ssl_key_file={0}/server.key",
+                self.dir.display()
+            ));
+        }
         let out = self
             .command("pg_ctl")
             .args(["-D", self.data().to_str().unwrap(), "-l"])
@@ -169,7 +226,7 @@ impl Postgres {
             std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
         );
         let deadline = Instant::now() + Duration::from_secs(30);
-        while postgres::Client::connect(&self.url("postgres"), postgres::NoTls).is_err() {
+        while postgres::Client::connect(&self.socket("postgres"), postgres::NoTls).is_err() {
             assert!(Instant::now() < deadline, "PostgreSQL did not come up");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -188,8 +245,17 @@ impl Postgres {
         format!("postgres://{USER}@127.0.0.1:{}/{database}", self.port)
     }
 
+    /// The unix-socket connection string of `database` (trusted on both kinds of server).
+    fn socket(&self, database: &str) -> String {
+        format!(
+            "host={} port={} user={USER} dbname={database}",
+            self.dir.display(),
+            self.port
+        )
+    }
+
     pub fn client(&self, database: &str) -> postgres::Client {
-        postgres::Client::connect(&self.url(database), postgres::NoTls).expect("a PostgreSQL connection")
+        postgres::Client::connect(&self.socket(database), postgres::NoTls).expect("a PostgreSQL connection")
     }
 
     pub fn dir(&self) -> &Path {

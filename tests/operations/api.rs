@@ -27,159 +27,161 @@ fn create_key(server: &Server, name: &str, account: Option<i64>) -> (i64, String
     (key["id"].as_i64().unwrap(), key["secret"].as_str().unwrap().to_string())
 }
 
-#[test]
-fn api_keys_scope_what_a_request_sees() {
-    let server = builder().set("http.listen", "127.0.0.1:0").start();
-    let http = server.http_addr.expect("http listener");
-    let acme = server.create_account("Acme");
-    let globex = server.create_account("Globex");
-    let (_, platform) = create_key(&server, "platform", None);
-    let (acme_key_id, acme_key) = create_key(&server, "acme app", Some(acme.id));
+on_both_backends! {
+    fn api_keys_scope_what_a_request_sees(backend: Backend) {
+        let server = builder_on(backend).set("http.listen", "127.0.0.1:0").start();
+        let http = server.http_addr.expect("http listener");
+        let acme = server.create_account("Acme");
+        let globex = server.create_account("Globex");
+        let (_, platform) = create_key(&server, "platform", None);
+        let (acme_key_id, acme_key) = create_key(&server, "acme app", Some(acme.id));
 
-    // No key, a malformed header, an unknown key: 401 with a JSON error.
-    for key in [None, Some("not-a-key"), Some("inboxd_0000")] {
-        let (code, body) = get(http, "/v1/accounts", key);
-        assert_eq!(code, 401, "{key:?}");
-        assert_eq!(body["error"]["code"], "unauthorized", "{body}");
+        // No key, a malformed header, an unknown key: 401 with a JSON error.
+        for key in [None, Some("not-a-key"), Some("inboxd_0000")] {
+            let (code, body) = get(http, "/v1/accounts", key);
+            assert_eq!(code, 401, "{key:?}");
+            assert_eq!(body["error"]["code"], "unauthorized", "{body}");
+        }
+        // The platform key sees every account, a page at a time.
+        let (code, page) = get(http, "/v1/accounts?limit=1", Some(&platform));
+        assert_eq!(code, 200, "{page}");
+        assert_eq!(page["data"].as_array().unwrap().len(), 1);
+        assert_eq!(page["data"][0]["id"], acme.id);
+        let cursor = page["next_cursor"].as_str().expect("a next page").to_string();
+        let (_, next) = get(http, &format!("/v1/accounts?limit=1&cursor={cursor}"), Some(&platform));
+        assert_eq!(next["data"][0]["id"], globex.id);
+        assert_eq!(next["next_cursor"], serde_json::Value::Null);
+        let (code, shown) = get(http, &format!("/v1/accounts/{}", globex.id), Some(&platform));
+        assert_eq!((code, shown["address"].as_str()), (200, Some(globex.address.as_str())));
+        // The same shape as the CLI's --json.
+        let cli = server.json(&["accounts", "show", &globex.id.to_string()]);
+        assert_eq!(shown, cli);
+        // An account key sees its own account only; another's is 404, as a missing one is.
+        let (_, own) = get(http, "/v1/accounts", Some(&acme_key));
+        let ids: Vec<i64> = own["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ids, vec![acme.id]);
+        let (code, body) = get(http, &format!("/v1/accounts/{}", globex.id), Some(&acme_key));
+        assert_eq!((code, body["error"]["code"].as_str()), (404, Some("not_found")));
+        assert_eq!(get(http, "/v1/accounts/999", Some(&acme_key)).0, 404);
+        assert_eq!(get(http, "/v1/accounts?limit=501", Some(&platform)).0, 400);
+        // The secret is kept only as a hash, and a revoked key is refused at once.
+        let stored: Vec<String> = server.texts("SELECT key_hash FROM api_keys");
+        assert!(stored.iter().all(|h| h.len() == 64 && !h.contains("inboxd_")));
+        let listed = server.json(&["api-keys", "list"]);
+        assert!(listed.as_array().unwrap().iter().all(|k| k.get("secret").is_none()));
+        assert!(
+            server
+                .cli(&["api-keys", "revoke", &acme_key_id.to_string()])
+                .status
+                .success()
+        );
+        assert_eq!(get(http, "/v1/accounts", Some(&acme_key)).0, 401);
     }
-    // The platform key sees every account, a page at a time.
-    let (code, page) = get(http, "/v1/accounts?limit=1", Some(&platform));
-    assert_eq!(code, 200, "{page}");
-    assert_eq!(page["data"].as_array().unwrap().len(), 1);
-    assert_eq!(page["data"][0]["id"], acme.id);
-    let cursor = page["next_cursor"].as_str().expect("a next page").to_string();
-    let (_, next) = get(http, &format!("/v1/accounts?limit=1&cursor={cursor}"), Some(&platform));
-    assert_eq!(next["data"][0]["id"], globex.id);
-    assert_eq!(next["next_cursor"], serde_json::Value::Null);
-    let (code, shown) = get(http, &format!("/v1/accounts/{}", globex.id), Some(&platform));
-    assert_eq!((code, shown["address"].as_str()), (200, Some(globex.address.as_str())));
-    // The same shape as the CLI's --json.
-    let cli = server.json(&["accounts", "show", &globex.id.to_string()]);
-    assert_eq!(shown, cli);
-    // An account key sees its own account only; another's is 404, as a missing one is.
-    let (_, own) = get(http, "/v1/accounts", Some(&acme_key));
-    let ids: Vec<i64> = own["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["id"].as_i64().unwrap())
-        .collect();
-    assert_eq!(ids, vec![acme.id]);
-    let (code, body) = get(http, &format!("/v1/accounts/{}", globex.id), Some(&acme_key));
-    assert_eq!((code, body["error"]["code"].as_str()), (404, Some("not_found")));
-    assert_eq!(get(http, "/v1/accounts/999", Some(&acme_key)).0, 404);
-    assert_eq!(get(http, "/v1/accounts?limit=501", Some(&platform)).0, 400);
-    // The secret is kept only as a hash, and a revoked key is refused at once.
-    let stored: Vec<String> = server.texts("SELECT key_hash FROM api_keys");
-    assert!(stored.iter().all(|h| h.len() == 64 && !h.contains("inboxd_")));
-    let listed = server.json(&["api-keys", "list"]);
-    assert!(listed.as_array().unwrap().iter().all(|k| k.get("secret").is_none()));
-    assert!(
-        server
-            .cli(&["api-keys", "revoke", &acme_key_id.to_string()])
-            .status
-            .success()
-    );
-    assert_eq!(get(http, "/v1/accounts", Some(&acme_key)).0, 401);
 }
 
-#[test]
-fn contacts_conversations_and_messages_are_read_in_the_cli_shapes() {
-    let server = builder().set("http.listen", "127.0.0.1:0").start();
-    let http = server.http_addr.expect("http listener");
-    let acme = server.create_account("Acme");
-    let globex = server.create_account("Globex");
-    let (_, acme_key) = create_key(&server, "acme app", Some(acme.id));
-    for (from, subject) in [("jane@customer.example", "Order"), ("bob@customer.example", "Refund")] {
+on_both_backends! {
+    fn contacts_conversations_and_messages_are_read_in_the_cli_shapes(backend: Backend) {
+        let server = builder_on(backend).set("http.listen", "127.0.0.1:0").start();
+        let http = server.http_addr.expect("http listener");
+        let acme = server.create_account("Acme");
+        let globex = server.create_account("Globex");
+        let (_, acme_key) = create_key(&server, "acme app", Some(acme.id));
+        for (from, subject) in [("jane@customer.example", "Order"), ("bob@customer.example", "Refund")] {
+            server
+                .send(
+                    from,
+                    &[&acme.address],
+                    &message(&[("From", from), ("Subject", subject)], "Hello.\r\n"),
+                )
+                .expect(250, "2.0.0");
+        }
         server
             .send(
-                from,
-                &[&acme.address],
-                &message(&[("From", from), ("Subject", subject)], "Hello.\r\n"),
+                "eve@other.example",
+                &[&globex.address],
+                &message(&[("From", "eve@other.example")], "x\r\n"),
             )
             .expect(250, "2.0.0");
-    }
-    server
-        .send(
-            "eve@other.example",
-            &[&globex.address],
-            &message(&[("From", "eve@other.example")], "x\r\n"),
-        )
-        .expect(250, "2.0.0");
-    let acme_id = acme.id.to_string();
+        let acme_id = acme.id.to_string();
 
-    let (code, contacts) = get(
-        http,
-        &format!("/v1/accounts/{acme_id}/contacts?limit=1"),
-        Some(&acme_key),
-    );
-    assert_eq!(code, 200, "{contacts}");
-    assert_eq!(contacts["data"].as_array().unwrap().len(), 1);
-    let cursor = contacts["next_cursor"].as_str().expect("a second page").to_string();
-    let (_, rest) = get(
-        http,
-        &format!("/v1/accounts/{acme_id}/contacts?cursor={cursor}"),
-        Some(&acme_key),
-    );
-    assert_eq!(rest["data"].as_array().unwrap().len(), 1);
-    assert_eq!(rest["next_cursor"], serde_json::Value::Null);
-
-    let (code, jane) = get(
-        http,
-        &format!("/v1/accounts/{acme_id}/contacts/jane@customer.example"),
-        Some(&acme_key),
-    );
-    assert_eq!(code, 200);
-    assert_eq!(
-        jane,
-        server.json(&["contacts", "show", "--account", &acme_id, "jane@customer.example"])
-    );
-    assert_eq!(jane["opt_in"], false);
-
-    let (_, conversations) = get(
-        http,
-        &format!("/v1/accounts/{acme_id}/conversations?contact=jane@customer.example"),
-        Some(&acme_key),
-    );
-    let list = conversations["data"].as_array().unwrap();
-    assert_eq!(list.len(), 1);
-    let conversation_id = list[0]["id"].as_i64().unwrap();
-    let (code, conversation) = get(http, &format!("/v1/conversations/{conversation_id}"), Some(&acme_key));
-    assert_eq!(code, 200);
-    assert_eq!(
-        conversation,
-        server.json(&["conversations", "show", &conversation_id.to_string()])
-    );
-    let message_id = conversation["messages"][0]["id"].as_i64().unwrap();
-    let (code, m) = get(http, &format!("/v1/messages/{message_id}"), Some(&acme_key));
-    assert_eq!((code, m["subject"].as_str()), (200, Some("Order")));
-    assert_eq!(m, server.json(&["messages", "show", &message_id.to_string()]));
-
-    // The raw bytes, as received.
-    let mut s = TcpStream::connect(http).unwrap();
-    s.write_all(format!("GET /v1/messages/{message_id}/raw HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {acme_key}\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
-    assert!(out.to_ascii_lowercase().contains("content-type: message/rfc822"));
-    assert!(out.contains("Subject: Order"));
-
-    // Another account's conversation and message are 404 for this key, as a missing one is.
-    let globex_conversation = server.conversations(globex.id)[0]["id"].as_i64().unwrap();
-    assert_eq!(
-        get(
+        let (code, contacts) = get(
             http,
-            &format!("/v1/conversations/{globex_conversation}"),
-            Some(&acme_key)
-        )
-        .0,
-        404
-    );
-    assert_eq!(
-        get(http, &format!("/v1/accounts/{}/contacts", globex.id), Some(&acme_key)).0,
-        404
-    );
-    assert_eq!(get(http, "/v1/messages/999999", Some(&acme_key)).0, 404);
+            &format!("/v1/accounts/{acme_id}/contacts?limit=1"),
+            Some(&acme_key),
+        );
+        assert_eq!(code, 200, "{contacts}");
+        assert_eq!(contacts["data"].as_array().unwrap().len(), 1);
+        let cursor = contacts["next_cursor"].as_str().expect("a second page").to_string();
+        let (_, rest) = get(
+            http,
+            &format!("/v1/accounts/{acme_id}/contacts?cursor={cursor}"),
+            Some(&acme_key),
+        );
+        assert_eq!(rest["data"].as_array().unwrap().len(), 1);
+        assert_eq!(rest["next_cursor"], serde_json::Value::Null);
+
+        let (code, jane) = get(
+            http,
+            &format!("/v1/accounts/{acme_id}/contacts/jane@customer.example"),
+            Some(&acme_key),
+        );
+        assert_eq!(code, 200);
+        assert_eq!(
+            jane,
+            server.json(&["contacts", "show", "--account", &acme_id, "jane@customer.example"])
+        );
+        assert_eq!(jane["opt_in"], false);
+
+        let (_, conversations) = get(
+            http,
+            &format!("/v1/accounts/{acme_id}/conversations?contact=jane@customer.example"),
+            Some(&acme_key),
+        );
+        let list = conversations["data"].as_array().unwrap();
+        assert_eq!(list.len(), 1);
+        let conversation_id = list[0]["id"].as_i64().unwrap();
+        let (code, conversation) = get(http, &format!("/v1/conversations/{conversation_id}"), Some(&acme_key));
+        assert_eq!(code, 200);
+        assert_eq!(
+            conversation,
+            server.json(&["conversations", "show", &conversation_id.to_string()])
+        );
+        let message_id = conversation["messages"][0]["id"].as_i64().unwrap();
+        let (code, m) = get(http, &format!("/v1/messages/{message_id}"), Some(&acme_key));
+        assert_eq!((code, m["subject"].as_str()), (200, Some("Order")));
+        assert_eq!(m, server.json(&["messages", "show", &message_id.to_string()]));
+
+        // The raw bytes, as received.
+        let mut s = TcpStream::connect(http).unwrap();
+        s.write_all(format!("GET /v1/messages/{message_id}/raw HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {acme_key}\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+        assert!(out.to_ascii_lowercase().contains("content-type: message/rfc822"));
+        assert!(out.contains("Subject: Order"));
+
+        // Another account's conversation and message are 404 for this key, as a missing one is.
+        let globex_conversation = server.conversations(globex.id)[0]["id"].as_i64().unwrap();
+        assert_eq!(
+            get(
+                http,
+                &format!("/v1/conversations/{globex_conversation}"),
+                Some(&acme_key)
+            )
+            .0,
+            404
+        );
+        assert_eq!(
+            get(http, &format!("/v1/accounts/{}/contacts", globex.id), Some(&acme_key)).0,
+            404
+        );
+        assert_eq!(get(http, "/v1/messages/999999", Some(&acme_key)).0, 404);
+    }
 }
 
 #[test]

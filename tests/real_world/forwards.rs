@@ -76,51 +76,52 @@ fn member_forwards_name_the_original_sender_for_every_client_and_language() {
     );
 }
 
-#[test]
-fn a_member_writing_directly_is_stored_flagged_and_makes_no_contact() {
-    let server = start();
-    let acme = server.create_account("Acme");
-    server.cli(&["members", "add", &acme.id.to_string(), AGENT]);
-    let mut c = server.connect();
-    c.ehlo();
-    let m = server
-        .deliver_and_show(
-            &mut c,
-            AGENT,
-            &[&acme.address],
-            mail(AGENT, "Note to self", &[], "buy milk").as_bytes(),
-        )
-        .unwrap();
-    assert_eq!(m["kind"], "message");
-    assert!(flags(&m).contains(&"member".to_string()));
-    let m = server
-        .deliver_and_show(
-            &mut c,
-            AGENT,
-            &[&acme.address],
-            mail(AGENT, "Fwd: lost", &[], "nothing here").as_bytes(),
-        )
-        .unwrap();
-    assert_eq!(m["kind"], "forward");
-    assert!(flags(&m).contains(&"forward_unparsed".to_string()));
-    assert!(server.contacts(acme.id).is_empty());
-    // Removing the member makes their mail ordinary again.
-    assert!(
-        server
-            .cli(&["members", "remove", &acme.id.to_string(), AGENT])
-            .status
-            .success()
-    );
-    let m = server
-        .deliver_and_show(
-            &mut c,
-            AGENT,
-            &[&acme.address],
-            mail(AGENT, "Hello", &[], "as a customer").as_bytes(),
-        )
-        .unwrap();
-    assert_eq!(m["kind"], "message");
-    assert_eq!(server.contacts(acme.id).len(), 1);
+on_both_backends! {
+    fn a_member_writing_directly_is_stored_flagged_and_makes_no_contact(backend: Backend) {
+        let server = start_on(backend);
+        let acme = server.create_account("Acme");
+        server.cli(&["members", "add", &acme.id.to_string(), AGENT]);
+        let mut c = server.connect();
+        c.ehlo();
+        let m = server
+            .deliver_and_show(
+                &mut c,
+                AGENT,
+                &[&acme.address],
+                mail(AGENT, "Note to self", &[], "buy milk").as_bytes(),
+            )
+            .unwrap();
+        assert_eq!(m["kind"], "message");
+        assert!(flags(&m).contains(&"member".to_string()));
+        let m = server
+            .deliver_and_show(
+                &mut c,
+                AGENT,
+                &[&acme.address],
+                mail(AGENT, "Fwd: lost", &[], "nothing here").as_bytes(),
+            )
+            .unwrap();
+        assert_eq!(m["kind"], "forward");
+        assert!(flags(&m).contains(&"forward_unparsed".to_string()));
+        assert!(server.contacts(acme.id).is_empty());
+        // Removing the member makes their mail ordinary again.
+        assert!(
+            server
+                .cli(&["members", "remove", &acme.id.to_string(), AGENT])
+                .status
+                .success()
+        );
+        let m = server
+            .deliver_and_show(
+                &mut c,
+                AGENT,
+                &[&acme.address],
+                mail(AGENT, "Hello", &[], "as a customer").as_bytes(),
+            )
+            .unwrap();
+        assert_eq!(m["kind"], "message");
+        assert_eq!(server.contacts(acme.id).len(), 1);
+    }
 }
 
 #[test]
@@ -151,65 +152,66 @@ fn auto_forwarded_mail_keeps_the_original_sender_not_the_srs_envelope() {
     assert_eq!(contacts[0]["email"], "jane@customer.example");
 }
 
-#[test]
-fn gmail_and_outlook_forwarding_confirmations_become_account_notices() {
-    let server = start();
-    let acme = server.create_account("Acme");
-    let body = "agent.smith@gmail.com has requested to automatically forward mail to your email\r\naddress x@inbox.localhost.\r\nConfirmation code: 468201937\r\n\r\nTo allow agent.smith@gmail.com to automatically forward mail to your address,\r\nplease click the link below to confirm the request:\r\n\r\nhttps://mail-settings.google.com/mail/vf-%5BANGjdJ9abc%5D-xyz\r\n";
-    let m = mail(
-        "Gmail Team <forwarding-noreply@google.com>",
-        "(#468201937) Gmail Forwarding Confirmation - Receive Mail from agent.smith@gmail.com",
-        &[],
-        body,
-    );
-    server
-        .send("bounce@google.com", &[&acme.address], &m)
-        .expect(250, "2.0.0");
-    let shown = server.json(&["accounts", "show", &acme.id.to_string()]);
-    let notice = &shown["notices"][0];
-    assert_eq!(notice["kind"], "forwarding_confirmation");
-    assert_eq!(notice["code"], "468201937");
-    assert_eq!(
-        notice["link"],
-        "https://mail-settings.google.com/mail/vf-%5BANGjdJ9abc%5D-xyz"
-    );
-    assert_eq!(notice["requested_by"], "agent.smith@gmail.com");
-    let text = String::from_utf8(server.cli(&["accounts", "show", &acme.id.to_string()]).stdout).unwrap();
-    assert!(text.contains("468201937"), "{text}");
-    assert!(server.contacts(acme.id).is_empty());
-    assert!(server.conversations(acme.id).is_empty());
-    let system = server.json(&[
-        "messages",
-        "list",
-        "--account",
-        &acme.id.to_string(),
-        "--kind",
-        "system",
-    ]);
-    assert_eq!(system.as_array().unwrap().len(), 1);
+on_both_backends! {
+    fn gmail_and_outlook_forwarding_confirmations_become_account_notices(backend: Backend) {
+        let server = start_on(backend);
+        let acme = server.create_account("Acme");
+        let body = "agent.smith@gmail.com has requested to automatically forward mail to your email\r\naddress x@inbox.localhost.\r\nConfirmation code: 468201937\r\n\r\nTo allow agent.smith@gmail.com to automatically forward mail to your address,\r\nplease click the link below to confirm the request:\r\n\r\nhttps://mail-settings.google.com/mail/vf-%5BANGjdJ9abc%5D-xyz\r\n";
+        let m = mail(
+            "Gmail Team <forwarding-noreply@google.com>",
+            "(#468201937) Gmail Forwarding Confirmation - Receive Mail from agent.smith@gmail.com",
+            &[],
+            body,
+        );
+        server
+            .send("bounce@google.com", &[&acme.address], &m)
+            .expect(250, "2.0.0");
+        let shown = server.json(&["accounts", "show", &acme.id.to_string()]);
+        let notice = &shown["notices"][0];
+        assert_eq!(notice["kind"], "forwarding_confirmation");
+        assert_eq!(notice["code"], "468201937");
+        assert_eq!(
+            notice["link"],
+            "https://mail-settings.google.com/mail/vf-%5BANGjdJ9abc%5D-xyz"
+        );
+        assert_eq!(notice["requested_by"], "agent.smith@gmail.com");
+        let text = String::from_utf8(server.cli(&["accounts", "show", &acme.id.to_string()]).stdout).unwrap();
+        assert!(text.contains("468201937"), "{text}");
+        assert!(server.contacts(acme.id).is_empty());
+        assert!(server.conversations(acme.id).is_empty());
+        let system = server.json(&[
+            "messages",
+            "list",
+            "--account",
+            &acme.id.to_string(),
+            "--kind",
+            "system",
+        ]);
+        assert_eq!(system.as_array().unwrap().len(), 1);
 
-    // Microsoft mails a security code to the address an Outlook.com user adds.
-    let body = "Microsoft account\r\nVerify your email address\r\n\r\nTo finish setting up forwarding for agent.smith@outlook.com, use this security code.\r\n\r\nSecurity code: 8042317\r\n\r\nOr confirm here: https://account.live.com/confirm?token=AbC123\r\n";
-    let m = mail(
-        "Microsoft account team <account-security-noreply@accountprotection.microsoft.com>",
-        "Verify your email address",
-        &[],
-        body,
-    );
-    server
-        .send("msonlineservicesteam@microsoftonline.com", &[&acme.address], &m)
-        .expect(250, "2.0.0");
-    let shown = server.json(&["accounts", "show", &acme.id.to_string()]);
-    let outlook = shown["notices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["provider"] == "outlook")
-        .unwrap_or_else(|| panic!("no outlook notice in {shown}"));
-    assert_eq!(outlook["code"], "8042317");
-    assert_eq!(outlook["link"], "https://account.live.com/confirm?token=AbC123");
-    assert!(server.contacts(acme.id).is_empty());
-    assert!(server.conversations(acme.id).is_empty());
+        // Microsoft mails a security code to the address an Outlook.com user adds.
+        let body = "Microsoft account\r\nVerify your email address\r\n\r\nTo finish setting up forwarding for agent.smith@outlook.com, use this security code.\r\n\r\nSecurity code: 8042317\r\n\r\nOr confirm here: https://account.live.com/confirm?token=AbC123\r\n";
+        let m = mail(
+            "Microsoft account team <account-security-noreply@accountprotection.microsoft.com>",
+            "Verify your email address",
+            &[],
+            body,
+        );
+        server
+            .send("msonlineservicesteam@microsoftonline.com", &[&acme.address], &m)
+            .expect(250, "2.0.0");
+        let shown = server.json(&["accounts", "show", &acme.id.to_string()]);
+        let outlook = shown["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["provider"] == "outlook")
+            .unwrap_or_else(|| panic!("no outlook notice in {shown}"));
+        assert_eq!(outlook["code"], "8042317");
+        assert_eq!(outlook["link"], "https://account.live.com/confirm?token=AbC123");
+        assert!(server.contacts(acme.id).is_empty());
+        assert!(server.conversations(acme.id).is_empty());
+    }
 }
 
 /// Outlook 2019 (desktop) forwards an agent's mail as an attribution line and the original indented

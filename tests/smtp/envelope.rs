@@ -33,46 +33,47 @@ fn greeting_and_ehlo_advertise_what_we_support() {
     assert!(c.is_closed());
 }
 
-#[test]
-fn a_real_client_delivers_and_the_message_is_committed_with_its_envelope() {
-    use lettre::{Message, SmtpTransport, Transport};
-    let server = start();
-    let acme = server.create_account("Acme");
-    let email = Message::builder()
-        .from("Jane Doe <jane@customer.example>".parse().unwrap())
-        .to(acme.address.parse().unwrap())
-        .subject("Where is my order?")
-        .body("Hello, it has not arrived.".to_string())
-        .unwrap();
-    let mailer = SmtpTransport::builder_dangerous("127.0.0.1")
-        .port(server.addr.port())
-        .build();
-    let response = mailer.send(&email).expect("lettre delivers");
-    assert_eq!(response.code().to_string(), "250");
-    let text = response.message().collect::<Vec<_>>().join(" ");
-    assert!(text.starts_with("2.0.0 Ok: queued as "), "{text}");
-    let queue_id = text.rsplit(' ').next().unwrap();
+on_both_backends! {
+    fn a_real_client_delivers_and_the_message_is_committed_with_its_envelope(backend: Backend) {
+        use lettre::{Message, SmtpTransport, Transport};
+        let server = start_on(backend);
+        let acme = server.create_account("Acme");
+        let email = Message::builder()
+            .from("Jane Doe <jane@customer.example>".parse().unwrap())
+            .to(acme.address.parse().unwrap())
+            .subject("Where is my order?")
+            .body("Hello, it has not arrived.".to_string())
+            .unwrap();
+        let mailer = SmtpTransport::builder_dangerous("127.0.0.1")
+            .port(server.addr.port())
+            .build();
+        let response = mailer.send(&email).expect("lettre delivers");
+        assert_eq!(response.code().to_string(), "250");
+        let text = response.message().collect::<Vec<_>>().join(" ");
+        assert!(text.starts_with("2.0.0 Ok: queued as "), "{text}");
+        let queue_id = text.rsplit(' ').next().unwrap();
 
-    let ids = server.message_by_queue_id(queue_id);
-    assert_eq!(ids.len(), 1);
-    let raw = server.cli(&["messages", "raw", &ids[0].to_string()]).stdout;
-    let raw = String::from_utf8(raw).unwrap();
-    assert!(raw.starts_with("Received: from "), "{raw}");
-    let header = &raw[..raw.find("\r\n\r\n").unwrap()];
-    assert!(header.contains("([127.0.0.1])"), "{header}");
-    assert!(header.contains(&format!("id {queue_id}")), "{header}");
-    assert!(header.contains("by mx.test.example (inboxd) with ESMTP"), "{header}");
-    assert!(raw.contains("Subject: Where is my order?"));
+        let ids = server.message_by_queue_id(queue_id);
+        assert_eq!(ids.len(), 1);
+        let raw = server.cli(&["messages", "raw", &ids[0].to_string()]).stdout;
+        let raw = String::from_utf8(raw).unwrap();
+        assert!(raw.starts_with("Received: from "), "{raw}");
+        let header = &raw[..raw.find("\r\n\r\n").unwrap()];
+        assert!(header.contains("([127.0.0.1])"), "{header}");
+        assert!(header.contains(&format!("id {queue_id}")), "{header}");
+        assert!(header.contains("by mx.test.example (inboxd) with ESMTP"), "{header}");
+        assert!(raw.contains("Subject: Where is my order?"));
 
-    let m = server.json(&["messages", "show", &ids[0].to_string()]);
-    let env = &m["envelope"];
-    assert_eq!(env["mail_from"], "jane@customer.example");
-    assert_eq!(env["rcpt_to"][0], acme.address.as_str());
-    assert_eq!(env["client_ip"], "127.0.0.1");
-    assert!(!env["helo"].as_str().unwrap().is_empty());
-    assert_eq!(env["tls"], serde_json::Value::Null);
-    assert!(env["size"].as_u64().unwrap() > 50);
-    assert!(env["received_at"].as_str().unwrap().ends_with('Z'));
+        let m = server.json(&["messages", "show", &ids[0].to_string()]);
+        let env = &m["envelope"];
+        assert_eq!(env["mail_from"], "jane@customer.example");
+        assert_eq!(env["rcpt_to"][0], acme.address.as_str());
+        assert_eq!(env["client_ip"], "127.0.0.1");
+        assert!(!env["helo"].as_str().unwrap().is_empty());
+        assert_eq!(env["tls"], serde_json::Value::Null);
+        assert!(env["size"].as_u64().unwrap() > 50);
+        assert!(env["received_at"].as_str().unwrap().ends_with('Z'));
+    }
 }
 
 #[test]
@@ -94,125 +95,128 @@ fn the_null_sender_is_accepted() {
     assert!(env.contains("\"mail_from\":\"\""), "{env}");
 }
 
-#[test]
-fn recipients_are_judged_at_rcpt_time() {
-    let server = builder()
-        .set("limits.max_recipients", 3)
-        .set("limits.max_errors", 50)
-        .start();
-    let acme = server.create_account("Acme");
-    let off = server.create_account("Closed shop");
-    server.cli(&["accounts", "disable", &off.id.to_string()]);
-    let mut c = server.connect();
-    c.ehlo();
-    c.cmd("MAIL FROM:<a@sender.example>").expect(250, "2.1.0");
-    c.cmd("RCPT TO:<nobody@inbox.localhost>").expect(550, "5.1.1");
-    c.cmd("RCPT TO:<victim@gmail.example>").expect(550, "5.7.1");
-    c.cmd(&format!("RCPT TO:<{}>", off.address)).expect(550, "5.2.1");
-    c.cmd("RCPT TO:<r-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@inbox.localhost>")
-        .expect(550, "5.1.1");
-    // Case-insensitive, with a +tag, on either configured domain spelling.
-    let upper = acme.address.to_uppercase();
-    c.cmd(&format!("RCPT TO:<{upper}>")).expect(250, "2.1.5");
-    let (local, domain) = acme.address.split_once('@').unwrap();
-    c.cmd(&format!("RCPT TO:<{local}+Sales@{domain}>")).expect(250, "2.1.5");
-    // An address is the whole address: the second configured domain is ours (5.1.1, not a relay
-    // refusal) but does not route acme's local part; look-alike domains are not ours at all.
-    c.cmd(&format!("RCPT TO:<{local}@SECOND.localhost>"))
-        .expect(550, "5.1.1");
-    c.cmd(&format!("RCPT TO:<{local}@{domain}.evil.example>"))
-        .expect(550, "5.7.1");
-    c.cmd(&format!("RCPT TO:<{local}@sub.{domain}>")).expect(550, "5.7.1");
-    let second = server.json(&["accounts", "create", "Second brand", "--domain", "second.localhost"]);
-    let second = second["address"].as_str().unwrap().to_string();
-    assert!(second.ends_with("@second.localhost"), "{second}");
-    c.cmd(&format!("RCPT TO:<{second}>")).expect(250, "2.1.5");
-    c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(452, "4.5.3");
-    c.cmd("DATA").expect(354, "2.0.0");
-    c.write(b"From: a@sender.example\r\nSubject: tags\r\n\r\nx\r\n.\r\n");
-    c.reply().expect(250, "2.0.0");
-    let tags = server.texts("SELECT tags_json FROM messages ORDER BY account_id");
-    assert_eq!(
-        tags,
-        ["[\"sales\"]", "[]"],
-        "acme's three RCPTs are one message; the second brand has its own"
-    );
+on_both_backends! {
+    fn recipients_are_judged_at_rcpt_time(backend: Backend) {
+        let server = builder_on(backend)
+            .set("limits.max_recipients", 3)
+            .set("limits.max_errors", 50)
+            .start();
+        let acme = server.create_account("Acme");
+        let off = server.create_account("Closed shop");
+        server.cli(&["accounts", "disable", &off.id.to_string()]);
+        let mut c = server.connect();
+        c.ehlo();
+        c.cmd("MAIL FROM:<a@sender.example>").expect(250, "2.1.0");
+        c.cmd("RCPT TO:<nobody@inbox.localhost>").expect(550, "5.1.1");
+        c.cmd("RCPT TO:<victim@gmail.example>").expect(550, "5.7.1");
+        c.cmd(&format!("RCPT TO:<{}>", off.address)).expect(550, "5.2.1");
+        c.cmd("RCPT TO:<r-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@inbox.localhost>")
+            .expect(550, "5.1.1");
+        // Case-insensitive, with a +tag, on either configured domain spelling.
+        let upper = acme.address.to_uppercase();
+        c.cmd(&format!("RCPT TO:<{upper}>")).expect(250, "2.1.5");
+        let (local, domain) = acme.address.split_once('@').unwrap();
+        c.cmd(&format!("RCPT TO:<{local}+Sales@{domain}>")).expect(250, "2.1.5");
+        // An address is the whole address: the second configured domain is ours (5.1.1, not a relay
+        // refusal) but does not route acme's local part; look-alike domains are not ours at all.
+        c.cmd(&format!("RCPT TO:<{local}@SECOND.localhost>"))
+            .expect(550, "5.1.1");
+        c.cmd(&format!("RCPT TO:<{local}@{domain}.evil.example>"))
+            .expect(550, "5.7.1");
+        c.cmd(&format!("RCPT TO:<{local}@sub.{domain}>")).expect(550, "5.7.1");
+        let second = server.json(&["accounts", "create", "Second brand", "--domain", "second.localhost"]);
+        let second = second["address"].as_str().unwrap().to_string();
+        assert!(second.ends_with("@second.localhost"), "{second}");
+        c.cmd(&format!("RCPT TO:<{second}>")).expect(250, "2.1.5");
+        c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(452, "4.5.3");
+        c.cmd("DATA").expect(354, "2.0.0");
+        c.write(b"From: a@sender.example\r\nSubject: tags\r\n\r\nx\r\n.\r\n");
+        c.reply().expect(250, "2.0.0");
+        let tags = server.texts("SELECT tags_json FROM messages ORDER BY account_id");
+        assert_eq!(
+            tags,
+            ["[\"sales\"]", "[]"],
+            "acme's three RCPTs are one message; the second brand has its own"
+        );
+    }
 }
 
-#[test]
-fn postmaster_and_abuse_reach_the_postmaster_account() {
-    let mut server = start();
-    let postmasters = |server: &Server| -> Vec<serde_json::Value> {
-        let accounts = server.json(&["accounts", "list"]);
-        accounts
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|a| a["address"] == "postmaster@inbox.localhost")
-            .cloned()
-            .collect()
-    };
-    assert!(postmasters(&server).is_empty(), "made when first needed, not before");
-    let mut c = server.connect();
-    c.ehlo();
-    c.cmd("MAIL FROM:<ops@sender.example>").expect(250, "2.1.0");
-    // RFC 5321 §4.5.1: the bare form, without a domain, must be accepted too.
-    c.cmd("RCPT TO:<Postmaster>").expect(250, "2.1.5");
-    c.cmd("RCPT TO:<POSTMASTER@second.localhost>").expect(250, "2.1.5");
-    c.cmd("RCPT TO:<postmaster@elsewhere.example>").expect(550, "5.7.1");
-    c.cmd("RCPT TO:<>").expect(501, "5.1.3");
-    c.cmd("DATA").expect(354, "2.0.0");
-    c.write(b"From: ops@sender.example\r\nSubject: your MX\r\n\r\nhello postmaster\r\n.\r\n");
-    c.reply().expect(250, "2.0.0");
-    c.cmd("MAIL FROM:<reporter@sender.example>").expect(250, "2.1.0");
-    c.cmd("RCPT TO:<abuse@inbox.localhost>").expect(250, "2.1.5");
-    c.cmd("DATA").expect(354, "2.0.0");
-    c.write(b"From: reporter@sender.example\r\nSubject: spam from you\r\n\r\nreport\r\n.\r\n");
-    c.reply().expect(250, "2.0.0");
-    let found = postmasters(&server);
-    assert_eq!(found.len(), 1);
-    assert_eq!(found[0]["name"], "Postmaster");
-    let id = found[0]["id"].as_i64().unwrap();
-    let stored = |server: &Server| -> Vec<(i64, String)> {
+on_both_backends! {
+    fn postmaster_and_abuse_reach_the_postmaster_account(backend: Backend) {
+        let mut server = start_on(backend);
+        let postmasters = |server: &Server| -> Vec<serde_json::Value> {
+            let accounts = server.json(&["accounts", "list"]);
+            accounts
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["address"] == "postmaster@inbox.localhost")
+                .cloned()
+                .collect()
+        };
+        assert!(postmasters(&server).is_empty(), "made when first needed, not before");
+        let mut c = server.connect();
+        c.ehlo();
+        c.cmd("MAIL FROM:<ops@sender.example>").expect(250, "2.1.0");
+        // RFC 5321 §4.5.1: the bare form, without a domain, must be accepted too.
+        c.cmd("RCPT TO:<Postmaster>").expect(250, "2.1.5");
+        c.cmd("RCPT TO:<POSTMASTER@second.localhost>").expect(250, "2.1.5");
+        c.cmd("RCPT TO:<postmaster@elsewhere.example>").expect(550, "5.7.1");
+        c.cmd("RCPT TO:<>").expect(501, "5.1.3");
+        c.cmd("DATA").expect(354, "2.0.0");
+        c.write(b"From: ops@sender.example\r\nSubject: your MX\r\n\r\nhello postmaster\r\n.\r\n");
+        c.reply().expect(250, "2.0.0");
+        c.cmd("MAIL FROM:<reporter@sender.example>").expect(250, "2.1.0");
+        c.cmd("RCPT TO:<abuse@inbox.localhost>").expect(250, "2.1.5");
+        c.cmd("DATA").expect(354, "2.0.0");
+        c.write(b"From: reporter@sender.example\r\nSubject: spam from you\r\n\r\nreport\r\n.\r\n");
+        c.reply().expect(250, "2.0.0");
+        let found = postmasters(&server);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0]["name"], "Postmaster");
+        let id = found[0]["id"].as_i64().unwrap();
+        let stored = |server: &Server| -> Vec<(i64, String)> {
+            server
+                .texts("SELECT CAST(account_id AS TEXT) || ' ' || tags_json FROM messages ORDER BY messages.id")
+                .iter()
+                .map(|row| {
+                    let (account, tags) = row.split_once(' ').unwrap();
+                    (account.parse().unwrap(), tags.to_string())
+                })
+                .collect()
+        };
+        assert_eq!(
+            stored(&server),
+            [(id, "[]".to_string()), (id, "[\"abuse\"]".to_string())]
+        );
+        // After a restart the same account takes postmaster's mail.
+        drop(c);
+        server.restart();
         server
-            .db()
-            .prepare("SELECT account_id, tags_json FROM messages ORDER BY id")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
-    assert_eq!(
-        stored(&server),
-        [(id, "[]".to_string()), (id, "[\"abuse\"]".to_string())]
-    );
-    // After a restart the same account takes postmaster's mail.
-    drop(c);
-    server.restart();
-    server
-        .send(
-            "ops@sender.example",
-            &["postmaster@inbox.localhost"],
-            &simple("ops@sender.example", "again"),
-        )
-        .expect(250, "2.0.0");
-    assert_eq!(postmasters(&server).len(), 1);
-    assert_eq!(stored(&server).last().unwrap().0, id);
+            .send(
+                "ops@sender.example",
+                &["postmaster@inbox.localhost"],
+                &simple("ops@sender.example", "again"),
+            )
+            .expect(250, "2.0.0");
+        assert_eq!(postmasters(&server).len(), 1);
+        assert_eq!(stored(&server).last().unwrap().0, id);
+    }
 }
 
-#[test]
-fn a_rotated_address_stops_routing() {
-    let server = start();
-    let acme = server.create_account("Acme");
-    let rotated = server.json(&["accounts", "rotate-address", &acme.id.to_string()]);
-    let new_address = rotated["address"].as_str().unwrap();
-    assert_ne!(new_address, acme.address);
-    let mut c = server.connect();
-    c.ehlo();
-    c.cmd("MAIL FROM:<a@sender.example>").expect(250, "2.1.0");
-    c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(550, "5.1.1");
-    c.cmd(&format!("RCPT TO:<{new_address}>")).expect(250, "2.1.5");
+on_both_backends! {
+    fn a_rotated_address_stops_routing(backend: Backend) {
+        let server = start_on(backend);
+        let acme = server.create_account("Acme");
+        let rotated = server.json(&["accounts", "rotate-address", &acme.id.to_string()]);
+        let new_address = rotated["address"].as_str().unwrap();
+        assert_ne!(new_address, acme.address);
+        let mut c = server.connect();
+        c.ehlo();
+        c.cmd("MAIL FROM:<a@sender.example>").expect(250, "2.1.0");
+        c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(550, "5.1.1");
+        c.cmd(&format!("RCPT TO:<{new_address}>")).expect(250, "2.1.5");
+    }
 }
 
 #[test]

@@ -6,6 +6,7 @@
 #   SERVERS="inboxd haraka" benches/compare.sh
 #   SCALE=0.1 benches/compare.sh       # a tenth of the messages: a quick look, noisy figures
 #   SKIP_MEMORY=1 benches/compare.sh   # no idle-session / 25 MiB measurements
+#   SERVERS="inboxd inboxd-pg inboxd-pg2" benches/compare.sh   # SQLite, one host and two hosts on PostgreSQL
 #
 # It installs what it needs (idempotently): postfix (apt), Haraka (npm, under $BENCH_CACHE),
 # aiosmtpd (PyPI, in a venv under $BENCH_CACHE). Servers listen on loopback ports 2601-2605, each
@@ -16,7 +17,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_CACHE=${BENCH_CACHE:-/tmp/inboxd-bench-cache}
-SERVERS=${SERVERS:-"inboxd postfix haraka aiosmtpd"}
+SERVERS=${SERVERS:-"inboxd inboxd-pg inboxd-pg2 postfix haraka aiosmtpd"}
 SIZES=${SIZES:-"2048 51200 5242880"}
 CONCS=${CONCS:-"1 10 50"}
 SCALE=${SCALE:-1}
@@ -26,6 +27,12 @@ AIOSMTPD_VERSION=${AIOSMTPD_VERSION:-1.4.6}
 DOMAIN=inbox.localhost
 PEER_RCPT="bench@$DOMAIN"
 PORT_INBOXD=2601 PORT_POSTFIX=2602 PORT_HARAKA=2603 PORT_AIOSMTPD=2604 PORT_MEM=2605
+PORT_PG=2606 PORT_INBOXD2=2607
+EXTRA_PIDS=""
+PG_DATA=""
+# A PostgreSQL server of the run's own (Debian's postgresql, run as the postgres user when we are
+# root), fsync and synchronous_commit on: the same promise as SQLite's synchronous=FULL.
+pg_run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 WORK=$(mktemp -d /tmp/inboxd-bench.XXXXXX)
 chmod 755 "$WORK" # Postfix's delivery agent runs as an unprivileged user and must get through.
@@ -152,12 +159,35 @@ stop_server() {
         eval "$STOP_CMD" >/dev/null 2>&1 || true
         STOP_CMD=""
     fi
-    if [ -n "$SERVER_PID" ]; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-        SERVER_PID=""
+    for pid in $SERVER_PID $EXTRA_PIDS; do
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    SERVER_PID=""
+    EXTRA_PIDS=""
+    stop_postgres
+}
+
+start_postgres() { # a fresh cluster on $PORT_PG; sets PG_URL
+    local bindir
+    bindir=$(pg_config --bindir)
+    PG_DATA="$WORK/pg"
+    mkdir -p "$PG_DATA"
+    [ "$(id -u)" = 0 ] && chown postgres "$PG_DATA"
+    pg_run "$bindir/initdb" -D "$PG_DATA/data" -U inboxd --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    pg_run "$bindir/pg_ctl" -D "$PG_DATA/data" -l "$PG_DATA/log" -w -o \
+        "-c listen_addresses=127.0.0.1 -c port=$PORT_PG -c unix_socket_directories=$PG_DATA -c fsync=on -c synchronous_commit=on -c max_connections=200 -c shared_buffers=256MB" \
+        start >/dev/null
+    PG_URL="postgres://inboxd@127.0.0.1:$PORT_PG/postgres"
+}
+
+stop_postgres() {
+    if [ -n "$PG_DATA" ]; then
+        pg_run "$(pg_config --bindir)/pg_ctl" -D "$PG_DATA/data" -m fast -w stop >/dev/null 2>&1 || true
+        rm -rf "$PG_DATA"
+        PG_DATA=""
     fi
 }
 
@@ -175,8 +205,9 @@ count_for() { # SIZE CONC -> number of messages (scaled)
 # The servers. Each start_* sets SERVER_PID (the root of its process tree), PORT, RCPT and VERIFY.
 
 start_inboxd() { # PORT [extra TOML appended]
-    local dir="$WORK/inboxd-$1"
+    local dir="$WORK/inboxd-$1" url_line=""
     mkdir -p "$dir"
+    [ -n "${DATABASE_URL:-}" ] && url_line="url = \"$DATABASE_URL\""
     cat >"$dir/inboxd.toml" <<EOF
 [server]
 hostname = "mx.bench.localhost"
@@ -195,17 +226,25 @@ message_rate = 0
 enabled = ${INBOXD_AUTH:-false}
 [database]
 path = "$dir/inboxd.db"
+$url_line
 [reply_tokens]
 secret = "benchmark-secret-key-0123456789"
 [log]
 level = "warn"
 EOF
-    RCPT=$("$INBOXD" --config "$dir/inboxd.toml" accounts create bench --json \
-        | python3 -c 'import json,sys; print(json.load(sys.stdin)["address"])')
+    if [ -z "${SECOND_HOST:-}" ]; then
+        RCPT=$("$INBOXD" --config "$dir/inboxd.toml" accounts create bench --json \
+            | python3 -c 'import json,sys; print(json.load(sys.stdin)["address"])')
+    fi
     "$INBOXD" --config "$dir/inboxd.toml" --log-format json serve 2>"$dir/server.log" &
-    SERVER_PID=$!
-    PORT=$1
-    VERIFY=(--verify-db "$dir/inboxd.db")
+    if [ -n "${SECOND_HOST:-}" ]; then
+        EXTRA_PIDS="$EXTRA_PIDS $!"
+        PORT="$PORT,127.0.0.1:$1"
+    else
+        SERVER_PID=$!
+        PORT=$1
+    fi
+    if [ -n "${DATABASE_URL:-}" ]; then VERIFY=(--verify-pg "$DATABASE_URL"); else VERIFY=(--verify-db "$dir/inboxd.db"); fi
     wait_port "$1"
 }
 
@@ -398,6 +437,12 @@ bench_server() { # NAME
     log "== $name"
     case $name in
         inboxd) start_inboxd "$PORT_INBOXD" ;;
+        inboxd-pg) start_postgres; DATABASE_URL=$PG_URL start_inboxd "$PORT_INBOXD" ;;
+        inboxd-pg2)
+            start_postgres
+            DATABASE_URL=$PG_URL start_inboxd "$PORT_INBOXD"
+            DATABASE_URL=$PG_URL SECOND_HOST=1 start_inboxd "$PORT_INBOXD2"
+            ;;
         postfix) start_postfix ;;
         haraka) start_haraka ;;
         aiosmtpd) start_aiosmtpd ;;
@@ -419,7 +464,7 @@ bench_server() { # NAME
     echo "{\"server\": \"$name\", \"peak_rss_kib\": ${mem% *}, \"peak_pss_kib\": ${mem#* }, \"root_vmhwm_kib\": ${hwm:-0}}" >>"$OUT"
     stop_sampler
     stop_server
-    rm -rf "$WORK/inboxd-$PORT_INBOXD" "$WORK/postfix" "$WORK/haraka" "$WORK/aiosmtpd"
+    rm -rf "$WORK/inboxd-$PORT_INBOXD" "$WORK/inboxd-$PORT_INBOXD2" "$WORK/postfix" "$WORK/haraka" "$WORK/aiosmtpd"
 }
 
 # p99 at half of the peak: the 2 KiB, 50-session row of this run sets the peak.
@@ -539,7 +584,7 @@ EOF
 
 # ---------------------------------------------------------------------------------------------
 
-for p in $PORT_INBOXD $PORT_POSTFIX $PORT_HARAKA $PORT_AIOSMTPD $PORT_MEM; do
+for p in $PORT_INBOXD $PORT_POSTFIX $PORT_HARAKA $PORT_AIOSMTPD $PORT_MEM $PORT_PG $PORT_INBOXD2; do
     port_free "$p" || { log "port $p is in use"; exit 1; }
 done
 install_all

@@ -36,7 +36,8 @@ use report::{idle, report};
 use verify::verify;
 
 const USAGE: &str = "\
-usage: smtp_load --addr HOST:PORT --rcpt ADDRESS [options]
+usage: smtp_load --addr HOST:PORT[,HOST:PORT…] --rcpt ADDRESS [options]
+  --addr A,B            several MX hosts: session S talks to host S mod their number
   --messages N          messages to send in all (default 1000)
   --concurrency C       parallel sessions (default 10)
   --size BYTES          size of each message, headers included (default 2048)
@@ -44,6 +45,7 @@ usage: smtp_load --addr HOST:PORT --rcpt ADDRESS [options]
   --rate MSGS_PER_SEC   offered load: message i is started no earlier than i/rate seconds in
   --throttle BYTES_PER_SEC  send the message data at this speed (memory measurements)
   --verify-db PATH      check the acknowledged Message-IDs in inboxd's SQLite file (read-only)
+  --verify-pg URL       check them in inboxd's PostgreSQL database
   --verify-maildir DIR  check them in the files under DIR (maildir, spool); waits for delivery
   --verify-wait SECS    how long --verify-maildir waits for late deliveries (default 120)
   --verify-none         no check
@@ -58,6 +60,7 @@ usage: smtp_load --addr HOST:PORT --rcpt ADDRESS [options]
 enum Verify {
     None,
     Db(PathBuf),
+    Postgres(String),
     Maildir(PathBuf),
 }
 
@@ -120,6 +123,9 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--pipelining" => args.pipelining = true,
             "--rate" => args.rate = Some(num("--rate", value("--rate")?)?),
             "--throttle" => args.throttle = Some(num("--throttle", value("--throttle")?)?),
+            "--verify-pg" => {
+                args.verify = Verify::Postgres(value("--verify-pg")?);
+            }
             "--verify-db" => {
                 args.verify = Verify::Db(value("--verify-db")?.into());
                 verify_given = true;
@@ -150,7 +156,7 @@ fn parse_args() -> Result<Option<Args>, String> {
             return Err("--rcpt is required".into());
         }
         if !verify_given {
-            return Err("say how to verify: --verify-db PATH, --verify-maildir DIR or --verify-none".into());
+            return Err("say how to verify: --verify-db PATH, --verify-pg URL, --verify-maildir DIR or --verify-none".into());
         }
     }
     if args.concurrency == 0 {
@@ -304,7 +310,8 @@ async fn session(shared: Arc<Shared>, s: usize) -> Tally {
     let from = args.from.clone().unwrap_or_else(|| format!("load-{s}@sender.example"));
     let mut reconnects = 0;
     'connect: while shared.next.load(Ordering::Relaxed) < args.messages {
-        let mut conn = match Conn::open(&args.addr, args.timeout).await {
+        let hosts: Vec<&str> = args.addr.split(',').collect();
+        let mut conn = match Conn::open(hosts[s % hosts.len()], args.timeout).await {
             Ok(c) => c,
             Err(e) => {
                 tally.io_errors += 1;

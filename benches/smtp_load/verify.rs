@@ -1,4 +1,5 @@
-//! Verification: every acknowledged Message-ID must be stored (SQLite file, maildir or spool).
+//! Verification: every acknowledged Message-ID must be stored (SQLite file, PostgreSQL database,
+//! maildir or spool).
 
 use super::*;
 
@@ -19,6 +20,22 @@ pub(super) async fn verify(shared: &Arc<Shared>, acked: &[u64]) -> (Option<u64>,
             }
             Err(e) => (None, None, format!("cannot read the database: {e}")),
         },
+        Verify::Postgres(url) => {
+            let (url, prefix) = (url.clone(), prefix.clone());
+            let found = tokio::task::spawn_blocking(move || ids_in_postgres(&url, &prefix)).await;
+            match found {
+                Ok(Ok(found)) => {
+                    let present = expected.iter().filter(|id| found.contains(*id)).count() as u64;
+                    (
+                        Some(present),
+                        Some(expected.len() as u64 - present),
+                        "postgres messages.message_id".into(),
+                    )
+                }
+                Ok(Err(e)) => (None, None, format!("cannot read the database: {e}")),
+                Err(e) => (None, None, format!("cannot read the database: {e}")),
+            }
+        }
         Verify::Maildir(dir) => {
             // Some servers (Postfix) acknowledge once queued and deliver a moment later: wait.
             let deadline = Instant::now() + args.verify_wait;
@@ -54,6 +71,15 @@ pub(super) fn ids_in_db(path: &Path, prefix: &str) -> rusqlite::Result<HashSet<S
     let mut stmt = conn.prepare("SELECT message_id FROM messages WHERE substr(message_id, 1, ?1) = ?2")?;
     let rows = stmt.query_map((prefix.len() as i64, prefix), |r| r.get::<_, String>(0))?;
     rows.collect()
+}
+
+pub(super) fn ids_in_postgres(url: &str, prefix: &str) -> Result<HashSet<String>, postgres::Error> {
+    let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+    let rows = client.query(
+        "SELECT message_id FROM messages WHERE starts_with(message_id, $1)",
+        &[&prefix],
+    )?;
+    Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
 }
 
 /// Reads the head of every file not seen yet (recursively) and collects our Message-IDs.

@@ -27,6 +27,12 @@ fn configuration_errors_name_the_key_and_the_line() {
             4,
         ),
         ("[database]\nmax_size = 10\n", "database.max_size", 2),
+        ("[database]\n\nurl = \"mysql://db/inboxd\"\n", "database.url", 3),
+        (
+            "[database]\nurl = \"postgres://db/x\"\nurl_env = \"X\"\n",
+            "database.url_env",
+            3,
+        ),
         (
             "[server]\nproxy_trusted_networks = [\"10.0.0.0/99\"]\n",
             "proxy_trusted_networks",

@@ -125,6 +125,7 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--throttle" => args.throttle = Some(num("--throttle", value("--throttle")?)?),
             "--verify-pg" => {
                 args.verify = Verify::Postgres(value("--verify-pg")?);
+                verify_given = true;
             }
             "--verify-db" => {
                 args.verify = Verify::Db(value("--verify-db")?.into());
@@ -156,7 +157,9 @@ fn parse_args() -> Result<Option<Args>, String> {
             return Err("--rcpt is required".into());
         }
         if !verify_given {
-            return Err("say how to verify: --verify-db PATH, --verify-pg URL, --verify-maildir DIR or --verify-none".into());
+            return Err(
+                "say how to verify: --verify-db PATH, --verify-pg URL, --verify-maildir DIR or --verify-none".into(),
+            );
         }
     }
     if args.concurrency == 0 {

@@ -1,12 +1,13 @@
-//! Group commit, the same on both engines: many sessions' deliveries in one transaction, each in
-//! its own savepoint (a failure undoes that delivery only), one durable commit, and only then an
-//! answer to each session. An answer of Ok always means "durably committed"; a failed commit
+//! Group commit, the same on both engines: many sessions' deliveries in one transaction (a failure
+//! undoes that delivery only), one durable commit, and only then an answer to each session. An answer of Ok always means "durably committed"; a failed commit
 //! answers every delivery of the batch with an error: nothing half-stored.
 //!
 //! On PostgreSQL several hosts write at once, so the transaction first takes an advisory lock per
-//! account of the batch, in account order (no two batches can wait on each other): within one
-//! account, deliveries from every host then run one after another, and the duplicate check, the
-//! contact lookup and the threading rules see exactly what one SQLite host would. The events of
+//! row key it touches (the message's dedupe key, its contact, the messages its thread headers
+//! name), in ascending order (no two transactions can wait on each other): deliveries that could
+//! see each other's rows run one after another, from whichever host, and the duplicate check, the
+//! contact lookup and the threading rules see exactly what one SQLite host would; the others run
+//! at once. The events of
 //! the batch are written last, just before COMMIT, so the events lock (see `docs/SCHEMA.md`) is held
 //! only for the commit itself.
 
@@ -16,106 +17,225 @@ use super::sql::{Conn, Dialect, args};
 use super::{Committed, StoreError};
 use crate::mail::Delivery;
 use crate::metrics::METRICS;
+use futures_util::future::join_all;
+use std::collections::HashMap;
 
 /// One delivery waiting in a batch, and where its answer goes.
 pub(super) type Queued = (Delivery, Answer<Vec<Committed>>);
 
 pub(super) async fn commit_batch(conn: Conn<'_>, batch: Vec<Queued>, window_days: u32) {
+    // SQLite keeps each delivery in a savepoint. PostgreSQL does not: every savepoint is a
+    // subtransaction, and past 64 of them in one transaction every snapshot on the server has to
+    // consult pg_subtrans, which slows each lookup tenfold. There a failing delivery fails the
+    // batch's transaction instead, and each delivery is then tried again alone, so that only the
+    // failing one hears an error.
+    let savepoints = conn.dialect() == Dialect::Sqlite;
+    if let Err(batch) = attempt(conn, batch, window_days, savepoints).await {
+        for queued in batch {
+            if let Err(mut alone) = attempt(conn, vec![queued], window_days, false).await {
+                // Unreachable: one delivery alone is answered by `attempt` itself.
+                if let Some((_, answer)) = alone.pop() {
+                    let _ = answer.send(Err(StoreError::Failed("the delivery could not be stored".into())));
+                }
+            }
+        }
+    }
+}
+
+/// One transaction for `batch`. Every delivery is answered, except when (without savepoints) one
+/// of several failed: then nothing was committed, and the batch comes back to be tried again.
+async fn attempt(conn: Conn<'_>, batch: Vec<Queued>, window_days: u32, savepoints: bool) -> Result<(), Vec<Queued>> {
     let started = std::time::Instant::now();
     let size = batch.len();
-    let fail_all = |answers: Vec<Answer<Vec<Committed>>>, err: &StoreError| {
-        for answer in answers {
+    let fail_all = |batch: Vec<Queued>, err: &StoreError| {
+        for (_, answer) in batch {
             let _ = answer.send(Err(err.clone()));
         }
     };
     if let Err(err) = begin(conn, &batch).await {
         tracing::error!(error = %err, batch = size, "cannot begin a transaction");
         let _ = conn.batch("ROLLBACK").await;
-        return fail_all(batch.into_iter().map(|(_, r)| r).collect(), &err);
+        fail_all(batch, &err);
+        return Ok(());
     }
     let now = crate::time::now_rfc3339();
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut events = Vec::new();
-    let mut rest = batch.into_iter();
-    while let Some((delivery, answer)) = rest.next() {
-        let outcome = in_savepoint(conn, &delivery, &now, window_days).await;
-        let outcome = match outcome {
+    let applied = if savepoints {
+        let mut applied = Vec::with_capacity(size);
+        for (i, (delivery, _)) in batch.iter().enumerate() {
+            applied.push(in_savepoint(conn, delivery, &now, window_days, i == 0).await);
+        }
+        applied
+    } else {
+        in_waves(conn, &batch, &now, window_days).await
+    };
+    for ((delivery, _), outcome) in batch.iter().zip(applied) {
+        match outcome {
             Ok((done, new)) => {
                 events.extend(new);
-                Ok(done)
+                outcomes.push(Ok(done));
             }
             Err(e) => {
                 tracing::warn!(queue_id = %delivery.envelope.queue_id, error = %e, "delivery not stored");
+                if !savepoints {
+                    let _ = conn.batch("ROLLBACK").await;
+                    if size > 1 {
+                        return Err(batch);
+                    }
+                    fail_all(batch, &e);
+                    return Ok(());
+                }
                 // SQLite rolls the whole transaction back by itself after some errors (disk full,
                 // I/O error): then nothing of this batch is stored, and every delivery must hear so.
                 if !conn.in_transaction() {
-                    let all = outcomes.into_iter().map(|(r, _)| r).chain(std::iter::once(answer));
-                    return fail_all(all.chain(rest.map(|(_, r)| r)).collect(), &e);
+                    fail_all(batch, &e);
+                    return Ok(());
                 }
-                Err(e)
+                outcomes.push(Err(e));
             }
-        };
-        outcomes.push((answer, outcome));
-    }
-    let committed = async {
-        for e in &events {
-            apply::insert_event(conn, e, &now).await?;
         }
-        conn.batch("COMMIT").await
     }
-    .await;
+    // The last savepoint's release, the batch's events (in order: their ids follow it) and COMMIT
+    // go out together: one round trip. A failed event makes PostgreSQL turn the COMMIT into a
+    // rollback, and the error is what we answer.
+    let release = async {
+        if savepoints {
+            conn.batch("RELEASE SAVEPOINT delivery").await
+        } else {
+            Ok(())
+        }
+    };
+    let committed = tokio::try_join!(release, apply::insert_events(conn, &events, &now), conn.batch("COMMIT"),);
     match committed {
-        Ok(()) => {
+        Ok(_) => {
             let elapsed = started.elapsed();
             METRICS.commit_latency.observe(elapsed.as_secs_f64());
             METRICS.batch_size.observe(size as f64);
             tracing::debug!(batch = size, elapsed_us = elapsed.as_micros() as u64, "committed");
-            for (answer, outcome) in outcomes {
+            for ((_, answer), outcome) in batch.into_iter().zip(outcomes) {
                 let _ = answer.send(outcome);
             }
         }
         Err(err) => {
             tracing::error!(error = %err, batch = size, "commit failed");
             let _ = conn.batch("ROLLBACK").await;
-            fail_all(outcomes.into_iter().map(|(r, _)| r).collect(), &err);
-        }
-    }
-}
-
-/// BEGIN, and on PostgreSQL the batch's account locks in ascending order.
-async fn begin(conn: Conn<'_>, batch: &[Queued]) -> Result<(), StoreError> {
-    conn.begin().await?;
-    if conn.dialect() == Dialect::Postgres {
-        let mut accounts: Vec<i64> = batch
-            .iter()
-            .flat_map(|(d, _)| d.plans.iter().map(|p| p.account_id))
-            .collect();
-        accounts.sort_unstable();
-        accounts.dedup();
-        for account in accounts {
-            conn.execute("SELECT pg_advisory_xact_lock(?1)", args![account]).await?;
+            fail_all(batch, &err);
         }
     }
     Ok(())
 }
 
-/// One delivery in its own savepoint: kept when it worked, undone alone when it failed.
+/// Applies the batch in waves: deliveries that share no row ([`apply::footprint`]) run at once,
+/// their statements pipelined on the one connection, so a wave costs the round trips of one
+/// delivery, not of each; a delivery that shares a row with an earlier one waits for the wave after
+/// it. The outcome is the one of applying them one by one, in order. Outcomes in batch order.
+async fn in_waves(
+    conn: Conn<'_>,
+    batch: &[Queued],
+    now: &str,
+    window_days: u32,
+) -> Vec<Result<(Vec<Committed>, Vec<NewEvent>), StoreError>> {
+    let mut last_wave: HashMap<(i64, String), usize> = HashMap::new();
+    let mut waves: Vec<Vec<usize>> = Vec::new();
+    for (i, (delivery, _)) in batch.iter().enumerate() {
+        let keys = apply::footprint(delivery);
+        let wave = keys
+            .iter()
+            .filter_map(|k| last_wave.get(k).map(|w| w + 1))
+            .max()
+            .unwrap_or(0);
+        for k in keys {
+            last_wave.insert(k, wave);
+        }
+        if waves.len() <= wave {
+            waves.resize_with(wave + 1, Vec::new);
+        }
+        waves[wave].push(i);
+    }
+    let mut outcomes: Vec<Option<Result<_, StoreError>>> = (0..batch.len()).map(|_| None).collect();
+    for wave in waves {
+        let results = join_all(wave.iter().map(|&i| apply::apply(conn, &batch[i].0, now, window_days))).await;
+        let failed = results.iter().any(Result::is_err);
+        for (i, result) in wave.into_iter().zip(results) {
+            outcomes[i] = Some(result);
+        }
+        if failed {
+            // The caller rolls back and tries each delivery alone; later waves need not run.
+            break;
+        }
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(StoreError::Failed("not applied: an earlier delivery failed".into()))))
+        .collect()
+}
+
+/// BEGIN, and on PostgreSQL a transaction-scoped advisory lock on every row key the batch touches
+/// ([`apply::footprint`]), in ascending order so that no two transactions wait on each other
+/// (the events lock, `-1`, comes last, from the trigger). Transactions of other hosts and writers
+/// whose keys differ run at once; one that shares a key waits for the other's commit and then
+/// sees it. The lock requests go out together: one round trip, taken in the order sent.
+async fn begin(conn: Conn<'_>, batch: &[Queued]) -> Result<(), StoreError> {
+    if conn.dialect() == Dialect::Sqlite {
+        return conn.begin().await;
+    }
+    let mut locks: Vec<i64> = batch
+        .iter()
+        .flat_map(|(d, _)| apply::footprint(d))
+        .map(|(account, key)| lock_id(account, &key))
+        .collect();
+    locks.sort_unstable();
+    locks.dedup();
+    let ids = locks.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    // One statement for all of them; OFFSET 0 keeps the sorted subquery whole, so the locks are
+    // taken in its order.
+    let take = async {
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM
+             (SELECT CAST(x AS BIGINT) AS k FROM unnest(string_to_array(?1, ',')) AS x ORDER BY 1 OFFSET 0) AS sorted",
+            args![ids],
+        )
+        .await
+    };
+    tokio::try_join!(conn.begin(), take).map(|_| ())
+}
+
+/// The advisory lock of one row key: the same on every host and every build (SHA-256, not Rust's
+/// hasher), positive (negative ids are the events' and the migrations' locks). Two keys that share
+/// an id only wait for each other.
+fn lock_id(account: i64, key: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(account.to_be_bytes())
+        .chain_update(key.as_bytes())
+        .finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    (i64::from_be_bytes(first) & i64::MAX).max(1)
+}
+
+/// One delivery in its own savepoint: kept when it worked, undone alone when it failed. The
+/// previous delivery's savepoint is released as this one's is taken, in the same flight as the
+/// delivery's first statement, so savepoints cost no round trip of their own.
 async fn in_savepoint(
     conn: Conn<'_>,
     delivery: &Delivery,
     now: &str,
     window_days: u32,
+    first: bool,
 ) -> Result<(Vec<Committed>, Vec<NewEvent>), StoreError> {
-    conn.batch("SAVEPOINT delivery").await?;
-    match apply::apply(conn, delivery, now, window_days).await {
-        Ok(done) => {
-            conn.batch("RELEASE SAVEPOINT delivery").await?;
-            Ok(done)
-        }
+    let open = if first {
+        "SAVEPOINT delivery"
+    } else {
+        "RELEASE SAVEPOINT delivery; SAVEPOINT delivery"
+    };
+    match tokio::try_join!(conn.batch(open), apply::apply(conn, delivery, now, window_days)) {
+        Ok(((), done)) => Ok(done),
         Err(e) => {
             if conn.in_transaction() {
-                conn.batch("ROLLBACK TO SAVEPOINT delivery; RELEASE SAVEPOINT delivery")
-                    .await?;
+                // The savepoint stays: the next delivery (or the tail) releases it.
+                conn.batch("ROLLBACK TO SAVEPOINT delivery").await?;
             }
             Err(e)
         }

@@ -76,6 +76,11 @@ impl ToParam for Vec<u8> {
         Param::Blob(self)
     }
 }
+impl ToParam for Param<'_> {
+    fn param(&self) -> Param<'_> {
+        *self
+    }
+}
 impl<T: ToParam + ?Sized> ToParam for &T {
     fn param(&self) -> Param<'_> {
         (**self).param()
@@ -165,6 +170,10 @@ impl FromValue for serde_json::Value {
 }
 
 impl Row {
+    pub(super) fn new(columns: Arc<[String]>, values: Vec<Value>) -> Row {
+        Row { columns, values }
+    }
+
     /// The value of column `index` (from 0).
     pub fn get<T: FromValue>(&self, index: usize) -> Result<T, StoreError> {
         let value = self.values.get(index).cloned().unwrap_or(Value::Null);
@@ -277,18 +286,9 @@ fn sqlite_query(conn: &rusqlite::Connection, sql: &str, params: &[Param<'_>]) ->
                 rusqlite::types::ValueRef::Blob(v) => Value::Blob(v.to_vec()),
             });
         }
-        out.push(Row {
-            columns: Arc::clone(&columns),
-            values,
-        });
+        out.push(Row::new(Arc::clone(&columns), values));
     }
     Ok(out)
-}
-
-impl Row {
-    pub(super) fn new(columns: Arc<[String]>, values: Vec<Value>) -> Row {
-        Row { columns, values }
-    }
 }
 
 impl rusqlite::ToSql for Param<'_> {

@@ -424,6 +424,14 @@ impl Server {
         }
     }
 
+    /// Waits until a change made through the CLI is seen by the server's routing: at once on
+    /// SQLite; on PostgreSQL a host may answer from what it read within the last second.
+    pub fn settle(&self) {
+        if self.database_url.is_some() {
+            std::thread::sleep(Duration::from_millis(1100));
+        }
+    }
+
     /// Runs one statement on either backend (tests setting up a state the platform would make).
     pub fn execute(&self, sql: &str) {
         match &self.database_url {

@@ -111,6 +111,7 @@ on_both_backends! {
                 .status
                 .success()
         );
+        server.settle();
         let m = server
             .deliver_and_show(
                 &mut c,

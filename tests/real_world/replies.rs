@@ -86,6 +86,7 @@ on_both_backends! {
 
         // A disabled account's reply addresses stop working too.
         server.cli(&["accounts", "disable", &acme.id.to_string()]);
+        server.settle();
         c.cmd("MAIL FROM:<x@y.example>").expect(250, "2.1.0");
         c.cmd(&format!("RCPT TO:<{address}>")).expect(550, "5.2.1");
     }

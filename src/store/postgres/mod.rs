@@ -3,12 +3,15 @@
 //!
 //! Deliveries are group-committed as on SQLite ([`super::commit`]), by a few writer tasks that
 //! share the queue: while one batch's COMMIT waits for the WAL flush, the next batch is applied on
-//! another connection. Everything that must come out as if there were one host is decided by the
-//! database: per-account advisory locks serialize one account's deliveries across hosts (one
-//! message stored once, one new sender one contact, one thread one conversation), `ON CONFLICT`
+//! another connection. The writers run on a thread and runtime of their own, with connections of
+//! their own: a commit's round trips are answered as soon as the database answers, not after
+//! every SMTP session's task that happened to be ready on the server's workers. Everything that must come out as if there were one host is decided by the
+//! database: advisory locks on the rows a delivery touches serialize the deliveries that could see
+//! each other, across hosts (one message stored once, one new sender one contact, one thread one
+//! conversation), `ON CONFLICT`
 //! settles concurrent creation (the postmaster account, the reply-token key), and the events lock
-//! orders event ids by commit. Routing reads the database at every RCPT, so a change made on any
-//! host routes everywhere at the next recipient.
+//! orders event ids by commit. Routing reads the database, remembering a found account for a
+//! second ([`recent`]), so a change made on any host routes everywhere within that second.
 //!
 //! Every database call is async on the runtime; none blocks a worker thread. While the database is
 //! unreachable, work fails with 451 at once (the pool's connect and wait timeouts bound it), a
@@ -16,6 +19,7 @@
 
 mod client;
 mod connect;
+mod recent;
 
 pub use client::{error, execute, query};
 pub use connect::{PostgresOptions, connect, migrate, version};
@@ -30,7 +34,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// Writer tasks per host: one applying while another commits.
+/// Writer tasks per host: batches whose rows differ are applied and committed at once.
 const WRITERS: usize = 2;
 /// How long the database may be unreachable before new sessions are turned away with 421.
 pub const DOWN_AFTER: Duration = Duration::from_secs(3);
@@ -45,8 +49,11 @@ pub struct PostgresStoreOptions {
 
 pub struct PostgresStore {
     pool: Pool,
+    by_address: Arc<recent::Recent<(String, String), AccountRoute>>,
+    by_id: Arc<recent::Recent<i64, AccountRoute>>,
+    members: Arc<recent::Recent<i64, Vec<String>>>,
     queue: Mutex<Option<mpsc::UnboundedSender<Queued>>>,
-    writers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    writers: Mutex<Option<std::thread::JoinHandle<()>>>,
     health: Arc<Health>,
     prober: tokio::task::JoinHandle<()>,
 }
@@ -107,25 +114,46 @@ impl PostgresStore {
             connection.force_synchronous_commit = true;
         }
         let pool = connect::pool(&connection)?;
+        let writer_pool = connect::pool(&PostgresOptions {
+            pool_size: WRITERS,
+            ..connection.clone()
+        })?;
         let (queue, jobs) = mpsc::unbounded_channel();
-        let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
         let health = Arc::new(Health::default());
-        let writers = (0..WRITERS)
-            .map(|_| {
-                tokio::spawn(write(
-                    pool.clone(),
-                    Arc::clone(&jobs),
-                    options.max_batch,
-                    options.subject_window_days,
-                    Arc::clone(&health),
-                ))
-            })
-            .collect();
+        let writers = {
+            let health = Arc::clone(&health);
+            let (max_batch, window_days) = (options.max_batch, options.subject_window_days);
+            std::thread::Builder::new()
+                .name("inboxd-pg-writer".into())
+                .spawn(move || {
+                    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                        Ok(runtime) => runtime,
+                        Err(e) => return tracing::error!(error = %e, "cannot start the writers' runtime"),
+                    };
+                    runtime.block_on(async move {
+                        let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
+                        let writers: Vec<_> = (0..WRITERS)
+                            .map(|_| {
+                                let (pool, jobs, health) =
+                                    (writer_pool.clone(), Arc::clone(&jobs), Arc::clone(&health));
+                                tokio::spawn(write(pool, jobs, max_batch, window_days, health))
+                            })
+                            .collect();
+                        for writer in writers {
+                            let _ = writer.await;
+                        }
+                    });
+                })
+                .map_err(|e| StoreError::Failed(format!("cannot start the writers: {e}")))?
+        };
         let prober = tokio::spawn(probe(pool.clone(), Arc::clone(&health)));
         Ok(PostgresStore {
             pool,
+            by_address: Arc::new(recent::Recent::new()),
+            by_id: Arc::new(recent::Recent::new()),
+            members: Arc::new(recent::Recent::new()),
             queue: Mutex::new(Some(queue)),
-            writers: Mutex::new(writers),
+            writers: Mutex::new(Some(writers)),
             health,
             prober,
         })
@@ -139,9 +167,9 @@ impl PostgresStore {
     /// Stops taking deliveries and waits until the writers committed everything already queued.
     pub async fn close(&self) {
         self.queue.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let writers = std::mem::take(&mut *self.writers.lock().unwrap_or_else(|e| e.into_inner()));
-        for writer in writers {
-            let _ = writer.await;
+        let writers = self.writers.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(writers) = writers {
+            let _ = tokio::task::spawn_blocking(move || writers.join()).await;
         }
         self.prober.abort();
     }
@@ -173,14 +201,23 @@ const ROUTE_BY_ADDRESS: &str =
 
 impl MailStore for PostgresStore {
     fn find_account(&self, local: &str, domain: &str) -> Pending<Option<AccountRoute>> {
-        let (local, domain) = (local.to_string(), domain.to_string());
+        let key = (local.to_string(), domain.to_string());
+        if let Some(route) = self.by_address.get(&key) {
+            return Pending::ready(Ok(Some(route)));
+        }
+        let recent = Arc::clone(&self.by_address);
         self.spawn(move |c| {
             Box::pin(async move {
-                c.query_opt(ROUTE_BY_ADDRESS, args![local, domain])
+                let found = c
+                    .query_opt(ROUTE_BY_ADDRESS, args![key.0, key.1])
                     .await?
                     .as_ref()
                     .map(route_of)
-                    .transpose()
+                    .transpose()?;
+                if let Some(route) = &found {
+                    recent.put(key, route.clone());
+                }
+                Ok(found)
             })
         })
     }
@@ -204,28 +241,44 @@ impl MailStore for PostgresStore {
     }
 
     fn account(&self, id: i64) -> Pending<Option<AccountRoute>> {
+        if let Some(route) = self.by_id.get(&id) {
+            return Pending::ready(Ok(Some(route)));
+        }
+        let recent = Arc::clone(&self.by_id);
         self.spawn(move |c| {
             Box::pin(async move {
-                c.query_opt(
-                    "SELECT id, enabled, dmarc_reject, bulk_contacts FROM accounts WHERE id = ?1",
-                    args![id],
-                )
-                .await?
-                .as_ref()
-                .map(route_of)
-                .transpose()
+                let found = c
+                    .query_opt(
+                        "SELECT id, enabled, dmarc_reject, bulk_contacts FROM accounts WHERE id = ?1",
+                        args![id],
+                    )
+                    .await?
+                    .as_ref()
+                    .map(route_of)
+                    .transpose()?;
+                if let Some(route) = &found {
+                    recent.put(id, route.clone());
+                }
+                Ok(found)
             })
         })
     }
 
     fn members(&self, account_id: i64) -> Pending<Vec<String>> {
+        if let Some(members) = self.members.get(&account_id) {
+            return Pending::ready(Ok(members));
+        }
+        let recent = Arc::clone(&self.members);
         self.spawn(move |c| {
             Box::pin(async move {
-                c.query("SELECT email_key FROM members WHERE account_id = ?1", args![account_id])
+                let members: Vec<String> = c
+                    .query("SELECT email_key FROM members WHERE account_id = ?1", args![account_id])
                     .await?
                     .iter()
                     .map(|r| r.get(0))
-                    .collect()
+                    .collect::<Result<_, _>>()?;
+                recent.put(account_id, members.clone());
+                Ok(members)
             })
         })
     }
@@ -300,6 +353,41 @@ async fn write(
     }
 }
 
+/// The tables every message writes, analyzed by us once if autovacuum has not yet: the statements'
+/// plans are made once per connection and kept, and a plan made while a new database's tables
+/// were empty scans them (autovacuum analyzes only after its next nap, up to a minute, and a
+/// burst of mail can fill tens of thousands of rows by then). `ANALYZE` makes every connection
+/// plan again.
+/// True once all of them have statistics (then it is not asked again in this process).
+async fn analyze_new_tables(pool: &Pool) -> bool {
+    let Ok(client) = pool.get().await else {
+        return false;
+    };
+    let Ok(rows) = client
+        .query(
+            "SELECT relname::text, n_tup_ins >= 500 FROM pg_stat_user_tables
+             WHERE relname IN ('messages', 'conversations', 'contacts', 'raw_messages', 'events')
+             AND last_analyze IS NULL AND last_autoanalyze IS NULL",
+            &[],
+        )
+        .await
+    else {
+        return false;
+    };
+    let mut done = true;
+    for row in rows {
+        let (table, grown): (String, bool) = (row.get(0), row.get(1));
+        if !grown {
+            done = false;
+        } else if client.batch_execute(&format!("ANALYZE {table}")).await.is_ok() {
+            tracing::info!(%table, "analyzed a new table (first statistics)");
+        } else {
+            done = false;
+        }
+    }
+    done
+}
+
 fn fail(answers: impl Iterator<Item = Answer<Vec<Committed>>>, err: &StoreError) {
     for answer in answers {
         let _ = answer.send(Err(err.clone()));
@@ -308,9 +396,15 @@ fn fail(answers: impl Iterator<Item = Answer<Vec<Committed>>>, err: &StoreError)
 
 /// Watches the database: once a second while it answers; while it does not, again after a
 /// backoff that doubles from 100 ms to 2 s, so a restart is noticed quickly without hammering it.
+/// Until every table a message writes has statistics, it also gives them their first (see
+/// [`analyze_new_tables`]).
 async fn probe(pool: Pool, health: Arc<Health>) {
     let mut backoff = Duration::from_millis(100);
+    let mut analyzed = false;
     loop {
+        if !analyzed {
+            analyzed = analyze_new_tables(&pool).await;
+        }
         let up = matches!(
             tokio::time::timeout(Duration::from_secs(2), async {
                 let client = pool.get().await.ok()?;

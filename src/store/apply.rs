@@ -12,18 +12,23 @@ use serde_json::json;
 // (INDEXED BY); PostgreSQL is shown: the conversation lookups order by the contact index's own
 // columns (equal in every row they return, so the order is the same), which only that index gives
 // without a sort, so its planner picks it even before statistics exist on a new database.
-/// What a message's first statement learns, by two lookups in one statement: is it stored already
-/// (its dedupe key), and its contact (by address).
+/// What a message's first statement learns, by lookups in one statement: is it stored already (its
+/// dedupe key), its contact (by address), and the contact's conversation of the same subject active
+/// since `?5` (the subject rule's answer, read now and used only if the rules get that far; `?4`
+/// NULL when the rule is off).
 const FIRST_FACTS: &str = "SELECT (SELECT id FROM messages WHERE account_id = ?1 AND dedupe_key = ?2),
     (SELECT id FROM contacts WHERE account_id = ?1 AND email_key = ?3),
     (SELECT verified FROM contacts WHERE account_id = ?1 AND email_key = ?3),
-    (SELECT name IS NULL FROM contacts WHERE account_id = ?1 AND email_key = ?3)";
+    (SELECT name IS NULL FROM contacts WHERE account_id = ?1 AND email_key = ?3),
+    (SELECT c.id FROM conversations AS c INDEXED BY conversations_by_contact WHERE c.account_id = ?1
+     AND c.contact_id = (SELECT id FROM contacts WHERE account_id = ?1 AND email_key = ?3)
+     AND c.subject_key = ?4 AND c.last_message_at >= ?5
+     ORDER BY c.account_id DESC, c.contact_id DESC, c.subject_key DESC, c.last_message_at DESC LIMIT 1)";
 const THREAD_BY_MESSAGE_ID: &str = "SELECT c.id, c.contact_id FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.account_id = ?1 AND m.dedupe_key = 'mid:' || ?2 LIMIT 1";
 const SENT_MESSAGE: &str =
     "SELECT contact_email, campaign_id, automation_id FROM sent_messages WHERE account_id = ?1 AND message_id = ?2";
 const CONVERSATION_BY_ORIGIN: &str = "SELECT id FROM conversations INDEXED BY conversations_by_contact WHERE account_id = ?1 AND contact_id = ?2 AND ((campaign_id = ?3 AND ?3 IS NOT NULL) OR (automation_id = ?4 AND ?4 IS NOT NULL)) ORDER BY account_id DESC, contact_id DESC, last_message_at DESC LIMIT 1";
 const LATEST_CONVERSATION: &str = "SELECT id FROM conversations INDEXED BY conversations_by_contact WHERE account_id = ?1 AND contact_id = ?2 ORDER BY account_id DESC, contact_id DESC, last_message_at DESC, id DESC LIMIT 1";
-const CONVERSATION_BY_SUBJECT: &str = "SELECT id FROM conversations INDEXED BY conversations_by_contact WHERE account_id = ?1 AND contact_id = ?2 AND subject_key = ?3 AND last_message_at >= ?4 ORDER BY account_id DESC, contact_id DESC, subject_key DESC, last_message_at DESC LIMIT 1";
 
 /// An event a delivery produced, written with the batch's others just before COMMIT.
 #[derive(Debug)]
@@ -79,8 +84,19 @@ pub(super) async fn apply(
             ContactChoice::FindOrCreate(m) | ContactChoice::FindExisting(m) => Some(m.key()),
             ContactChoice::None => None,
         };
+        let subject_rule = window_days > 0 && !plan.subject_key.is_empty();
+        let cutoff = crate::time::rfc3339(crate::time::unix_now() - i64::from(window_days) * 86_400);
         let facts = conn
-            .query_opt(FIRST_FACTS, args![plan.account_id, d.dedupe_key, contact_key])
+            .query_opt(
+                FIRST_FACTS,
+                args![
+                    plan.account_id,
+                    d.dedupe_key,
+                    contact_key,
+                    subject_rule.then_some(plan.subject_key.as_str()),
+                    cutoff
+                ],
+            )
             .await?
             .ok_or_else(|| StoreError::Failed("no answer to the first lookup".into()))?;
         let known_contact = match facts.get::<Option<i64>>(1)? {
@@ -111,7 +127,8 @@ pub(super) async fn apply(
             }
         };
         let (raw, contact) = tokio::try_join!(raw, resolve_contact(conn, plan, known_contact, now, &mut events))?;
-        let place = place(conn, plan, contact, now, window_days, &mut events).await?;
+        let same_subject: Option<i64> = facts.get(4)?;
+        let mut place = place(conn, plan, contact, same_subject.filter(|_| subject_rule), now).await?;
         let bump = async {
             match place.conversation.filter(|_| !place.opened) {
                 Some(conversation) => conn
@@ -126,8 +143,13 @@ pub(super) async fn apply(
                 None => Ok(()),
             }
         };
-        let ((message_id, raw), ()) = tokio::try_join!(insert_message(conn, d, plan, raw, contact, &place, now), bump)?;
+        let ((message_id, raw, conversation), ()) =
+            tokio::try_join!(insert_message(conn, d, plan, raw, contact, &place, now), bump)?;
         raw_id = Some(raw);
+        place.conversation = conversation;
+        if place.opened {
+            events.push(conversation_created(plan, contact, &place));
+        }
         if let Some(notice) = &plan.notice {
             conn.execute(
                 "INSERT INTO notices (account_id, message_id, kind, provider, link, code, requested_by, created_at)
@@ -308,9 +330,8 @@ async fn place(
     conn: Conn<'_>,
     plan: &Plan,
     contact: Option<i64>,
+    same_subject: Option<i64>,
     now: &str,
-    window_days: u32,
-    events: &mut Vec<NewEvent>,
 ) -> Result<Placement, StoreError> {
     let mut place = Placement {
         conversation: None,
@@ -383,60 +404,64 @@ async fn place(
             return Ok(place);
         }
     }
-    if matching && window_days > 0 && !plan.subject_key.is_empty() {
-        let cutoff = crate::time::rfc3339(crate::time::unix_now() - i64::from(window_days) * 86_400);
-        let found: Option<i64> = conn
-            .value(
-                CONVERSATION_BY_SUBJECT,
-                args![plan.account_id, contact, plan.subject_key, cutoff],
-            )
-            .await?;
-        if found.is_some() {
-            place.conversation = found;
-            return Ok(place);
-        }
+    // The subject rule's answer came with the first lookups (the contact's conversations are not
+    // written before this point of the delivery).
+    if matching && same_subject.is_some() {
+        place.conversation = same_subject;
+        return Ok(place);
     }
     // Automatic answers, reports and notices join the conversation they belong to, or none; a
     // person's message, a forward and a (contact's) bulk mail open one.
     if !matches!(plan.kind, Kind::Message | Kind::Forward | Kind::Bulk) {
         return Ok(place);
     }
-    let subject = if plan.subject.is_empty() {
+    // A new conversation: SQLite opens it now; PostgreSQL with the message row, in one statement.
+    place.opened = true;
+    if conn.dialect() == Dialect::Sqlite {
+        let id = returning_id(
+            conn,
+            "INSERT INTO conversations (account_id, contact_id, subject, subject_key, channel, status, message_count,
+             campaign_id, automation_id, created_at, last_message_at)
+             VALUES (?1, ?2, ?3, ?4, 'email', 'open', 1, ?5, ?6, ?7, ?7) RETURNING id",
+            args![
+                plan.account_id,
+                contact,
+                conversation_subject(plan),
+                plan.subject_key,
+                place.campaign_id,
+                place.automation_id,
+                now
+            ],
+        )
+        .await?;
+        place.conversation = Some(id);
+    }
+    Ok(place)
+}
+
+/// A new conversation's subject.
+fn conversation_subject(plan: &Plan) -> &str {
+    if plan.subject.is_empty() {
         "(no subject)"
     } else {
         plan.subject.as_str()
-    };
-    let id = returning_id(
-        conn,
-        "INSERT INTO conversations (account_id, contact_id, subject, subject_key, channel, status, message_count,
-         campaign_id, automation_id, created_at, last_message_at)
-         VALUES (?1, ?2, ?3, ?4, 'email', 'open', 1, ?5, ?6, ?7, ?7) RETURNING id",
-        args![
-            plan.account_id,
-            contact,
-            subject,
-            plan.subject_key,
-            place.campaign_id,
-            place.automation_id,
-            now
-        ],
-    )
-    .await?;
-    events.push(NewEvent {
+    }
+}
+
+/// The event of a conversation opened for a message.
+fn conversation_created(plan: &Plan, contact: Option<i64>, place: &Placement) -> NewEvent {
+    NewEvent {
         kind: "conversation.created",
         account_id: plan.account_id,
         data: json!({
-            "conversation_id": id,
+            "conversation_id": place.conversation,
             "contact_id": contact,
-            "subject": subject,
+            "subject": conversation_subject(plan),
             "channel": "email",
             "campaign_id": place.campaign_id,
             "automation_id": place.automation_id,
         }),
-    });
-    place.conversation = Some(id);
-    place.opened = true;
-    Ok(place)
+    }
 }
 
 /// A hard bounce means the address does not work: the contact is marked so no more mail goes to it.
@@ -476,20 +501,39 @@ const INSERT_MESSAGE: &str = "INSERT INTO messages (account_id, queue_id, raw_id
      campaign_id, automation_id, forwarded_by, original_json, bounce_json, envelope_json, received_at,
      auth_json, verified, signature)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-     ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35) RETURNING id, raw_id";
+     ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35)
+     RETURNING id, raw_id, conversation_id";
 
-/// [`INSERT_MESSAGE`] writing its raw bytes too: `?3` is the bytes, and the row takes their new id.
-fn insert_message_with_raw() -> &'static str {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    SQL.get_or_init(|| {
-        format!(
-            "WITH raw AS (INSERT INTO raw_messages (data) VALUES (?3) RETURNING id) {}",
-            INSERT_MESSAGE.replacen("?3,", "(SELECT id FROM raw),", 1)
-        )
+/// [`INSERT_MESSAGE`] on PostgreSQL, writing in the same statement its raw bytes (`?3` is then the
+/// bytes, and the row takes their new id) and/or a new conversation (`?36` its subject, `?37` its
+/// subject key; `?4` is then NULL and the row takes the conversation's new id).
+fn insert_message_with(raw: bool, conversation: bool) -> &'static str {
+    static SQL: [std::sync::OnceLock<String>; 4] = [const { std::sync::OnceLock::new() }; 4];
+    SQL[usize::from(raw) * 2 + usize::from(conversation)].get_or_init(|| {
+        let mut ctes = Vec::new();
+        let mut insert = INSERT_MESSAGE.to_string();
+        if raw {
+            ctes.push("raw AS (INSERT INTO raw_messages (data) VALUES (?3) RETURNING id)");
+            insert = insert.replacen("?3,", "(SELECT id FROM raw),", 1);
+        }
+        if conversation {
+            ctes.push(
+                "conv AS (INSERT INTO conversations (account_id, contact_id, subject, subject_key, channel, status,
+                 message_count, campaign_id, automation_id, created_at, last_message_at)
+                 VALUES (?1, ?5, ?36, ?37, 'email', 'open', 1, ?26, ?27, ?32, ?32) RETURNING id)",
+            );
+            insert = insert.replacen("?4,", "coalesce(CAST(?4 AS BIGINT), (SELECT id FROM conv)),", 1);
+        }
+        if ctes.is_empty() {
+            insert
+        } else {
+            format!("WITH {} {insert}", ctes.join(", "))
+        }
     })
 }
 
-/// Writes the message row; its id and its raw bytes' id.
+/// Writes the message row (and on PostgreSQL its raw bytes and new conversation with it); its id, its
+/// raw bytes' id and its conversation's.
 async fn insert_message(
     conn: Conn<'_>,
     d: &Delivery,
@@ -498,16 +542,30 @@ async fn insert_message(
     contact: Option<i64>,
     place: &Placement,
     now: &str,
-) -> Result<(i64, i64), StoreError> {
+) -> Result<(i64, i64, Option<i64>), StoreError> {
     let m = &d.message;
-    let (sql, raw_param) = match raw {
-        Raw::Stored(id) => (INSERT_MESSAGE, super::sql::Param::Int(id)),
-        Raw::Insert(bytes) => (insert_message_with_raw(), super::sql::Param::Blob(bytes)),
+    let (inserting_raw, raw_param) = match raw {
+        Raw::Stored(id) => (false, super::sql::Param::Int(id)),
+        Raw::Insert(bytes) => (true, super::sql::Param::Blob(bytes)),
     };
+    let opening = place.opened && place.conversation.is_none();
+    let sql = if inserting_raw || opening {
+        insert_message_with(inserting_raw, opening)
+    } else {
+        INSERT_MESSAGE
+    };
+    // Bound only when the statement opens the conversation (`?36`, `?37`).
+    let (subject, subject_key) = if opening {
+        (Some(conversation_subject(plan)), Some(plan.subject_key.as_str()))
+    } else {
+        (None, None)
+    };
+    // The first 35 are the row's; the last two open its conversation.
+    let count = if opening { 37 } else { 35 };
     let row = conn
         .query_opt(
             sql,
-            args![
+            &args![
                 plan.account_id,
                 d.envelope.queue_id,
                 raw_param,
@@ -546,11 +604,13 @@ async fn insert_message(
                 d.auth.as_ref().map(to_json),
                 plan.verified,
                 plan.signature,
-            ],
+                subject,
+                subject_key,
+            ][..count],
         )
         .await?
         .ok_or_else(|| StoreError::Failed("the message row was not written".into()))?;
-    Ok((row.get(0)?, row.get(1)?))
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
 }
 
 /// A structured field as its JSON column.
@@ -574,7 +634,7 @@ mod tests {
             (SENT_MESSAGE, "sqlite_autoindex_sent_messages_1"),
             (CONVERSATION_BY_ORIGIN, "conversations_by_contact"),
             (LATEST_CONVERSATION, "conversations_by_contact"),
-            (CONVERSATION_BY_SUBJECT, "conversations_by_contact"),
+            (FIRST_FACTS, "conversations_by_contact"),
         ] {
             // Parameters left unbound are NULL: enough for the planner.
             let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();

@@ -163,17 +163,21 @@ fn the_storage_cap_gives_452_and_keeps_the_database_readable() {
     c.cmd("MAIL FROM:<a@b.example>").expect(452, "4.3.1");
     assert!(accepted >= 3, "{accepted}");
     // A full database shows in the log at warn, with the cap and the size: once a minute, not
-    // once per refused sender.
-    let warnings: Vec<serde_json::Value> = server
-        .logs()
-        .iter()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| {
-            v["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("database.max_size reached"))
-        })
-        .collect();
+    // once per refused sender. (The log is read by another thread: give it a moment.)
+    let warnings = || -> Vec<serde_json::Value> {
+        server
+            .logs()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| {
+                v["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("database.max_size reached"))
+            })
+            .collect()
+    };
+    eventually(Duration::from_secs(5), || !warnings().is_empty());
+    let warnings = warnings();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert_eq!(warnings[0]["level"], "WARN");
     assert_eq!(warnings[0]["max_size"], 4 * 1024 * 1024);

@@ -5,7 +5,7 @@
 //! ```text
 //! floor 3   smtp      the wire: session, one file per stage, the delivery pipeline
 //!            │
-//! floor 2   routing   auth      ingest     store ─► SQLite
+//! floor 2   routing   auth      ingest     store ─► SQLite or PostgreSQL
 //!           RCPT →    verdicts  bytes →    one commit
 //!           route               a plan     per batch
 //!            │         │         │          │

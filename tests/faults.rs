@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -27,21 +27,7 @@ fn sigkill_under_load_loses_no_acknowledged_message() {
         .start();
     let acme = server.create_account("Acme");
     let stop = Arc::new(AtomicBool::new(false));
-    let ledger: Ledger = Arc::default();
-    let seq = Arc::new(AtomicU64::new(0));
-    let threads: Vec<_> = (0..clients)
-        .map(|id| {
-            let load = Load {
-                hosts: vec![server.addr],
-                rcpt: acme.address.clone(),
-                id,
-                stop: Arc::clone(&stop),
-                ledger: Arc::clone(&ledger),
-                seq: Arc::clone(&seq),
-            };
-            std::thread::spawn(move || load_client(load))
-        })
-        .collect();
+    let (threads, ledger) = start_load(vec![server.addr], &acme.address, clients, &stop);
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ u64::from(port));
     let started = Instant::now();
     for _ in 0..kills {

@@ -10,7 +10,7 @@ mod common;
 use common::load::*;
 use common::*;
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -211,35 +211,6 @@ fn an_account_changed_through_one_host_routes_so_on_the_other_at_once() {
     let new = rotated["address"].as_str().unwrap();
     within_2s(&a, new, (250, "2.1.5"));
     within_2s(&a, &acme.address, (550, "5.1.1"));
-}
-
-/// Runs `clients` load threads over `hosts` until `stop`; returns them and their ledger.
-fn start_load(
-    hosts: Vec<std::net::SocketAddr>,
-    rcpt: &str,
-    clients: usize,
-    stop: &Arc<AtomicBool>,
-) -> (Vec<std::thread::JoinHandle<()>>, Ledger) {
-    let ledger: Ledger = Arc::default();
-    let seq = Arc::new(AtomicU64::new(0));
-    let threads = (0..clients)
-        .map(|id| {
-            let load = Load {
-                hosts: hosts.clone(),
-                rcpt: rcpt.to_string(),
-                id,
-                stop: Arc::clone(stop),
-                ledger: Arc::clone(&ledger),
-                seq: Arc::clone(&seq),
-            };
-            std::thread::spawn(move || load_client(load))
-        })
-        .collect();
-    (threads, ledger)
-}
-
-fn acked(ledger: &Ledger) -> usize {
-    ledger.lock().unwrap().values().filter(|ok| **ok).count()
 }
 
 /// Follows `events --since` through one host's CLI until `stop`, then to the end; every id seen.

@@ -87,6 +87,35 @@ pub fn load_client(load: Load) {
     }
 }
 
+/// Runs `clients` load threads over `hosts` until `stop`; returns them and their ledger.
+pub fn start_load(
+    hosts: Vec<SocketAddr>,
+    rcpt: &str,
+    clients: usize,
+    stop: &Arc<AtomicBool>,
+) -> (Vec<std::thread::JoinHandle<()>>, Ledger) {
+    let ledger: Ledger = Arc::default();
+    let seq = Arc::new(AtomicU64::new(0));
+    let threads = (0..clients)
+        .map(|id| {
+            let load = Load {
+                hosts: hosts.clone(),
+                rcpt: rcpt.to_string(),
+                id,
+                stop: Arc::clone(stop),
+                ledger: Arc::clone(&ledger),
+                seq: Arc::clone(&seq),
+            };
+            std::thread::spawn(move || load_client(load))
+        })
+        .collect();
+    (threads, ledger)
+}
+
+pub fn acked(ledger: &Ledger) -> usize {
+    ledger.lock().unwrap().values().filter(|ok| **ok).count()
+}
+
 /// Minimal blocking SMTP client I/O that reports failures instead of panicking (the server dies often here).
 pub struct ClientIo {
     stream: TcpStream,

@@ -48,15 +48,25 @@ pub fn router(health: Arc<Health>, db: Db) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(health);
-    Router::new()
+    let answered_at_once = Router::new()
         .merge(operator)
-        .merge(api::routes().with_state(db))
-        .fallback(not_found)
-        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .merge(api::routes().with_state(db.clone()))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
-        ))
+        ));
+    // A long poll may wait up to its `wait`, and then answers as any request does.
+    let long_polls = api::long_poll_routes()
+        .with_state(db)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            api::MAX_WAIT + REQUEST_TIMEOUT,
+        ));
+    Router::new()
+        .merge(answered_at_once)
+        .merge(long_polls)
+        .fallback(not_found)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("an HTTP handler panicked");
             error(

@@ -8,7 +8,8 @@
 //! the async workers. Today: `/v1/accounts`,
 //! `/v1/accounts/{id}`, its `contacts` (and one by address, with its conversations) and
 //! `conversations` (filter `contact`), `/v1/conversations/{id}` (with its messages),
-//! `/v1/messages/{id}` and its `raw` bytes (`message/rfc822`).
+//! `/v1/messages/{id}` and its `raw` bytes (`message/rfc822`), and `/v1/events` (the event log after
+//! a cursor, long-polled with `wait`: [`long_poll_routes`], outside the door's usual answer limit).
 
 use crate::store::BoxFuture;
 use crate::store::keys::{self, Scope};
@@ -22,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 500;
@@ -102,6 +104,61 @@ pub fn routes() -> Router<Db> {
         .route("/v1/conversations/{id}", get(show_conversation))
         .route("/v1/messages/{id}", get(show_message))
         .route("/v1/messages/{id}/raw", get(raw_message))
+}
+
+/// The longest `wait` of `GET /v1/events`.
+pub const MAX_WAIT: Duration = Duration::from_secs(60);
+/// How often a waiting `GET /v1/events` looks for new events (they may come from any host).
+const POLL_EVERY: Duration = Duration::from_millis(250);
+
+/// The routes that may hold a request open up to [`MAX_WAIT`].
+pub fn long_poll_routes() -> Router<Db> {
+    Router::new().route("/v1/events", get(list_events))
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    since: Option<String>,
+    wait: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/events?since=CURSOR&wait=SECS&limit=N`: the events after the cursor (an event id; none
+/// for all), oldest first, only the key's account's for an account key. With `wait`, an empty answer
+/// waits up to that many seconds for the first new one. `next_cursor` is always the cursor to pass
+/// next (the last event's id, or the one given when nothing came). The ids follow commit order on
+/// both backends, so a follower never skips an event (docs/SCHEMA.md).
+async fn list_events(
+    State(db): State<Db>,
+    headers: HeaderMap,
+    Query(query): Query<EventsQuery>,
+) -> Result<Response, ApiError> {
+    let scope = scope(&db, &headers).await?;
+    let since = Page {
+        limit: query.limit,
+        cursor: query.since,
+    };
+    let (limit, after) = (since.limit()? as i64, since.after()?);
+    let wait = Duration::from_secs(query.wait.unwrap_or(0));
+    if wait > MAX_WAIT {
+        return Err(error(StatusCode::BAD_REQUEST, "bad_wait", "wait is 0 to 60 seconds"));
+    }
+    let account = match scope {
+        Scope::Platform => None,
+        Scope::Account(id) => Some(id),
+    };
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let events = db
+            .with(move |c| Box::pin(read::events(c, after, account, limit)))
+            .await?;
+        if !events.is_empty() || tokio::time::Instant::now() >= deadline {
+            let next = events.last().map_or(after, |e| e.id);
+            let body = serde_json::json!({"data": events, "next_cursor": next.to_string()});
+            return Ok(Json(body).into_response());
+        }
+        tokio::time::sleep(POLL_EVERY.min(deadline - tokio::time::Instant::now())).await;
+    }
 }
 
 /// One page of `items` (in the order given) after the cursor: `{"data", "next_cursor"}`. The cursor

@@ -231,3 +231,58 @@ fn every_refusal_of_the_door_is_a_json_error() {
     let (code, _) = send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".into());
     assert_eq!(code, 200);
 }
+
+on_both_backends! {
+    fn events_are_followed_by_cursor_and_long_polled(backend: Backend) {
+        let server = builder_on(backend).set("http.listen", "127.0.0.1:0").start();
+        let http = server.http_addr.expect("http listener");
+        let acme = server.create_account("Acme");
+        let globex = server.create_account("Globex");
+        let (_, platform) = create_key(&server, "platform", None);
+        let (_, globex_key) = create_key(&server, "globex app", Some(globex.id));
+        let mail = |subject: &str| {
+            format!("From: Jane <jane@customer.example>\r\nSubject: {subject}\r\n\r\nhello\r\n")
+        };
+        assert_eq!(server.send("jane@customer.example", &[&acme.address], &mail("One")).code, 250);
+
+        let (code, first) = get(http, "/v1/events", Some(&platform));
+        assert_eq!(code, 200, "{first}");
+        let types: Vec<&str> = first["data"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["contact.created", "conversation.created", "message.received"]);
+        let cursor = first["next_cursor"].as_str().unwrap().to_string();
+        assert_eq!(cursor, first["data"][2]["id"].to_string());
+        // Nothing new: an empty page that keeps the cursor.
+        let (code, empty) = get(http, &format!("/v1/events?since={cursor}"), Some(&platform));
+        assert_eq!((code, empty["data"].as_array().unwrap().len()), (200, 0));
+        assert_eq!(empty["next_cursor"], cursor.as_str());
+        // An account's key sees only its account's events.
+        let (_, theirs) = get(http, "/v1/events", Some(&globex_key));
+        assert_eq!(theirs["data"].as_array().unwrap().len(), 0, "{theirs}");
+
+        // A long poll answers as soon as an event is committed.
+        let waiting = std::thread::spawn({
+            let (platform, cursor) = (platform.clone(), cursor.clone());
+            move || {
+                let asked = Instant::now();
+                let answer = get(http, &format!("/v1/events?since={cursor}&wait=20"), Some(&platform));
+                (answer, asked.elapsed())
+            }
+        });
+        std::thread::sleep(Duration::from_millis(700));
+        assert_eq!(server.send("jane@customer.example", &[&acme.address], &mail("Two")).code, 250);
+        let ((code, woken), waited) = waiting.join().unwrap();
+        assert_eq!(code, 200, "{woken}");
+        assert!(!woken["data"].as_array().unwrap().is_empty(), "{woken}");
+        assert!(woken["data"][0]["id"].as_i64().unwrap() > cursor.parse::<i64>().unwrap());
+        assert!(waited >= Duration::from_millis(600), "it waited for the event: {waited:?}");
+        assert!(waited < Duration::from_secs(10), "it answered when the event came: {waited:?}");
+
+        // Refusals are JSON errors.
+        let (code, bad) = get(http, "/v1/events?wait=61", Some(&platform));
+        assert_eq!((code, bad["error"]["code"].as_str()), (400, Some("bad_wait")));
+        let (code, bad) = get(http, "/v1/events?since=abc", Some(&platform));
+        assert_eq!((code, bad["error"]["code"].as_str()), (400, Some("bad_cursor")));
+        let (code, _) = get(http, "/v1/events", None);
+        assert_eq!(code, 401);
+    }
+}

@@ -21,6 +21,7 @@ mod local_part;
 mod pending;
 pub mod postgres;
 pub mod read;
+mod row;
 pub mod schema;
 pub mod settings;
 pub mod sql;

@@ -30,21 +30,17 @@ pub(super) async fn commit_batch(conn: Conn<'_>, batch: Vec<Queued>, window_days
     // batch's transaction instead, and each delivery is then tried again alone, so that only the
     // failing one hears an error.
     let savepoints = conn.dialect() == Dialect::Sqlite;
-    if let Err(batch) = attempt(conn, batch, window_days, savepoints).await {
+    if let Some(batch) = attempt(conn, batch, window_days, savepoints).await {
         for queued in batch {
-            if let Err(mut alone) = attempt(conn, vec![queued], window_days, false).await {
-                // Unreachable: one delivery alone is answered by `attempt` itself.
-                if let Some((_, answer)) = alone.pop() {
-                    let _ = answer.send(Err(StoreError::Failed("the delivery could not be stored".into())));
-                }
-            }
+            let back = attempt(conn, vec![queued], window_days, false).await;
+            debug_assert!(back.is_none(), "one delivery alone is always answered");
         }
     }
 }
 
 /// One transaction for `batch`. Every delivery is answered, except when (without savepoints) one
 /// of several failed: then nothing was committed, and the batch comes back to be tried again.
-async fn attempt(conn: Conn<'_>, batch: Vec<Queued>, window_days: u32, savepoints: bool) -> Result<(), Vec<Queued>> {
+async fn attempt(conn: Conn<'_>, batch: Vec<Queued>, window_days: u32, savepoints: bool) -> Option<Vec<Queued>> {
     let started = std::time::Instant::now();
     let size = batch.len();
     let fail_all = |batch: Vec<Queued>, err: &StoreError| {
@@ -56,7 +52,7 @@ async fn attempt(conn: Conn<'_>, batch: Vec<Queued>, window_days: u32, savepoint
         tracing::error!(error = %err, batch = size, "cannot begin a transaction");
         let _ = conn.batch("ROLLBACK").await;
         fail_all(batch, &err);
-        return Ok(());
+        return None;
     }
     let now = crate::time::now_rfc3339();
     let mut outcomes = Vec::with_capacity(batch.len());
@@ -81,16 +77,16 @@ async fn attempt(conn: Conn<'_>, batch: Vec<Queued>, window_days: u32, savepoint
                 if !savepoints {
                     let _ = conn.batch("ROLLBACK").await;
                     if size > 1 {
-                        return Err(batch);
+                        return Some(batch);
                     }
                     fail_all(batch, &e);
-                    return Ok(());
+                    return None;
                 }
                 // SQLite rolls the whole transaction back by itself after some errors (disk full,
                 // I/O error): then nothing of this batch is stored, and every delivery must hear so.
                 if !conn.in_transaction() {
                     fail_all(batch, &e);
-                    return Ok(());
+                    return None;
                 }
                 outcomes.push(Err(e));
             }
@@ -123,7 +119,7 @@ async fn attempt(conn: Conn<'_>, batch: Vec<Queued>, window_days: u32, savepoint
             fail_all(batch, &err);
         }
     }
-    Ok(())
+    None
 }
 
 /// Applies the batch in waves: deliveries that share no row ([`apply::footprint`]) run at once,

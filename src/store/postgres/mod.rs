@@ -49,8 +49,8 @@ pub struct PostgresStoreOptions {
 
 pub struct PostgresStore {
     pool: Pool,
-    by_address: Arc<recent::Recent<(String, String), AccountRoute>>,
-    by_id: Arc<recent::Recent<i64, AccountRoute>>,
+    by_address: Arc<recent::Recent<(String, String), Option<AccountRoute>>>,
+    by_id: Arc<recent::Recent<i64, Option<AccountRoute>>>,
     members: Arc<recent::Recent<i64, Vec<String>>>,
     queue: Mutex<Option<mpsc::UnboundedSender<Queued>>>,
     writers: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -174,6 +174,33 @@ impl PostgresStore {
         self.prober.abort();
     }
 
+    /// What `recent` remembers under `key`, or else `lookup`'s answer, remembered when `keep` says.
+    fn remembered<K, V>(
+        &self,
+        recent: &Arc<recent::Recent<K, V>>,
+        key: K,
+        keep: fn(&V) -> bool,
+        lookup: impl for<'c> FnOnce(Conn<'c>) -> super::BoxFuture<'c, Result<V, StoreError>> + Send + 'static,
+    ) -> Pending<V>
+    where
+        K: Eq + std::hash::Hash + Send + 'static,
+        V: Clone + Send + 'static,
+    {
+        if let Some(value) = recent.get(&key) {
+            return Pending::ready(Ok(value));
+        }
+        let recent = Arc::clone(recent);
+        self.spawn(move |c| {
+            Box::pin(async move {
+                let value = lookup(c).await?;
+                if keep(&value) {
+                    recent.put(key, value.clone());
+                }
+                Ok(value)
+            })
+        })
+    }
+
     /// Runs `work` on a pooled connection, on the runtime, answering through a [`Pending`].
     fn spawn<T: Send + 'static>(
         &self,
@@ -202,22 +229,14 @@ const ROUTE_BY_ADDRESS: &str =
 impl MailStore for PostgresStore {
     fn find_account(&self, local: &str, domain: &str) -> Pending<Option<AccountRoute>> {
         let key = (local.to_string(), domain.to_string());
-        if let Some(route) = self.by_address.get(&key) {
-            return Pending::ready(Ok(Some(route)));
-        }
-        let recent = Arc::clone(&self.by_address);
-        self.spawn(move |c| {
+        let (local, domain) = key.clone();
+        self.remembered(&self.by_address, key, Option::is_some, move |c| {
             Box::pin(async move {
-                let found = c
-                    .query_opt(ROUTE_BY_ADDRESS, args![key.0, key.1])
+                c.query_opt(ROUTE_BY_ADDRESS, args![local, domain])
                     .await?
                     .as_ref()
                     .map(route_of)
-                    .transpose()?;
-                if let Some(route) = &found {
-                    recent.put(key, route.clone());
-                }
-                Ok(found)
+                    .transpose()
             })
         })
     }
@@ -241,46 +260,35 @@ impl MailStore for PostgresStore {
     }
 
     fn account(&self, id: i64) -> Pending<Option<AccountRoute>> {
-        if let Some(route) = self.by_id.get(&id) {
-            return Pending::ready(Ok(Some(route)));
-        }
-        let recent = Arc::clone(&self.by_id);
-        self.spawn(move |c| {
+        self.remembered(&self.by_id, id, Option::is_some, move |c| {
             Box::pin(async move {
-                let found = c
-                    .query_opt(
-                        "SELECT id, enabled, dmarc_reject, bulk_contacts FROM accounts WHERE id = ?1",
-                        args![id],
-                    )
-                    .await?
-                    .as_ref()
-                    .map(route_of)
-                    .transpose()?;
-                if let Some(route) = &found {
-                    recent.put(id, route.clone());
-                }
-                Ok(found)
+                c.query_opt(
+                    "SELECT id, enabled, dmarc_reject, bulk_contacts FROM accounts WHERE id = ?1",
+                    args![id],
+                )
+                .await?
+                .as_ref()
+                .map(route_of)
+                .transpose()
             })
         })
     }
 
     fn members(&self, account_id: i64) -> Pending<Vec<String>> {
-        if let Some(members) = self.members.get(&account_id) {
-            return Pending::ready(Ok(members));
-        }
-        let recent = Arc::clone(&self.members);
-        self.spawn(move |c| {
-            Box::pin(async move {
-                let members: Vec<String> = c
-                    .query("SELECT email_key FROM members WHERE account_id = ?1", args![account_id])
-                    .await?
-                    .iter()
-                    .map(|r| r.get(0))
-                    .collect::<Result<_, _>>()?;
-                recent.put(account_id, members.clone());
-                Ok(members)
-            })
-        })
+        self.remembered(
+            &self.members,
+            account_id,
+            |_| true,
+            move |c| {
+                Box::pin(async move {
+                    c.query("SELECT email_key FROM members WHERE account_id = ?1", args![account_id])
+                        .await?
+                        .iter()
+                        .map(|r| r.get(0))
+                        .collect()
+                })
+            },
+        )
     }
 
     fn submit(&self, delivery: Delivery) -> Pending<Vec<Committed>> {

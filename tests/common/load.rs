@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -250,4 +250,16 @@ pub fn check_ledger(server: &Server, ledger: &Ledger) -> (usize, usize, usize) {
         "nothing stored that no client sent"
     );
     (acked, unacked_stored, unacked_absent)
+}
+
+/// Polls `f` until it gives a value (panics after `within`).
+pub fn wait_for<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "not within {within:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

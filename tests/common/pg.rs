@@ -105,6 +105,71 @@ impl Postgres {
         Postgres::start_with(false)
     }
 
+    /// A hot standby of this server on a port of its own: a base backup (`pg_basebackup -R`)
+    /// that streams the primary's WAL from then on, started and taking read-only connections.
+    pub fn standby(&self) -> Dedicated {
+        let standby = Postgres {
+            port: free_port(),
+            dir: PathBuf::from(format!("{}-standby", self.dir.display())),
+            bindir: self.bindir.clone(),
+            as_postgres: self.as_postgres,
+            secure: false,
+        };
+        let _ = std::fs::remove_dir_all(&standby.dir);
+        std::fs::create_dir_all(&standby.dir).unwrap();
+        standby.own_folder();
+        let out = standby
+            .command("pg_basebackup")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", USER])
+            .args(["-D", standby.data().to_str().unwrap()])
+            .args(["-R", "-X", "stream", "-c", "fast", "--no-sync"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_basebackup: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        standby.start_again();
+        Dedicated(standby)
+    }
+
+    /// From now on a commit returns only once a standby has flushed it too
+    /// (`synchronous_standby_names = '*'`).
+    pub fn wait_for_standby_on_commit(&self) {
+        let mut client = self.client("postgres");
+        // Two statements: ALTER SYSTEM refuses to run in the implicit transaction of a batch.
+        client
+            .batch_execute("ALTER SYSTEM SET synchronous_standby_names = '*'")
+            .unwrap();
+        client.batch_execute("SELECT pg_reload_conf()").unwrap();
+    }
+
+    /// `pg_ctl promote`: a standby becomes a primary that takes writes (failover).
+    pub fn promote(&self) {
+        let out = self
+            .command("pg_ctl")
+            .args(["-D", self.data().to_str().unwrap(), "-w", "-t", "60", "promote"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl promote: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// When we are root, the server's folder belongs to `postgres`, who runs it.
+    fn own_folder(&self) {
+        if self.as_postgres {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres", self.dir.to_str().unwrap()])
+                .status()
+                .unwrap();
+            assert!(status.success(), "chown the PostgreSQL folder to postgres");
+        }
+    }
+
     fn start_with(secure: bool) -> Postgres {
         static INSTANCES: AtomicUsize = AtomicUsize::new(0);
         let bindir = bindir();
@@ -133,13 +198,7 @@ impl Postgres {
                 std::fs::set_permissions(&to, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
             }
         }
-        if as_postgres {
-            let status = Command::new("chown")
-                .args(["-R", "postgres:postgres", server.dir.to_str().unwrap()])
-                .status()
-                .unwrap();
-            assert!(status.success(), "chown the PostgreSQL folder to postgres");
-        }
+        server.own_folder();
         let data = server.data();
         let host_auth = if secure {
             "--auth-host=scram-sha-256"

@@ -19,6 +19,7 @@ pub struct Config {
     pub reply_tokens: ReplyTokenConfig,
     pub auth: AuthConfig,
     pub http: HttpConfig,
+    pub webhooks: WebhooksConfig,
     pub log: LogConfig,
 }
 
@@ -170,6 +171,31 @@ pub struct HttpConfig {
     pub listen: Option<SocketAddr>,
     /// Serve HTTPS with the certificate of `[tls]` (reloaded with it on SIGHUP).
     pub tls: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// The delays (seconds) before each retry of a delivery that was not answered 2xx; after the
+    /// last, the delivery is `failed` (visible, replayable). The default spans about 3 days.
+    pub retry_schedule_secs: Vec<u64>,
+    /// An endpoint must answer within this many seconds.
+    pub timeout_secs: u64,
+    /// Endpoints on loopback, private, link-local or otherwise internal addresses are refused
+    /// unless this is true (no requests into the operator's own network).
+    pub allow_private: bool,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            retry_schedule_secs: vec![
+                5, 300, 1800, 7200, 18000, 36000, 36000, 36000, 36000, 36000, 36000, 36000,
+            ],
+            timeout_secs: 10,
+            allow_private: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -396,6 +422,12 @@ impl Config {
         }
         if s.domains.is_empty() {
             return fail("server.domains", "at least one domain is needed");
+        }
+        if self.webhooks.timeout_secs == 0 || self.webhooks.timeout_secs > 300 {
+            return fail("webhooks.timeout_secs", "must be 1 to 300 seconds");
+        }
+        if self.webhooks.retry_schedule_secs.iter().any(|&d| d > 30 * 86_400) {
+            return fail("webhooks.retry_schedule_secs", "each delay is at most 30 days");
         }
         if self.http.tls && self.tls.certificate.is_none() {
             return fail("http.tls", "HTTPS needs tls.certificate and tls.private_key");

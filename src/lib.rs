@@ -32,3 +32,4 @@ pub mod routing;
 pub mod smtp;
 pub mod store;
 pub mod time;
+pub mod webhooks;

@@ -10,6 +10,14 @@ pub fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Milliseconds since the epoch (the webhook schedule's clock).
+pub fn unix_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// `2026-11-24T02:46:31Z`
 pub fn rfc3339(unix: i64) -> String {
     mail_parser::DateTime::from_timestamp(unix).to_rfc3339()

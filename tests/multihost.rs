@@ -68,12 +68,12 @@ fn at_once(jobs: Vec<(std::net::SocketAddr, String, String)>) -> Vec<u16> {
 fn two_hosts_starting_at_once_on_an_empty_database_migrate_it_once() {
     let (a, b) = two_hosts();
     assert_eq!(a.count("SELECT count(*) FROM schema_version"), 1);
-    assert_eq!(b.count("SELECT max(version) FROM schema_version"), 6);
+    assert_eq!(b.count("SELECT max(version) FROM schema_version"), 7);
     let shown = a.cli(&["check-config", "--connect"]);
     let said = String::from_utf8_lossy(&shown.stderr);
     assert!(shown.status.success(), "{said}");
     assert!(
-        said.contains("database: PostgreSQL 15.") && said.contains(", schema 6 (this build knows 6)"),
+        said.contains("database: PostgreSQL 15.") && said.contains(", schema 7 (this build knows 7)"),
         "{said}"
     );
 }
@@ -378,7 +378,7 @@ fn a_host_refuses_to_start_on_a_schema_newer_than_it_knows() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{said}");
     assert!(
-        said.contains("schema version 99 is newer than this inboxd knows (6): upgrade inboxd"),
+        said.contains("schema version 99 is newer than this inboxd knows (7): upgrade inboxd"),
         "{said}"
     );
     let second = std::process::Command::new(BIN)
@@ -393,5 +393,5 @@ fn a_host_refuses_to_start_on_a_schema_newer_than_it_knows() {
         .unwrap();
     let out = server.cli(&["migrate"]);
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("schema 6 is current"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("schema 7 is current"));
 }

@@ -12,8 +12,9 @@
 //! a cursor, long-polled with `wait`: [`long_poll_routes`], outside the door's usual answer limit).
 
 use crate::store::BoxFuture;
+pub use crate::store::Db;
 use crate::store::keys::{self, Scope};
-use crate::store::sql::{Conn, block};
+use crate::store::sql::Conn;
 use crate::store::{StoreError, read};
 use axum::Json;
 use axum::Router;
@@ -22,56 +23,24 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 500;
 
-/// The store as the door reads it: a SQLite connection of its own, or the PostgreSQL pool.
-#[derive(Clone)]
-pub enum Db {
-    Sqlite(Arc<Mutex<rusqlite::Connection>>),
-    Postgres(deadpool_postgres::Pool),
-}
-
-impl Db {
-    pub fn sqlite(conn: rusqlite::Connection) -> Db {
-        Db::Sqlite(Arc::new(Mutex::new(conn)))
-    }
-
-    /// Runs `work` on a connection: SQLite's on the blocking pool, PostgreSQL's on a pooled one.
-    async fn with<T: Send + 'static>(
-        &self,
-        work: impl for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let joined = match self {
-            Db::Sqlite(conn) => {
-                let conn = Arc::clone(conn);
-                tokio::task::spawn_blocking(move || block(work(Conn::Sqlite(&conn)))).await
-            }
-            Db::Postgres(pool) => Ok(match pool.get().await {
-                Ok(client) => work(Conn::Postgres(&client)).await,
-                Err(e) => Err(StoreError::Failed(format!("database unreachable: {e}"))),
-            }),
-        };
-        match joined {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "api: database");
-                Err(error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the database did not answer; try again",
-                ))
-            }
-            Err(_) => Err(error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the server failed on this request",
-            )),
-        }
-    }
+/// Runs `work` on the store, a failure of the database answered 503.
+async fn with<T: Send + 'static>(
+    db: &Db,
+    work: impl for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+) -> Result<T, ApiError> {
+    db.run(work).await.map_err(|e| {
+        tracing::error!(error = %e, "api: database");
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the database did not answer; try again",
+        )
+    })
 }
 
 /// A refused request: its status and `{"error": {"code", "message"}}`, the one shape of every error
@@ -149,9 +118,7 @@ async fn list_events(
     };
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let events = db
-            .with(move |c| Box::pin(read::events(c, after, account, limit)))
-            .await?;
+        let events = with(&db, move |c| Box::pin(read::events(c, after, account, limit))).await?;
         if !events.is_empty() || tokio::time::Instant::now() >= deadline {
             let next = events.last().map_or(after, |e| e.id);
             let body = serde_json::json!({"data": events, "next_cursor": next.to_string()});
@@ -195,7 +162,7 @@ async fn account_scope(db: &Db, headers: &HeaderMap, account_id: i64) -> Result<
     if !scope.sees(account_id) {
         return Err(not_found("no such account"));
     }
-    match db.with(move |c| Box::pin(read::account(c, account_id))).await? {
+    match with(db, move |c| Box::pin(read::account(c, account_id))).await? {
         Some(_) => Ok(()),
         None => Err(not_found("no such account")),
     }
@@ -208,7 +175,7 @@ async fn list_contacts(
     Query(query): Query<Page>,
 ) -> Result<Response, ApiError> {
     account_scope(&db, &headers, id).await?;
-    let contacts = db.with(move |c| Box::pin(read::contacts(c, id))).await?;
+    let contacts = with(&db, move |c| Box::pin(read::contacts(c, id))).await?;
     page(contacts, |c| c.id, &query)
 }
 
@@ -218,9 +185,10 @@ async fn show_contact(
     Path((id, email)): Path<(i64, String)>,
 ) -> Result<Response, ApiError> {
     account_scope(&db, &headers, id).await?;
-    match db
-        .with(move |c| Box::pin(async move { read::contact_detail(c, id, &email).await }))
-        .await?
+    match with(&db, move |c| {
+        Box::pin(async move { read::contact_detail(c, id, &email).await })
+    })
+    .await?
     {
         Some(detail) => Ok(Json(detail).into_response()),
         None => Err(not_found("no such contact")),
@@ -244,20 +212,19 @@ async fn list_conversations(
 ) -> Result<Response, ApiError> {
     account_scope(&db, &headers, id).await?;
     let contact = query.contact.clone();
-    let list = db
-        .with(move |c| {
-            Box::pin(async move {
-                let contact_id = match contact {
-                    Some(email) => match read::contact_by_email(c, id, &email).await? {
-                        Some(contact) => Some(contact.id),
-                        None => return Ok(Vec::new()),
-                    },
-                    None => None,
-                };
-                read::conversations(c, id, contact_id).await
-            })
+    let list = with(&db, move |c| {
+        Box::pin(async move {
+            let contact_id = match contact {
+                Some(email) => match read::contact_by_email(c, id, &email).await? {
+                    Some(contact) => Some(contact.id),
+                    None => return Ok(Vec::new()),
+                },
+                None => None,
+            };
+            read::conversations(c, id, contact_id).await
         })
-        .await?;
+    })
+    .await?;
     let query_page = Page {
         limit: query.limit,
         cursor: query.cursor,
@@ -271,7 +238,7 @@ async fn show_conversation(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     let scope = scope(&db, &headers).await?;
-    match db.with(move |c| Box::pin(read::conversation_detail(c, id))).await? {
+    match with(&db, move |c| Box::pin(read::conversation_detail(c, id))).await? {
         Some(detail) if scope.sees(detail.conversation.account_id) => Ok(Json(detail).into_response()),
         _ => Err(not_found("no such conversation")),
     }
@@ -279,7 +246,7 @@ async fn show_conversation(
 
 async fn show_message(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let scope = scope(&db, &headers).await?;
-    match db.with(move |c| Box::pin(read::message(c, id))).await? {
+    match with(&db, move |c| Box::pin(read::message(c, id))).await? {
         Some(message) if scope.sees(message.account_id) => Ok(Json(message).into_response()),
         _ => Err(not_found("no such message")),
     }
@@ -287,16 +254,15 @@ async fn show_message(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i
 
 async fn raw_message(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let scope = scope(&db, &headers).await?;
-    let found = db
-        .with(move |c| {
-            Box::pin(async move {
-                match read::message(c, id).await? {
-                    Some(message) if scope.sees(message.account_id) => read::message_raw(c, id).await,
-                    _ => Ok(None),
-                }
-            })
+    let found = with(&db, move |c| {
+        Box::pin(async move {
+            match read::message(c, id).await? {
+                Some(message) if scope.sees(message.account_id) => read::message_raw(c, id).await,
+                _ => Ok(None),
+            }
         })
-        .await?;
+    })
+    .await?;
     match found {
         Some(raw) => Ok(([(header::CONTENT_TYPE, "message/rfc822")], raw).into_response()),
         None => Err(not_found("no such message")),
@@ -313,9 +279,10 @@ async fn scope(db: &Db, headers: &HeaderMap) -> Result<Scope, ApiError> {
         return Err(unauthorized("the Authorization header must be `Bearer <key>`"));
     };
     let secret = secret.to_string();
-    match db
-        .with(move |c| Box::pin(async move { keys::authenticate(c, &secret).await }))
-        .await?
+    match with(db, move |c| {
+        Box::pin(async move { keys::authenticate(c, &secret).await })
+    })
+    .await?
     {
         Some(scope) => Ok(scope),
         None => Err(unauthorized("the API key is not valid")),
@@ -357,7 +324,7 @@ async fn list_accounts(
     Query(query): Query<Page>,
 ) -> Result<Response, ApiError> {
     let scope = scope(&db, &headers).await?;
-    let accounts = db.with(|c| Box::pin(read::accounts(c))).await?;
+    let accounts = with(&db, |c| Box::pin(read::accounts(c))).await?;
     let visible: Vec<read::Account> = accounts.into_iter().filter(|a| scope.sees(a.id)).collect();
     page(visible, |a| a.id, &query)
 }
@@ -368,7 +335,7 @@ async fn show_account(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i
         if !scope.sees(id) {
             return Err(not_found("no such account"));
         }
-        match db.with(move |c| Box::pin(read::account_detail(c, id))).await? {
+        match with(&db, move |c| Box::pin(read::account_detail(c, id))).await? {
             Some(account) => Ok(Json(account).into_response()),
             None => Err(not_found("no such account")),
         }

@@ -8,6 +8,7 @@ mod keys;
 mod migrate;
 mod platform;
 mod serve;
+mod webhooks;
 
 use crate::config::{Config, LogFormat};
 use clap::{Parser, Subcommand};
@@ -45,6 +46,9 @@ pub enum Command {
     /// Keys of the HTTP door (`Authorization: Bearer <key>`).
     #[command(subcommand)]
     ApiKeys(keys::ApiKeysCommand),
+    /// Endpoints the inbox application is sent signed events at, and their deliveries.
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCommand),
     /// An account's contacts.
     #[command(subcommand)]
     Contacts(inbox::ContactsCommand),
@@ -88,6 +92,7 @@ pub fn main() -> ExitCode {
         Command::CheckConfig { connect } => check::check(&config, connect),
         Command::Accounts(cmd) => accounts::run(&config, cmd),
         Command::ApiKeys(cmd) => keys::run(&config, cmd),
+        Command::Webhooks(cmd) => webhooks::run(&config, cmd),
         Command::Contacts(cmd) => inbox::contacts(&config, cmd),
         Command::Conversations(cmd) => inbox::conversations(&config, cmd),
         Command::Messages(cmd) => inbox::messages(&config, cmd),

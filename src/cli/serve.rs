@@ -132,14 +132,7 @@ async fn serve(
             if let Ok(addr) = listener.local_addr() {
                 tracing::info!(%addr, "http listening");
             }
-            // The API reads the store through a connection of its own, or the pool.
-            let db = match &pool {
-                Some(pool) => crate::api::Db::Postgres(pool.clone()),
-                None => crate::api::Db::sqlite(
-                    crate::store::open_connection(&ctx.config.database.path, ctx.config.database.mode.0)
-                        .map_err(|e| format!("http: cannot open the database: {e}"))?,
-                ),
-            };
+            let db = door(&ctx, &pool)?;
             tokio::spawn(http::serve(
                 listener,
                 Arc::clone(&ctx),
@@ -148,6 +141,10 @@ async fn serve(
                 handle.subscribe(),
             ));
         }
+        // Webhooks are sent by a task of their own, through a connection of its own.
+        let dispatcher =
+            crate::webhooks::Dispatcher::new(door(&ctx, &pool)?, &ctx.config.server.hostname, &ctx.config.webhooks)?;
+        let webhooks = tokio::spawn(dispatcher.run(handle.subscribe()));
         tokio::spawn(signals(Arc::clone(&ctx), handle.clone()));
         tokio::spawn(watchdog(Arc::clone(&health)));
         health.listening.store(true, Ordering::Relaxed);
@@ -155,8 +152,22 @@ async fn serve(
         tracing::info!("ready");
         server.run().await;
         let _ = sd_notify::notify(false, &[NotifyState::Stopping]);
+        // The sender records what it has in flight (a short grace) before the store closes.
+        let _ = tokio::time::timeout(Duration::from_secs(5), webhooks).await;
         Ok::<(), String>(())
     }
+}
+
+/// The store as a door beside the SMTP side reaches it (the HTTP API, the webhook sender): a SQLite
+/// connection of its own, or the PostgreSQL pool.
+fn door(ctx: &Context, pool: &Option<deadpool_postgres::Pool>) -> Result<crate::store::Db, String> {
+    Ok(match pool {
+        Some(pool) => crate::store::Db::Postgres(pool.clone()),
+        None => crate::store::Db::sqlite(
+            crate::store::open_connection(&ctx.config.database.path, ctx.config.database.mode.0)
+                .map_err(|e| format!("cannot open the database: {e}"))?,
+        ),
+    })
 }
 
 /// Listening sockets passed by systemd (socket activation, `LISTEN_FDS`). A socket named `smtps`

@@ -127,6 +127,7 @@ pub(super) async fn apply(
                 (None, Dialect::Sqlite) => insert_raw(conn, &d.raw).await.map(Raw::Stored),
             }
         };
+        let contact_was_known = known_contact.is_some();
         let (raw, contact) = tokio::try_join!(raw, resolve_contact(conn, plan, known_contact, now, &mut events))?;
         let same_subject: Option<i64> = facts.get(4)?;
         let mut place = place(conn, plan, contact, same_subject.filter(|_| subject_rule), now).await?;
@@ -176,6 +177,7 @@ pub(super) async fn apply(
                 "message_id": message_id,
                 "conversation_id": place.conversation,
                 "contact_id": contact,
+                "contact_created": contact.is_some() && !contact_was_known,
                 "kind": plan.kind.as_str(),
                 "queue_id": d.envelope.queue_id,
                 "subject": d.message.subject,

@@ -15,6 +15,7 @@ pub mod admin;
 mod apply;
 mod checkpoint;
 mod commit;
+mod db;
 pub mod files;
 pub mod keys;
 mod local_part;
@@ -26,6 +27,7 @@ pub mod schema;
 pub mod settings;
 pub mod sql;
 mod sqlite;
+pub mod webhooks;
 mod writer;
 
 use crate::mail::{AccountRoute, Delivery, DmarcAction, POSTMASTER};
@@ -33,6 +35,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 
+pub use db::Db;
 pub use pending::Pending;
 pub use postgres::{PostgresOptions, PostgresStore, PostgresStoreOptions};
 pub use sqlite::{SqliteOptions, SqliteStore, open_connection};

@@ -245,6 +245,16 @@ pub async fn contacts(conn: Conn<'_>, account_id: i64) -> Result<Vec<Contact>, S
     .await
 }
 
+pub async fn contact(conn: Conn<'_>, id: i64) -> Result<Option<Contact>, StoreError> {
+    one(
+        conn,
+        &format!("SELECT {CONTACT_COLS} FROM contacts WHERE id = ?1"),
+        args![id],
+        contact_row,
+    )
+    .await
+}
+
 pub async fn contact_by_email(conn: Conn<'_>, account_id: i64, email: &str) -> Result<Option<Contact>, StoreError> {
     let key = normalize_email(email)
         .map(|e| email_key(&e))

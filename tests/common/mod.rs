@@ -8,6 +8,7 @@ mod client;
 pub mod dns;
 pub mod load;
 pub mod pg;
+pub mod receiver;
 mod text;
 
 // Each test binary uses a part of the harness.

@@ -1,0 +1,304 @@
+//! Signed webhooks: the inbox application told of every event, at least once, never before the
+//! event's commit. A door beside the CLI and the HTTP API: it reads the durable event log and
+//! writes only its own outbox (`store::webhooks`), so SMTP acceptance never waits for it.
+//!
+//! One task per host loops: fan out new events to the endpoints' deliveries ([`payload`] builds
+//! each body once), claim due deliveries under a lease, send them concurrently (at most
+//! [`MAX_IN_FLIGHT`], each signed as Standard Webhooks says: [`sign`]), and record the outcomes
+//! in batches. A 2xx is done; `410 Gone` disables the endpoint; anything else is retried after
+//! the next delay of `[webhooks] retry_schedule_secs` (±10 % jitter), and after the last it is
+//! `failed`. Memory is bounded by the in-flight window whatever the backlog: pending deliveries
+//! wait in the database.
+
+pub mod guard;
+pub mod payload;
+pub mod send;
+pub mod sign;
+
+use crate::config::WebhooksConfig;
+use crate::store::webhooks::{self as outbox, Claimed, NewDelivery, Outcome};
+use crate::store::{Db, StoreError, read};
+use send::{Answer, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// Sends in flight from one host at once.
+pub const MAX_IN_FLIGHT: usize = 128;
+/// Events fanned out per endpoint per round.
+const FAN_OUT_BATCH: i64 = 500;
+/// How often an idle sender looks for new events and due retries (they may come from any host).
+const POLL_EVERY: Duration = Duration::from_millis(100);
+/// A claimed delivery is another host's to send again this long after its timeout, should this
+/// host die with it in flight.
+const LEASE_MARGIN: Duration = Duration::from_secs(30);
+
+pub struct Dispatcher {
+    db: Db,
+    /// The name leases are taken in: `server.hostname` (each host of a cluster has its own).
+    host: String,
+    sender: Arc<Sender>,
+    schedule: Vec<u64>,
+    lease_ms: i64,
+}
+
+impl Dispatcher {
+    pub fn new(db: Db, host: &str, config: &WebhooksConfig) -> Result<Dispatcher, String> {
+        let timeout = Duration::from_secs(config.timeout_secs);
+        Ok(Dispatcher {
+            db,
+            host: host.to_string(),
+            sender: Arc::new(Sender::new(timeout, config.allow_private)?),
+            schedule: config.retry_schedule_secs.clone(),
+            lease_ms: (timeout + LEASE_MARGIN).as_millis() as i64,
+        })
+    }
+
+    /// Runs until `stop` turns true, then records what is in flight and returns.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut in_flight: JoinSet<(Claimed, Outcome)> = JoinSet::new();
+        let mut done: Vec<(Claimed, Outcome)> = Vec::new();
+        let mut failing = false;
+        let host = self.host.clone();
+        match self
+            .db
+            .run(move |c| Box::pin(async move { outbox::release_leases(c, &host).await }))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                deliveries = n,
+                "webhooks: sending again what was in flight when this host stopped"
+            ),
+            Err(e) => failing = log_once(failing, &e),
+        }
+        while !*stop.borrow() {
+            let mut busy = false;
+            match self.fan_out().await {
+                Ok(n) => busy |= n > 0,
+                Err(e) => failing = log_once(failing, &e),
+            }
+            while let Some(Ok(result)) = in_flight.try_join_next() {
+                done.push(result);
+            }
+            if !done.is_empty() {
+                busy = true;
+                match self.record(std::mem::take(&mut done)).await {
+                    Ok(()) => {}
+                    // Not recorded: the leases run out and the deliveries are sent again.
+                    Err(e) => failing = log_once(failing, &e),
+                }
+            }
+            let room = MAX_IN_FLIGHT - in_flight.len();
+            if room > 0 {
+                match self.claim(room).await {
+                    Ok(claimed) => {
+                        busy |= !claimed.is_empty();
+                        for delivery in claimed {
+                            let sender = Arc::clone(&self.sender);
+                            let schedule = self.schedule.clone();
+                            in_flight.spawn(async move {
+                                let answer = sender.send(&delivery).await;
+                                let outcome = outcome(answer, delivery.attempts, &schedule);
+                                (delivery, outcome)
+                            });
+                        }
+                        failing = false;
+                    }
+                    Err(e) => failing = log_once(failing, &e),
+                }
+            }
+            if busy && in_flight.len() < MAX_IN_FLIGHT {
+                continue;
+            }
+            tokio::select! {
+                Some(Ok(result)) = in_flight.join_next(), if !in_flight.is_empty() => done.push(result),
+                _ = tokio::time::sleep(POLL_EVERY) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        // Stopping: what is in flight may finish within a short grace; the rest is sent again
+        // once its lease runs out.
+        let grace = tokio::time::sleep(Duration::from_secs(2));
+        tokio::pin!(grace);
+        loop {
+            tokio::select! {
+                next = in_flight.join_next() => match next {
+                    Some(Ok(result)) => done.push(result),
+                    Some(Err(_)) => {}
+                    None => break,
+                },
+                _ = &mut grace => break,
+            }
+        }
+        if !done.is_empty()
+            && let Err(e) = self.record(done).await
+        {
+            tracing::warn!(error = %e, "webhooks: outcomes not recorded at shutdown (they will be sent again)");
+        }
+    }
+
+    /// Fans new events out to the endpoints that are behind; the number of deliveries made.
+    async fn fan_out(&self) -> Result<usize, StoreError> {
+        let behind = self
+            .db
+            .run(|c| {
+                Box::pin(async move {
+                    let newest = outbox::newest_event(c).await?;
+                    let endpoints = outbox::endpoints_behind(c, newest).await?;
+                    let mut work = Vec::new();
+                    for endpoint in endpoints {
+                        let events = read::events(c, endpoint.cursor, endpoint.account_id, FAN_OUT_BATCH).await?;
+                        // Every event up to `newest` was committed before it was read (ids follow
+                        // commit order), so a short page means the endpoint has seen all of them.
+                        let to = match events.last() {
+                            Some(last) if events.len() as i64 == FAN_OUT_BATCH => last.id,
+                            Some(last) => last.id.max(newest),
+                            None => newest,
+                        };
+                        let mut deliveries = Vec::new();
+                        for event in events.iter().filter(|e| wanted(&endpoint.events, &e.kind)) {
+                            deliveries.push(NewDelivery {
+                                event_id: event.id,
+                                event_type: event.kind.clone(),
+                                ordering_key: payload::ordering_key(event),
+                                payload: payload::build(c, event).await?.to_string(),
+                            });
+                        }
+                        work.push((endpoint.id, (endpoint.cursor, to), deliveries));
+                    }
+                    Ok(work)
+                })
+            })
+            .await?;
+        if behind.is_empty() {
+            return Ok(0);
+        }
+        self.db
+            .transaction(move |c| {
+                Box::pin(async move {
+                    let (now_ms, now) = (crate::time::unix_millis(), crate::time::now_rfc3339());
+                    let mut made = 0;
+                    for (endpoint, range, deliveries) in &behind {
+                        if outbox::fan_out(c, *endpoint, *range, deliveries, now_ms, &now).await? {
+                            made += deliveries.len();
+                        }
+                    }
+                    Ok(made)
+                })
+            })
+            .await
+    }
+
+    async fn claim(&self, room: usize) -> Result<Vec<Claimed>, StoreError> {
+        let (lease_ms, host) = (self.lease_ms, self.host.clone());
+        self.db
+            .transaction(move |c| {
+                Box::pin(
+                    async move { outbox::claim(c, &host, crate::time::unix_millis(), lease_ms, room as i64).await },
+                )
+            })
+            .await
+    }
+
+    async fn record(&self, done: Vec<(Claimed, Outcome)>) -> Result<(), StoreError> {
+        for (delivery, outcome) in &done {
+            match outcome {
+                Outcome::Delivered { .. } => {}
+                Outcome::Gone => {
+                    tracing::warn!(endpoint = delivery.endpoint_id, url = %delivery.url, "webhooks: the endpoint answered 410 Gone; disabled")
+                }
+                Outcome::Retry {
+                    error,
+                    next_attempt_ms: None,
+                    ..
+                } => {
+                    tracing::warn!(endpoint = delivery.endpoint_id, event = delivery.event_id, %error, "webhooks: delivery failed for good (replayable)")
+                }
+                Outcome::Retry { error, .. } => {
+                    tracing::debug!(endpoint = delivery.endpoint_id, event = delivery.event_id, %error, "webhooks: attempt failed; will retry")
+                }
+            }
+        }
+        self.db
+            .transaction(move |c| Box::pin(async move { outbox::finish(c, &done, &crate::time::now_rfc3339()).await }))
+            .await
+    }
+}
+
+/// Whether an endpoint subscribed to `kind` (no list: every event).
+fn wanted(events: &Option<Vec<String>>, kind: &str) -> bool {
+    events.as_ref().is_none_or(|list| list.iter().any(|e| e == kind))
+}
+
+/// What an answer means for the delivery, after `attempts` earlier attempts.
+fn outcome(answer: Answer, attempts: i64, schedule: &[u64]) -> Outcome {
+    let (status, error) = match answer {
+        Answer::Status(status @ 200..=299) => return Outcome::Delivered { status },
+        Answer::Status(410) => return Outcome::Gone,
+        Answer::Status(status) => (Some(status), format!("the endpoint answered {status}")),
+        Answer::Failed(why) => (None, why),
+    };
+    let next_attempt_ms = schedule.get(attempts as usize).map(|&delay| {
+        let mut jitter = [0u8; 2];
+        let _ = getrandom::fill(&mut jitter);
+        // 0.9 to 1.1 times the delay: retries of many deliveries do not arrive in one burst.
+        let factor = 0.9 + 0.2 * f64::from(u16::from_le_bytes(jitter)) / f64::from(u16::MAX);
+        crate::time::unix_millis() + (delay as f64 * 1000.0 * factor) as i64
+    });
+    Outcome::Retry {
+        status,
+        error,
+        next_attempt_ms,
+    }
+}
+
+/// Logs a database failure once per spell of failures (a database that is away is reported by
+/// `/healthz` and the SMTP side; the sender just waits for it).
+fn log_once(already: bool, e: &StoreError) -> bool {
+    if !already {
+        tracing::warn!(error = %e, "webhooks: the database failed; retrying");
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_become_outcomes() {
+        let schedule = [5, 300];
+        assert!(matches!(
+            outcome(Answer::Status(204), 0, &schedule),
+            Outcome::Delivered { status: 204 }
+        ));
+        assert!(matches!(outcome(Answer::Status(410), 0, &schedule), Outcome::Gone));
+        let now = crate::time::unix_millis();
+        match outcome(Answer::Status(500), 0, &schedule) {
+            Outcome::Retry {
+                status: Some(500),
+                next_attempt_ms: Some(at),
+                ..
+            } => {
+                assert!((now + 4_400..=now + 5_600).contains(&at), "{}", at - now)
+            }
+            _ => panic!("a 500 is retried"),
+        }
+        match outcome(Answer::Failed("refused".into()), 1, &schedule) {
+            Outcome::Retry {
+                next_attempt_ms: Some(at),
+                ..
+            } => assert!(at >= now + 269_000),
+            _ => panic!("a refused connection is retried"),
+        }
+        assert!(matches!(
+            outcome(Answer::Status(503), 2, &schedule),
+            Outcome::Retry {
+                next_attempt_ms: None,
+                ..
+            }
+        ));
+    }
+}

@@ -7,6 +7,7 @@
 #   SCALE=0.1 benches/compare.sh       # a tenth of the messages: a quick look, noisy figures
 #   SKIP_MEMORY=1 benches/compare.sh   # no idle-session / 25 MiB measurements
 #   SERVERS="inboxd inboxd-pg inboxd-pg2" benches/compare.sh   # SQLite, one host and two hosts on PostgreSQL
+#   SERVERS="inboxd inboxd-hooks" SIZES=2048 benches/compare.sh # SMTP with a webhook endpoint, and the webhook rate
 #
 # It installs what it needs (idempotently): postfix (apt), Haraka (npm, under $BENCH_CACHE),
 # aiosmtpd (PyPI, in a venv under $BENCH_CACHE). Servers listen on loopback ports 2601-2605, each
@@ -27,7 +28,8 @@ AIOSMTPD_VERSION=${AIOSMTPD_VERSION:-1.4.6}
 DOMAIN=inbox.localhost
 PEER_RCPT="bench@$DOMAIN"
 PORT_INBOXD=2601 PORT_POSTFIX=2602 PORT_HARAKA=2603 PORT_AIOSMTPD=2604 PORT_MEM=2605
-PORT_PG=2606 PORT_INBOXD2=2607
+PORT_PG=2606 PORT_INBOXD2=2607 PORT_RECEIVER=2610
+RECEIVER_PID=""
 EXTRA_PIDS=""
 PG_DATA=""
 # A PostgreSQL server of the run's own (Debian's postgresql, run as the postgres user when we are
@@ -95,7 +97,9 @@ for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "smtp_load" and m.get("executable"):
         print(m["executable"])')
-    [ -x "$INBOXD" ] && [ -x "$LOADGEN" ] || { log "build failed"; exit 1; }
+    (cd "$REPO" && cargo build --release --quiet --example webhook_receiver)
+    RECEIVER="$target_dir/release/examples/webhook_receiver"
+    [ -x "$INBOXD" ] && [ -x "$LOADGEN" ] && [ -x "$RECEIVER" ] || { log "build failed"; exit 1; }
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -167,6 +171,11 @@ stop_server() {
     done
     SERVER_PID=""
     EXTRA_PIDS=""
+    if [ -n "$RECEIVER_PID" ]; then
+        kill "$RECEIVER_PID" 2>/dev/null || true
+        wait "$RECEIVER_PID" 2>/dev/null || true
+        RECEIVER_PID=""
+    fi
     stop_postgres
 }
 
@@ -229,12 +238,21 @@ path = "$dir/inboxd.db"
 $url_line
 [reply_tokens]
 secret = "benchmark-secret-key-0123456789"
+[webhooks]
+# The receiver is on loopback.
+allow_private = true
 [log]
 level = "warn"
 EOF
     if [ -z "${SECOND_HOST:-}" ]; then
         RCPT=$("$INBOXD" --config "$dir/inboxd.toml" accounts create bench --json \
             | python3 -c 'import json,sys; print(json.load(sys.stdin)["address"])')
+    fi
+    if [ -n "${HOOKS:-}" ]; then
+        "$INBOXD" --config "$dir/inboxd.toml" webhooks add "http://127.0.0.1:$PORT_RECEIVER/hooks" >"$WORK/secrets.txt" 2>/dev/null
+        "$RECEIVER" "127.0.0.1:$PORT_RECEIVER" "$WORK/secrets.txt" &
+        RECEIVER_PID=$!
+        wait_port "$PORT_RECEIVER"
     fi
     "$INBOXD" --config "$dir/inboxd.toml" --log-format json serve 2>"$dir/server.log" &
     if [ -n "${SECOND_HOST:-}" ]; then
@@ -443,6 +461,7 @@ bench_server() { # NAME
             DATABASE_URL=$PG_URL start_inboxd "$PORT_INBOXD"
             DATABASE_URL=$PG_URL SECOND_HOST=1 start_inboxd "$PORT_INBOXD2"
             ;;
+        inboxd-hooks) HOOKS=1 start_inboxd "$PORT_INBOXD" ;;
         postfix) start_postfix ;;
         haraka) start_haraka ;;
         aiosmtpd) start_aiosmtpd ;;
@@ -457,6 +476,9 @@ bench_server() { # NAME
     if [ "$name" = inboxd ] && [ -z "${SKIP_HALF:-}" ]; then
         half_load
     fi
+    if [ "$name" = inboxd-hooks ]; then
+        webhook_rate
+    fi
     local hwm
     hwm=$(hwm_kib "$SERVER_PID")
     local mem
@@ -465,6 +487,27 @@ bench_server() { # NAME
     stop_sampler
     stop_server
     rm -rf "$WORK/inboxd-$PORT_INBOXD" "$WORK/inboxd-$PORT_INBOXD2" "$WORK/postfix" "$WORK/haraka" "$WORK/aiosmtpd"
+}
+
+received() { # the webhook receiver's count of verified requests
+    python3 -c "import json,urllib.request; print(json.load(urllib.request.urlopen('http://127.0.0.1:$PORT_RECEIVER/count'))['verified'])"
+}
+
+# The webhook rate: once every event of the SMTP rows has been delivered, the whole event log is
+# replayed to the endpoint (fanned out, signed, posted to the local receiver) and timed.
+webhook_rate() {
+    local db="$WORK/inboxd-$PORT_INBOXD/inboxd.db" config="$WORK/inboxd-$PORT_INBOXD/inboxd.toml" events t0 t1 base drained got
+    events=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM events').fetchone()[0])" "$db")
+    for _ in $(seq 600); do [ "$(received)" -ge "$events" ] && break; sleep 0.1; done
+    drained=$(received)
+    log "webhooks: $drained of $events events delivered after the SMTP rows"
+    base=$drained
+    t0=$(date +%s.%N)
+    "$INBOXD" --config "$config" webhooks replay --endpoint 1 --since 0 2>/dev/null
+    for _ in $(seq 3000); do [ "$(received)" -ge $((base + events)) ] && break; sleep 0.05; done
+    t1=$(date +%s.%N)
+    got=$(( $(received) - base ))
+    echo "{\"server\": \"inboxd-hooks\", \"webhooks\": \"replay\", \"events\": $events, \"delivered_during_load\": $drained, \"replayed\": $got, \"seconds\": $(python3 -c "print($t1 - $t0)")}" >>"$OUT"
 }
 
 # p99 at half of the peak: the 2 KiB, 50-session row of this run sets the peak.
@@ -566,6 +609,9 @@ for r in rows:
         print(f"peak memory {r['server']}: RSS {r['peak_rss_kib'] / 1024:.0f} MiB, PSS {r['peak_pss_kib'] / 1024:.0f} MiB "
               f"(summed over its process tree, sampled every 0.2 s); main process VmHWM {r['root_vmhwm_kib'] / 1024:.0f} MiB")
 for r in rows:
+    if r.get("webhooks") == "replay":
+        print(f"webhooks: {r['delivered_during_load']}/{r['events']} events delivered by the end of the SMTP rows; "
+              f"replay of {r['replayed']} deliveries in {r['seconds']:.2f} s = {r['replayed'] / r['seconds']:.0f} deliveries/s (signed, to a local receiver that verifies each)")
     if r.get("server") == "inboxd-half":
         res = r["result"]
         print(f"inboxd at half of peak (offered {res.get('offered_rate')}/s, 2 KiB, 50 sessions): "
@@ -584,7 +630,7 @@ EOF
 
 # ---------------------------------------------------------------------------------------------
 
-for p in $PORT_INBOXD $PORT_POSTFIX $PORT_HARAKA $PORT_AIOSMTPD $PORT_MEM $PORT_PG $PORT_INBOXD2; do
+for p in $PORT_INBOXD $PORT_POSTFIX $PORT_HARAKA $PORT_AIOSMTPD $PORT_MEM $PORT_PG $PORT_INBOXD2 $PORT_RECEIVER; do
     port_free "$p" || { log "port $p is in use"; exit 1; }
 done
 install_all

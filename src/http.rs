@@ -7,7 +7,7 @@
 //! in a handler answers 500 with a JSON error instead of taking the process down. Errors are JSON:
 //! `{"error": {"code": "...", "message": "..."}}`.
 
-use crate::api::{self, Db, error};
+use crate::api::{self, ApiState, error};
 use crate::metrics::METRICS;
 use crate::smtp::Context;
 use crate::store::MailStore;
@@ -43,21 +43,21 @@ pub struct Health {
 }
 
 /// The routes with their bounds, ready to serve: the operator's two, and the API's under `/v1`.
-pub fn router(health: Arc<Health>, db: Db) -> Router {
+pub fn router(health: Arc<Health>, api: ApiState) -> Router {
     let operator = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(health);
     let answered_at_once = Router::new()
         .merge(operator)
-        .merge(api::routes().with_state(db.clone()))
+        .merge(api::routes().with_state(api.clone()))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ));
     // A long poll may wait up to its `wait`, and then answers as any request does.
     let long_polls = api::long_poll_routes()
-        .with_state(db)
+        .with_state(api)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             api::MAX_WAIT + REQUEST_TIMEOUT,
@@ -86,10 +86,10 @@ pub async fn serve(
     listener: TcpListener,
     ctx: Arc<Context>,
     health: Arc<Health>,
-    db: Db,
+    api: ApiState,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let app = router(health, db);
+    let app = router(health, api);
     let tls = ctx.config.http.tls;
     loop {
         let (stream, peer) = tokio::select! {

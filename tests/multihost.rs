@@ -395,3 +395,60 @@ fn a_host_refuses_to_start_on_a_schema_newer_than_it_knows() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("schema 7 is current"));
 }
+
+#[test]
+fn two_hosts_send_each_webhook_once_and_in_order_per_contact() {
+    let receiver = common::receiver::Receiver::accepting();
+    let url = pg::database();
+    let host = |name: &str| {
+        builder()
+            .set("database.url", url.as_str())
+            .set("server.hostname", name)
+            .set("webhooks.allow_private", true)
+            .start()
+    };
+    let (a, b) = (host("mx1.test.example"), host("mx2.test.example"));
+    let acme = a.create_account("Acme");
+    let endpoint = a.json(&["webhooks", "add", &receiver.url("/hooks")]);
+    receiver.set_secret(endpoint["secret"].as_str().unwrap());
+    let jobs = (0..50)
+        .map(|n| {
+            let from = format!("sender{n}@customer.example");
+            let host = if n % 2 == 0 { a.addr } else { b.addr };
+            (
+                host,
+                acme.address.clone(),
+                mail(&from, "Hello", &format!("<h{n}@customer.example>"), &[], "Hi"),
+            )
+        })
+        .collect();
+    assert!(at_once(jobs).iter().all(|&code| code == 250));
+    let events = a.events(0);
+    assert_eq!(events.len(), 150);
+    let got = receiver.wait_for_ids(150, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(500));
+    let got_all = receiver.received();
+    assert_eq!(
+        got_all.len(),
+        150,
+        "each delivery sent once, by one host: {} requests",
+        got_all.len()
+    );
+    assert!(got.iter().all(|r| r.verified));
+    // Per contact: created, then its conversation, then its message.
+    let mut by_contact: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    for r in &got_all {
+        let contact = r.body["data"]["contact_id"]
+            .as_i64()
+            .or_else(|| r.body["data"]["contact"]["id"].as_i64())
+            .unwrap();
+        by_contact
+            .entry(contact)
+            .or_default()
+            .push(r.body["event_id"].as_i64().unwrap());
+    }
+    assert_eq!(by_contact.len(), 50);
+    for (contact, ids) in by_contact {
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "contact {contact}: {ids:?}");
+    }
+}

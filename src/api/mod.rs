@@ -11,6 +11,9 @@
 //! `/v1/messages/{id}` and its `raw` bytes (`message/rfc822`), and `/v1/events` (the event log after
 //! a cursor, long-polled with `wait`: [`long_poll_routes`], outside the door's usual answer limit).
 
+mod accounts;
+mod webhooks;
+
 use crate::store::BoxFuture;
 pub use crate::store::Db;
 use crate::store::keys::{self, Scope};
@@ -29,7 +32,7 @@ const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 500;
 
 /// Runs `work` on the store, a failure of the database answered 503.
-async fn with<T: Send + 'static>(
+pub(crate) async fn with<T: Send + 'static>(
     db: &Db,
     work: impl for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -49,7 +52,7 @@ async fn with<T: Send + 'static>(
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,
-    message: &'static str,
+    message: std::borrow::Cow<'static, str>,
 }
 
 impl IntoResponse for ApiError {
@@ -60,11 +63,44 @@ impl IntoResponse for ApiError {
 }
 
 pub fn error(status: StatusCode, code: &'static str, message: &'static str) -> ApiError {
-    ApiError { status, code, message }
+    ApiError {
+        status,
+        code,
+        message: message.into(),
+    }
 }
 
-pub fn routes() -> Router<Db> {
+/// An error whose sentence says what was wrong with this request's input.
+pub fn refused(status: StatusCode, code: &'static str, message: String) -> ApiError {
+    ApiError {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+/// The door's state: the store, and what the writes need besides it.
+#[derive(Clone)]
+pub struct ApiState {
+    pub db: Db,
+    /// `[webhooks] allow_private`: endpoints on internal addresses are accepted.
+    pub allow_private: bool,
+    /// Mints reply addresses (`POST /v1/accounts/{id}/reply-addresses`) with the server's key.
+    pub replies: std::sync::Arc<crate::routing::Router>,
+    /// The domain of new accounts and reply addresses when none is asked for (`server.domains[0]`).
+    pub domain: String,
+}
+
+impl axum::extract::FromRef<ApiState> for Db {
+    fn from_ref(state: &ApiState) -> Db {
+        state.db.clone()
+    }
+}
+
+pub fn routes() -> Router<ApiState> {
     Router::new()
+        .merge(accounts::routes())
+        .merge(webhooks::routes())
         .route("/v1/accounts", get(list_accounts))
         .route("/v1/accounts/{id}", get(show_account))
         .route("/v1/accounts/{id}/contacts", get(list_contacts))
@@ -81,7 +117,7 @@ pub const MAX_WAIT: Duration = Duration::from_secs(60);
 const POLL_EVERY: Duration = Duration::from_millis(250);
 
 /// The routes that may hold a request open up to [`MAX_WAIT`].
-pub fn long_poll_routes() -> Router<Db> {
+pub fn long_poll_routes() -> Router<ApiState> {
     Router::new().route("/v1/events", get(list_events))
 }
 
@@ -130,7 +166,11 @@ async fn list_events(
 
 /// One page of `items` (in the order given) after the cursor: `{"data", "next_cursor"}`. The cursor
 /// is the last item's key, so a page never repeats or skips an item that existed when it was read.
-fn page<T: serde::Serialize>(items: Vec<T>, key: impl Fn(&T) -> i64, page: &Page) -> Result<Response, ApiError> {
+pub(crate) fn page<T: serde::Serialize>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> i64,
+    page: &Page,
+) -> Result<Response, ApiError> {
     let (limit, after) = (page.limit()?, page.after()?);
     let mut rest = items.into_iter().skip_while(|item| after != 0 && key(item) != after);
     if after != 0 && rest.next().is_none() {
@@ -152,12 +192,12 @@ fn page<T: serde::Serialize>(items: Vec<T>, key: impl Fn(&T) -> i64, page: &Page
 }
 
 /// The 404 of a resource the key does not see or that does not exist (the same answer for both).
-fn not_found(what: &'static str) -> ApiError {
+pub(crate) fn not_found(what: &'static str) -> ApiError {
     error(StatusCode::NOT_FOUND, "not_found", what)
 }
 
 /// The key's scope, and that it sees `account_id` (404 otherwise).
-async fn account_scope(db: &Db, headers: &HeaderMap, account_id: i64) -> Result<(), ApiError> {
+pub(crate) async fn account_scope(db: &Db, headers: &HeaderMap, account_id: i64) -> Result<(), ApiError> {
     let scope = scope(db, headers).await?;
     if !scope.sees(account_id) {
         return Err(not_found("no such account"));
@@ -270,7 +310,7 @@ async fn raw_message(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i6
 }
 
 /// The key's scope, or the 401 that says why there is none.
-async fn scope(db: &Db, headers: &HeaderMap) -> Result<Scope, ApiError> {
+pub(crate) async fn scope(db: &Db, headers: &HeaderMap) -> Result<Scope, ApiError> {
     let unauthorized = |message: &'static str| error(StatusCode::UNAUTHORIZED, "unauthorized", message);
     let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return Err(unauthorized("an API key is needed: Authorization: Bearer <key>"));
@@ -290,13 +330,13 @@ async fn scope(db: &Db, headers: &HeaderMap) -> Result<Scope, ApiError> {
 }
 
 #[derive(Deserialize)]
-struct Page {
-    limit: Option<usize>,
-    cursor: Option<String>,
+pub(crate) struct Page {
+    pub(crate) limit: Option<usize>,
+    pub(crate) cursor: Option<String>,
 }
 
 impl Page {
-    fn limit(&self) -> Result<usize, ApiError> {
+    pub(crate) fn limit(&self) -> Result<usize, ApiError> {
         match self.limit.unwrap_or(DEFAULT_LIMIT) {
             n @ 1..=MAX_LIMIT => Ok(n),
             _ => Err(error(StatusCode::BAD_REQUEST, "bad_limit", "limit is 1 to 500")),
@@ -304,7 +344,7 @@ impl Page {
     }
 
     /// The id the previous page ended at (the cursor is opaque to clients).
-    fn after(&self) -> Result<i64, ApiError> {
+    pub(crate) fn after(&self) -> Result<i64, ApiError> {
         match &self.cursor {
             None => Ok(0),
             Some(c) => c.parse().map_err(|_| {

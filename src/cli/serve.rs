@@ -132,12 +132,17 @@ async fn serve(
             if let Ok(addr) = listener.local_addr() {
                 tracing::info!(%addr, "http listening");
             }
-            let db = door(&ctx, &pool)?;
+            let api = crate::api::ApiState {
+                db: door(&ctx, &pool)?,
+                allow_private: ctx.config.webhooks.allow_private,
+                replies: Arc::new(ctx.router.clone()),
+                domain: ctx.config.server.domains[0].clone(),
+            };
             tokio::spawn(http::serve(
                 listener,
                 Arc::clone(&ctx),
                 Arc::clone(&health),
-                db,
+                api,
                 handle.subscribe(),
             ));
         }

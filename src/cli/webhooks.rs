@@ -3,8 +3,7 @@
 
 use super::{open_admin, print_json};
 use crate::config::Config;
-use crate::store::webhooks::{self, EVENT_TYPES};
-use crate::webhooks::{guard, sign};
+use crate::store::webhooks;
 use clap::Subcommand;
 
 #[derive(Subcommand)]
@@ -49,16 +48,6 @@ pub enum WebhooksCommand {
     },
 }
 
-/// Checks an endpoint's event list against the known types.
-pub fn check_events(events: &Option<Vec<String>>) -> Result<(), String> {
-    for e in events.iter().flatten() {
-        if !EVENT_TYPES.contains(&e.as_str()) {
-            return Err(format!("unknown event type `{e}` (known: {})", EVENT_TYPES.join(", ")));
-        }
-    }
-    Ok(())
-}
-
 pub fn run(config: &Config, cmd: WebhooksCommand) -> Result<(), String> {
     let admin = open_admin(config)?;
     let conn = admin.conn();
@@ -70,24 +59,15 @@ pub fn run(config: &Config, cmd: WebhooksCommand) -> Result<(), String> {
             events,
             json,
         } => {
-            guard::check_url(&url, config.webhooks.allow_private)?;
-            check_events(&events)?;
-            if let Some(id) = account
-                && !admin.account_exists(id).map_err(failed)?
-            {
-                return Err(format!("no account {id}"));
-            }
-            let secret = sign::new_secret();
-            let endpoint = admin
-                .wait(webhooks::add_endpoint(
+            let (endpoint, secret) = admin
+                .wait(crate::webhooks::add_endpoint(
                     conn,
                     account,
                     &url,
                     events.as_deref(),
-                    &secret,
-                    &crate::time::now_rfc3339(),
+                    config.webhooks.allow_private,
                 ))
-                .map_err(failed)?;
+                .map_err(failed)??;
             if json {
                 let mut value = serde_json::to_value(&endpoint).map_err(|e| e.to_string())?;
                 value["secret"] = secret.into();

@@ -16,8 +16,9 @@ pub mod send;
 pub mod sign;
 
 use crate::config::WebhooksConfig;
-use crate::store::webhooks::{self as outbox, Claimed, NewDelivery, Outcome};
-use crate::store::{Db, StoreError, read};
+use crate::store::sql::Conn;
+use crate::store::webhooks::{self as outbox, Claimed, EVENT_TYPES, Endpoint, NewDelivery, Outcome};
+use crate::store::{Db, StoreError, admin, read};
 use send::{Answer, Sender};
 use std::sync::Arc;
 use std::time::Duration;
@@ -225,6 +226,42 @@ impl Dispatcher {
             .transaction(move |c| Box::pin(async move { outbox::finish(c, &done, &crate::time::now_rfc3339()).await }))
             .await
     }
+}
+
+/// Adds an endpoint after checking what was asked (the URL by [`guard::check_url`], the event
+/// types, the account): the endpoint and its signing secret, or the sentence that says why not.
+/// The CLI and the API add endpoints through this one door.
+pub async fn add_endpoint(
+    conn: Conn<'_>,
+    account_id: Option<i64>,
+    url: &str,
+    events: Option<&[String]>,
+    allow_private: bool,
+) -> Result<Result<(Endpoint, String), String>, StoreError> {
+    if let Err(why) = guard::check_url(url, allow_private) {
+        return Ok(Err(why));
+    }
+    for e in events.into_iter().flatten() {
+        if !EVENT_TYPES.contains(&e.as_str()) {
+            return Ok(Err(format!(
+                "unknown event type `{e}` (known: {})",
+                EVENT_TYPES.join(", ")
+            )));
+        }
+    }
+    if events.is_some_and(|e| e.is_empty()) {
+        return Ok(Err(
+            "an empty event list receives nothing; leave it out for every event".into(),
+        ));
+    }
+    if let Some(id) = account_id
+        && !admin::account_exists(conn, id).await?
+    {
+        return Ok(Err(format!("no account {id}")));
+    }
+    let secret = sign::new_secret();
+    let endpoint = outbox::add_endpoint(conn, account_id, url, events, &secret, &crate::time::now_rfc3339()).await?;
+    Ok(Ok((endpoint, secret)))
 }
 
 /// Whether an endpoint subscribed to `kind` (no list: every event).

@@ -3,6 +3,7 @@
 
 mod abuse;
 mod api;
+mod api_writes;
 mod at_rest;
 #[path = "../common/mod.rs"]
 mod common;

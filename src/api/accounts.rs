@@ -1,0 +1,296 @@
+//! The writes of `/v1/accounts`: what `inboxd accounts`, `reply-address` and `register-sent` do,
+//! over HTTP. Creating an account and changing one's life (disable, enable, rotate-address,
+//! dmarc) take the platform's key (an account key hears 403); an account key manages its own
+//! account's members, reply addresses and sent messages.
+
+use super::{ApiError, ApiState, account_scope, error, not_found, refused, scope, with};
+use crate::mail::{DmarcAction, TokenOrigin, normalize_email};
+use crate::store::keys::Scope;
+use crate::store::{admin, read};
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/v1/accounts", post(create))
+        .route("/v1/accounts/{id}/disable", post(disable))
+        .route("/v1/accounts/{id}/enable", post(enable))
+        .route("/v1/accounts/{id}/rotate-address", post(rotate_address))
+        .route("/v1/accounts/{id}/dmarc", post(dmarc))
+        .route("/v1/accounts/{id}/members", get(members).post(add_member))
+        .route("/v1/accounts/{id}/members/{email}", delete(remove_member))
+        .route("/v1/accounts/{id}/reply-addresses", post(mint_reply_address))
+        .route("/v1/accounts/{id}/sent", post(register_sent))
+}
+
+/// The platform's key, or 403.
+async fn platform(state: &ApiState, headers: &HeaderMap) -> Result<(), ApiError> {
+    match scope(&state.db, headers).await? {
+        Scope::Platform => Ok(()),
+        Scope::Account(_) => Err(error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this takes the platform's API key (one made without --account)",
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAccount {
+    name: String,
+    /// One of `server.domains` (default: the first).
+    domain: Option<String>,
+}
+
+/// `POST /v1/accounts {"name", "domain"?}`: 201 with the account and its unique address.
+async fn create(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Json(body): Json<NewAccount>,
+) -> Result<Response, ApiError> {
+    platform(&state, &headers).await?;
+    let name = body.name.trim().to_string();
+    if name.is_empty() || name.len() > 200 {
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_name",
+            "name is 1 to 200 characters",
+        ));
+    }
+    let domain = body.domain.unwrap_or_else(|| state.domain.clone());
+    if !state.replies.is_our_domain(&domain) {
+        return Err(refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_domain",
+            format!("`{domain}` is not one of the configured domains (server.domains)"),
+        ));
+    }
+    let account = with(&state.db, move |c| {
+        Box::pin(async move { admin::create_account(c, &name, &domain).await })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(account)).into_response())
+}
+
+/// The account after a platform-only change, or 404.
+fn changed(found: Option<read::Account>) -> Result<Response, ApiError> {
+    match found {
+        Some(account) => Ok(Json(account).into_response()),
+        None => Err(not_found("no such account")),
+    }
+}
+
+async fn disable(State(state): State<ApiState>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    platform(&state, &headers).await?;
+    let found = with(&state.db, move |c| Box::pin(admin::set_enabled(c, id, false))).await?;
+    changed(found)
+}
+
+async fn enable(State(state): State<ApiState>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    platform(&state, &headers).await?;
+    let found = with(&state.db, move |c| Box::pin(admin::set_enabled(c, id, true))).await?;
+    changed(found)
+}
+
+/// A new unique address; the old one is retired and stops routing.
+async fn rotate_address(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    platform(&state, &headers).await?;
+    let found = with(&state.db, move |c| Box::pin(admin::rotate_address(c, id))).await?;
+    changed(found)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Dmarc {
+    /// `reject`, `accept`, or `default` (the server's `auth.dmarc_reject`).
+    action: String,
+}
+
+async fn dmarc(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Json(body): Json<Dmarc>,
+) -> Result<Response, ApiError> {
+    platform(&state, &headers).await?;
+    let action = match body.action.as_str() {
+        "reject" => Some(DmarcAction::Reject),
+        "accept" => Some(DmarcAction::Accept),
+        "default" => None,
+        _ => {
+            return Err(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bad_action",
+                "action is reject, accept or default",
+            ));
+        }
+    };
+    let found = with(&state.db, move |c| Box::pin(admin::set_dmarc_reject(c, id, action))).await?;
+    changed(found)
+}
+
+async fn members(State(state): State<ApiState>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    account_scope(&state.db, &headers, id).await?;
+    let list = with(&state.db, move |c| Box::pin(read::members(c, id))).await?;
+    Ok(Json(serde_json::json!({"data": list, "next_cursor": null})).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Member {
+    email: String,
+}
+
+/// An address to check as valid, or the 422 that says it is not one.
+fn address(email: &str) -> Result<String, ApiError> {
+    normalize_email(email).ok_or_else(|| {
+        refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_address",
+            format!("`{email}` is not an address"),
+        )
+    })
+}
+
+/// Adds an agent's personal address (mail it forwards is read as forwarded): 201, or 200 when it
+/// was there already.
+async fn add_member(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Json(body): Json<Member>,
+) -> Result<Response, ApiError> {
+    account_scope(&state.db, &headers, id).await?;
+    let email = address(&body.email)?;
+    let shown = email.clone();
+    let added = with(&state.db, move |c| {
+        Box::pin(async move { admin::add_member(c, id, &email).await })
+    })
+    .await?;
+    let status = if added { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(serde_json::json!({"account_id": id, "email": shown}))).into_response())
+}
+
+async fn remove_member(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path((id, email)): Path<(i64, String)>,
+) -> Result<Response, ApiError> {
+    account_scope(&state.db, &headers, id).await?;
+    let removed = with(&state.db, move |c| {
+        Box::pin(async move { admin::remove_member(c, id, &email).await })
+    })
+    .await?;
+    if removed {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(not_found("no such member"))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplyAddress {
+    /// The contact the platform writes to.
+    contact: String,
+    campaign_id: Option<String>,
+    automation_id: Option<String>,
+    /// One of `server.domains` (default: the first).
+    domain: Option<String>,
+}
+
+/// Mints the signed reply address the platform puts in Reply-To: a reply to it lands in this
+/// account's conversation with the contact, tagged with the campaign or automation.
+async fn mint_reply_address(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Json(body): Json<ReplyAddress>,
+) -> Result<Response, ApiError> {
+    account_scope(&state.db, &headers, id).await?;
+    address(&body.contact)?;
+    let domain = body.domain.unwrap_or_else(|| state.domain.clone());
+    if !state.replies.is_our_domain(&domain) {
+        return Err(refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_domain",
+            format!("`{domain}` is not one of the configured domains (server.domains)"),
+        ));
+    }
+    let origin = match (&body.campaign_id, &body.automation_id) {
+        (Some(c), _) => TokenOrigin::Campaign(c.clone()),
+        (None, Some(a)) => TokenOrigin::Automation(a.clone()),
+        (None, None) => TokenOrigin::None,
+    };
+    let minted = state.replies.mint_reply_address(&domain, id, &body.contact, origin);
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "address": minted,
+            "account_id": id,
+            "contact": body.contact,
+            "campaign_id": body.campaign_id,
+            "automation_id": body.automation_id,
+        })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sent {
+    message_id: String,
+    contact_email: String,
+    campaign_id: Option<String>,
+    automation_id: Option<String>,
+}
+
+/// Records a message the platform sent, so a reply threading on its Message-ID finds the
+/// contact's conversation.
+async fn register_sent(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Json(body): Json<Sent>,
+) -> Result<Response, ApiError> {
+    account_scope(&state.db, &headers, id).await?;
+    address(&body.contact_email)?;
+    let message_id = body.message_id.trim().trim_matches(['<', '>']).trim().to_string();
+    if message_id.is_empty() || message_id.len() > 998 {
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_message_id",
+            "message_id is the Message-ID the platform sent (1 to 998 characters)",
+        ));
+    }
+    let shown = message_id.clone();
+    with(&state.db, move |c| {
+        Box::pin(async move {
+            admin::register_sent(
+                c,
+                id,
+                &message_id,
+                &body.contact_email,
+                body.campaign_id.as_deref(),
+                body.automation_id.as_deref(),
+            )
+            .await
+        })
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({"registered": true, "account_id": id, "message_id": shown})),
+    )
+        .into_response())
+}

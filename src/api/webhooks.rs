@@ -1,0 +1,170 @@
+//! `/v1/webhooks`: the endpoints events are posted to, their deliveries, and replays, as the CLI's
+//! `inboxd webhooks` has them. A platform key sees every endpoint; an account key only its
+//! account's, and what it adds is its account's.
+
+use super::{ApiError, ApiState, Page, not_found, refused, scope, with};
+use crate::store::keys::Scope;
+use crate::store::webhooks as outbox;
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/v1/webhooks", get(list).post(create))
+        .route("/v1/webhooks/{id}", get(show).delete(remove))
+        .route("/v1/webhooks/{id}/deliveries", get(deliveries))
+        .route("/v1/webhooks/{id}/replay", post(replay))
+}
+
+/// The endpoint, if the key sees it (404 otherwise, as for one that does not exist).
+async fn visible(state: &ApiState, headers: &HeaderMap, id: i64) -> Result<outbox::Endpoint, ApiError> {
+    let scope = scope(&state.db, headers).await?;
+    match with(&state.db, move |c| Box::pin(outbox::endpoint(c, id))).await? {
+        Some(e) if e.account_id.is_some_and(|a| scope.sees(a)) || matches!(scope, Scope::Platform) => Ok(e),
+        _ => Err(not_found("no such webhook endpoint")),
+    }
+}
+
+async fn list(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(query): Query<Page>,
+) -> Result<Response, ApiError> {
+    let account = match scope(&state.db, &headers).await? {
+        Scope::Platform => None,
+        Scope::Account(id) => Some(id),
+    };
+    let list = with(&state.db, move |c| Box::pin(outbox::endpoints(c, account))).await?;
+    let list: Vec<_> = list
+        .into_iter()
+        .filter(|e| account.is_none() || e.account_id == account)
+        .collect();
+    super::page(list, |e| e.id, &query)
+}
+
+async fn show(State(state): State<ApiState>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    Ok(Json(visible(&state, &headers, id).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewEndpoint {
+    url: String,
+    account_id: Option<i64>,
+    events: Option<Vec<String>>,
+}
+
+/// `POST /v1/webhooks {"url", "account_id"?, "events"?}`: 201 with the endpoint and its signing
+/// `secret` (shown this once).
+async fn create(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Json(body): Json<NewEndpoint>,
+) -> Result<Response, ApiError> {
+    let account = match (scope(&state.db, &headers).await?, body.account_id) {
+        (Scope::Platform, account) => account,
+        (Scope::Account(own), None) => Some(own),
+        (Scope::Account(own), Some(asked)) if asked == own => Some(own),
+        (Scope::Account(_), Some(_)) => return Err(not_found("no such account")),
+    };
+    let allow_private = state.allow_private;
+    let added = with(&state.db, move |c| {
+        Box::pin(async move {
+            crate::webhooks::add_endpoint(c, account, &body.url, body.events.as_deref(), allow_private).await
+        })
+    })
+    .await?;
+    match added {
+        Ok((endpoint, secret)) => {
+            let mut value = serde_json::to_value(&endpoint).unwrap_or_default();
+            value["secret"] = secret.into();
+            Ok((StatusCode::CREATED, Json(value)).into_response())
+        }
+        Err(why) if why.starts_with("no account") => Err(not_found("no such account")),
+        Err(why) => Err(refused(StatusCode::UNPROCESSABLE_ENTITY, "bad_endpoint", why)),
+    }
+}
+
+async fn remove(State(state): State<ApiState>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    visible(&state, &headers, id).await?;
+    with(&state.db, move |c| Box::pin(outbox::remove_endpoint(c, id))).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+struct DeliveriesQuery {
+    status: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// An endpoint's deliveries, newest first: `?status=pending|delivered|failed`, paginated.
+async fn deliveries(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(query): Query<DeliveriesQuery>,
+) -> Result<Response, ApiError> {
+    visible(&state, &headers, id).await?;
+    if let Some(s) = &query.status
+        && !["pending", "delivered", "failed"].contains(&s.as_str())
+    {
+        return Err(refused(
+            StatusCode::BAD_REQUEST,
+            "bad_status",
+            format!("unknown status `{s}` (pending, delivered, failed)"),
+        ));
+    }
+    let page = Page {
+        limit: query.limit,
+        cursor: query.cursor,
+    };
+    let (limit, before) = (page.limit()? as i64, page.after()?);
+    let status = query.status;
+    let mut list = with(&state.db, move |c| {
+        Box::pin(async move { outbox::deliveries(c, Some(id), status.as_deref(), None, before, limit + 1).await })
+    })
+    .await?;
+    let more = list.len() as i64 > limit;
+    list.truncate(limit as usize);
+    let next = if more {
+        list.last().map(|d| d.id.to_string())
+    } else {
+        None
+    };
+    Ok(Json(serde_json::json!({"data": list, "next_cursor": next})).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Replay {
+    since: i64,
+}
+
+/// `POST /v1/webhooks/{id}/replay {"since": EVENT_ID}`: every event after it is sent again (and
+/// the endpoint enabled again).
+async fn replay(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Json(body): Json<Replay>,
+) -> Result<Response, ApiError> {
+    visible(&state, &headers, id).await?;
+    if body.since < 0 {
+        return Err(refused(
+            StatusCode::BAD_REQUEST,
+            "bad_cursor",
+            "since is an event id (0 or more)".into(),
+        ));
+    }
+    let again = with(&state.db, move |c| {
+        Box::pin(outbox::replay(c, id, body.since, crate::time::unix_millis()))
+    })
+    .await?;
+    Ok(Json(serde_json::json!({"endpoint_id": id, "since": body.since, "due_again": again})).into_response())
+}

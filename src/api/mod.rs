@@ -109,6 +109,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/v1/conversations/{id}", get(show_conversation))
         .route("/v1/messages/{id}", get(show_message))
         .route("/v1/messages/{id}/raw", get(raw_message))
+        .route("/v1/messages/{id}/attachments/{index}", get(attachment))
 }
 
 /// The longest `wait` of `GET /v1/events`.
@@ -240,6 +241,10 @@ async fn show_contact(
 #[derive(Deserialize)]
 struct ConversationQuery {
     contact: Option<String>,
+    /// Only conversations holding a message of this kind.
+    kind: Option<String>,
+    /// Only conversations active at or after this RFC 3339 time.
+    since: Option<String>,
     limit: Option<usize>,
     cursor: Option<String>,
 }
@@ -251,7 +256,38 @@ async fn list_conversations(
     Query(query): Query<ConversationQuery>,
 ) -> Result<Response, ApiError> {
     account_scope(&db, &headers, id).await?;
-    let contact = query.contact.clone();
+    const KINDS: &[&str] = &[
+        "message",
+        "forward",
+        "auto_reply",
+        "bounce",
+        "feedback",
+        "system",
+        "bulk",
+    ];
+    if let Some(kind) = &query.kind
+        && !KINDS.contains(&kind.as_str())
+    {
+        return Err(refused(
+            StatusCode::BAD_REQUEST,
+            "bad_kind",
+            format!("unknown kind `{kind}` ({})", KINDS.join(", ")),
+        ));
+    }
+    let since = match &query.since {
+        Some(text) => match mail_parser::DateTime::parse_rfc3339(text) {
+            Some(t) => Some(crate::time::rfc3339(t.to_timestamp())),
+            None => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_since",
+                    "since is an RFC 3339 time, e.g. 2026-12-01T00:00:00Z",
+                ));
+            }
+        },
+        None => None,
+    };
+    let (contact, kind) = (query.contact.clone(), query.kind.clone());
     let list = with(&db, move |c| {
         Box::pin(async move {
             let contact_id = match contact {
@@ -261,7 +297,7 @@ async fn list_conversations(
                 },
                 None => None,
             };
-            read::conversations(c, id, contact_id).await
+            read::conversations_where(c, id, contact_id, kind.as_deref(), since.as_deref()).await
         })
     })
     .await?;
@@ -307,6 +343,73 @@ async fn raw_message(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i6
         Some(raw) => Ok(([(header::CONTENT_TYPE, "message/rfc822")], raw).into_response()),
         None => Err(not_found("no such message")),
     }
+}
+
+/// `GET /v1/messages/{id}/attachments/{index}`: the attachment's decoded bytes, with its type, as a
+/// download (`Content-Disposition: attachment`, never rendered by a browser on our origin).
+async fn attachment(
+    State(db): State<Db>,
+    headers: HeaderMap,
+    Path((id, index)): Path<(i64, usize)>,
+) -> Result<Response, ApiError> {
+    let scope = scope(&db, &headers).await?;
+    let found = with(&db, move |c| {
+        Box::pin(async move {
+            match read::message(c, id).await? {
+                Some(message) if scope.sees(message.account_id) => {
+                    Ok(read::message_raw(c, id).await?.map(|raw| (message.attachments, raw)))
+                }
+                _ => Ok(None),
+            }
+        })
+    })
+    .await?;
+    let Some((listing, raw)) = found else {
+        return Err(not_found("no such message"));
+    };
+    let list: Vec<crate::mail::Attachment> = serde_json::from_value(listing).unwrap_or_default();
+    let Some(listed) = list.get(index).cloned() else {
+        return Err(not_found("no such attachment"));
+    };
+    // Decoding a large message is CPU work: off the async workers.
+    let bytes = tokio::task::spawn_blocking(move || crate::ingest::attachment::bytes(&raw, &list, index))
+        .await
+        .ok()
+        .flatten();
+    let Some(bytes) = bytes else {
+        return Err(not_found("no such attachment"));
+    };
+    let name: String = listed
+        .filename
+        .unwrap_or_else(|| format!("attachment-{index}"))
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    // A type as the listing has it, if it is a well-formed one (it came from the sender).
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
+    let content_type = match listed.content_type.split_once('/') {
+        Some((main, sub)) if token(main) && token(sub) => listed.content_type,
+        _ => "application/octet-stream".to_string(),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// The key's scope, or the 401 that says why there is none.

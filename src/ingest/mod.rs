@@ -9,6 +9,7 @@
 //! forwarded original, `bounce` a delivery report, `autoreply` an automatic answer, `notice` a
 //! forwarding confirmation, `reply_text` the new text without quotes.
 
+pub mod attachment;
 pub mod autoreply;
 pub mod bounce;
 pub mod bulk;

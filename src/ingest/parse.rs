@@ -111,31 +111,31 @@ fn collect_bodies(message: &mail_parser::Message<'_>, out: &mut ParsedMessage) {
         }
     }
     out.html = (!html.trim().is_empty()).then_some(html);
-    out.attachments = message
-        .attachments()
-        .map(|part| {
-            let ctype = part.content_type();
-            let content_type = match ctype {
-                Some(ct) => match ct.subtype() {
-                    Some(sub) => format!("{}/{}", ct.ctype(), sub),
-                    None => ct.ctype().to_string(),
-                },
-                None => "application/octet-stream".to_string(),
-            }
-            .to_ascii_lowercase();
-            let disposition_inline = part.content_disposition().is_some_and(|d| d.is_inline());
-            let no_disposition = part.content_disposition().is_none();
-            Attachment {
-                filename: part.attachment_name().map(str::to_string),
-                content_type,
-                size: part.body.len(),
-                content_id: part.content_id().map(clean_id),
-                inline: disposition_inline
-                    || (no_disposition && part.content_id().is_some())
-                    || matches!(part.body, PartType::InlineBinary(_)),
-            }
-        })
-        .collect();
+    out.attachments = message.attachments().map(listed).collect();
+}
+
+/// How an attachment part is listed (its name, type, decoded size, Content-ID, inline or not).
+pub fn listed(part: &mail_parser::MessagePart<'_>) -> Attachment {
+    let ctype = part.content_type();
+    let content_type = match ctype {
+        Some(ct) => match ct.subtype() {
+            Some(sub) => format!("{}/{}", ct.ctype(), sub),
+            None => ct.ctype().to_string(),
+        },
+        None => "application/octet-stream".to_string(),
+    }
+    .to_ascii_lowercase();
+    let disposition_inline = part.content_disposition().is_some_and(|d| d.is_inline());
+    let no_disposition = part.content_disposition().is_none();
+    Attachment {
+        filename: part.attachment_name().map(str::to_string),
+        content_type,
+        size: part.body.len(),
+        content_id: part.content_id().map(clean_id),
+        inline: disposition_inline
+            || (no_disposition && part.content_id().is_some())
+            || matches!(part.body, PartType::InlineBinary(_)),
+    }
 }
 
 /// A text part as mail-parser decoded it, unless its charset label was missing, unknown or provably

@@ -3,10 +3,10 @@
 //! Filled by `ingest::parse` (mail-parser) and stored by the store; nothing here parses.
 
 use super::address::Mailbox;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Attachment {
     pub filename: Option<String>,
     pub content_type: String,

@@ -294,14 +294,28 @@ pub async fn conversations(
     account_id: i64,
     contact_id: Option<i64>,
 ) -> Result<Vec<Conversation>, StoreError> {
+    conversations_where(conn, account_id, contact_id, None, None).await
+}
+
+/// [`conversations`], narrowed to those holding a message of `kind` (`message`, `forward`,
+/// `bounce`, …) and to those active at or after `since` (RFC 3339).
+pub async fn conversations_where(
+    conn: Conn<'_>,
+    account_id: i64,
+    contact_id: Option<i64>,
+    kind: Option<&str>,
+    since: Option<&str>,
+) -> Result<Vec<Conversation>, StoreError> {
     all(
         conn,
         &format!(
             "SELECT {CONVERSATION_COLS} FROM conversations c JOIN contacts k ON k.id = c.contact_id
              WHERE c.account_id = ?1 AND (c.contact_id = ?2 OR ?2 IS NULL)
+               AND (CAST(?3 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.kind = ?3))
+               AND (CAST(?4 AS TEXT) IS NULL OR c.last_message_at >= ?4)
              ORDER BY c.last_message_at DESC, c.id DESC"
         ),
-        args![account_id, contact_id],
+        args![account_id, contact_id, kind, since],
         conversation_row,
     )
     .await

@@ -192,3 +192,104 @@ on_both_backends! {
         assert_eq!(call(http, "GET", &format!("/v1/webhooks/{endpoint}"), &platform, None).0, 404);
     }
 }
+
+/// A multipart message with one text part and the given attachments (name, type, bytes).
+fn with_attachments(from: &str, subject: &str, parts: &[(&str, &str, &[u8])]) -> String {
+    use base64::Engine;
+    let mut m = format!(
+        "From: {from}\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n\
+         --XX\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n"
+    );
+    for (name, ctype, bytes) in parts {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let lines: Vec<&str> = encoded
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        m.push_str(&format!(
+            "--XX\r\nContent-Type: {ctype}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+            lines.join("\r\n")
+        ));
+    }
+    m.push_str("--XX--\r\n");
+    m
+}
+
+fn get_bytes(http: SocketAddr, path: &str, key: &str) -> (u16, String, Vec<u8>) {
+    let mut s = TcpStream::connect(http).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no answer to {path}: {} bytes", out.len()));
+    let head = String::from_utf8_lossy(&out[..split]).to_string();
+    (head[9..12].parse().unwrap(), head, out[split + 4..].to_vec())
+}
+
+on_both_backends! {
+    fn attachments_are_downloaded_and_conversations_filtered(backend: Backend) {
+        let server = builder_on(backend).set("http.listen", "127.0.0.1:0").start();
+        let http = server.http_addr.unwrap();
+        let acme = server.create_account("Acme");
+        let own = key(&server, Some(acme.id));
+        let pdf: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let png: Vec<u8> = (0..500u32).map(|i| (i % 256) as u8).collect();
+        // A large message too: its listing came from the MIME scan, not mail-parser.
+        let big: Vec<u8> = (0..5_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+        let small = with_attachments("ann@customer.example", "Two files", &[("a.pdf", "application/pdf", &pdf), ("b.png", "image/png", &png)]);
+        let large = with_attachments("ben@customer.example", "A big one", &[("notes.txt", "text/plain", b"short"), ("video.bin", "application/octet-stream", &big)]);
+        for (from, m) in [("ann@customer.example", &small), ("ben@customer.example", &large)] {
+            assert_eq!(server.send(from, &[&acme.address], m).code, 250);
+        }
+        let ids: Vec<i64> = server
+            .texts("SELECT CAST(id AS TEXT) FROM messages ORDER BY id")
+            .iter()
+            .map(|t| t.parse().unwrap())
+            .collect();
+        for (id, index, want, ctype) in [
+            (ids[0], 0, &pdf[..], "application/pdf"),
+            (ids[0], 1, &png[..], "image/png"),
+            (ids[1], 0, &b"short"[..], "text/plain"),
+            (ids[1], 1, &big[..], "application/octet-stream"),
+        ] {
+            let (code, head, body) = get_bytes(http, &format!("/v1/messages/{id}/attachments/{index}"), &own);
+            assert_eq!(code, 200, "{head}");
+            assert!(head.to_ascii_lowercase().contains(&format!("content-type: {ctype}")), "{head}");
+            assert!(head.contains("attachment; filename="), "{head}");
+            assert!(body == want, "message {id} attachment {index}: {} bytes, wanted {}", body.len(), want.len());
+        }
+        assert_eq!(call(http, "GET", &format!("/v1/messages/{}/attachments/2", ids[0]), &own, None).0, 404);
+        let other = server.create_account("Other");
+        let other_key = key(&server, Some(other.id));
+        assert_eq!(call(http, "GET", &format!("/v1/messages/{}/attachments/0", ids[0]), &other_key, None).0, 404);
+
+        // Conversations by kind and by activity.
+        let bounce = "From: MAILER-DAEMON@mx.example\r\nTo: x\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+            Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"R\"\r\n\r\n\
+            --R\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n--R\r\nContent-Type: message/delivery-status\r\n\r\n\
+            Reporting-MTA: dns; mx.example\r\n\r\nFinal-Recipient: rfc822; ann@customer.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--R--\r\n";
+        server.send("", &[&acme.address], bounce);
+        let path = format!("/v1/accounts/{}/conversations", acme.id);
+        let (_, all) = call(http, "GET", &path, &own, None);
+        let (_, messages) = call(http, "GET", &format!("{path}?kind=message"), &own, None);
+        assert_eq!(messages["data"].as_array().unwrap().len(), 2, "{messages}");
+        assert!(all["data"].as_array().unwrap().len() >= 2);
+        let (_, future) = call(http, "GET", &format!("{path}?since=2999-01-01T00:00:00Z"), &own, None);
+        assert_eq!(future["data"], json!([]));
+        let (_, past) = call(http, "GET", &format!("{path}?since=2000-01-01T00:00:00Z&kind=message"), &own, None);
+        assert_eq!(past["data"], messages["data"]);
+        let (code, body) = call(http, "GET", &format!("{path}?kind=spam"), &own, None);
+        assert_eq!((code, body["error"]["code"].as_str()), (400, Some("bad_kind")));
+        let (code, body) = call(http, "GET", &format!("{path}?since=yesterday"), &own, None);
+        assert_eq!((code, body["error"]["code"].as_str()), (400, Some("bad_since")));
+    }
+}

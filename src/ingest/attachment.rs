@@ -1,0 +1,22 @@
+//! An attachment's bytes, found again in the stored raw message by what its listing says.
+//!
+//! The listing was made when the message arrived: by mail-parser for most messages, by the MIME
+//! scan of [`super::large`] for large ones, whose orders can differ on odd structures. So the
+//! part is found by its name and type, not by position alone: the n-th listed attachment with a
+//! given (filename, content type) is the n-th such part mail-parser finds.
+
+use super::parse::{listed, parse_mime};
+use crate::mail::Attachment;
+
+/// The decoded bytes of `list[index]` in `raw`, or None when the message has no such part.
+pub fn bytes(raw: &[u8], list: &[Attachment], index: usize) -> Option<Vec<u8>> {
+    let wanted = list.get(index)?;
+    let same = |a: &Attachment| a.filename == wanted.filename && a.content_type == wanted.content_type;
+    let occurrence = list[..index].iter().filter(|a| same(a)).count();
+    let message = parse_mime(raw)?;
+    let part = message
+        .attachments()
+        .filter(|part| same(&listed(part)))
+        .nth(occurrence)?;
+    Some(part.contents().to_vec())
+}

@@ -280,36 +280,10 @@ fn sigkill_in_the_middle_of_deliveries_loses_no_event_and_keeps_ids() {
     );
 }
 
-/// A Python with the `standardwebhooks` package: `target/test-venv`, made on first use (`.ci/run`
-/// makes it beforehand).
-fn standardwebhooks_python() -> std::path::PathBuf {
-    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv");
-    let python = venv.join("bin/python");
-    let has = |p: &std::path::Path| {
-        std::process::Command::new(p)
-            .args(["-c", "import standardwebhooks"])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !has(&python) {
-        let made = std::process::Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status();
-        assert!(made.is_ok_and(|s| s.success()), "python3 -m venv {}", venv.display());
-        let pip = std::process::Command::new(venv.join("bin/pip"))
-            .args(["install", "-q", "standardwebhooks"])
-            .status();
-        assert!(pip.is_ok_and(|s| s.success()), "pip install standardwebhooks (PyPI)");
-    }
-    assert!(has(&python), "standardwebhooks importable in {}", venv.display());
-    python
-}
-
 #[test]
 fn a_receiver_on_the_standardwebhooks_library_verifies_every_delivery() {
     use std::io::BufRead;
-    let python = standardwebhooks_python();
+    let python = common::python::venv().join("bin/python");
     let server = hooks_on(Backend::Sqlite, &[1]).start();
     let acme = server.create_account("Acme");
     // The endpoint first (its secret is the receiver's argument), on a port the receiver then

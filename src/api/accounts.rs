@@ -3,7 +3,7 @@
 //! dmarc) take the platform's key (an account key hears 403); an account key manages its own
 //! account's members, reply addresses and sent messages.
 
-use super::{ApiError, ApiState, account_scope, error, not_found, refused, scope, with};
+use super::{ApiError, ApiState, account_scope, doc, error, not_found, refused, scope, with};
 use crate::mail::{DmarcAction, TokenOrigin, normalize_email};
 use crate::store::keys::Scope;
 use crate::store::{admin, read};
@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub fn routes() -> Router<ApiState> {
     Router::new()
@@ -40,16 +40,19 @@ async fn platform(state: &ApiState, headers: &HeaderMap) -> Result<(), ApiError>
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewAccount {
+pub(super) struct NewAccount {
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     name: String,
     /// One of `server.domains` (default: the first).
     domain: Option<String>,
 }
 
 /// `POST /v1/accounts {"name", "domain"?}`: 201 with the account and its unique address.
-async fn create(
+#[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = NewAccount,
+    responses((status = 201, description = "The new account with its unique address", body = read::Account), doc::Refusals, doc::BodyRefusals))]
+pub(super) async fn create(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Json(body): Json<NewAccount>,
@@ -86,20 +89,34 @@ fn changed(found: Option<read::Account>) -> Result<Response, ApiError> {
     }
 }
 
-async fn disable(State(state): State<ApiState>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
+#[utoipa::path(post, path = "/v1/accounts/{id}/disable", tag = "accounts", params(("id" = i64, Path, description = "The account")),
+    responses((status = 200, description = "The account, refusing mail", body = read::Account), doc::Refusals, doc::BodyRefusals))]
+pub(super) async fn disable(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
     platform(&state, &headers).await?;
     let found = with(&state.db, move |c| Box::pin(admin::set_enabled(c, id, false))).await?;
     changed(found)
 }
 
-async fn enable(State(state): State<ApiState>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
+#[utoipa::path(post, path = "/v1/accounts/{id}/enable", tag = "accounts", params(("id" = i64, Path, description = "The account")),
+    responses((status = 200, description = "The account, taking mail", body = read::Account), doc::Refusals, doc::BodyRefusals))]
+pub(super) async fn enable(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
     platform(&state, &headers).await?;
     let found = with(&state.db, move |c| Box::pin(admin::set_enabled(c, id, true))).await?;
     changed(found)
 }
 
 /// A new unique address; the old one is retired and stops routing.
-async fn rotate_address(
+#[utoipa::path(post, path = "/v1/accounts/{id}/rotate-address", tag = "accounts", params(("id" = i64, Path, description = "The account")),
+    responses((status = 200, description = "The account with its new address", body = read::Account), doc::Refusals, doc::BodyRefusals))]
+pub(super) async fn rotate_address(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Path(id): Path<i64>,
@@ -109,14 +126,17 @@ async fn rotate_address(
     changed(found)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Dmarc {
+pub(super) struct Dmarc {
     /// `reject`, `accept`, or `default` (the server's `auth.dmarc_reject`).
+    #[schema(pattern = "^(reject|accept|default)$")]
     action: String,
 }
 
-async fn dmarc(
+#[utoipa::path(post, path = "/v1/accounts/{id}/dmarc", tag = "accounts", params(("id" = i64, Path, description = "The account")), request_body = Dmarc,
+    responses((status = 200, description = "The account", body = read::Account), doc::Refusals, doc::BodyRefusals))]
+pub(super) async fn dmarc(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Path(id): Path<i64>,
@@ -139,15 +159,22 @@ async fn dmarc(
     changed(found)
 }
 
-async fn members(State(state): State<ApiState>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
+#[utoipa::path(get, path = "/v1/accounts/{id}/members", tag = "accounts", params(("id" = i64, Path, description = "The account")),
+    responses((status = 200, description = "The agents' addresses", body = doc::Paged<String>), doc::Refusals))]
+pub(super) async fn members(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
     account_scope(&state.db, &headers, id).await?;
     let list = with(&state.db, move |c| Box::pin(read::members(c, id))).await?;
     Ok(Json(serde_json::json!({"data": list, "next_cursor": null})).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Member {
+pub(super) struct Member {
+    #[schema(format = Email)]
     email: String,
 }
 
@@ -164,7 +191,9 @@ fn address(email: &str) -> Result<String, ApiError> {
 
 /// Adds an agent's personal address (mail it forwards is read as forwarded): 201, or 200 when it
 /// was there already.
-async fn add_member(
+#[utoipa::path(post, path = "/v1/accounts/{id}/members", tag = "accounts", params(("id" = i64, Path, description = "The account")), request_body = Member,
+    responses((status = 201, description = "Added", body = MemberAdded), (status = 200, description = "It was there already", body = MemberAdded), doc::Refusals, doc::BodyRefusals))]
+pub(super) async fn add_member(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Path(id): Path<i64>,
@@ -181,7 +210,9 @@ async fn add_member(
     Ok((status, Json(serde_json::json!({"account_id": id, "email": shown}))).into_response())
 }
 
-async fn remove_member(
+#[utoipa::path(delete, path = "/v1/accounts/{id}/members/{email}", tag = "accounts", params(("id" = i64, Path, description = "The account"), ("email" = String, Path, description = "The agent's address")),
+    responses((status = 204, description = "Removed"), doc::Refusals))]
+pub(super) async fn remove_member(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Path((id, email)): Path<(i64, String)>,
@@ -198,10 +229,11 @@ async fn remove_member(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReplyAddress {
+pub(super) struct ReplyAddress {
     /// The contact the platform writes to.
+    #[schema(format = Email)]
     contact: String,
     campaign_id: Option<String>,
     automation_id: Option<String>,
@@ -211,7 +243,9 @@ struct ReplyAddress {
 
 /// Mints the signed reply address the platform puts in Reply-To: a reply to it lands in this
 /// account's conversation with the contact, tagged with the campaign or automation.
-async fn mint_reply_address(
+#[utoipa::path(post, path = "/v1/accounts/{id}/reply-addresses", tag = "accounts", params(("id" = i64, Path, description = "The account")), request_body = ReplyAddress,
+    responses((status = 201, description = "The signed reply address", body = Minted), doc::Refusals, doc::BodyRefusals))]
+pub(super) async fn mint_reply_address(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Path(id): Path<i64>,
@@ -246,10 +280,12 @@ async fn mint_reply_address(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Sent {
+pub(super) struct Sent {
+    #[schema(min_length = 1, max_length = 998)]
     message_id: String,
+    #[schema(format = Email)]
     contact_email: String,
     campaign_id: Option<String>,
     automation_id: Option<String>,
@@ -257,7 +293,9 @@ struct Sent {
 
 /// Records a message the platform sent, so a reply threading on its Message-ID finds the
 /// contact's conversation.
-async fn register_sent(
+#[utoipa::path(post, path = "/v1/accounts/{id}/sent", tag = "accounts", params(("id" = i64, Path, description = "The account")), request_body = Sent,
+    responses((status = 201, description = "Recorded", body = SentRecorded), doc::Refusals, doc::BodyRefusals))]
+pub(super) async fn register_sent(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Path(id): Path<i64>,
@@ -293,4 +331,26 @@ async fn register_sent(
         Json(serde_json::json!({"registered": true, "account_id": id, "message_id": shown})),
     )
         .into_response())
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct MemberAdded {
+    account_id: i64,
+    email: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct Minted {
+    address: String,
+    account_id: i64,
+    contact: String,
+    campaign_id: Option<String>,
+    automation_id: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct SentRecorded {
+    registered: bool,
+    account_id: i64,
+    message_id: String,
 }

@@ -12,6 +12,7 @@
 //! a cursor, long-polled with `wait`: [`long_poll_routes`], outside the door's usual answer limit).
 
 mod accounts;
+mod doc;
 mod webhooks;
 
 use crate::store::BoxFuture;
@@ -101,6 +102,7 @@ pub fn routes() -> Router<ApiState> {
     Router::new()
         .merge(accounts::routes())
         .merge(webhooks::routes())
+        .route("/v1/openapi.json", get(doc::openapi))
         .route("/v1/accounts", get(list_accounts))
         .route("/v1/accounts/{id}", get(show_account))
         .route("/v1/accounts/{id}/contacts", get(list_contacts))
@@ -122,10 +124,16 @@ pub fn long_poll_routes() -> Router<ApiState> {
     Router::new().route("/v1/events", get(list_events))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct EventsQuery {
+    /// The cursor: the last event id seen (none for the start).
     since: Option<String>,
+    /// Seconds to wait for a first event when there is none yet (0 to 60).
+    #[param(minimum = 0, maximum = 60)]
     wait: Option<u64>,
+    /// At most this many (1 to 500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
 }
 
@@ -134,6 +142,8 @@ struct EventsQuery {
 /// waits up to that many seconds for the first new one. `next_cursor` is always the cursor to pass
 /// next (the last event's id, or the one given when nothing came). The ids follow commit order on
 /// both backends, so a follower never skips an event (docs/SCHEMA.md).
+#[utoipa::path(get, path = "/v1/events", tag = "events", params(EventsQuery),
+    responses((status = 200, description = "Events after the cursor, oldest first; `next_cursor` is the one to pass next", body = doc::Paged<read::Event>), doc::Refusals))]
 async fn list_events(
     State(db): State<Db>,
     headers: HeaderMap,
@@ -209,6 +219,8 @@ pub(crate) async fn account_scope(db: &Db, headers: &HeaderMap, account_id: i64)
     }
 }
 
+#[utoipa::path(get, path = "/v1/accounts/{id}/contacts", tag = "contacts", params(("id" = i64, Path, description = "The account"), Page),
+    responses((status = 200, description = "The account's contacts", body = doc::Paged<read::Contact>), doc::Refusals))]
 async fn list_contacts(
     State(db): State<Db>,
     headers: HeaderMap,
@@ -220,6 +232,9 @@ async fn list_contacts(
     page(contacts, |c| c.id, &query)
 }
 
+#[utoipa::path(get, path = "/v1/accounts/{id}/contacts/{email}", tag = "contacts",
+    params(("id" = i64, Path, description = "The account"), ("email" = String, Path, description = "The contact's address")),
+    responses((status = 200, description = "The contact with its conversations", body = read::ContactDetail), doc::Refusals))]
 async fn show_contact(
     State(db): State<Db>,
     headers: HeaderMap,
@@ -238,17 +253,27 @@ async fn show_contact(
 
 /// The conversation list's query: a contact filter and the page (serde's flatten does not mix
 /// with query strings' numbers, so the page's fields are spelled out).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ConversationQuery {
+    /// Only this contact's (an address).
     contact: Option<String>,
     /// Only conversations holding a message of this kind.
+    #[param(pattern = "^(message|forward|auto_reply|bounce|feedback|system|bulk)$")]
     kind: Option<String>,
     /// Only conversations active at or after this RFC 3339 time.
+    #[param(format = DateTime)]
     since: Option<String>,
+    /// At most this many (1 to 500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/accounts/{id}/conversations", tag = "conversations",
+    params(("id" = i64, Path, description = "The account"), ConversationQuery),
+    responses((status = 200, description = "Conversations, newest activity first", body = doc::Paged<read::Conversation>), doc::Refusals))]
 async fn list_conversations(
     State(db): State<Db>,
     headers: HeaderMap,
@@ -308,6 +333,8 @@ async fn list_conversations(
     page(list, |c| c.id, &query_page)
 }
 
+#[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations", params(("id" = i64, Path, description = "The conversation")),
+    responses((status = 200, description = "The conversation with its messages, oldest first", body = read::ConversationDetail), doc::Refusals))]
 async fn show_conversation(
     State(db): State<Db>,
     headers: HeaderMap,
@@ -320,6 +347,8 @@ async fn show_conversation(
     }
 }
 
+#[utoipa::path(get, path = "/v1/messages/{id}", tag = "messages", params(("id" = i64, Path, description = "The message")),
+    responses((status = 200, description = "The message", body = read::Message), doc::Refusals))]
 async fn show_message(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let scope = scope(&db, &headers).await?;
     match with(&db, move |c| Box::pin(read::message(c, id))).await? {
@@ -328,6 +357,8 @@ async fn show_message(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i
     }
 }
 
+#[utoipa::path(get, path = "/v1/messages/{id}/raw", tag = "messages", params(("id" = i64, Path, description = "The message")),
+    responses((status = 200, description = "The message's bytes as received, after our Received header", content_type = "message/rfc822", body = Vec<u8>), doc::Refusals))]
 async fn raw_message(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let scope = scope(&db, &headers).await?;
     let found = with(&db, move |c| {
@@ -347,6 +378,9 @@ async fn raw_message(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i6
 
 /// `GET /v1/messages/{id}/attachments/{index}`: the attachment's decoded bytes, with its type, as a
 /// download (`Content-Disposition: attachment`, never rendered by a browser on our origin).
+#[utoipa::path(get, path = "/v1/messages/{id}/attachments/{index}", tag = "messages",
+    params(("id" = i64, Path, description = "The message"), ("index" = usize, Path, description = "The attachment's place in the message's `attachments`")),
+    responses((status = 200, description = "The attachment's decoded bytes, in its own content type, as a download", content_type = "application/octet-stream", body = Vec<u8>), doc::Refusals))]
 async fn attachment(
     State(db): State<Db>,
     headers: HeaderMap,
@@ -432,9 +466,13 @@ pub(crate) async fn scope(db: &Db, headers: &HeaderMap) -> Result<Scope, ApiErro
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Page {
+    /// At most this many (1 to 500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub(crate) limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
     pub(crate) cursor: Option<String>,
 }
 
@@ -448,8 +486,9 @@ impl Page {
 
     /// The id the previous page ended at (the cursor is opaque to clients).
     pub(crate) fn after(&self) -> Result<i64, ApiError> {
-        match &self.cursor {
-            None => Ok(0),
+        match self.cursor.as_deref().map(str::trim) {
+            // `cursor=` (empty) is no cursor: the first page.
+            None | Some("") => Ok(0),
             Some(c) => c.parse().map_err(|_| {
                 error(
                     StatusCode::BAD_REQUEST,
@@ -461,6 +500,8 @@ impl Page {
     }
 }
 
+#[utoipa::path(get, path = "/v1/accounts", tag = "accounts", params(Page),
+    responses((status = 200, description = "The accounts the key sees", body = doc::Paged<read::Account>), doc::Refusals))]
 async fn list_accounts(
     State(db): State<Db>,
     headers: HeaderMap,
@@ -472,6 +513,8 @@ async fn list_accounts(
     page(visible, |a| a.id, &query)
 }
 
+#[utoipa::path(get, path = "/v1/accounts/{id}", tag = "accounts", params(("id" = i64, Path, description = "The account")),
+    responses((status = 200, description = "The account with its members and notices", body = read::AccountDetail), doc::Refusals))]
 async fn show_account(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
     {
         let scope = scope(&db, &headers).await?;

@@ -2,7 +2,7 @@
 //! `inboxd webhooks` has them. A platform key sees every endpoint; an account key only its
 //! account's, and what it adds is its account's.
 
-use super::{ApiError, ApiState, Page, not_found, refused, scope, with};
+use super::{ApiError, ApiState, Page, doc, not_found, refused, scope, with};
 use crate::store::keys::Scope;
 use crate::store::webhooks as outbox;
 use axum::Json;
@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub fn routes() -> Router<ApiState> {
     Router::new()
@@ -30,7 +30,9 @@ async fn visible(state: &ApiState, headers: &HeaderMap, id: i64) -> Result<outbo
     }
 }
 
-async fn list(
+#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", params(Page),
+    responses((status = 200, description = "The endpoints the key sees, without secrets", body = doc::Paged<outbox::Endpoint>), doc::Refusals))]
+pub(super) async fn list(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Query(query): Query<Page>,
@@ -47,21 +49,47 @@ async fn list(
     super::page(list, |e| e.id, &query)
 }
 
-async fn show(State(state): State<ApiState>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
+#[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = i64, Path, description = "The endpoint")),
+    responses((status = 200, description = "The endpoint", body = outbox::Endpoint), doc::Refusals))]
+pub(super) async fn show(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
     Ok(Json(visible(&state, &headers, id).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewEndpoint {
+pub(super) struct NewEndpoint {
+    /// An http or https URL (not on an internal address unless `[webhooks] allow_private`).
+    #[schema(format = "uri")]
     url: String,
     account_id: Option<i64>,
+    /// The event types it receives (default: all).
+    #[schema(value_type = Option<Vec<EventType>>)]
     events: Option<Vec<String>>,
+}
+
+/// The event types of the log (`store::webhooks::EVENT_TYPES`), as the document names them.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(super) enum EventType {
+    #[serde(rename = "message.received")]
+    MessageReceived,
+    #[serde(rename = "contact.created")]
+    ContactCreated,
+    #[serde(rename = "conversation.created")]
+    ConversationCreated,
+    #[serde(rename = "contact.bouncing")]
+    ContactBouncing,
 }
 
 /// `POST /v1/webhooks {"url", "account_id"?, "events"?}`: 201 with the endpoint and its signing
 /// `secret` (shown this once).
-async fn create(
+#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = NewEndpoint,
+    responses((status = 201, description = "The endpoint, with its signing `secret` (shown this once)", body = EndpointMade), doc::Refusals, doc::BodyRefusals))]
+pub(super) async fn create(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Json(body): Json<NewEndpoint>,
@@ -90,21 +118,35 @@ async fn create(
     }
 }
 
-async fn remove(State(state): State<ApiState>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = i64, Path, description = "The endpoint")),
+    responses((status = 204, description = "Removed, with its deliveries"), doc::Refusals))]
+pub(super) async fn remove(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
     visible(&state, &headers, id).await?;
     with(&state.db, move |c| Box::pin(outbox::remove_endpoint(c, id))).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
-struct DeliveriesQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct DeliveriesQuery {
+    /// `pending`, `delivered` or `failed`.
+    #[param(pattern = "^(pending|delivered|failed)$")]
     status: Option<String>,
+    /// At most this many (1 to 500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
 /// An endpoint's deliveries, newest first: `?status=pending|delivered|failed`, paginated.
-async fn deliveries(
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = i64, Path, description = "The endpoint"), DeliveriesQuery),
+    responses((status = 200, description = "Deliveries, newest first", body = doc::Paged<outbox::Delivery>), doc::Refusals))]
+pub(super) async fn deliveries(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Path(id): Path<i64>,
@@ -140,15 +182,19 @@ async fn deliveries(
     Ok(Json(serde_json::json!({"data": list, "next_cursor": next})).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Replay {
+pub(super) struct Replay {
+    /// An event id: every event after it is sent again.
+    #[schema(minimum = 0)]
     since: i64,
 }
 
 /// `POST /v1/webhooks/{id}/replay {"since": EVENT_ID}`: every event after it is sent again (and
 /// the endpoint enabled again).
-async fn replay(
+#[utoipa::path(post, path = "/v1/webhooks/{id}/replay", tag = "webhooks", params(("id" = i64, Path, description = "The endpoint")), request_body = Replay,
+    responses((status = 200, description = "How many deliveries are due again", body = Replayed), doc::Refusals, doc::BodyRefusals))]
+pub(super) async fn replay(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Path(id): Path<i64>,
@@ -167,4 +213,20 @@ async fn replay(
     })
     .await?;
     Ok(Json(serde_json::json!({"endpoint_id": id, "since": body.since, "due_again": again})).into_response())
+}
+
+/// An endpoint as added: its fields and its signing secret.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct EndpointMade {
+    #[serde(flatten)]
+    endpoint: outbox::Endpoint,
+    /// `whsec_…`: verify each request's `webhook-signature` with it (Standard Webhooks).
+    secret: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct Replayed {
+    endpoint_id: i64,
+    since: i64,
+    due_again: u64,
 }

@@ -7,7 +7,7 @@ use crate::mail::{email_key, normalize_email};
 use serde::Serialize;
 use serde_json::Value;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Account {
     pub id: i64,
     pub name: String,
@@ -20,7 +20,7 @@ pub struct Account {
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Contact {
     pub id: i64,
     pub account_id: i64,
@@ -35,7 +35,7 @@ pub struct Contact {
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Conversation {
     pub id: i64,
     pub account_id: i64,
@@ -51,7 +51,7 @@ pub struct Conversation {
     pub last_message_at: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Message {
     pub id: i64,
     pub account_id: i64,
@@ -92,7 +92,7 @@ pub struct Message {
     pub envelope: Value,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Event {
     pub id: i64,
     #[serde(rename = "type")]
@@ -154,7 +154,7 @@ async fn all<T>(
 
 /// An account with its members and system notices: the one shape of `accounts show --json` and
 /// `GET /v1/accounts/{id}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AccountDetail {
     #[serde(flatten)]
     pub account: Account,
@@ -175,7 +175,7 @@ pub async fn account_detail(conn: Conn<'_>, id: i64) -> Result<Option<AccountDet
 
 /// A contact with its conversations (the product's "Conversations tab"): the one shape of
 /// `contacts show --json` and `GET /v1/accounts/{id}/contacts/{email}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ContactDetail {
     #[serde(flatten)]
     pub contact: Contact,
@@ -192,7 +192,7 @@ pub async fn contact_detail(conn: Conn<'_>, account_id: i64, email: &str) -> Res
 
 /// A conversation with its messages, oldest first: the one shape of `conversations show --json` and
 /// `GET /v1/conversations/{id}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConversationDetail {
     #[serde(flatten)]
     pub conversation: Conversation,
@@ -450,7 +450,7 @@ pub async fn events(conn: Conn<'_>, since: i64, account_id: Option<i64>, limit: 
 }
 
 /// A system notice of an account (a forwarding confirmation and its link and code).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Notice {
     pub id: i64,
     pub kind: String,

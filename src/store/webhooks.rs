@@ -27,7 +27,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "contact.bouncing",
 ];
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Endpoint {
     pub id: i64,
     /// The account whose events it receives; null for the platform's (every account).
@@ -338,7 +338,7 @@ pub async fn finish(conn: Conn<'_>, results: &[(Claimed, Outcome)], now: &str) -
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Delivery {
     pub id: i64,
     pub endpoint_id: i64,

@@ -8,6 +8,7 @@ mod client;
 pub mod dns;
 pub mod load;
 pub mod pg;
+pub mod python;
 pub mod receiver;
 mod text;
 

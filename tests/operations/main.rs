@@ -10,6 +10,7 @@ mod common;
 mod configuration;
 mod forwarders;
 mod observability;
+mod openapi;
 mod proxy;
 mod systemd;
 mod tls;

@@ -193,13 +193,14 @@ const MIGRATIONS: &[&str] = &[
         next_attempt_at  INTEGER NOT NULL,
         lease_until      INTEGER NOT NULL DEFAULT 0,
         lease_owner      TEXT,
+        is_head          INTEGER NOT NULL DEFAULT 0,
         last_status      INTEGER,
         last_error       TEXT,
         created_at       TEXT NOT NULL,
         delivered_at     TEXT,
         UNIQUE (endpoint_id, event_id)
     );
-    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending' AND is_head = TRUE;
     CREATE INDEX webhook_deliveries_in_order ON webhook_deliveries (endpoint_id, ordering_key, status, id);
     "#,
 ];
@@ -410,13 +411,14 @@ pub const POSTGRES_MIGRATIONS: &[(usize, &str)] = &[
         next_attempt_at  BIGINT NOT NULL,
         lease_until      BIGINT NOT NULL DEFAULT 0,
         lease_owner      TEXT,
+        is_head          BOOLEAN NOT NULL DEFAULT FALSE,
         last_status      BIGINT,
         last_error       TEXT,
         created_at       TEXT NOT NULL,
         delivered_at     TEXT,
         UNIQUE (endpoint_id, event_id)
     );
-    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending' AND is_head = TRUE;
     CREATE INDEX webhook_deliveries_in_order ON webhook_deliveries (endpoint_id, ordering_key, status, id);
     "#,
     ),

@@ -9,8 +9,10 @@
 //! `FOR UPDATE SKIP LOCKED`, so with several hosts each delivery is in flight from one host at a
 //! time; a host that dies mid-send leaves a lease that expires, and the delivery is sent again with
 //! the same id. Only the oldest pending delivery of an endpoint's ordering key (the contact, else
-//! the conversation, else the account) is claimable: one endpoint sees a conversation's events in
-//! order, even across retries.
+//! the conversation, else the account) is claimable, its queue's head (`is_head`, set when the
+//! delivery is written behind none and passed on when the head is done): one endpoint sees a
+//! conversation's events in order, even across retries, and a claim reads the heads alone however
+//! long the queues behind them are.
 //!
 //! Times that schedule (`next_attempt_at`, `lease_until`) are Unix milliseconds; the others are
 //! RFC 3339 text like the rest of the schema.
@@ -164,14 +166,29 @@ pub async fn fan_out(
     if moved == 0 {
         return Ok(false);
     }
-    for d in deliveries {
+    // In order (PostgreSQL pipelines them on the connection): each sees the ones before it, so
+    // the first of a queue is its head and the rest wait behind it.
+    futures_util::future::try_join_all(deliveries.iter().map(|d| async move {
         conn.execute(
-            "INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, ordering_key, payload, next_attempt_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (endpoint_id, event_id) DO NOTHING",
-            args![endpoint, d.event_id, d.event_type, d.ordering_key, d.payload, now_ms, now],
+            "INSERT INTO webhook_deliveries
+                 (endpoint_id, event_id, event_type, ordering_key, payload, next_attempt_at, created_at, is_head)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, NOT EXISTS (SELECT 1 FROM webhook_deliveries p
+                 WHERE p.endpoint_id = ?1 AND p.ordering_key = ?4 AND p.status = 'pending')
+             WHERE TRUE
+             ON CONFLICT (endpoint_id, event_id) DO NOTHING",
+            args![
+                endpoint,
+                d.event_id,
+                d.event_type,
+                d.ordering_key,
+                d.payload,
+                now_ms,
+                now
+            ],
         )
-        .await?;
-    }
+        .await
+    }))
+    .await?;
     Ok(true)
 }
 
@@ -181,6 +198,7 @@ pub struct Claimed {
     pub id: i64,
     pub endpoint_id: i64,
     pub event_id: i64,
+    pub ordering_key: String,
     /// Attempts made before this one.
     pub attempts: i64,
     pub payload: String,
@@ -188,7 +206,7 @@ pub struct Claimed {
     pub secret: String,
 }
 
-/// Claims up to `limit` due deliveries (each the oldest pending of its endpoint and ordering key)
+/// Claims up to `limit` due deliveries (heads of their queues)
 /// for `lease_ms`, in the name of `owner` (the host). Call inside a transaction.
 pub async fn claim(
     conn: Conn<'_>,
@@ -204,13 +222,11 @@ pub async fn claim(
     let rows = conn
         .query(
             &format!(
-                "SELECT d.id, d.endpoint_id, d.event_id, d.attempts, d.payload, e.url, e.secret
+                "SELECT d.id, d.endpoint_id, d.event_id, d.ordering_key, d.attempts, d.payload, e.url, e.secret
                  FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-                 WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND d.lease_until <= ?1 AND e.enabled = TRUE
-                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
-                                   WHERE p.endpoint_id = d.endpoint_id AND p.ordering_key = d.ordering_key
-                                     AND p.status = 'pending' AND p.id < d.id)
-                 ORDER BY d.next_attempt_at, d.id LIMIT ?2{lock}"
+                 WHERE d.status = 'pending' AND d.is_head = TRUE AND d.next_attempt_at <= ?1
+                   AND d.lease_until <= ?1 AND e.enabled = TRUE
+                 ORDER BY d.next_attempt_at LIMIT ?2{lock}"
             ),
             args![now_ms, limit],
         )
@@ -222,10 +238,11 @@ pub async fn claim(
                 id: r.get(0)?,
                 endpoint_id: r.get(1)?,
                 event_id: r.get(2)?,
-                attempts: r.get(3)?,
-                payload: r.get(4)?,
-                url: r.get(5)?,
-                secret: r.get(6)?,
+                ordering_key: r.get(3)?,
+                attempts: r.get(4)?,
+                payload: r.get(5)?,
+                url: r.get(6)?,
+                secret: r.get(7)?,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
@@ -282,8 +299,8 @@ pub async fn finish(conn: Conn<'_>, results: &[(Claimed, Outcome)], now: &str) -
     if !delivered.is_empty() {
         conn.execute(
             &format!(
-                "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, lease_until = 0,
-                 last_status = 200, last_error = NULL, delivered_at = ?1 WHERE id IN ({})",
+                "UPDATE webhook_deliveries SET status = 'delivered', is_head = FALSE, attempts = attempts + 1,
+                 lease_until = 0, last_status = 200, last_error = NULL, delivered_at = ?1 WHERE id IN ({})",
                 id_list(delivered.into_iter())
             ),
             args![now],
@@ -302,8 +319,9 @@ pub async fn finish(conn: Conn<'_>, results: &[(Claimed, Outcome)], now: &str) -
             Outcome::Delivered { .. } => {}
             Outcome::Gone => {
                 conn.execute(
-                    "UPDATE webhook_deliveries SET status = 'failed', attempts = attempts + 1, lease_until = 0,
-                     last_status = 410, last_error = 'the endpoint answered 410 Gone: disabled' WHERE id = ?1",
+                    "UPDATE webhook_deliveries SET status = 'failed', is_head = FALSE, attempts = attempts + 1,
+                     lease_until = 0, last_status = 410, last_error = 'the endpoint answered 410 Gone: disabled'
+                     WHERE id = ?1",
                     args![claimed.id],
                 )
                 .await?;
@@ -320,7 +338,7 @@ pub async fn finish(conn: Conn<'_>, results: &[(Claimed, Outcome)], now: &str) -
             } => {
                 let status = status.map(i64::from);
                 conn.execute(
-                    "UPDATE webhook_deliveries SET status = ?5,
+                    "UPDATE webhook_deliveries SET status = ?5, is_head = (?5 = 'pending'),
                      attempts = attempts + 1, lease_until = 0, last_status = ?2, last_error = ?3,
                      next_attempt_at = COALESCE(?4, next_attempt_at) WHERE id = ?1",
                     args![
@@ -335,6 +353,25 @@ pub async fn finish(conn: Conn<'_>, results: &[(Claimed, Outcome)], now: &str) -
             }
         }
     }
+    // A queue whose head is done (delivered, failed, refused) passes the head on to its next.
+    let done = results.iter().filter(|(_, o)| {
+        !matches!(
+            o,
+            Outcome::Retry {
+                next_attempt_ms: Some(_),
+                ..
+            }
+        )
+    });
+    futures_util::future::try_join_all(done.map(|(claimed, _)| async move {
+        conn.execute(
+            "UPDATE webhook_deliveries SET is_head = TRUE WHERE id = (SELECT MIN(id) FROM webhook_deliveries
+             WHERE endpoint_id = ?1 AND ordering_key = ?2 AND status = 'pending')",
+            args![claimed.endpoint_id, claimed.ordering_key],
+        )
+        .await
+    }))
+    .await?;
     Ok(())
 }
 
@@ -418,6 +455,12 @@ pub async fn replay(conn: Conn<'_>, endpoint: i64, since: i64, now_ms: i64) -> R
             args![endpoint, since, now_ms],
         )
         .await?;
+    conn.execute(
+        "UPDATE webhook_deliveries SET is_head = (id IN (SELECT MIN(id) FROM webhook_deliveries
+         WHERE endpoint_id = ?1 AND status = 'pending' GROUP BY ordering_key)) WHERE endpoint_id = ?1",
+        args![endpoint],
+    )
+    .await?;
     conn.execute(
         "UPDATE webhook_endpoints SET enabled = TRUE, disabled_reason = NULL,
          cursor = CASE WHEN cursor > ?2 THEN ?2 ELSE cursor END WHERE id = ?1",

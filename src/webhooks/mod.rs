@@ -29,8 +29,12 @@ use tokio::task::JoinSet;
 pub const MAX_IN_FLIGHT: usize = 128;
 /// Events fanned out per endpoint per round.
 const FAN_OUT_BATCH: i64 = 500;
-/// How often an idle sender looks for new events and due retries (they may come from any host).
+/// How often an idle sender looks for due retries and answers.
 const POLL_EVERY: Duration = Duration::from_millis(100);
+/// How often it looks for new events (they may come from any host).
+const FAN_OUT_EVERY: Duration = Duration::from_millis(50);
+/// After one answer comes back, how long the sender waits for others to record them together.
+const GATHER: Duration = Duration::from_millis(2);
 /// A claimed delivery is another host's to send again this long after its timeout, should this
 /// host die with it in flight.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
@@ -47,6 +51,14 @@ pub struct Dispatcher {
 impl Dispatcher {
     pub fn new(db: Db, host: &str, config: &WebhooksConfig) -> Result<Dispatcher, String> {
         let timeout = Duration::from_secs(config.timeout_secs);
+        if let Db::Sqlite(conn) = &db {
+            // Its own connection: commits that need not wait for the disk (see
+            // `record_and_claim`), and no checkpoints of its own (the store's checkpointer runs them).
+            let conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .and_then(|()| conn.pragma_update(None, "wal_autocheckpoint", 0))
+                .map_err(|e| format!("webhooks: {e}"))?;
+        }
         Ok(Dispatcher {
             db,
             host: host.to_string(),
@@ -74,47 +86,52 @@ impl Dispatcher {
             ),
             Err(e) => failing = log_once(failing, &e),
         }
+        let mut fanned_at = tokio::time::Instant::now() - FAN_OUT_EVERY;
         while !*stop.borrow() {
             let mut busy = false;
-            match self.fan_out().await {
-                Ok(n) => busy |= n > 0,
-                Err(e) => failing = log_once(failing, &e),
+            // New events are looked for every FAN_OUT_EVERY, at once again while there are more.
+            if fanned_at.elapsed() >= FAN_OUT_EVERY {
+                fanned_at = tokio::time::Instant::now();
+                match self.fan_out().await {
+                    Ok(n) if n > 0 => {
+                        busy = true;
+                        fanned_at -= FAN_OUT_EVERY;
+                    }
+                    Ok(_) => {}
+                    Err(e) => failing = log_once(failing, &e),
+                }
             }
             while let Some(Ok(result)) = in_flight.try_join_next() {
                 done.push(result);
             }
-            if !done.is_empty() {
-                busy = true;
-                match self.record(std::mem::take(&mut done)).await {
-                    Ok(()) => {}
-                    // Not recorded: the leases run out and the deliveries are sent again.
-                    Err(e) => failing = log_once(failing, &e),
-                }
-            }
+            // What came back is recorded and the freed room claimed in one transaction.
             let room = MAX_IN_FLIGHT - in_flight.len();
-            if room > 0 {
-                match self.claim(room).await {
-                    Ok(claimed) => {
-                        busy |= !claimed.is_empty();
-                        for delivery in claimed {
-                            let sender = Arc::clone(&self.sender);
-                            let schedule = self.schedule.clone();
-                            in_flight.spawn(async move {
-                                let answer = sender.send(&delivery).await;
-                                let outcome = outcome(answer, delivery.attempts, &schedule);
-                                (delivery, outcome)
-                            });
-                        }
-                        failing = false;
+            match self.record_and_claim(std::mem::take(&mut done), room).await {
+                Ok(claimed) => {
+                    busy |= !claimed.is_empty();
+                    for delivery in claimed {
+                        let sender = Arc::clone(&self.sender);
+                        let schedule = self.schedule.clone();
+                        in_flight.spawn(async move {
+                            let answer = sender.send(&delivery).await;
+                            let outcome = outcome(answer, delivery.attempts, &schedule);
+                            (delivery, outcome)
+                        });
                     }
-                    Err(e) => failing = log_once(failing, &e),
+                    failing = false;
                 }
+                // Not recorded: the leases run out and the deliveries are sent again.
+                Err(e) => failing = log_once(failing, &e),
             }
-            if busy && in_flight.len() < MAX_IN_FLIGHT {
+            if busy && in_flight.is_empty() {
                 continue;
             }
             tokio::select! {
-                Some(Ok(result)) = in_flight.join_next(), if !in_flight.is_empty() => done.push(result),
+                Some(Ok(result)) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    done.push(result);
+                    // Answers that come back together are recorded together.
+                    tokio::time::sleep(GATHER).await;
+                }
                 _ = tokio::time::sleep(POLL_EVERY) => {}
                 _ = stop.changed() => {}
             }
@@ -134,7 +151,7 @@ impl Dispatcher {
             }
         }
         if !done.is_empty()
-            && let Err(e) = self.record(done).await
+            && let Err(e) = self.record_and_claim(done, 0).await
         {
             tracing::warn!(error = %e, "webhooks: outcomes not recorded at shutdown (they will be sent again)");
         }
@@ -158,15 +175,21 @@ impl Dispatcher {
                             Some(last) => last.id.max(newest),
                             None => newest,
                         };
-                        let mut deliveries = Vec::new();
-                        for event in events.iter().filter(|e| wanted(&endpoint.events, &e.kind)) {
-                            deliveries.push(NewDelivery {
+                        // Built together: PostgreSQL pipelines the reads of all of them.
+                        let wanted: Vec<&read::Event> =
+                            events.iter().filter(|e| wanted(&endpoint.events, &e.kind)).collect();
+                        let bodies =
+                            futures_util::future::try_join_all(wanted.iter().map(|e| payload::build(c, e))).await?;
+                        let deliveries: Vec<NewDelivery> = wanted
+                            .iter()
+                            .zip(bodies)
+                            .map(|(event, body)| NewDelivery {
                                 event_id: event.id,
                                 event_type: event.kind.clone(),
                                 ordering_key: payload::ordering_key(event),
-                                payload: payload::build(c, event).await?.to_string(),
-                            });
-                        }
+                                payload: body.to_string(),
+                            })
+                            .collect();
                         work.push((endpoint.id, (endpoint.cursor, to), deliveries));
                     }
                     Ok(work)
@@ -179,6 +202,7 @@ impl Dispatcher {
         self.db
             .transaction(move |c| {
                 Box::pin(async move {
+                    relaxed(c).await?;
                     let (now_ms, now) = (crate::time::unix_millis(), crate::time::now_rfc3339());
                     let mut made = 0;
                     for (endpoint, range, deliveries) in &behind {
@@ -192,18 +216,13 @@ impl Dispatcher {
             .await
     }
 
-    async fn claim(&self, room: usize) -> Result<Vec<Claimed>, StoreError> {
-        let (lease_ms, host) = (self.lease_ms, self.host.clone());
-        self.db
-            .transaction(move |c| {
-                Box::pin(
-                    async move { outbox::claim(c, &host, crate::time::unix_millis(), lease_ms, room as i64).await },
-                )
-            })
-            .await
-    }
-
-    async fn record(&self, done: Vec<(Claimed, Outcome)>) -> Result<(), StoreError> {
+    /// Records `done` and claims up to `room` due deliveries, in one transaction. Its commit need
+    /// not wait for the disk: losing the last outcomes to a crash only sends those again (with the
+    /// same ids), which at-least-once allows, and the events themselves are durable already.
+    async fn record_and_claim(&self, done: Vec<(Claimed, Outcome)>, room: usize) -> Result<Vec<Claimed>, StoreError> {
+        if done.is_empty() && room == 0 {
+            return Ok(Vec::new());
+        }
         for (delivery, outcome) in &done {
             match outcome {
                 Outcome::Delivered { .. } => {}
@@ -222,9 +241,31 @@ impl Dispatcher {
                 }
             }
         }
+        let (lease_ms, host) = (self.lease_ms, self.host.clone());
         self.db
-            .transaction(move |c| Box::pin(async move { outbox::finish(c, &done, &crate::time::now_rfc3339()).await }))
+            .transaction(move |c| {
+                Box::pin(async move {
+                    relaxed(c).await?;
+                    if !done.is_empty() {
+                        outbox::finish(c, &done, &crate::time::now_rfc3339()).await?;
+                    }
+                    if room == 0 {
+                        return Ok(Vec::new());
+                    }
+                    outbox::claim(c, &host, crate::time::unix_millis(), lease_ms, room as i64).await
+                })
+            })
             .await
+    }
+}
+
+/// Makes the sender's own transaction commit without waiting for the disk (see
+/// [`Dispatcher::record_and_claim`]): on PostgreSQL for this transaction; SQLite's connection is
+/// the sender's alone and is set so when it is opened.
+async fn relaxed(c: Conn<'_>) -> Result<(), StoreError> {
+    match c.dialect() {
+        crate::store::sql::Dialect::Postgres => c.batch("SET LOCAL synchronous_commit TO OFF").await,
+        crate::store::sql::Dialect::Sqlite => Ok(()),
     }
 }
 

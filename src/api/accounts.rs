@@ -3,13 +3,13 @@
 //! dmarc) take the platform's key (an account key hears 403); an account key manages its own
 //! account's members, reply addresses and sent messages.
 
-use super::{ApiError, ApiState, account_scope, doc, error, not_found, refused, scope, with};
+use super::{ApiError, ApiState, Page, account_scope, doc, error, not_found, refused, scope, with};
 use crate::mail::{DmarcAction, TokenOrigin, normalize_email};
 use crate::store::keys::Scope;
 use crate::store::{admin, read};
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -159,16 +159,23 @@ pub(super) async fn dmarc(
     changed(found)
 }
 
-#[utoipa::path(get, path = "/v1/accounts/{id}/members", tag = "accounts", params(("id" = i64, Path, description = "The account")),
-    responses((status = 200, description = "The agents' addresses", body = doc::Paged<String>), doc::Refusals))]
+#[utoipa::path(get, path = "/v1/accounts/{id}/members", tag = "accounts", params(("id" = i64, Path, description = "The account"), Page),
+    responses((status = 200, description = "The agents' addresses, in the order they were added", body = doc::Paged<String>), doc::Refusals))]
 pub(super) async fn members(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Path(id): Path<i64>,
+    Query(query): Query<Page>,
 ) -> Result<Response, ApiError> {
     account_scope(&state.db, &headers, id).await?;
     let list = with(&state.db, move |c| Box::pin(read::members(c, id))).await?;
-    Ok(Json(serde_json::json!({"data": list, "next_cursor": null})).into_response())
+    // The cursor is a place in the list (members have no ids of their own).
+    let (limit, after) = (query.limit()?, query.after()?.max(0) as usize);
+    let rest: Vec<String> = list.into_iter().skip(after).collect();
+    let more = rest.len() > limit;
+    let data: Vec<String> = rest.into_iter().take(limit).collect();
+    let next = more.then(|| (after + data.len()).to_string());
+    Ok(Json(serde_json::json!({"data": data, "next_cursor": next})).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

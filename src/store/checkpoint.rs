@@ -4,6 +4,12 @@
 //! session in a thousand would wait for the whole WAL to be copied into the database and fsynced.
 //! The writer turns that off; this thread checkpoints on its own connection instead (PASSIVE: it
 //! never blocks the writer or readers), every few hundred milliseconds.
+//!
+//! A PASSIVE checkpoint copies the log into the database but never starts the log over: SQLite
+//! does that only when a write begins while no reader holds an old snapshot, and under steady load
+//! (sessions' lookups, the webhook sender) some reader nearly always does, so the log grew past a
+//! gigabyte in a benchmark. Once it is over [`RESTART_ABOVE`], a TRUNCATE checkpoint waits briefly
+//! ([`RESTART_WAIT`]) for the readers of the moment to finish, and the log starts over at zero.
 
 use rusqlite::Connection;
 use std::sync::Arc;
@@ -12,6 +18,10 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 const PERIOD: Duration = Duration::from_millis(250);
+/// The log size past which the checkpoint also starts the log over.
+const RESTART_ABOVE: u64 = 64 * 1024 * 1024;
+/// How long that checkpoint may wait for readers and the writer (then it tries again later).
+const RESTART_WAIT: Duration = Duration::from_millis(200);
 
 pub(super) struct Checkpointer {
     stop: Arc<AtomicBool>,
@@ -19,7 +29,7 @@ pub(super) struct Checkpointer {
 }
 
 impl Checkpointer {
-    pub(super) fn spawn(conn: Connection) -> Checkpointer {
+    pub(super) fn spawn(conn: Connection, wal: std::path::PathBuf) -> Checkpointer {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
@@ -29,6 +39,12 @@ impl Checkpointer {
                     std::thread::sleep(PERIOD);
                     if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
                         tracing::warn!(error = %e, "checkpoint failed");
+                    }
+                    if std::fs::metadata(&wal).is_ok_and(|m| m.len() > RESTART_ABOVE) {
+                        let _ = conn.busy_timeout(RESTART_WAIT);
+                        // Busy (a reader or the writer did not finish in time) is no error: next time.
+                        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+                        let _ = conn.busy_timeout(Duration::from_secs(10));
                     }
                 }
                 // Leave a short WAL behind for the next start.

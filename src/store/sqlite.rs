@@ -72,7 +72,8 @@ impl SqliteStore {
         }
         // Checkpoints run on their own thread, never inside a session's commit.
         write_conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        let checkpointer = checkpoint::Checkpointer::spawn(open_connection(&options.path, options.mode)?);
+        let wal = std::path::PathBuf::from(format!("{}-wal", options.path.display()));
+        let checkpointer = checkpoint::Checkpointer::spawn(open_connection(&options.path, options.mode)?, wal);
         let reader = open_connection(&options.path, options.mode)?;
         let writer = writer::spawn(write_conn, options.max_batch, options.subject_window_days);
         Ok(SqliteStore {

@@ -100,6 +100,13 @@ on_both_backends! {
         assert_eq!(call(http, "POST", &members, &own, Some(json!({"email": "agent@company.example"}))).0, 200);
         let (_, list) = call(http, "GET", &members, &own, None);
         assert_eq!(list["data"], json!(["Agent@company.example"]));
+        call(http, "POST", &members, &own, Some(json!({"email": "second@company.example"})));
+        let (_, first) = call(http, "GET", &format!("{members}?limit=1"), &own, None);
+        assert_eq!(first["data"], json!(["Agent@company.example"]));
+        let cursor = first["next_cursor"].as_str().unwrap().to_string();
+        let (_, second) = call(http, "GET", &format!("{members}?limit=1&cursor={cursor}"), &own, None);
+        assert_eq!((&second["data"], &second["next_cursor"]), (&json!(["second@company.example"]), &Value::Null));
+        call(http, "DELETE", &format!("{members}/second@company.example"), &own, None);
         assert_eq!(call(http, "POST", &members, &own, Some(json!({"email": "not an address"}))).0, 422);
         assert_eq!(call(http, "DELETE", &format!("{members}/agent@company.example"), &own, None).0, 204);
         assert_eq!(call(http, "DELETE", &format!("{members}/agent@company.example"), &own, None).0, 404);

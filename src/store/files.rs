@@ -25,7 +25,13 @@ pub fn prepare(path: &Path, mode: u32) -> io::Result<()> {
         // The umask may have taken bits away from the mode asked for; the folder gets exactly it.
         fs::set_permissions(dir, Permissions::from_mode(folder_mode(mode)))?;
     }
-    OpenOptions::new().create(true).append(true).mode(mode).open(path)?;
+    // Only a database that does not exist yet is opened here. Closing any descriptor of a file
+    // drops every POSIX lock this process holds on it, SQLite's included: reopening a database the
+    // server already has open would let another process (the CLI) believe it was alone, checkpoint
+    // and delete the log under the server's feet, and corrupt the database.
+    if !path.exists() {
+        OpenOptions::new().create(true).append(true).mode(mode).open(path)?;
+    }
     for file in [path.to_path_buf(), sibling(path, "-wal"), sibling(path, "-shm")] {
         match fs::set_permissions(&file, Permissions::from_mode(mode)) {
             Ok(()) => {}

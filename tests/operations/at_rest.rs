@@ -123,3 +123,72 @@ fn a_configured_secret_wins_over_the_generated_key() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("the configured key (reply_tokens.secret)"));
 }
+
+/// Whether process `pid` holds SQLite's shared lock on `path` (a POSIX read lock on the range
+/// that starts at the pending byte + 2, as /proc/locks lists it).
+fn holds_sqlite_shared_lock(pid: u32, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(path).unwrap().ino();
+    std::fs::read_to_string("/proc/locks").unwrap().lines().any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.len() >= 8
+            && f[1] == "POSIX"
+            && f[3] == "READ"
+            && f[4] == pid.to_string()
+            && f[5].rsplit(':').next() == Some(&inode.to_string())
+            && f[6] == "1073741826"
+    })
+}
+
+#[test]
+fn the_server_keeps_its_sqlite_locks_so_no_other_process_takes_its_log_away() {
+    // The server holds several connections (the store's, the API's, the webhook sender's), opened
+    // one after the other. Closing any descriptor of the database file drops every POSIX lock the
+    // process holds on it; had opening a later connection done so, another process closing its
+    // own connection (the CLI, a backup script, sqlite3 at a prompt) would have found itself
+    // alone, checkpointed and deleted the -wal and -shm files under the running server, and the
+    // server's next writes would have corrupted the database (seen once in a benchmark).
+    let server = builder().set("http.listen", "127.0.0.1:0").start();
+    let acme = server.create_account("Acme");
+    let wal = sibling(&server.db_path, "-wal");
+    for n in 0..10 {
+        let reply = server.send(
+            "ann@customer.example",
+            &[&acme.address],
+            &message(
+                &[
+                    ("Subject", &format!("Hello {n}")),
+                    ("Message-ID", &format!("<wal-{n}@customer.example>")),
+                ],
+                "Hi",
+            ),
+        );
+        assert_eq!(reply.code, 250);
+        assert!(
+            holds_sqlite_shared_lock(server.pid(), &server.db_path),
+            "the server lost its lock on the database"
+        );
+        // Another process reads and closes its connection, and the CLI writes and exits.
+        assert_eq!(server.count("SELECT count(*) FROM messages"), n + 1);
+        assert!(
+            server
+                .cli(&[
+                    "members",
+                    "add",
+                    &acme.id.to_string(),
+                    &format!("agent{n}@company.example")
+                ])
+                .status
+                .success()
+        );
+        assert!(
+            wal.exists(),
+            "after reader {n} closed, the running server's log is gone"
+        );
+    }
+    let check: String = server
+        .db()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}

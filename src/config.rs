@@ -20,6 +20,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub http: HttpConfig,
     pub webhooks: WebhooksConfig,
+    pub spam: SpamConfig,
     pub log: LogConfig,
 }
 
@@ -196,6 +197,43 @@ impl Default for WebhooksConfig {
             allow_private: false,
         }
     }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpamConfig {
+    /// rspamd's normal worker (`http://127.0.0.1:11333`). Unset: no scoring.
+    pub rspamd_url: Option<String>,
+    /// A scan must answer within this many seconds.
+    pub timeout_secs: u64,
+    /// When rspamd does not answer: `accept` (file the message flagged `unscored`) or `tempfail`
+    /// (451 4.7.1, the sender retries).
+    pub on_failure: SpamFailure,
+    /// rspamd's controller, for learning (`http://127.0.0.1:11334`).
+    pub controller_url: Option<String>,
+    pub controller_password_file: Option<PathBuf>,
+    /// Quarantined mail older than this is purged.
+    pub quarantine_days: u32,
+}
+
+impl Default for SpamConfig {
+    fn default() -> Self {
+        Self {
+            rspamd_url: None,
+            timeout_secs: 5,
+            on_failure: SpamFailure::Accept,
+            controller_url: None,
+            controller_password_file: None,
+            quarantine_days: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SpamFailure {
+    Accept,
+    Tempfail,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -422,6 +460,17 @@ impl Config {
         }
         if s.domains.is_empty() {
             return fail("server.domains", "at least one domain is needed");
+        }
+        if let Some(url) = &self.spam.rspamd_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return fail(
+                "spam.rspamd_url",
+                "must be an http:// or https:// URL of rspamd's normal worker",
+            );
+        }
+        if self.spam.timeout_secs == 0 || self.spam.timeout_secs > 60 {
+            return fail("spam.timeout_secs", "must be 1 to 60 seconds");
         }
         if self.webhooks.timeout_secs == 0 || self.webhooks.timeout_secs > 300 {
             return fail("webhooks.timeout_secs", "must be 1 to 300 seconds");

@@ -30,6 +30,7 @@ pub mod mail;
 pub mod metrics;
 pub mod routing;
 pub mod smtp;
+pub mod spam;
 pub mod store;
 pub mod time;
 pub mod webhooks;

@@ -49,6 +49,11 @@ struct CodeLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabel {
+    action: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabel {
     state: &'static str,
 }
@@ -68,10 +73,18 @@ pub struct Metrics {
     pub tls_failures: Counter,
     pub commit_latency: Histogram,
     pub batch_size: Histogram,
+    spam_scored: Family<ActionLabel, Counter>,
+    /// Messages filed without a spam score (rspamd did not answer, `on_failure = "accept"`).
+    pub spam_unscored: Counter,
     registry: Registry,
 }
 
 impl Metrics {
+    /// One message scored by rspamd with `action` (`no_action`, `add_header`, `reject`, …).
+    pub fn spam_scored(&self, action: &'static str) {
+        self.spam_scored.get_or_create(&ActionLabel { action }).inc();
+    }
+
     fn new() -> Metrics {
         let m = Metrics {
             connections_open: Gauge::default(),
@@ -87,6 +100,8 @@ impl Metrics {
             tls_failures: Counter::default(),
             commit_latency: Histogram::new([0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
             batch_size: Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0]),
+            spam_scored: Family::default(),
+            spam_unscored: Counter::default(),
             registry: Registry::default(),
         };
         // Every label value exists from the start, so a scrape sees zeroes rather than gaps.
@@ -105,6 +120,16 @@ impl Metrics {
         let mut m = m;
         let r = &mut m.registry;
         // Counters are registered without their `_total`, which the encoder adds.
+        r.register(
+            "inboxd_spam_scored",
+            "Messages scored by rspamd, by its action",
+            m.spam_scored.clone(),
+        );
+        r.register(
+            "inboxd_spam_unscored",
+            "Messages filed unscored because rspamd did not answer",
+            m.spam_unscored.clone(),
+        );
         r.register(
             "inboxd_connections_open",
             "Open SMTP connections",

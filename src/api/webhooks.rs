@@ -77,6 +77,8 @@ pub(super) struct NewEndpoint {
 pub(super) enum EventType {
     #[serde(rename = "message.received")]
     MessageReceived,
+    #[serde(rename = "message.quarantined")]
+    MessageQuarantined,
     #[serde(rename = "contact.created")]
     ContactCreated,
     #[serde(rename = "conversation.created")]

@@ -34,6 +34,7 @@ pub fn check(config: &Config, connect: bool) -> Result<(), String> {
         None
     };
     eprintln!("{}", reply_key_line(config, stored_key));
+    eprintln!("{}", spam_line(config));
     if connect {
         resolver(config)?;
     }
@@ -171,5 +172,28 @@ fn resolver(config: &Config) -> Result<(), String> {
             eprintln!("{message}");
             Err(message)
         }
+    }
+}
+
+/// What check-config says of spam scoring: where rspamd is, or that scoring is off, loudly when a
+/// listener is on an address the Internet can reach (every spammer would become a contact).
+fn spam_line(config: &Config) -> String {
+    if let Some(url) = &config.spam.rspamd_url {
+        let on_failure = match config.spam.on_failure {
+            crate::config::SpamFailure::Accept => "accept",
+            crate::config::SpamFailure::Tempfail => "tempfail",
+        };
+        return format!("spam: scored by rspamd at {url} (on failure: {on_failure})");
+    }
+    let public =
+        config.server.listen.iter().chain(&config.server.listen_tls).any(|a| {
+            !(a.ip().is_loopback() || crate::webhooks::guard::is_internal(a.ip()) && !a.ip().is_unspecified())
+        });
+    if public {
+        "WARNING: spam scoring is off ([spam] rspamd_url is unset) while a listener is on a public address: \
+         every spammer who writes will become a contact"
+            .to_string()
+    } else {
+        "spam: scoring off ([spam] rspamd_url is unset)".to_string()
     }
 }

@@ -7,6 +7,7 @@ mod inbox;
 mod keys;
 mod migrate;
 mod platform;
+mod quarantine;
 mod serve;
 mod webhooks;
 
@@ -46,6 +47,9 @@ pub enum Command {
     /// Keys of the HTTP door (`Authorization: Bearer <key>`).
     #[command(subcommand)]
     ApiKeys(keys::ApiKeysCommand),
+    /// An account's quarantined spam.
+    #[command(subcommand)]
+    Quarantine(quarantine::QuarantineCommand),
     /// Endpoints the inbox application is sent signed events at, and their deliveries.
     #[command(subcommand)]
     Webhooks(webhooks::WebhooksCommand),
@@ -93,6 +97,7 @@ pub fn main() -> ExitCode {
         Command::Accounts(cmd) => accounts::run(&config, cmd),
         Command::ApiKeys(cmd) => keys::run(&config, cmd),
         Command::Webhooks(cmd) => webhooks::run(&config, cmd),
+        Command::Quarantine(cmd) => quarantine::run(&config, cmd),
         Command::Contacts(cmd) => inbox::contacts(&config, cmd),
         Command::Conversations(cmd) => inbox::conversations(&config, cmd),
         Command::Messages(cmd) => inbox::messages(&config, cmd),

@@ -68,9 +68,30 @@ pub fn prepare(
         raw,
         message: Arc::new(message),
         auth,
+        spam: None,
         dedupe_key,
         plans,
     }
+}
+
+/// Files the delivery as the spam filter said: a quarantined message (rspamd's `add header` or
+/// `rewrite subject`) is kind `spam` in every account, with no contact and no conversation; one
+/// the filter could not score is filed as usual, flagged `unscored`.
+pub fn file_by_spam_verdict(delivery: &mut Delivery, verdict: Option<crate::mail::SpamVerdict>, unscored: bool) {
+    let quarantined = verdict.as_ref().is_some_and(|v| v.quarantines());
+    for plan in &mut delivery.plans {
+        if quarantined {
+            plan.kind = crate::mail::Kind::Spam;
+            plan.contact = crate::mail::ContactChoice::None;
+            plan.thread_ids.clear();
+            plan.notice = None;
+            plan.bounce = None;
+        }
+        if unscored {
+            plan.flags.push(crate::mail::Flag::Unscored);
+        }
+    }
+    delivery.spam = verdict;
 }
 
 fn dedupe_key(message: &ParsedMessage, content: &[u8]) -> String {

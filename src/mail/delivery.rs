@@ -15,6 +15,8 @@ pub struct Delivery {
     pub message: Arc<ParsedMessage>,
     /// The sender authentication verdicts, when the checks ran.
     pub auth: Option<AuthResult>,
+    /// The spam filter's verdict, when it scored the message.
+    pub spam: Option<crate::mail::SpamVerdict>,
     /// Same for every retry of the same message: `mid:<Message-ID>` or `sha256:<hex>`.
     pub dedupe_key: String,
     pub plans: Vec<Plan>,

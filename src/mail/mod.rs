@@ -22,6 +22,7 @@ pub mod envelope;
 pub mod facts;
 pub mod message;
 pub mod plan;
+pub mod spam;
 
 pub use account::{AccountData, AccountRoute, DmarcAction};
 pub use address::{Mailbox, email_key, mailbox, normalize_email};
@@ -31,6 +32,7 @@ pub use envelope::{AcceptedRecipient, Envelope, TokenOrigin};
 pub use facts::{BounceInfo, BouncedRecipient, Forwarded, Notice, Reason};
 pub use message::{Attachment, ParsedMessage};
 pub use plan::{ContactChoice, Flag, Kind, Plan};
+pub use spam::{SpamAction, SpamVerdict};
 
 /// The local part of the postmaster account, and of the role address RFC 5321 §4.5.1 requires
 /// every SMTP server to accept.

@@ -22,6 +22,8 @@ pub enum Kind {
     System,
     /// A newsletter or list mail (List-Id, List-Unsubscribe, Precedence bulk).
     Bulk,
+    /// Spam, in the account's quarantine: no contact, no conversation.
+    Spam,
 }
 
 impl Kind {
@@ -34,6 +36,7 @@ impl Kind {
             Kind::Feedback => "feedback",
             Kind::System => "system",
             Kind::Bulk => "bulk",
+            Kind::Spam => "spam",
         }
     }
 }
@@ -55,6 +58,8 @@ pub enum Flag {
     Member,
     /// More than one Message-ID field: the first is the message's.
     MultipleMessageIds,
+    /// The spam filter did not answer and `[spam] on_failure = "accept"`: filed unscored.
+    Unscored,
 }
 
 impl Flag {
@@ -67,6 +72,7 @@ impl Flag {
             Flag::ForwardUnparsed => "forward_unparsed",
             Flag::Member => "member",
             Flag::MultipleMessageIds => "multiple_message_ids",
+            Flag::Unscored => "unscored",
         }
     }
 }

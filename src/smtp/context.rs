@@ -28,6 +28,8 @@ pub struct Context {
     pub message_budget: Arc<MessageBudget>,
     /// SPF/DKIM/DMARC/ARC checks with their DNS caches; None when `auth.enabled` is off.
     pub verifier: Option<Verifier>,
+    /// rspamd, when `[spam] rspamd_url` is set.
+    pub scanner: Option<crate::spam::Scanner>,
     /// The clients the rate limits and the per-IP cap spare.
     pub exemptions: Arc<Exemptions>,
     /// Our host name and domains, whose Authentication-Results only we may write.
@@ -65,8 +67,16 @@ impl Context {
         let our_domains = OurDomains::new(
             std::iter::once(config.server.hostname.as_str()).chain(config.server.domains.iter().map(String::as_str)),
         );
+        let scanner = match &config.spam.rspamd_url {
+            Some(url) => Some(crate::spam::Scanner::new(
+                url,
+                Duration::from_secs(config.spam.timeout_secs),
+            )?),
+            None => None,
+        };
         Ok(Context {
             verifier,
+            scanner,
             exemptions,
             our_domains,
             connections: ConnectionLimits::new(limits.max_connections, limits.max_connections_per_ip),

@@ -12,7 +12,8 @@
 use super::context::Context;
 use super::reply::{self, Reply};
 use crate::auth::{self, AuthInput};
-use crate::mail::{AcceptedRecipient, AccountData, AuthResult, Envelope};
+use crate::config::SpamFailure;
+use crate::mail::{AcceptedRecipient, AccountData, AuthResult, Envelope, SpamAction, SpamVerdict};
 use crate::metrics::METRICS;
 use crate::store::StoreError;
 use std::collections::BTreeMap;
@@ -72,9 +73,46 @@ pub(super) async fn deliver(ctx: &Context, received: Received) -> Reply {
             from_domain = result.from_domain.as_deref().unwrap_or(""), "message refused: DMARC policy reject");
         return reply::DMARC_REJECT;
     }
+    // Spam: scored by rspamd (untrusted clients only), before anything is stored.
+    let (spam, unscored) = match (&ctx.scanner, trusted) {
+        (Some(scanner), false) => match scan(ctx, scanner, &envelope, &raw[trace_len..]).await {
+            Ok(verdict) => {
+                METRICS.spam_scored(verdict.action.label());
+                match verdict.action {
+                    SpamAction::Reject => {
+                        tracing::info!(%queue_id, accounts = ?account_ids, %from, size, result = 550,
+                            score = verdict.score, "message refused: spam");
+                        return reply::SPAM_REJECT;
+                    }
+                    SpamAction::SoftReject | SpamAction::Greylist => {
+                        tracing::info!(%queue_id, %from, result = 451, score = verdict.score,
+                            action = verdict.action.as_str(), "message deferred by the spam filter");
+                        return reply::SPAM_DEFER;
+                    }
+                    _ => (Some(verdict), false),
+                }
+            }
+            Err(why) => match ctx.config.spam.on_failure {
+                SpamFailure::Tempfail => {
+                    tracing::warn!(%queue_id, %from, error = %why, result = 451, "spam filter unavailable: deferred");
+                    return reply::SPAM_UNSCORED;
+                }
+                SpamFailure::Accept => {
+                    tracing::warn!(%queue_id, %from, error = %why, "spam filter unavailable: filed unscored");
+                    METRICS.spam_unscored.inc();
+                    (None, true)
+                }
+            },
+        },
+        _ => (None, false),
+    };
     trace_len = add_authentication_results(ctx, &mut raw, trace_len, auth.as_ref());
     let sealers = settings.trusted_arc_sealers.clone();
-    let prepare = move || crate::ingest::prepare(envelope, raw, trace_len, &recipients, &accounts, auth, &sealers);
+    let prepare = move || {
+        let mut delivery = crate::ingest::prepare(envelope, raw, trace_len, &recipients, &accounts, auth, &sealers);
+        crate::ingest::file_by_spam_verdict(&mut delivery, spam, unscored);
+        delivery
+    };
     let delivery = if size > PARSE_INLINE_LIMIT {
         match tokio::task::spawn_blocking(prepare).await {
             Ok(delivery) => delivery,
@@ -119,6 +157,24 @@ async fn account_data(
 }
 
 /// The message as received (without our trace header) and its envelope, as the checks see them.
+/// rspamd's verdict on the message as received (our trace headers left out), with its envelope.
+async fn scan(
+    ctx: &Context,
+    scanner: &crate::spam::Scanner,
+    envelope: &Envelope,
+    content: &[u8],
+) -> Result<SpamVerdict, String> {
+    let scan = crate::spam::Envelope {
+        ip: envelope.client_ip,
+        helo: &envelope.helo,
+        mail_from: &envelope.mail_from,
+        rcpts: envelope.rcpt_to.iter().map(String::as_str).collect(),
+        hostname: ctx.hostname(),
+        queue_id: &envelope.queue_id,
+    };
+    scanner.check(&scan, content.to_vec()).await
+}
+
 fn auth_input<'a>(ctx: &'a Context, envelope: &'a Envelope, content: &'a [u8]) -> AuthInput<'a> {
     AuthInput {
         raw: content,

@@ -189,6 +189,26 @@ pub async fn register_sent(
     Ok(())
 }
 
+/// Deletes a message (and its raw bytes, unless another account's copy of the same delivery still
+/// uses them). False when there was none.
+pub async fn delete_message(conn: Conn<'_>, id: i64) -> Result<bool, StoreError> {
+    let Some(raw) = conn
+        .value::<i64>("SELECT raw_id FROM messages WHERE id = ?1", args![id])
+        .await?
+    else {
+        return Ok(false);
+    };
+    conn.execute("DELETE FROM notices WHERE message_id = ?1", args![id])
+        .await?;
+    conn.execute("DELETE FROM messages WHERE id = ?1", args![id]).await?;
+    conn.execute(
+        "DELETE FROM raw_messages WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM messages WHERE raw_id = ?1)",
+        args![raw],
+    )
+    .await?;
+    Ok(true)
+}
+
 pub async fn account_exists(conn: Conn<'_>, id: i64) -> Result<bool, StoreError> {
     Ok(conn
         .value::<i64>("SELECT 1 FROM accounts WHERE id = ?1", args![id])

@@ -171,13 +171,19 @@ pub(super) async fn apply(
         }
         mark_bouncing(conn, plan, &mut events).await?;
         events.push(NewEvent {
-            kind: "message.received",
+            // Quarantined spam is announced as such: nothing may treat it as a customer's mail.
+            kind: if plan.kind == Kind::Spam {
+                "message.quarantined"
+            } else {
+                "message.received"
+            },
             account_id: plan.account_id,
             data: json!({
                 "message_id": message_id,
                 "conversation_id": place.conversation,
                 "contact_id": contact,
                 "contact_created": contact.is_some() && !contact_was_known,
+                "automation": false,
                 "kind": plan.kind.as_str(),
                 "queue_id": d.envelope.queue_id,
                 "subject": d.message.subject,
@@ -302,7 +308,8 @@ async fn place(
         campaign_id: plan.campaign_id.clone(),
         automation_id: plan.automation_id.clone(),
     };
-    if plan.kind == Kind::System {
+    // A notice for the account and quarantined spam join no conversation.
+    if matches!(plan.kind, Kind::System | Kind::Spam) {
         return Ok(place);
     }
     // A suspicious message never passes as the contact: it gets a conversation of its own.

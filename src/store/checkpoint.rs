@@ -8,7 +8,7 @@
 //! A PASSIVE checkpoint copies the log into the database but never starts the log over: SQLite
 //! does that only when a write begins while no reader holds an old snapshot, and under steady load
 //! (sessions' lookups, the webhook sender) some reader nearly always does, so the log grew past a
-//! gigabyte in a benchmark. Once it is over [`RESTART_ABOVE`], a TRUNCATE checkpoint waits briefly
+//! gigabyte in a benchmark. Once it is over [`RESTART_ABOVE`], a TRUNCATE checkpoint (which holds writers back while it waits) waits briefly
 //! ([`RESTART_WAIT`]) for the readers of the moment to finish, and the log starts over at zero.
 
 use rusqlite::Connection;
@@ -19,9 +19,9 @@ use std::time::Duration;
 
 const PERIOD: Duration = Duration::from_millis(250);
 /// The log size past which the checkpoint also starts the log over.
-const RESTART_ABOVE: u64 = 64 * 1024 * 1024;
+const RESTART_ABOVE: u64 = 256 * 1024 * 1024;
 /// How long that checkpoint may wait for readers and the writer (then it tries again later).
-const RESTART_WAIT: Duration = Duration::from_millis(200);
+const RESTART_WAIT: Duration = Duration::from_millis(100);
 
 pub(super) struct Checkpointer {
     stop: Arc<AtomicBool>,

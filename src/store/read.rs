@@ -89,6 +89,8 @@ pub struct Message {
     pub auth: Value,
     /// The From is authenticated (or came through a trusted relay).
     pub verified: bool,
+    /// rspamd's verdict `{score, required, action, symbols}` (null when it did not score it).
+    pub spam: Value,
     pub envelope: Value,
 }
 
@@ -336,7 +338,7 @@ pub async fn conversation(conn: Conn<'_>, id: i64) -> Result<Option<Conversation
 const MESSAGE_COLS: &str = "id, account_id, conversation_id, contact_id, queue_id, message_id, kind, flags,
     from_email, from_name, reply_to, to_json, cc_json, subject, date, received_at, in_reply_to, references_json,
     text, html, reply_text, attachments_json, size, tags_json, campaign_id, automation_id, forwarded_by,
-    original_json, bounce_json, envelope_json, auth_json, verified, signature";
+    original_json, bounce_json, envelope_json, auth_json, verified, signature, spam_json";
 
 fn message_row(r: &Row) -> Result<Message, StoreError> {
     Ok(Message {
@@ -375,6 +377,7 @@ fn message_row(r: &Row) -> Result<Message, StoreError> {
         original: r.named("original_json")?,
         bounce: r.named("bounce_json")?,
         auth: r.named("auth_json")?,
+        spam: r.named("spam_json")?,
         verified: r.named("verified")?,
         envelope: r.named("envelope_json")?,
     })

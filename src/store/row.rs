@@ -52,13 +52,13 @@ const INSERT_MESSAGE: &str = "INSERT INTO messages (account_id, queue_id, raw_id
      dedupe_key, message_id, kind, flags, from_email, from_name, reply_to, to_json, cc_json, subject, date,
      in_reply_to, references_json, text, html, reply_text, attachments_json, headers_json, size, tags_json,
      campaign_id, automation_id, forwarded_by, original_json, bounce_json, envelope_json, received_at,
-     auth_json, verified, signature)
+     auth_json, verified, signature, spam_json)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-     ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35)
+     ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)
      RETURNING id, raw_id, conversation_id";
 
 /// [`INSERT_MESSAGE`] on PostgreSQL, writing in the same statement its raw bytes (`?3` is then the
-/// bytes, and the row takes their new id) and/or a new conversation (`?36` its subject, `?37` its
+/// bytes, and the row takes their new id) and/or a new conversation (`?37` its subject, `?38` its
 /// subject key; `?4` is then NULL and the row takes the conversation's new id).
 fn insert_message_with(raw: bool, conversation: bool) -> &'static str {
     static SQL: [std::sync::OnceLock<String>; 4] = [const { std::sync::OnceLock::new() }; 4];
@@ -73,7 +73,7 @@ fn insert_message_with(raw: bool, conversation: bool) -> &'static str {
             ctes.push(
                 "conv AS (INSERT INTO conversations (account_id, contact_id, subject, subject_key, channel, status,
                  message_count, campaign_id, automation_id, created_at, last_message_at)
-                 VALUES (?1, ?5, ?36, ?37, 'email', 'open', 1, ?26, ?27, ?32, ?32) RETURNING id)",
+                 VALUES (?1, ?5, ?37, ?38, 'email', 'open', 1, ?26, ?27, ?32, ?32) RETURNING id)",
             );
             insert = insert.replacen("?4,", "coalesce(CAST(?4 AS BIGINT), (SELECT id FROM conv)),", 1);
         }
@@ -107,14 +107,14 @@ pub(super) async fn insert_message(
     } else {
         INSERT_MESSAGE
     };
-    // Bound only when the statement opens the conversation (`?36`, `?37`).
+    // Bound only when the statement opens the conversation (`?37`, `?38`).
     let (subject, subject_key) = if opening {
         (Some(conversation_subject(plan)), Some(plan.subject_key.as_str()))
     } else {
         (None, None)
     };
-    // The first 35 are the row's; the last two open its conversation.
-    let count = if opening { 37 } else { 35 };
+    // The first 36 are the row's; the last two open its conversation.
+    let count = if opening { 38 } else { 36 };
     let row = conn
         .query_opt(
             sql,
@@ -157,6 +157,7 @@ pub(super) async fn insert_message(
                 d.auth.as_ref().map(to_json),
                 plan.verified,
                 plan.signature,
+                d.spam.as_ref().map(to_json),
                 subject,
                 subject_key,
             ][..count],

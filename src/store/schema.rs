@@ -203,6 +203,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending' AND is_head = TRUE;
     CREATE INDEX webhook_deliveries_in_order ON webhook_deliveries (endpoint_id, ordering_key, status, id);
     "#,
+    // 8: the spam filter's verdict on each message it scored.
+    r#"
+    ALTER TABLE messages ADD COLUMN spam_json TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -420,6 +424,12 @@ pub const POSTGRES_MIGRATIONS: &[(usize, &str)] = &[
     );
     CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending' AND is_head = TRUE;
     CREATE INDEX webhook_deliveries_in_order ON webhook_deliveries (endpoint_id, ordering_key, status, id);
+    "#,
+    ),
+    (
+        8,
+        r#"
+    ALTER TABLE messages ADD COLUMN spam_json TEXT;
     "#,
     ),
 ];

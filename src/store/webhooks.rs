@@ -24,6 +24,7 @@ use serde::Serialize;
 /// The event types an endpoint may subscribe to (the event log's).
 pub const EVENT_TYPES: &[&str] = &[
     "message.received",
+    "message.quarantined",
     "contact.created",
     "conversation.created",
     "contact.bouncing",

@@ -32,9 +32,9 @@ const FAN_OUT_BATCH: i64 = 500;
 /// How often an idle sender looks for due retries and answers.
 const POLL_EVERY: Duration = Duration::from_millis(100);
 /// How often it looks for new events (they may come from any host).
-const FAN_OUT_EVERY: Duration = Duration::from_millis(50);
+const FAN_OUT_EVERY: Duration = Duration::from_millis(100);
 /// After one answer comes back, how long the sender waits for others to record them together.
-const GATHER: Duration = Duration::from_millis(2);
+const GATHER: Duration = Duration::from_millis(4);
 /// A claimed delivery is another host's to send again this long after its timeout, should this
 /// host die with it in flight.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);

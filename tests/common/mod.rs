@@ -10,6 +10,7 @@ pub mod load;
 pub mod pg;
 pub mod python;
 pub mod receiver;
+pub mod rspamd;
 mod text;
 
 // Each test binary uses a part of the harness.

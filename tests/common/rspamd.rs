@@ -1,0 +1,137 @@
+//! A real rspamd for the tests (Debian's `rspamd` package; `.ci/run` installs it): a minimal
+//! configuration of the test's own in a temporary folder, a normal worker and a controller on free
+//! loopback ports, the GTUBE test patterns enabled (`XJS*…` reject, `YJS*…` add header, `ZJS*…`
+//! rewrite subject), no DNS and no network rules. Stopped and removed when dropped.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+pub struct Rspamd {
+    pub normal: SocketAddr,
+    pub controller: SocketAddr,
+    pub password: String,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+/// The GTUBE-like test strings rspamd acts on when its test patterns are on.
+pub const GTUBE_REJECT: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
+pub const GTUBE_ADD_HEADER: &str = "YJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
+pub const GTUBE_REWRITE_SUBJECT: &str = "ZJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
+
+fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+impl Rspamd {
+    pub fn start() -> Rspamd {
+        let dir = tempfile::tempdir().unwrap();
+        let (normal, controller) = (free_addr(), free_addr());
+        let password = "test-controller-password".to_string();
+        let root = dir.path().display().to_string();
+        for sub in ["run", "db", "log"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        let config = format!(
+            r#"options {{
+  pidfile = "{root}/run/rspamd.pid";
+  dbdir = "{root}/db";
+  enable_test_patterns = true;
+  local_addrs = [];
+  dns {{ nameserver = ["127.0.0.1:1"]; timeout = 0.1s; retransmits = 1; }}
+  filters = "";
+}}
+logging {{ type = "file"; filename = "{root}/log/rspamd.log"; level = "info"; }}
+actions {{ reject = 15; add_header = 6; greylist = 4; }}
+worker "normal" {{ bind_socket = "{normal}"; count = 1; }}
+worker "controller" {{ bind_socket = "{controller}"; count = 1; password = "{password}"; enable_password = "{password}"; }}
+"#
+        );
+        let path = dir.path().join("rspamd.conf");
+        std::fs::write(&path, config).unwrap();
+        let mut command = Command::new(rspamd_binary());
+        command.arg("-f").arg("-c").arg(&path);
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            // rspamd refuses to run its workers as root: its own user, which must own the folder.
+            let status = Command::new("chown")
+                .args(["-R", "_rspamd:_rspamd", &root])
+                .status()
+                .unwrap();
+            assert!(status.success(), "chown the rspamd folder to _rspamd");
+            let _ = std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755));
+            command.args(["-u", "_rspamd", "-g", "_rspamd"]);
+        }
+        let child = command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("rspamd runs (Debian package rspamd; .ci/run installs it)");
+        let mut rspamd = Rspamd {
+            normal,
+            controller,
+            password,
+            dir,
+            child: Some(child),
+        };
+        rspamd.wait_ready();
+        rspamd
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(self.normal).is_err() {
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(self.dir.path().join("log/rspamd.log")).unwrap_or_default();
+                panic!("rspamd did not come up within 60 s:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.normal)
+    }
+
+    /// Stops rspamd (the tests of what happens when it is away).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // TERM: the main process stops its workers too (KILL would leave them listening).
+            // SAFETY: signalling a child we started.
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGTERM);
+            }
+            let _ = child.wait();
+        }
+        // The workers are children of the main process: wait until the port is free.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(self.normal).is_ok() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log/rspamd.log")).unwrap_or_default()
+    }
+
+    pub fn dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+}
+
+fn rspamd_binary() -> PathBuf {
+    for candidate in ["/usr/bin/rspamd", "/usr/sbin/rspamd"] {
+        if std::path::Path::new(candidate).exists() {
+            return candidate.into();
+        }
+    }
+    "rspamd".into()
+}
+
+impl Drop for Rspamd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -15,6 +15,7 @@ mod accounts;
 mod doc;
 mod webhooks;
 
+use crate::mail::Kind;
 use crate::store::BoxFuture;
 pub use crate::store::Db;
 use crate::store::keys::{self, Scope};
@@ -259,7 +260,8 @@ struct ConversationQuery {
     /// Only this contact's (an address).
     contact: Option<String>,
     /// Only conversations holding a message of this kind.
-    #[param(pattern = "^(message|forward|auto_reply|bounce|feedback|system|bulk)$")]
+    // The kinds of `mail::Kind::ALL` (a unit test keeps the two the same).
+    #[param(pattern = "^(message|forward|auto_reply|bounce|feedback|system|bulk|spam)$")]
     kind: Option<String>,
     /// Only conversations active at or after this RFC 3339 time.
     #[param(format = DateTime)]
@@ -281,22 +283,14 @@ async fn list_conversations(
     Query(query): Query<ConversationQuery>,
 ) -> Result<Response, ApiError> {
     account_scope(&db, &headers, id).await?;
-    const KINDS: &[&str] = &[
-        "message",
-        "forward",
-        "auto_reply",
-        "bounce",
-        "feedback",
-        "system",
-        "bulk",
-    ];
     if let Some(kind) = &query.kind
-        && !KINDS.contains(&kind.as_str())
+        && !Kind::ALL.iter().any(|k| k.as_str() == kind)
     {
+        let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
         return Err(refused(
             StatusCode::BAD_REQUEST,
             "bad_kind",
-            format!("unknown kind `{kind}` ({})", KINDS.join(", ")),
+            format!("unknown kind `{kind}` ({})", known.join(", ")),
         ));
     }
     let since = match &query.since {
@@ -525,5 +519,25 @@ async fn show_account(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i
             Some(account) => Ok(Json(account).into_response()),
             None => Err(not_found("no such account")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_kinds_are_the_kinds() {
+        let doc = serde_json::to_value(<ConversationQuery as utoipa::IntoParams>::into_params(|| None)).unwrap();
+        let pattern = doc
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "kind")
+            .and_then(|p| p["schema"]["pattern"].as_str())
+            .unwrap()
+            .to_string();
+        let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(pattern, format!("^({})$", kinds.join("|")));
     }
 }

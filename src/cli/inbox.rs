@@ -59,7 +59,7 @@ pub enum MessagesCommand {
     List {
         #[arg(long)]
         account: i64,
-        /// Only messages of this kind (message, forward, auto_reply, bounce, feedback, system).
+        /// Only messages of this kind (message, forward, auto_reply, bounce, feedback, system, bulk, spam).
         #[arg(long)]
         kind: Option<String>,
         #[arg(long, default_value_t = 100)]

@@ -27,6 +27,18 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in the order the docs list them.
+    pub const ALL: [Kind; 8] = [
+        Kind::Message,
+        Kind::Forward,
+        Kind::AutoReply,
+        Kind::Bounce,
+        Kind::Feedback,
+        Kind::System,
+        Kind::Bulk,
+        Kind::Spam,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Message => "message",

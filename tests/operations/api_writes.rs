@@ -294,7 +294,7 @@ on_both_backends! {
         assert_eq!(future["data"], json!([]));
         let (_, past) = call(http, "GET", &format!("{path}?since=2000-01-01T00:00:00Z&kind=message"), &own, None);
         assert_eq!(past["data"], messages["data"]);
-        let (code, body) = call(http, "GET", &format!("{path}?kind=spam"), &own, None);
+        let (code, body) = call(http, "GET", &format!("{path}?kind=junk"), &own, None);
         assert_eq!((code, body["error"]["code"].as_str()), (400, Some("bad_kind")));
         let (code, body) = call(http, "GET", &format!("{path}?since=yesterday"), &own, None);
         assert_eq!((code, body["error"]["code"].as_str()), (400, Some("bad_since")));

@@ -76,7 +76,11 @@ pub fn run(config: Config) -> Result<(), String> {
             (None, Some(postgres)) => postgres.clone(),
             (None, None) => unreachable!("one backend is open"),
         };
-        let served = serve(config, tls, passed, mail_store, postgres.as_ref().map(|p| p.pool())).await;
+        let webhook_db = match &location {
+            Location::Postgres(options) => Some(options.clone()),
+            Location::Sqlite { .. } => None,
+        };
+        let served = serve(config, tls, passed, mail_store, postgres.as_ref().map(|p| p.pool()), webhook_db).await;
         if let Some(postgres) = &postgres {
             // Every delivery already queued is committed (or failed) before the process exits.
             postgres.close().await;
@@ -100,6 +104,7 @@ async fn serve(
     passed: Option<Vec<(std::net::TcpListener, bool)>>,
     mail_store: Arc<dyn MailStore>,
     pool: Option<deadpool_postgres::Pool>,
+    postgres: Option<crate::store::PostgresOptions>,
 ) -> Result<(), String> {
     {
         let ctx = Arc::new(Context::new(config, Arc::clone(&mail_store), tls).await?);
@@ -146,10 +151,7 @@ async fn serve(
                 handle.subscribe(),
             ));
         }
-        // Webhooks are sent by a task of their own, through a connection of its own.
-        let dispatcher =
-            crate::webhooks::Dispatcher::new(door(&ctx, &pool)?, &ctx.config.server.hostname, &ctx.config.webhooks)?;
-        let webhooks = tokio::spawn(dispatcher.run(handle.subscribe()));
+        let webhooks = spawn_webhooks(&ctx, postgres, handle.subscribe())?;
         tokio::spawn(signals(Arc::clone(&ctx), handle.clone()));
         tokio::spawn(watchdog(Arc::clone(&health)));
         health.listening.store(true, Ordering::Relaxed);
@@ -158,9 +160,60 @@ async fn serve(
         server.run().await;
         let _ = sd_notify::notify(false, &[NotifyState::Stopping]);
         // The sender records what it has in flight (a short grace) before the store closes.
-        let _ = tokio::time::timeout(Duration::from_secs(5), webhooks).await;
+        let _ = tokio::task::spawn_blocking(move || webhooks.join()).await;
         Ok::<(), String>(())
     }
+}
+
+/// The webhook sender, on a thread and runtime of its own at a lower CPU priority (nice 10): under
+/// load the sessions come first and deliveries wait in the database; when mail is quiet the sender
+/// has the machine. It reaches the store through a connection (or, on PostgreSQL, a small pool)
+/// of its own, whose I/O runs on its runtime.
+fn spawn_webhooks(
+    ctx: &Context,
+    postgres: Option<crate::store::PostgresOptions>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<std::thread::JoinHandle<()>, String> {
+    let config = ctx.config.webhooks.clone();
+    let host = ctx.config.server.hostname.clone();
+    let sqlite = match &postgres {
+        None => Some(
+            crate::store::open_connection(&ctx.config.database.path, ctx.config.database.mode.0)
+                .map_err(|e| format!("webhooks: cannot open the database: {e}"))?,
+        ),
+        Some(_) => None,
+    };
+    std::thread::Builder::new()
+        .name("inboxd-webhooks".into())
+        .spawn(move || {
+            // SAFETY: setpriority on the calling thread (Linux: PRIO_PROCESS with 0 is this thread);
+            // threads it starts (its blocking pool) inherit the value.
+            unsafe {
+                libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+            }
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(e) => return tracing::error!(error = %e, "webhooks: cannot start the runtime"),
+            };
+            runtime.block_on(async move {
+                let db = match (sqlite, postgres) {
+                    (Some(conn), _) => crate::store::Db::sqlite(conn),
+                    (None, Some(mut options)) => {
+                        options.pool_size = 4;
+                        match crate::store::postgres::pool(&options) {
+                            Ok(pool) => crate::store::Db::Postgres(pool),
+                            Err(e) => return tracing::error!(error = %e, "webhooks: no database pool"),
+                        }
+                    }
+                    (None, None) => unreachable!("one backend is configured"),
+                };
+                match crate::webhooks::Dispatcher::new(db, &host, &config) {
+                    Ok(dispatcher) => dispatcher.run(stop).await,
+                    Err(e) => tracing::error!(error = %e, "webhooks: cannot start"),
+                }
+            });
+        })
+        .map_err(|e| format!("webhooks: cannot start the thread: {e}"))
 }
 
 /// The store as a door beside the SMTP side reaches it (the HTTP API, the webhook sender): a SQLite

@@ -22,7 +22,7 @@ mod connect;
 mod recent;
 
 pub use client::{error, execute, query};
-pub use connect::{PostgresOptions, connect, migrate, version};
+pub use connect::{PostgresOptions, connect, migrate, pool, version};
 
 use super::commit::{Queued, commit_batch};
 use super::pending::{Answer, Pending};

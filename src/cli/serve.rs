@@ -80,7 +80,15 @@ pub fn run(config: Config) -> Result<(), String> {
             Location::Postgres(options) => Some(options.clone()),
             Location::Sqlite { .. } => None,
         };
-        let served = serve(config, tls, passed, mail_store, postgres.as_ref().map(|p| p.pool()), webhook_db).await;
+        let served = serve(
+            config,
+            tls,
+            passed,
+            mail_store,
+            postgres.as_ref().map(|p| p.pool()),
+            webhook_db,
+        )
+        .await;
         if let Some(postgres) = &postgres {
             // Every delivery already queued is committed (or failed) before the process exits.
             postgres.close().await;

@@ -128,7 +128,8 @@ pub(super) async fn apply(
             }
         };
         let contact_was_known = known_contact.is_some();
-        let (raw, contact) = tokio::try_join!(raw, resolve_contact(conn, plan, known_contact, now, &mut events))?;
+        let (raw, contact) =
+            tokio::try_join!(biased; raw, resolve_contact(conn, plan, known_contact, now, &mut events))?;
         let same_subject: Option<i64> = facts.get(4)?;
         let mut place = place(conn, plan, contact, same_subject.filter(|_| subject_rule), now).await?;
         let bump = async {
@@ -146,7 +147,7 @@ pub(super) async fn apply(
             }
         };
         let ((message_id, raw, conversation), ()) =
-            tokio::try_join!(insert_message(conn, d, plan, raw, contact, &place, now), bump)?;
+            tokio::try_join!(biased; insert_message(conn, d, plan, raw, contact, &place, now), bump)?;
         raw_id = Some(raw);
         place.conversation = conversation;
         if place.opened {

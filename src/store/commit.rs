@@ -102,7 +102,7 @@ async fn attempt(conn: Conn<'_>, batch: Vec<Queued>, window_days: u32, savepoint
             Ok(())
         }
     };
-    let committed = tokio::try_join!(release, apply::insert_events(conn, &events, &now), conn.batch("COMMIT"),);
+    let committed = tokio::try_join!(biased; release, apply::insert_events(conn, &events, &now), conn.batch("COMMIT"),);
     match committed {
         Ok(_) => {
             let elapsed = started.elapsed();
@@ -194,7 +194,7 @@ async fn begin(conn: Conn<'_>, batch: &[Queued]) -> Result<(), StoreError> {
         )
         .await
     };
-    tokio::try_join!(conn.begin(), take).map(|_| ())
+    tokio::try_join!(biased; conn.begin(), take).map(|_| ())
 }
 
 /// The advisory lock of one row key: the same on every host and every build (SHA-256, not Rust's
@@ -226,7 +226,7 @@ async fn in_savepoint(
     } else {
         "RELEASE SAVEPOINT delivery; SAVEPOINT delivery"
     };
-    match tokio::try_join!(conn.batch(open), apply::apply(conn, delivery, now, window_days)) {
+    match tokio::try_join!(biased; conn.batch(open), apply::apply(conn, delivery, now, window_days)) {
         Ok(((), done)) => Ok(done),
         Err(e) => {
             if conn.in_transaction() {

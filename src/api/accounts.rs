@@ -66,14 +66,7 @@ pub(super) async fn create(
             "name is 1 to 200 characters",
         ));
     }
-    let domain = body.domain.unwrap_or_else(|| state.domain.clone());
-    if !state.replies.is_our_domain(&domain) {
-        return Err(refused(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "bad_domain",
-            format!("`{domain}` is not one of the configured domains (server.domains)"),
-        ));
-    }
+    let domain = our_domain(&state, body.domain)?;
     let account = with(&state.db, move |c| {
         Box::pin(async move { admin::create_account(c, &name, &domain).await })
     })
@@ -185,6 +178,19 @@ pub(super) struct Member {
     email: String,
 }
 
+/// The domain asked for (default: the first of `server.domains`), if it is one of ours.
+fn our_domain(state: &ApiState, asked: Option<String>) -> Result<String, ApiError> {
+    let domain = asked.unwrap_or_else(|| state.domain.clone());
+    if !state.replies.is_our_domain(&domain) {
+        return Err(refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_domain",
+            format!("`{domain}` is not one of the configured domains (server.domains)"),
+        ));
+    }
+    Ok(domain)
+}
+
 /// An address to check as valid, or the 422 that says it is not one.
 fn address(email: &str) -> Result<String, ApiError> {
     normalize_email(email).ok_or_else(|| {
@@ -260,14 +266,7 @@ pub(super) async fn mint_reply_address(
 ) -> Result<Response, ApiError> {
     account_scope(&state.db, &headers, id).await?;
     address(&body.contact)?;
-    let domain = body.domain.unwrap_or_else(|| state.domain.clone());
-    if !state.replies.is_our_domain(&domain) {
-        return Err(refused(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "bad_domain",
-            format!("`{domain}` is not one of the configured domains (server.domains)"),
-        ));
-    }
+    let domain = our_domain(&state, body.domain)?;
     let origin = match (&body.campaign_id, &body.automation_id) {
         (Some(c), _) => TokenOrigin::Campaign(c.clone()),
         (None, Some(a)) => TokenOrigin::Automation(a.clone()),

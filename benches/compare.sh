@@ -8,6 +8,7 @@
 #   SKIP_MEMORY=1 benches/compare.sh   # no idle-session / 25 MiB measurements
 #   SERVERS="inboxd inboxd-pg inboxd-pg2" benches/compare.sh   # SQLite, one host and two hosts on PostgreSQL
 #   SERVERS="inboxd inboxd-hooks" SIZES=2048 benches/compare.sh # SMTP with a webhook endpoint, and the webhook rate
+#   SERVERS="inboxd inboxd-rspamd" SIZES="2048 51200" benches/compare.sh # SMTP with every message scored by rspamd
 #
 # It installs what it needs (idempotently): postfix (apt), Haraka (npm, under $BENCH_CACHE),
 # aiosmtpd (PyPI, in a venv under $BENCH_CACHE). Servers listen on loopback ports 2601-2605, each
@@ -28,7 +29,9 @@ AIOSMTPD_VERSION=${AIOSMTPD_VERSION:-1.4.6}
 DOMAIN=inbox.localhost
 PEER_RCPT="bench@$DOMAIN"
 PORT_INBOXD=2601 PORT_POSTFIX=2602 PORT_HARAKA=2603 PORT_AIOSMTPD=2604 PORT_MEM=2605
-PORT_PG=2606 PORT_INBOXD2=2607 PORT_RECEIVER=2610
+PORT_PG=2606 PORT_INBOXD2=2607 PORT_RECEIVER=2610 PORT_RSPAMD=2611 PORT_DNS=2614
+RSPAMD_WORKERS=${RSPAMD_WORKERS:-2}
+RSPAMD_PID="" DNS_PID=""
 RECEIVER_PID=""
 EXTRA_PIDS=""
 PG_DATA=""
@@ -177,6 +180,7 @@ stop_server() {
         RECEIVER_PID=""
     fi
     stop_postgres
+    stop_rspamd
 }
 
 start_postgres() { # a fresh cluster on $PORT_PG; sets PG_URL
@@ -248,6 +252,9 @@ EOF
         RCPT=$("$INBOXD" --config "$dir/inboxd.toml" accounts create bench --json \
             | python3 -c 'import json,sys; print(json.load(sys.stdin)["address"])')
     fi
+    if [ -n "${SPAM:-}" ]; then
+        printf '[spam]\nrspamd_url = "http://127.0.0.1:%s"\n' "$PORT_RSPAMD" >>"$dir/inboxd.toml"
+    fi
     if [ -n "${HOOKS:-}" ]; then
         "$INBOXD" --config "$dir/inboxd.toml" webhooks add "http://127.0.0.1:$PORT_RECEIVER/hooks" >"$WORK/secrets.txt" 2>/dev/null
         # The receiver stands for the inbox application on another machine: niced, it takes the
@@ -266,6 +273,58 @@ EOF
     fi
     if [ -n "${DATABASE_URL:-}" ]; then VERIFY=(--verify-pg "$DATABASE_URL"); else VERIFY=(--verify-db "$dir/inboxd.db"); fi
     wait_port "$1"
+}
+
+# rspamd as Debian ships it (its full default rule set, through /etc/rspamd/rspamd.conf), with a
+# local.d of the run's own: the normal worker on loopback with $RSPAMD_WORKERS processes, the other
+# workers on loopback too, and DNS to benches/nxdomain_dns.py (no resolver is reachable here; a
+# resolver that never answered would make every scan wait out its timeout).
+start_rspamd() {
+    local r="$WORK/rspamd"
+    mkdir -p "$r/local/local.d" "$r/db" "$r/run" "$r/log"
+    python3 "$REPO/benches/nxdomain_dns.py" "$PORT_DNS" &
+    DNS_PID=$!
+    printf 'bind_socket = "127.0.0.1:%s";\ncount = %s;\n' "$PORT_RSPAMD" "$RSPAMD_WORKERS" >"$r/local/local.d/worker-normal.inc"
+    printf 'bind_socket = "127.0.0.1:%s";\n' $((PORT_RSPAMD + 1)) >"$r/local/local.d/worker-controller.inc"
+    printf 'bind_socket = "127.0.0.1:%s";\n' $((PORT_RSPAMD + 2)) >"$r/local/local.d/worker-proxy.inc"
+    printf 'dns { nameserver = ["127.0.0.1:%s"]; timeout = 1s; }\n' "$PORT_DNS" >"$r/local/local.d/options.inc"
+    printf 'type = "file"; filename = "%s/log/rspamd.log"; level = "warning";\n' "$r" >"$r/local/local.d/logging.inc"
+    local user=()
+    if [ "$(id -u)" = 0 ]; then chown -R _rspamd:_rspamd "$r"; user=(-u _rspamd -g _rspamd); fi
+    rspamd -f -c /etc/rspamd/rspamd.conf --var "LOCAL_CONFDIR=$r/local" --var "DBDIR=$r/db" \
+        --var "RUNDIR=$r/run" --var "LOGDIR=$r/log" "${user[@]}" >/dev/null 2>&1 &
+    RSPAMD_PID=$!
+    wait_port "$PORT_RSPAMD"
+}
+
+stop_rspamd() {
+    [ -n "$RSPAMD_PID" ] && { kill -TERM "$RSPAMD_PID" 2>/dev/null || true; wait "$RSPAMD_PID" 2>/dev/null || true; }
+    [ -n "$DNS_PID" ] && { kill "$DNS_PID" 2>/dev/null || true; wait "$DNS_PID" 2>/dev/null || true; }
+    RSPAMD_PID="" DNS_PID=""
+}
+
+# CPU seconds (user + system) used so far by the given processes and every process they started.
+cpu_seconds() {
+    python3 - "$@" <<'PY'
+import os, sys
+tick = os.sysconf("SC_CLK_TCK")
+roots = {int(p) for p in sys.argv[1:] if p}
+parents = {}
+for pid in os.listdir("/proc"):
+    if pid.isdigit():
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            parents[int(pid)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+        except OSError:
+            pass
+def under(pid):
+    while pid > 1:
+        if pid in roots:
+            return True
+        pid = parents.get(pid, (0, 0))[0]
+    return False
+print(sum(t for pid, (_, t) in parents.items() if under(pid)) / tick)
+PY
 }
 
 start_postfix() {
@@ -438,6 +497,9 @@ run_load() { # SERVER SIZE CONC [extra smtp_load args]: one row; appends its JSO
     local n t0 line mem pipe=()
     [[ " $NO_PIPELINING " == *" $server "* ]] || pipe=(--pipelining)
     n=$(count_for "$size" "$conc")
+    local cpu0 spam0
+    cpu0=$(cpu_seconds "$SERVER_PID")
+    spam0=$(cpu_seconds "$RSPAMD_PID")
     t0=$(date +%s.%N)
     "$LOADGEN" --addr "127.0.0.1:$PORT" --rcpt "$RCPT" --messages "$n" --concurrency "$conc" \
         --size "$size" "${pipe[@]}" "${VERIFY[@]}" --label "$server" --json "$@" >"$WORK/load.out" 2>&1 &
@@ -446,10 +508,13 @@ run_load() { # SERVER SIZE CONC [extra smtp_load args]: one row; appends its JSO
     LOAD_PID=""
     grep -v '^{' "$WORK/load.out" >&2 || true
     line=$(grep '^{' "$WORK/load.out" | tail -n 1 || true)
+    local cpu spam
+    cpu=$(python3 -c "print(round($(cpu_seconds "$SERVER_PID") - $cpu0, 2))")
+    spam=$(python3 -c "print(round($(cpu_seconds "$RSPAMD_PID") - $spam0, 2))")
     sleep 0.3
     mem=$(max_mem_between "$WORK/rss-$server.log" "$t0" "$(date +%s.%N)")
     [ -n "$line" ] || line='{"error": "load generator failed"}'
-    echo "{\"server\": \"$server\", \"size\": $size, \"concurrency\": $conc, \"rss_kib\": ${mem% *}, \"pss_kib\": ${mem#* }, \"result\": $line}" >>"$OUT"
+    echo "{\"server\": \"$server\", \"size\": $size, \"concurrency\": $conc, \"rss_kib\": ${mem% *}, \"pss_kib\": ${mem#* }, \"cpu_s\": $cpu, \"rspamd_cpu_s\": $spam, \"result\": $line}" >>"$OUT"
 }
 
 bench_server() { # NAME
@@ -464,6 +529,7 @@ bench_server() { # NAME
             DATABASE_URL=$PG_URL SECOND_HOST=1 start_inboxd "$PORT_INBOXD2"
             ;;
         inboxd-hooks) HOOKS=1 start_inboxd "$PORT_INBOXD" ;;
+        inboxd-rspamd) start_rspamd; SPAM=1 start_inboxd "$PORT_INBOXD" ;;
         postfix) start_postfix ;;
         haraka) start_haraka ;;
         aiosmtpd) start_aiosmtpd ;;
@@ -592,8 +658,8 @@ loads = [r for r in rows if "result" in r and "size" in r and r["server"] != "in
 base = {(r["size"], r["concurrency"]): r["result"].get("msgs_per_s") for r in loads if r["server"] == "inboxd"}
 def size(b): return f"{b // 1048576} MiB" if b >= 1048576 else f"{b // 1024} KiB"
 print()
-print("| server | size | sessions | msgs/s | p50 ms | p99 ms | inboxd ÷ this | non-250 | verified | peak RSS MiB | peak PSS MiB |")
-print("|---|---|---:|---:|---:|---:|---:|---|---|---:|---:|")
+print("| server | size | sessions | msgs/s | p50 ms | p99 ms | inboxd ÷ this | non-250 | verified | peak RSS MiB | peak PSS MiB | CPU s (rspamd) |")
+print("|---|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|")
 for r in loads:
     res = r["result"]
     if "msgs_per_s" not in res:
@@ -604,7 +670,8 @@ for r in loads:
     non = ",".join(f"{k}x{v}" for k, v in res["non_250"].items()) or "-"
     ver = f"{res['verified']}/{res['acked']}" if res.get("verified") is not None else res.get("verify", "-")
     print(f"| {r['server']} | {size(r['size'])} | {r['concurrency']} | {res['msgs_per_s']:.0f} | {res['latency_ms']['p50']:.2f} "
-          f"| {res['latency_ms']['p99']:.2f} | {ratio} | {non} | {ver} | {r['rss_kib'] / 1024:.0f} | {r.get('pss_kib', 0) / 1024:.0f} |")
+          f"| {res['latency_ms']['p99']:.2f} | {ratio} | {non} | {ver} | {r['rss_kib'] / 1024:.0f} | {r.get('pss_kib', 0) / 1024:.0f} "
+          f"| {r.get('cpu_s', 0):.1f}" + (f" ({r['rspamd_cpu_s']:.1f}, {100 * r['rspamd_cpu_s'] / max(r['rspamd_cpu_s'] + r.get('cpu_s', 0), 1e-9):.0f} %)" if r.get('rspamd_cpu_s') else "") + " |")
 print()
 for r in rows:
     if "peak_rss_kib" in r:
@@ -632,7 +699,7 @@ EOF
 
 # ---------------------------------------------------------------------------------------------
 
-for p in $PORT_INBOXD $PORT_POSTFIX $PORT_HARAKA $PORT_AIOSMTPD $PORT_MEM $PORT_PG $PORT_INBOXD2 $PORT_RECEIVER; do
+for p in $PORT_INBOXD $PORT_POSTFIX $PORT_HARAKA $PORT_AIOSMTPD $PORT_MEM $PORT_PG $PORT_INBOXD2 $PORT_RECEIVER $PORT_RSPAMD $((PORT_RSPAMD + 1)) $((PORT_RSPAMD + 2)); do
     port_free "$p" || { log "port $p is in use"; exit 1; }
 done
 install_all

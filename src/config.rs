@@ -472,6 +472,17 @@ impl Config {
         if self.spam.timeout_secs == 0 || self.spam.timeout_secs > 60 {
             return fail("spam.timeout_secs", "must be 1 to 60 seconds");
         }
+        if self.spam.quarantine_days == 0 || self.spam.quarantine_days > 3650 {
+            return fail("spam.quarantine_days", "must be 1 to 3650 days");
+        }
+        if let Some(url) = &self.spam.controller_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return fail(
+                "spam.controller_url",
+                "must be an http:// or https:// URL of rspamd's controller",
+            );
+        }
         if self.webhooks.timeout_secs == 0 || self.webhooks.timeout_secs > 300 {
             return fail("webhooks.timeout_secs", "must be 1 to 300 seconds");
         }

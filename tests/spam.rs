@@ -2,7 +2,10 @@
 //! patterns driving the actions) through a real `inboxd serve`: rspamd's `reject` is a 550 and
 //! nothing stored; `add header` and `rewrite subject` are quarantined (kind `spam`, no contact, no
 //! conversation, `message.quarantined` and never `contact.created`); ordinary mail is filed with
-//! its score; rspamd away is `on_failure`'s answer, and nothing acknowledged is lost.
+//! its score; rspamd away is `on_failure`'s answer, and nothing acknowledged is lost. An
+//! account's blocked senders are refused (at RCPT or at the end of DATA), its allowed ones are never
+//! quarantined or refused as spam; the stored message carries our `X-Spam-Status`, and the spam
+//! headers a sender wrote are gone.
 
 mod common;
 
@@ -85,6 +88,125 @@ on_both_backends! {
     }
 }
 
+/// The account's rule command, which must succeed.
+fn rule(server: &Server, verb: &str, account: i64, sender: &str) -> String {
+    let out = server.cli(&["accounts", verb, &account.to_string(), sender]);
+    assert!(out.status.success(), "{verb} {sender}: {out:?}");
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+on_both_backends! {
+    fn an_accounts_blocked_senders_are_refused_and_its_allowed_ones_never_quarantined(backend: Backend) {
+        let rspamd = Rspamd::start();
+        let server = spam_server(backend, &rspamd).start();
+        let (acme, other) = (server.create_account("Acme"), server.create_account("Other"));
+        let id = acme.id.to_string();
+        assert!(rule(&server, "block", acme.id, "Spam.Example").contains("blocks spam.example"));
+        assert!(rule(&server, "allow", acme.id, "friend@partner.example").contains("allows friend@partner.example"));
+        assert!(rule(&server, "allow", acme.id, "@trusted.example").contains("allows trusted.example"));
+        let refused = server.cli(&["accounts", "block", &id, "not a sender"]);
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("neither an address"), "{refused:?}");
+        assert!(!server.cli(&["accounts", "allow", "999", "x.example"]).status.success());
+        let shown = server.json(&["accounts", "show", &id]);
+        let senders: Vec<(String, String)> = shown["senders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["rule"].as_str().unwrap().into(), r["sender"].as_str().unwrap().into()))
+            .collect();
+        assert_eq!(
+            senders,
+            [
+                ("allow".into(), "friend@partner.example".into()),
+                ("allow".into(), "trusted.example".into()),
+                ("block".into(), "spam.example".into())
+            ]
+        );
+        let text = String::from_utf8_lossy(&server.cli(&["accounts", "show", &id]).stdout).to_string();
+        assert!(text.contains("block:    spam.example"), "{text}");
+        server.settle();
+
+        // The envelope sender is blocked: 550 5.7.1 at RCPT, for this account only.
+        let mut c = server.connect();
+        c.ehlo();
+        c.cmd("MAIL FROM:<bulk@mail.spam.example>").expect(250, "2.1.0");
+        c.cmd(&format!("RCPT TO:<{}>", acme.address)).expect(550, "5.7.1");
+        c.cmd(&format!("RCPT TO:<{}>", other.address)).expect(250, "2.1.5");
+        c.quit();
+        // The From header is blocked (the envelope is not): 550 5.7.1 at the end of DATA.
+        let reply = server.send("bounces@esp.example", &[&acme.address], &mail("Deals <deals@spam.example>", "Deals", "Buy"));
+        assert_eq!((reply.code, reply.status()), (550, "5.7.1"), "{reply:?}");
+        // For two accounts, only the blocking one goes without.
+        let reply = server.send("bounces@esp.example", &[&acme.address, &other.address], &mail("deals@spam.example", "Deals", "Buy"));
+        assert_eq!(reply.code, 250, "{reply:?}");
+        assert_eq!(server.count(&format!("SELECT count(*) FROM messages WHERE account_id = {}", acme.id)), 0);
+        assert_eq!(server.count(&format!("SELECT count(*) FROM messages WHERE account_id = {}", other.id)), 1);
+
+        // Allowed senders: rspamd's reject and add-header do not apply to this account.
+        let reply = server.send("friend@partner.example", &[&acme.address], &mail("Friend <friend@partner.example>", "Test", GTUBE_REJECT));
+        assert_eq!(reply.code, 250, "{reply:?}");
+        let reply = server.send("x@mail.trusted.example", &[&acme.address], &mail("x@mail.trusted.example", "Test", GTUBE_ADD_HEADER));
+        assert_eq!(reply.code, 250, "{reply:?}");
+        assert_eq!(server.count(&format!("SELECT count(*) FROM messages WHERE account_id = {} AND kind = 'message'", acme.id)), 2);
+        let emails: Vec<String> = server.contacts(acme.id).iter().map(|c| c["email"].as_str().unwrap().to_string()).collect();
+        assert_eq!(emails.len(), 2, "{emails:?}");
+        // One account allows, the other does not: rspamd's reject quarantines for the other (it
+        // was acknowledged, so it is kept), and files for the one that allows.
+        let reply = server.send("friend@partner.example", &[&acme.address, &other.address], &mail("friend@partner.example", "Again", GTUBE_REJECT));
+        assert_eq!(reply.code, 250, "{reply:?}");
+        assert_eq!(server.count(&format!("SELECT count(*) FROM messages WHERE account_id = {} AND kind = 'spam'", other.id)), 1);
+        assert_eq!(server.contacts(other.id).len(), 1, "the spammer of the first send only");
+        // Without the rules, the same mail is refused and quarantined as for anyone.
+        rule(&server, "unblock", acme.id, "spam.example");
+        rule(&server, "disallow", acme.id, "friend@partner.example");
+        assert!(rule(&server, "disallow", acme.id, "friend@partner.example").contains("had no allow rule"));
+        server.settle();
+        let reply = server.send("deals@spam.example", &[&acme.address], &mail("deals@spam.example", "Hi", "Hello there"));
+        assert_eq!(reply.code, 250, "unblocked: {reply:?}");
+        let reply = server.send("friend@partner.example", &[&acme.address], &mail("friend@partner.example", "Test", GTUBE_REJECT));
+        assert_eq!(reply.code, 550, "disallowed: {reply:?}");
+    }
+
+    fn the_stored_message_carries_our_spam_headers_and_none_from_outside(backend: Backend) {
+        let rspamd = Rspamd::start();
+        let server = spam_server(backend, &rspamd).start();
+        let acme = server.create_account("Acme");
+        let forged = message(
+            &[
+                ("X-Spam-Status", "No, score=-100.0"),
+                ("X-Spam-Flag", "NO"),
+                ("X-Rspamd-Score", "-100"),
+                ("From", "a@spam.example"),
+                ("To", "inbox@inbox.localhost"),
+                ("Subject", "You won"),
+                ("x-spamd-result", "default: False [-100 / 15]"),
+            ],
+            GTUBE_ADD_HEADER,
+        );
+        assert_eq!(server.send("a@spam.example", &[&acme.address], &forged).code, 250);
+        let spam_id = server.json(&["quarantine", "list", "--account", &acme.id.to_string()])[0]["id"].as_i64().unwrap();
+        let raw = String::from_utf8(server.cli(&["messages", "raw", &spam_id.to_string()]).stdout).unwrap();
+        let headers = raw.split("\r\n\r\n").next().unwrap();
+        assert!(headers.contains("X-Spam-Status: Yes, score="), "{headers}");
+        assert!(headers.contains("action=\"add header\""), "{headers}");
+        assert!(headers.contains("GTUBE"), "the symbols: {headers}");
+        assert!(headers.contains("X-Spam-Flag: YES"), "{headers}");
+        for forged in ["score=-100", "X-Spam-Flag: NO", "X-Rspamd-Score", "x-spamd-result"] {
+            assert!(!headers.contains(forged), "{forged} should be gone: {headers}");
+        }
+        let ours = headers.find("X-Spam-Status").unwrap();
+        assert!(ours < headers.find("From:").unwrap(), "ours sits with our trace headers");
+        // Ordinary mail says No.
+        assert_eq!(server.send("ann@customer.example", &[&acme.address], &mail("ann@customer.example", "Hi", "Hello")).code, 250);
+        let filed = server.contacts(acme.id)[0]["id"].as_i64().unwrap();
+        let id = server.count(&format!("SELECT id FROM messages WHERE contact_id = {filed}"));
+        let raw = String::from_utf8(server.cli(&["messages", "raw", &id.to_string()]).stdout).unwrap();
+        assert!(raw.contains("X-Spam-Status: No, score="), "{raw}");
+        assert!(!raw.contains("X-Spam-Flag"), "{raw}");
+    }
+}
+
 #[test]
 fn with_rspamd_away_mail_is_filed_unscored_by_default_and_deferred_with_tempfail() {
     let mut rspamd = Rspamd::start();
@@ -106,6 +228,9 @@ fn with_rspamd_away_mail_is_filed_unscored_by_default_and_deferred_with_tempfail
     assert_eq!(reply.code, 250, "{reply:?}");
     let flags: Value = serde_json::from_str(&accepting.texts("SELECT flags FROM messages")[0]).unwrap();
     assert!(flags.as_array().unwrap().iter().any(|f| f == "unscored"), "{flags}");
+    let id = accepting.count("SELECT id FROM messages");
+    let raw = String::from_utf8(accepting.cli(&["messages", "raw", &id.to_string()]).stdout).unwrap();
+    assert!(raw.contains("X-Spam-Status: Unknown"), "{raw}");
     assert_eq!(
         accepting.count("SELECT count(*) FROM messages WHERE spam_json IS NULL"),
         1

@@ -79,12 +79,14 @@ pub fn run(data: &[u8]) {
         1,
         AccountData {
             members: vec!["agent@example.com".into(), "boss@acme.example".into()],
+            senders: Default::default(),
         },
     );
     accounts.insert(
         2,
         AccountData {
             members: from.into_iter().collect(),
+            senders: Default::default(),
         },
     );
 

@@ -18,7 +18,7 @@
 
 use crate::alloc_guard;
 use inboxd::config::Config;
-use inboxd::mail::{AccountRoute, Delivery};
+use inboxd::mail::{AccountData, AccountRoute, Delivery};
 use inboxd::smtp::{Context, run_session};
 use inboxd::store::{Committed, MailStore, Pending, StoreError};
 use std::io;
@@ -91,10 +91,13 @@ impl MailStore for Store {
         }))
     }
 
-    fn members(&self, account_id: i64) -> Pending<Vec<String>> {
-        Pending::ready(Ok(match account_id {
-            1 => vec!["agent@example.com".into(), "boss@acme.example".into()],
-            _ => Vec::new(),
+    fn account_data(&self, account_id: i64) -> Pending<AccountData> {
+        Pending::ready(Ok(AccountData {
+            members: match account_id {
+                1 => vec!["agent@example.com".into(), "boss@acme.example".into()],
+                _ => Vec::new(),
+            },
+            senders: Default::default(),
         }))
     }
 

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the door, generated from the handlers' annotations and the JSON
 //! types themselves (utoipa), served at `GET /v1/openapi.json` without a key.
 
-use super::{accounts, webhooks};
+use super::{accounts, review, webhooks};
 use crate::store::{read, webhooks as outbox};
 use axum::Json;
 use axum::response::IntoResponse;
@@ -105,6 +105,10 @@ impl Modify for BearerKey {
         webhooks::remove,
         webhooks::deliveries,
         webhooks::replay,
+        review::release,
+        review::mark_spam,
+        review::mark_ham,
+        review::delete_message,
     ),
     components(schemas(
         ErrorBody,
@@ -119,6 +123,8 @@ impl Modify for BearerKey {
         read::Notice,
         outbox::Endpoint,
         outbox::Delivery,
+        review::Decision,
+        read::SenderRuleEntry,
     )),
     modifiers(&BearerKey),
     security(("api_key" = [])),

@@ -13,6 +13,7 @@
 
 mod accounts;
 mod doc;
+mod review;
 mod webhooks;
 
 use crate::mail::Kind;
@@ -91,6 +92,8 @@ pub struct ApiState {
     pub replies: std::sync::Arc<crate::routing::Router>,
     /// The domain of new accounts and reply addresses when none is asked for (`server.domains[0]`).
     pub domain: String,
+    /// People's decisions: release, mark spam, mark ham.
+    pub review: std::sync::Arc<crate::review::Review>,
 }
 
 impl axum::extract::FromRef<ApiState> for Db {
@@ -103,6 +106,7 @@ pub fn routes() -> Router<ApiState> {
     Router::new()
         .merge(accounts::routes())
         .merge(webhooks::routes())
+        .merge(review::routes())
         .route("/v1/openapi.json", get(doc::openapi))
         .route("/v1/accounts", get(list_accounts))
         .route("/v1/accounts/{id}", get(show_account))
@@ -110,7 +114,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/v1/accounts/{id}/contacts/{email}", get(show_contact))
         .route("/v1/accounts/{id}/conversations", get(list_conversations))
         .route("/v1/conversations/{id}", get(show_conversation))
-        .route("/v1/messages/{id}", get(show_message))
+        .route("/v1/messages/{id}", get(show_message).delete(review::delete_message))
         .route("/v1/messages/{id}/raw", get(raw_message))
         .route("/v1/messages/{id}/attachments/{index}", get(attachment))
 }

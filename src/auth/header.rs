@@ -125,49 +125,7 @@ pub fn strip_forged_results<'a>(raw: &'a [u8], ours: &OurDomains) -> Cow<'a, [u8
     if ours.is_empty() {
         return Cow::Borrowed(raw);
     }
-    let mut remove: Vec<(usize, usize)> = Vec::new();
-    let mut field_start: Option<usize> = None;
-    let mut pos = 0;
-    let mut end_of_headers = false;
-    while pos < raw.len() && !end_of_headers {
-        let line_end = memchr::memchr(b'\n', &raw[pos..]).map_or(raw.len(), |i| pos + i + 1);
-        let line = &raw[pos..line_end];
-        let blank = line == b"\n" || line == b"\r\n";
-        let continuation = matches!(line.first(), Some(b' ' | b'\t'));
-        if !continuation {
-            // The field before this line is complete.
-            if let Some(start) = field_start.take()
-                && claims(&raw[start..pos], ours)
-            {
-                remove.push((start, pos));
-            }
-            if blank {
-                end_of_headers = true;
-            } else {
-                field_start = Some(pos);
-            }
-        }
-        pos = line_end;
-    }
-    // A message with no body ends in its last field.
-    if !end_of_headers
-        && let Some(start) = field_start
-        && claims(&raw[start..pos], ours)
-    {
-        remove.push((start, pos));
-    }
-    if remove.is_empty() {
-        return Cow::Borrowed(raw);
-    }
-    let removed: usize = remove.iter().map(|(start, end)| end - start).sum();
-    let mut out = Vec::with_capacity(raw.len() - removed);
-    let mut kept_from = 0;
-    for (start, end) in remove {
-        out.extend_from_slice(&raw[kept_from..start]);
-        kept_from = end;
-    }
-    out.extend_from_slice(&raw[kept_from..]);
-    Cow::Owned(out)
+    crate::mail::fields::remove_fields(raw, |field| claims(field, ours))
 }
 
 /// Our administrative domain for Authentication-Results: the host name and the domains we receive

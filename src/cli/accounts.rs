@@ -2,6 +2,8 @@
 
 use super::{open_admin, print_json};
 use crate::config::Config;
+use crate::mail::{SenderRule, normalize_sender};
+use crate::store::admin::{self, Admin};
 use crate::store::read::{self, Account};
 use clap::Subcommand;
 
@@ -62,12 +64,26 @@ pub enum AccountsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Always take mail from a sender (an address, or a domain with its subdomains): never
+    /// quarantined, never refused as spam.
+    Allow { id: i64, sender: String },
+    /// Never take mail from a sender (an address, or a domain with its subdomains): 550 5.7.1 at
+    /// RCPT or at the end of DATA.
+    Block { id: i64, sender: String },
+    /// Remove an `allow`.
+    Disallow { id: i64, sender: String },
+    /// Remove a `block`.
+    Unblock { id: i64, sender: String },
 }
 
 pub fn run(config: &Config, cmd: AccountsCommand) -> Result<(), String> {
     let admin = open_admin(config)?;
     let not_found = |id: i64| format!("no account {id}");
     match cmd {
+        AccountsCommand::Allow { id, sender } => sender_rule(&admin, id, &sender, SenderRule::Allow, true),
+        AccountsCommand::Block { id, sender } => sender_rule(&admin, id, &sender, SenderRule::Block, true),
+        AccountsCommand::Disallow { id, sender } => sender_rule(&admin, id, &sender, SenderRule::Allow, false),
+        AccountsCommand::Unblock { id, sender } => sender_rule(&admin, id, &sender, SenderRule::Block, false),
         AccountsCommand::Create { name, domain, json } => {
             let domain = match domain {
                 Some(d) if config.domains_lowercase().contains(&d.to_ascii_lowercase()) => d,
@@ -109,9 +125,13 @@ pub fn run(config: &Config, cmd: AccountsCommand) -> Result<(), String> {
                 account,
                 members,
                 notices,
+                senders,
             } = detail;
             show(&account, false)?;
             println!("members:  {}", members.join(", "));
+            for rule in senders {
+                println!("{:<9} {}", format!("{}:", rule.rule), rule.sender);
+            }
             for n in notices {
                 println!(
                     "notice:   {} from {} ({}): code {} link {}",
@@ -191,4 +211,34 @@ fn show(account: &Account, json: bool) -> Result<(), String> {
 fn print_account_line(a: &Account) {
     let state = if a.enabled { "enabled" } else { "disabled" };
     println!("{:>5}  {:<40}  {:<9} {}", a.id, a.address, state, a.name);
+}
+
+/// Adds (`set`) or removes an account's rule for a sender, and says what changed.
+fn sender_rule(admin: &Admin, id: i64, sender: &str, rule: SenderRule, set: bool) -> Result<(), String> {
+    let name = normalize_sender(sender)
+        .ok_or_else(|| format!("`{sender}` is neither an address (name@example.com) nor a domain (example.com)"))?;
+    if !admin.account_exists(id).map_err(|e| e.to_string())? {
+        return Err(format!("no account {id}"));
+    }
+    let conn = admin.conn();
+    let changed = if set {
+        admin.wait(admin::set_sender_rule(conn, id, &name, rule))
+    } else {
+        admin.wait(admin::remove_sender_rule(conn, id, &name, rule))
+    }
+    .map_err(|e| e.to_string())?;
+    let verb = match (rule, set) {
+        (SenderRule::Allow, true) => "allows",
+        (SenderRule::Block, true) => "blocks",
+        (SenderRule::Allow, false) => "no longer allows",
+        (SenderRule::Block, false) => "no longer blocks",
+    };
+    if changed {
+        eprintln!("account {id} {verb} {name}");
+    } else if set {
+        eprintln!("account {id} already {verb} {name}");
+    } else {
+        eprintln!("account {id} had no {} rule for {name}", rule.as_str());
+    }
+    Ok(())
 }

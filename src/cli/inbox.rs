@@ -67,6 +67,11 @@ pub enum MessagesCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Teach rspamd the message is spam and move it to the quarantine (a contact only it made is
+    /// deleted).
+    MarkSpam { id: i64 },
+    /// Teach rspamd the message is not spam; a quarantined one is released.
+    MarkHam { id: i64 },
 }
 
 #[derive(Args)]
@@ -195,6 +200,8 @@ pub fn messages(config: &Config, cmd: MessagesCommand) -> Result<(), String> {
     let admin = open_admin(config)?;
     let conn = admin.conn();
     match cmd {
+        MessagesCommand::MarkSpam { id } => super::mark(config, &admin, id, true),
+        MessagesCommand::MarkHam { id } => super::mark(config, &admin, id, false),
         MessagesCommand::Raw { id } => {
             let raw = admin
                 .wait(read::message_raw(conn, id))

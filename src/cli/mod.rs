@@ -131,6 +131,75 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), String> {
     Ok(())
 }
 
+/// The router of the configured domains and reply key (`[server] reply_secret`, or the one kept
+/// in the database).
+fn router(config: &Config, admin: &crate::store::admin::Admin) -> Result<crate::routing::Router, String> {
+    let key = match config.reply_secret()? {
+        Some(key) => key,
+        None => admin.reply_key().map_err(|e| e.to_string())?,
+    };
+    Ok(crate::routing::Router::new(config.domains_lowercase(), key))
+}
+
+/// People's decisions (release, mark spam or ham) as the configuration says.
+fn review(config: &Config, admin: &crate::store::admin::Admin) -> Result<crate::review::Review, String> {
+    crate::review::Review::from_config(config, std::sync::Arc::new(router(config, admin)?))
+}
+
+/// `messages mark-spam` (`spam`) or `mark-ham`: rspamd is taught first, then the message moves.
+fn mark(config: &Config, admin: &crate::store::admin::Admin, id: i64, spam: bool) -> Result<(), String> {
+    let review = review(config, admin)?;
+    let failed = |e: crate::review::ReviewError| format!("message {id}: {e}");
+    let lesson = admin.wait(review.lesson(admin.conn(), id)).map_err(failed)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    let learned = runtime.block_on(review.teach(lesson, spam)).map_err(failed)?;
+    let marked = if spam {
+        admin.wait(review.mark_spam(admin.conn(), id, learned))
+    } else {
+        admin.wait(review.mark_ham(admin.conn(), id, learned))
+    }
+    .map_err(failed)?;
+    say_marked(id, &marked);
+    Ok(())
+}
+
+/// Says what a mark-spam or mark-ham did, on stderr.
+fn say_marked(id: i64, marked: &crate::review::Marked) {
+    use crate::review::Released;
+    use crate::spam::Learned;
+    use crate::store::quarantine::MarkedSpam;
+    match marked.learned {
+        Some(Learned::Learned) => eprintln!("rspamd learned message {id}"),
+        Some(Learned::AlreadyLearned) => eprintln!("rspamd had already learned message {id}"),
+        None => eprintln!("rspamd not taught: spam.controller_url is not set"),
+    }
+    match &marked.moved {
+        Some(MarkedSpam::Moved {
+            contact_deleted: Some(contact),
+        }) => {
+            eprintln!("message {id} moved to the quarantine; contact {contact}, which only it had made, deleted")
+        }
+        Some(MarkedSpam::Moved { contact_deleted: None }) => eprintln!("message {id} moved to the quarantine"),
+        Some(MarkedSpam::AlreadySpam) => eprintln!("message {id} was already in the quarantine"),
+        Some(MarkedSpam::NotFound) | None => {}
+    }
+    match marked.released {
+        Some(Released::Filed { message_id }) => eprintln!("message {id} released: filed as message {message_id}"),
+        Some(Released::AlreadyReleased { message_id }) => say_already_released(id, message_id),
+        None => {}
+    }
+}
+
+fn say_already_released(id: i64, message_id: Option<i64>) {
+    match message_id {
+        Some(new) => eprintln!("message {id} was already released (filed as message {new})"),
+        None => eprintln!("message {id} was already released"),
+    }
+}
+
 fn open_admin(config: &Config) -> Result<crate::store::admin::Admin, String> {
     let location = database_location(config)?;
     crate::store::admin::Admin::open(&location)

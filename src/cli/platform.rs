@@ -3,7 +3,7 @@
 
 use super::{open_admin, print_json};
 use crate::config::Config;
-use crate::routing::{Router, TokenOrigin};
+use crate::routing::TokenOrigin;
 use crate::store::read;
 use clap::{Args, Subcommand};
 
@@ -104,11 +104,7 @@ pub fn reply_address(config: &Config, args: ReplyAddressArgs) -> Result<(), Stri
         return Err(format!("`{}` is not an address", args.contact));
     }
     let domain = args.domain.unwrap_or_else(|| config.server.domains[0].clone());
-    let key = match config.reply_secret()? {
-        Some(key) => key,
-        None => admin.reply_key().map_err(|e| e.to_string())?,
-    };
-    let router = Router::new(config.domains_lowercase(), key);
+    let router = super::router(config, &admin)?;
     if !router.is_our_domain(&domain) {
         return Err(format!(
             "`{domain}` is not one of the configured domains (server.domains)"

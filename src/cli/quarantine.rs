@@ -1,8 +1,9 @@
 //! `inboxd quarantine`: an account's quarantined spam (kind `spam`: no contact, no conversation),
-//! listed, shown and deleted. The ids are the messages' own.
+//! listed, shown, released (filed as new mail, once) and deleted. The ids are the messages' own.
 
 use super::{open_admin, print_json};
 use crate::config::Config;
+use crate::review::Released;
 use crate::store::read;
 use clap::Subcommand;
 
@@ -23,6 +24,8 @@ pub enum QuarantineCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Files a quarantined message as if it had just arrived (its contact is created then), once.
+    Release { id: i64 },
     /// Deletes a quarantined message for good.
     Delete { id: i64 },
 }
@@ -68,6 +71,17 @@ pub fn run(config: &Config, cmd: QuarantineCommand) -> Result<(), String> {
             println!("subject:  {}", m.subject.as_deref().unwrap_or(""));
             println!("received: {}", m.received_at);
             println!("spam:     {}", m.spam);
+            Ok(())
+        }
+        QuarantineCommand::Release { id } => {
+            let review = super::review(config, &admin)?;
+            match admin
+                .wait(review.release(conn, id))
+                .map_err(|e| format!("message {id}: {e}"))?
+            {
+                Released::Filed { message_id } => eprintln!("message {id} released: filed as message {message_id}"),
+                Released::AlreadyReleased { message_id } => super::say_already_released(id, message_id),
+            }
             Ok(())
         }
         QuarantineCommand::Delete { id } => {

@@ -145,10 +145,12 @@ async fn serve(
             if let Ok(addr) = listener.local_addr() {
                 tracing::info!(%addr, "http listening");
             }
+            let replies = Arc::new(ctx.router.clone());
             let api = crate::api::ApiState {
                 db: door(&ctx, &pool)?,
                 allow_private: ctx.config.webhooks.allow_private,
-                replies: Arc::new(ctx.router.clone()),
+                review: Arc::new(crate::review::Review::from_config(&ctx.config, Arc::clone(&replies))?),
+                replies,
                 domain: ctx.config.server.domains[0].clone(),
             };
             tokio::spawn(http::serve(
@@ -160,6 +162,7 @@ async fn serve(
             ));
         }
         let webhooks = spawn_webhooks(&ctx, postgres, handle.subscribe())?;
+        tokio::spawn(purge_quarantine(door(&ctx, &pool)?, ctx.config.spam.quarantine_days));
         tokio::spawn(signals(Arc::clone(&ctx), handle.clone()));
         tokio::spawn(watchdog(Arc::clone(&health)));
         health.listening.store(true, Ordering::Relaxed);
@@ -226,6 +229,34 @@ fn spawn_webhooks(
 
 /// The store as a door beside the SMTP side reaches it (the HTTP API, the webhook sender): a SQLite
 /// connection of its own, or the PostgreSQL pool.
+/// Purges quarantined mail older than `[spam] quarantine_days`, at start and then hourly, in
+/// transactions of a thousand messages (so the writer is never held long).
+async fn purge_quarantine(db: crate::store::Db, days: u32) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        let cutoff = crate::time::rfc3339(crate::time::unix_now() - i64::from(days) * 86_400);
+        let mut purged = 0;
+        loop {
+            let cutoff = cutoff.clone();
+            match db
+                .run(move |c| Box::pin(async move { crate::store::quarantine::purge(c, &cutoff, 1000).await }))
+                .await
+            {
+                Ok(0) => break,
+                Ok(n) => purged += n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "quarantine purge failed; tried again in an hour");
+                    break;
+                }
+            }
+        }
+        if purged > 0 {
+            tracing::info!(purged, days, "quarantined mail past spam.quarantine_days purged");
+        }
+    }
+}
+
 fn door(ctx: &Context, pool: &Option<deadpool_postgres::Pool>) -> Result<crate::store::Db, String> {
     Ok(match pool {
         Some(pool) => crate::store::Db::Postgres(pool.clone()),

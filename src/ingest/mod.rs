@@ -7,7 +7,8 @@
 //! pick the conversation). `rules` holds the decision rules; the other files each read one thing out
 //! of a message: `parse` the fields, `sender` the contact, `thread` the thread keys, `forward` a
 //! forwarded original, `bounce` a delivery report, `autoreply` an automatic answer, `notice` a
-//! forwarding confirmation, `reply_text` the new text without quotes.
+//! forwarding confirmation, `reply_text` the new text without quotes; `screening` applies the account's sender rules and
+//! the spam filter's verdict to the plans.
 
 pub mod attachment;
 pub mod autoreply;
@@ -20,6 +21,7 @@ pub mod notice;
 pub mod parse;
 pub mod reply_text;
 mod rules;
+pub mod screening;
 pub mod sender;
 pub mod text;
 pub mod thread;
@@ -71,27 +73,8 @@ pub fn prepare(
         spam: None,
         dedupe_key,
         plans,
+        release: None,
     }
-}
-
-/// Files the delivery as the spam filter said: a quarantined message (rspamd's `add header` or
-/// `rewrite subject`) is kind `spam` in every account, with no contact and no conversation; one
-/// the filter could not score is filed as usual, flagged `unscored`.
-pub fn file_by_spam_verdict(delivery: &mut Delivery, verdict: Option<crate::mail::SpamVerdict>, unscored: bool) {
-    let quarantined = verdict.as_ref().is_some_and(|v| v.quarantines());
-    for plan in &mut delivery.plans {
-        if quarantined {
-            plan.kind = crate::mail::Kind::Spam;
-            plan.contact = crate::mail::ContactChoice::None;
-            plan.thread_ids.clear();
-            plan.notice = None;
-            plan.bounce = None;
-        }
-        if unscored {
-            plan.flags.push(crate::mail::Flag::Unscored);
-        }
-    }
-    delivery.spam = verdict;
 }
 
 fn dedupe_key(message: &ParsedMessage, content: &[u8]) -> String {

@@ -19,6 +19,8 @@ pub struct AccountRoute {
 pub struct AccountData {
     /// Lower-case addresses of the account's agents.
     pub members: Vec<String>,
+    /// Senders the account always takes or never takes.
+    pub senders: super::SenderRules,
 }
 
 /// What to do with mail that fails DMARC under the sender's `p=reject`: the server's default

@@ -1,10 +1,10 @@
 //! The sender-authentication verdicts of one message (SPF, DKIM, DMARC, ARC), as `auth` computes
 //! them and the store keeps them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The verdicts for one message. Results are RFC 8601 result words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthResult {
     /// SPF for MAIL FROM, or for HELO when MAIL FROM is null: `pass`, `fail`, `softfail`, `neutral`,
     /// `none`, `temperror` or `permerror`.
@@ -51,7 +51,7 @@ pub struct AuthResult {
 }
 
 /// One DKIM signature's result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DkimSignature {
     /// `d=` (empty when the signature could not be parsed).
     pub domain: String,

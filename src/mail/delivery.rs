@@ -20,4 +20,7 @@ pub struct Delivery {
     /// Same for every retry of the same message: `mid:<Message-ID>` or `sha256:<hex>`.
     pub dedupe_key: String,
     pub plans: Vec<Plan>,
+    /// Set when a person released this message from the quarantine: the quarantined row (this
+    /// id) is replaced by the message filed anew, in the same transaction, once.
+    pub release: Option<i64>,
 }

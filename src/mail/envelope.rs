@@ -2,11 +2,11 @@
 //! resolved it at RCPT.
 
 use super::account::DmarcAction;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
 /// The SMTP facts about one accepted message, stored with it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Envelope {
     pub queue_id: String,
     /// The reverse path, `""` for the null sender.

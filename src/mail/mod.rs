@@ -20,8 +20,10 @@ pub mod auth;
 pub mod delivery;
 pub mod envelope;
 pub mod facts;
+pub mod fields;
 pub mod message;
 pub mod plan;
+pub mod senders;
 pub mod spam;
 
 pub use account::{AccountData, AccountRoute, DmarcAction};
@@ -32,6 +34,7 @@ pub use envelope::{AcceptedRecipient, Envelope, TokenOrigin};
 pub use facts::{BounceInfo, BouncedRecipient, Forwarded, Notice, Reason};
 pub use message::{Attachment, ParsedMessage};
 pub use plan::{ContactChoice, Flag, Kind, Plan};
+pub use senders::{SenderRule, SenderRules, normalize_sender};
 pub use spam::{SpamAction, SpamVerdict};
 
 /// The local part of the postmaster account, and of the role address RFC 5321 §4.5.1 requires

@@ -185,6 +185,7 @@ impl Session {
             raw: transaction.message,
             trace_len: transaction.trace_len,
             recipients: transaction.recipients,
+            accounts: transaction.accounts,
             trusted: self.trusted,
             started: transaction.started,
         })

@@ -1,9 +1,10 @@
 //! The delivery pipeline: a finished message and its envelope → the reply that ends its DATA.
 //!
-//! In order: the recipient accounts' data (members), sender authentication (SPF, DKIM, DMARC,
-//! ARC, bounded in time), the DMARC-reject decision (`auth::policy`), our Authentication-Results
-//! header (forged ones removed), `ingest::prepare` (off the async workers for large messages), the
-//! store's commit, and the reply. It takes its inputs as arguments and holds no session state.
+//! In order: sender authentication (SPF, DKIM, DMARC, ARC, bounded in time), the DMARC-reject
+//! decision (`auth::policy`), our Authentication-Results header (forged ones removed), the spam
+//! headers that came from outside removed, rspamd's verdict and our `X-Spam-Status`,
+//! `ingest::prepare` (off the async workers for large messages) and `ingest::screening` (the
+//! account's sender rules and the verdict), the store's commit, and the reply. It takes its inputs as arguments and holds no session state.
 //!
 //! Invariant 1 lives here: `250 … queued as` is returned only after the commit that holds the
 //! message returned Ok. Any storage failure answers 451 4.3.0 (452 4.3.1 when full), and since a
@@ -13,6 +14,7 @@ use super::context::Context;
 use super::reply::{self, Reply};
 use crate::auth::{self, AuthInput};
 use crate::config::SpamFailure;
+use crate::ingest::screening::{self, Screening};
 use crate::mail::{AcceptedRecipient, AccountData, AuthResult, Envelope, SpamAction, SpamVerdict};
 use crate::metrics::METRICS;
 use crate::store::StoreError;
@@ -29,6 +31,8 @@ pub(super) struct Received {
     pub raw: Vec<u8>,
     pub trace_len: usize,
     pub recipients: Vec<AcceptedRecipient>,
+    /// What planning needs of each recipient account, read at RCPT.
+    pub accounts: BTreeMap<i64, AccountData>,
     /// The client is a trusted relay: no sender authentication.
     pub trusted: bool,
     /// When the transaction began (MAIL), for the log.
@@ -42,19 +46,13 @@ pub(super) async fn deliver(ctx: &Context, received: Received) -> Reply {
         mut raw,
         mut trace_len,
         recipients,
+        accounts,
         trusted,
         started,
     } = received;
     let queue_id = envelope.queue_id.clone();
     let (size, from) = (envelope.size, envelope.mail_from.clone());
     METRICS.bytes_received.inc_by(size as u64);
-    let accounts = match account_data(ctx, &recipients).await {
-        Ok(accounts) => accounts,
-        Err(e) => {
-            tracing::error!(%queue_id, error = %e, "cannot read account data");
-            return reply::STORAGE_FAILED;
-        }
-    };
     let account_ids: Vec<i64> = accounts.keys().copied().collect();
     let auth = match (&ctx.verifier, trusted) {
         (Some(verifier), false) => Some(verifier.verify(auth_input(ctx, &envelope, &raw[trace_len..])).await),
@@ -73,49 +71,55 @@ pub(super) async fn deliver(ctx: &Context, received: Received) -> Reply {
             from_domain = result.from_domain.as_deref().unwrap_or(""), "message refused: DMARC policy reject");
         return reply::DMARC_REJECT;
     }
+    trace_len = add_authentication_results(ctx, &mut raw, trace_len, auth.as_ref());
+    if !trusted {
+        strip_spam_headers(&mut raw, trace_len);
+    }
     // Spam: scored by rspamd (untrusted clients only), before anything is stored.
     let (spam, unscored) = match (&ctx.scanner, trusted) {
-        (Some(scanner), false) => match scan(ctx, scanner, &envelope, &raw[trace_len..]).await {
-            Ok(verdict) => {
-                METRICS.spam_scored(verdict.action.label());
-                match verdict.action {
-                    SpamAction::Reject => {
-                        tracing::info!(%queue_id, accounts = ?account_ids, %from, size, result = 550,
-                            score = verdict.score, "message refused: spam");
-                        return reply::SPAM_REJECT;
-                    }
-                    SpamAction::SoftReject | SpamAction::Greylist => {
-                        tracing::info!(%queue_id, %from, result = 451, score = verdict.score,
-                            action = verdict.action.as_str(), "message deferred by the spam filter");
-                        return reply::SPAM_DEFER;
-                    }
-                    _ => (Some(verdict), false),
+        (Some(scanner), false) => {
+            let (scanned, back) = scan(ctx, scanner, &envelope, raw, trace_len).await;
+            raw = back;
+            match scanned {
+                Ok(verdict) => {
+                    METRICS.spam_scored(verdict.action.label());
+                    (Some(verdict), false)
                 }
+                Err(why) => match ctx.config.spam.on_failure {
+                    SpamFailure::Tempfail => {
+                        tracing::warn!(%queue_id, %from, error = %why, result = 451, "spam filter unavailable: deferred");
+                        return reply::SPAM_UNSCORED;
+                    }
+                    SpamFailure::Accept => {
+                        tracing::warn!(%queue_id, %from, error = %why, "spam filter unavailable: filed unscored");
+                        METRICS.spam_unscored.inc();
+                        (None, true)
+                    }
+                },
             }
-            Err(why) => match ctx.config.spam.on_failure {
-                SpamFailure::Tempfail => {
-                    tracing::warn!(%queue_id, %from, error = %why, result = 451, "spam filter unavailable: deferred");
-                    return reply::SPAM_UNSCORED;
-                }
-                SpamFailure::Accept => {
-                    tracing::warn!(%queue_id, %from, error = %why, "spam filter unavailable: filed unscored");
-                    METRICS.spam_unscored.inc();
-                    (None, true)
-                }
-            },
-        },
+        }
         _ => (None, false),
     };
-    trace_len = add_authentication_results(ctx, &mut raw, trace_len, auth.as_ref());
+    // Without sender rules, rspamd's refusals need no parse: answered at once.
+    let rules = accounts.values().any(|a| !a.senders.is_empty());
+    if !rules && let Some(refusal) = spam.as_ref().and_then(|v| refusal(v.action)) {
+        log_spam_refusal(&queue_id, &account_ids, &from, size, spam.as_ref(), &refusal);
+        return refusal;
+    }
+    if spam.is_some() || unscored {
+        let header = crate::spam::status_header(spam.as_ref(), unscored);
+        raw.splice(trace_len..trace_len, header.bytes());
+        trace_len += header.len();
+    }
     let sealers = settings.trusted_arc_sealers.clone();
     let prepare = move || {
         let mut delivery = crate::ingest::prepare(envelope, raw, trace_len, &recipients, &accounts, auth, &sealers);
-        crate::ingest::file_by_spam_verdict(&mut delivery, spam, unscored);
-        delivery
+        let screening = screening::screen(&mut delivery, &accounts, spam, unscored);
+        (delivery, screening)
     };
-    let delivery = if size > PARSE_INLINE_LIMIT {
+    let (delivery, screening) = if size > PARSE_INLINE_LIMIT {
         match tokio::task::spawn_blocking(prepare).await {
-            Ok(delivery) => delivery,
+            Ok(prepared) => prepared,
             Err(e) => {
                 tracing::error!(%queue_id, error = %e, "message preparation failed");
                 return reply::STORAGE_FAILED;
@@ -124,6 +128,20 @@ pub(super) async fn deliver(ctx: &Context, received: Received) -> Reply {
     } else {
         prepare()
     };
+    let refusal = match screening {
+        Screening::File => None,
+        Screening::Blocked => Some(reply::SENDER_BLOCKED),
+        Screening::Rejected => Some(reply::SPAM_REJECT),
+        Screening::Deferred => Some(reply::SPAM_DEFER),
+    };
+    if let Some(refusal) = refusal {
+        if screening == Screening::Blocked {
+            tracing::info!(%queue_id, accounts = ?account_ids, %from, size, result = 550, "message refused: sender blocked");
+        } else {
+            log_spam_refusal(&queue_id, &account_ids, &from, size, delivery.spam.as_ref(), &refusal);
+        }
+        return refusal;
+    }
     let outcome = ctx.store.submit(delivery).await;
     let elapsed_ms = started.elapsed().as_millis() as u64;
     let (refusal, why) = match outcome {
@@ -141,29 +159,15 @@ pub(super) async fn deliver(ctx: &Context, received: Received) -> Reply {
     refusal
 }
 
-/// What planning needs of each recipient account, read once per account.
-async fn account_data(
-    ctx: &Context,
-    recipients: &[AcceptedRecipient],
-) -> Result<BTreeMap<i64, AccountData>, StoreError> {
-    let mut accounts = BTreeMap::new();
-    for r in recipients {
-        if let std::collections::btree_map::Entry::Vacant(e) = accounts.entry(r.account_id) {
-            let members = ctx.store.members(r.account_id).await?;
-            e.insert(AccountData { members });
-        }
-    }
-    Ok(accounts)
-}
-
-/// The message as received (without our trace header) and its envelope, as the checks see them.
-/// rspamd's verdict on the message as received (our trace headers left out), with its envelope.
+/// rspamd's verdict on the message (after our trace headers) with its envelope. The bytes are
+/// lent to the request, not copied, and handed back.
 async fn scan(
     ctx: &Context,
     scanner: &crate::spam::Scanner,
     envelope: &Envelope,
-    content: &[u8],
-) -> Result<SpamVerdict, String> {
+    raw: Vec<u8>,
+    trace_len: usize,
+) -> (Result<SpamVerdict, String>, Vec<u8>) {
     let scan = crate::spam::Envelope {
         ip: envelope.client_ip,
         helo: &envelope.helo,
@@ -172,7 +176,40 @@ async fn scan(
         hostname: ctx.hostname(),
         queue_id: &envelope.queue_id,
     };
-    scanner.check(&scan, content.to_vec()).await
+    let shared = bytes::Bytes::from(raw);
+    let verdict = scanner.check(&scan, shared.slice(trace_len..)).await;
+    // The request is over and dropped its handle, so this takes the buffer back without a copy.
+    (verdict, Vec::from(shared))
+}
+
+/// rspamd's refusals: `reject` → 550, `soft reject` and `greylist` → 451.
+fn refusal(action: SpamAction) -> Option<Reply> {
+    match action {
+        SpamAction::Reject => Some(reply::SPAM_REJECT),
+        SpamAction::SoftReject | SpamAction::Greylist => Some(reply::SPAM_DEFER),
+        _ => None,
+    }
+}
+
+fn log_spam_refusal(
+    queue_id: &str,
+    accounts: &[i64],
+    from: &str,
+    size: usize,
+    spam: Option<&SpamVerdict>,
+    refusal: &Reply,
+) {
+    let (score, action) = spam.map_or((0.0, ""), |v| (v.score, v.action.as_str()));
+    tracing::info!(%queue_id, ?accounts, %from, size, result = refusal.code, score, action,
+        "message refused by the spam filter");
+}
+
+/// Removes the spam headers that came from outside (after our trace headers).
+fn strip_spam_headers(raw: &mut Vec<u8>, trace_len: usize) {
+    if let std::borrow::Cow::Owned(clean) = crate::spam::strip_incoming(&raw[trace_len..]) {
+        raw.truncate(trace_len);
+        raw.extend_from_slice(&clean);
+    }
 }
 
 fn auth_input<'a>(ctx: &'a Context, envelope: &'a Envelope, content: &'a [u8]) -> AuthInput<'a> {

@@ -60,6 +60,7 @@ impl Session {
             env_id: from.env_id,
             declared_size: from.size,
             recipients: Vec::new(),
+            accounts: Default::default(),
             message: Vec::new(),
             trace_len: 0,
             queue_id: None,

@@ -7,7 +7,7 @@
 use super::reply::{self, Reply};
 use super::session::{Session, Step};
 use crate::mail::TokenOrigin;
-use crate::mail::{AcceptedRecipient, AccountRoute};
+use crate::mail::{AcceptedRecipient, AccountRoute, SenderRule};
 use crate::metrics::METRICS;
 use crate::routing::{Refusal, Route};
 use crate::store::{Pending, StoreError};
@@ -64,15 +64,44 @@ impl Session {
         else {
             return Step::Continue;
         };
-        let accepted = lookup(found.await).map(|account| AcceptedRecipient {
-            address: address.clone(),
-            account_id: account.id,
-            tag,
-            reply_to,
-            dmarc_reject: account.dmarc_reject,
-            bulk_contacts: account.bulk_contacts,
-        });
+        let accepted = match lookup(found.await) {
+            Ok(account) => self.account_data(account.id).await.map(|()| AcceptedRecipient {
+                address: address.clone(),
+                account_id: account.id,
+                tag,
+                reply_to,
+                dmarc_reject: account.dmarc_reject,
+                bulk_contacts: account.bulk_contacts,
+            }),
+            Err(refusal) => Err(refusal),
+        };
         self.answer_rcpt(&address, accepted)
+    }
+
+    /// Reads the account's data into the transaction at its first recipient, and refuses the
+    /// recipient when the account blocks the envelope sender.
+    async fn account_data(&mut self, account_id: i64) -> Result<(), Reply> {
+        let known = self.transaction.as_ref().map(|t| t.accounts.contains_key(&account_id));
+        if known == Some(false) {
+            let data = self.ctx.store.account_data(account_id).await.map_err(|e| {
+                tracing::error!(error = %e, "account data lookup failed");
+                reply::LOOKUP_FAILED
+            })?;
+            if let Some(transaction) = self.transaction.as_mut() {
+                transaction.accounts.insert(account_id, data);
+            }
+        }
+        let Some(transaction) = self.transaction.as_ref() else {
+            return Err(reply::BAD_SEQUENCE_MAIL);
+        };
+        let blocked = transaction
+            .accounts
+            .get(&account_id)
+            .is_some_and(|data| data.senders.rule_for(&transaction.mail_from) == Some(SenderRule::Block));
+        if blocked {
+            return Err(reply::SENDER_BLOCKED);
+        }
+        Ok(())
     }
 
     fn answer_rcpt(&mut self, address: &str, accepted: Result<AcceptedRecipient, Reply>) -> Step {

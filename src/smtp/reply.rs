@@ -127,6 +127,11 @@ pub const SMTPUTF8_NOT_DECLARED: Reply = Reply::new(553, "5.6.7", "Non-ASCII add
 pub const MESSAGE_TOO_BIG: Reply = Reply::new(552, "5.3.4", "Message size exceeds fixed maximum message size");
 pub const SPAM_REJECT: Reply = Reply::new(550, "5.7.1", "Message rejected as spam");
 pub const SPAM_DEFER: Reply = Reply::new(451, "4.7.1", "Message deferred by the spam filter, try again later");
+pub const SENDER_BLOCKED: Reply = Reply::new(
+    550,
+    "5.7.1",
+    "Sender refused: the recipient does not accept mail from this sender",
+);
 pub const SPAM_UNSCORED: Reply = Reply::new(451, "4.7.1", "The spam filter is unavailable, try again later");
 pub const UNKNOWN_USER: Reply = Reply::new(550, "5.1.1", "Recipient address rejected: no such mailbox here");
 pub const RELAY_DENIED: Reply = Reply::new(

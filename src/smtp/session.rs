@@ -11,10 +11,11 @@ use super::context::Context;
 use super::dot::DotReceiver;
 use super::limits::Permit;
 use super::reply::{self, Reply};
-use crate::mail::AcceptedRecipient;
+use crate::mail::{AcceptedRecipient, AccountData};
 use crate::metrics::{METRICS, SessionState};
 use smtp_proto::request::receiver::{DummyLineReceiver, RequestReceiver};
 use smtp_proto::{Error as ParseError, Request};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,6 +43,8 @@ pub struct Transaction {
     pub env_id: Option<String>,
     pub declared_size: usize,
     pub recipients: Vec<AcceptedRecipient>,
+    /// What planning needs of each recipient account (members, sender rules), read at its first RCPT.
+    pub accounts: BTreeMap<i64, AccountData>,
     /// Our Received header, then the message as received.
     pub message: Vec<u8>,
     pub trace_len: usize,

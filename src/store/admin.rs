@@ -1,4 +1,5 @@
-//! Administrative writes from the CLI: accounts, their addresses and their members.
+//! Administrative writes from the CLI: accounts, their addresses, their members and their sender
+//! rules.
 //!
 //! The CLI opens its own connection; the database's own locking makes these safe while servers
 //! run (on any host), and routing reads the accounts table at every RCPT, so a change takes effect
@@ -8,7 +9,7 @@ use super::local_part::new_account_local_part;
 use super::read::{self, Account};
 use super::sql::{Conn, args};
 use super::{Location, StoreError, open_connection};
-use crate::mail::{DmarcAction, POSTMASTER, email_key, normalize_email};
+use crate::mail::{DmarcAction, POSTMASTER, SenderRule, email_key, normalize_email};
 use std::sync::Mutex;
 
 /// Creates the account that receives `postmaster@` and `abuse@` mail (see `routing`), named
@@ -207,6 +208,41 @@ pub async fn delete_message(conn: Conn<'_>, id: i64) -> Result<bool, StoreError>
     )
     .await?;
     Ok(true)
+}
+
+/// Sets the account's rule for a sender (address or domain, normalized by the caller), replacing
+/// any other rule for the same name. True when it changed something.
+pub async fn set_sender_rule(
+    conn: Conn<'_>,
+    account_id: i64,
+    sender: &str,
+    rule: SenderRule,
+) -> Result<bool, StoreError> {
+    let n = conn
+        .execute(
+            "INSERT INTO sender_rules (account_id, sender, rule, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (account_id, sender) DO UPDATE SET rule = excluded.rule, created_at = excluded.created_at
+             WHERE sender_rules.rule <> excluded.rule",
+            args![account_id, sender, rule.as_str(), crate::time::now_rfc3339()],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// Removes the account's `rule` for a sender. False when there was none.
+pub async fn remove_sender_rule(
+    conn: Conn<'_>,
+    account_id: i64,
+    sender: &str,
+    rule: SenderRule,
+) -> Result<bool, StoreError> {
+    let n = conn
+        .execute(
+            "DELETE FROM sender_rules WHERE account_id = ?1 AND sender = ?2 AND rule = ?3",
+            args![account_id, sender, rule.as_str()],
+        )
+        .await?;
+    Ok(n > 0)
 }
 
 pub async fn account_exists(conn: Conn<'_>, id: i64) -> Result<bool, StoreError> {

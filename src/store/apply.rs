@@ -34,9 +34,9 @@ const LATEST_CONVERSATION: &str = "SELECT id FROM conversations INDEXED BY conve
 /// An event a delivery produced, written with the batch's others just before COMMIT.
 #[derive(Debug)]
 pub(super) struct NewEvent {
-    kind: &'static str,
-    account_id: i64,
-    data: serde_json::Value,
+    pub kind: &'static str,
+    pub account_id: i64,
+    pub data: serde_json::Value,
 }
 
 /// Writes a batch's events in their order; on PostgreSQL their ids are drawn under the events lock
@@ -80,6 +80,22 @@ pub(super) async fn apply(
     let mut events = Vec::new();
     let mut raw_id: Option<i64> = None;
     let mut done = Vec::with_capacity(d.plans.len());
+    if let Some(quarantined) = d.release {
+        // A release: the quarantined row gives way to the message filed anew, in this transaction,
+        // and its raw bytes are kept. Once only: a second release finds no quarantined row. Its
+        // dedupe key steps aside first (so the new row is not taken for a retry of it), and the
+        // row goes after the new one is written (so the new one gets a new id on SQLite too).
+        match conn
+            .value::<i64>(
+                "UPDATE messages SET dedupe_key = 'released:' || dedupe_key WHERE id = ?1 AND kind = 'spam' RETURNING raw_id",
+                args![quarantined],
+            )
+            .await?
+        {
+            Some(raw) => raw_id = Some(raw),
+            None => return Ok((done, events)),
+        }
+    }
     for plan in &d.plans {
         let contact_key = match &plan.contact {
             ContactChoice::FindOrCreate(m) | ContactChoice::FindExisting(m) => Some(m.key()),
@@ -150,6 +166,15 @@ pub(super) async fn apply(
             tokio::try_join!(biased; insert_message(conn, d, plan, raw, contact, &place, now), bump)?;
         raw_id = Some(raw);
         place.conversation = conversation;
+        if let Some(quarantined) = d.release {
+            conn.execute(
+                "UPDATE messages SET released_from = ?2 WHERE id = ?1",
+                args![message_id, quarantined],
+            )
+            .await?;
+            conn.execute("DELETE FROM messages WHERE id = ?1", args![quarantined])
+                .await?;
+        }
         if place.opened {
             events.push(conversation_created(plan, contact, &place));
         }
@@ -191,6 +216,7 @@ pub(super) async fn apply(
                 "from_email": d.message.from.as_ref().map(|m| &m.email),
                 "campaign_id": place.campaign_id,
                 "automation_id": place.automation_id,
+                "released_from": d.release,
             }),
         });
         done.push(Committed {

@@ -23,6 +23,16 @@ use std::collections::HashMap;
 /// One delivery waiting in a batch, and where its answer goes.
 pub(super) type Queued = (Delivery, Answer<Vec<Committed>>);
 
+/// Commits one delivery at once on `conn`, outside the server's group commit: what a person's
+/// decision (a quarantine release) needs from the CLI or the HTTP door. The same transaction
+/// as a batch of one, with its events.
+pub async fn commit_one(conn: Conn<'_>, delivery: Delivery, window_days: u32) -> Result<Vec<Committed>, StoreError> {
+    let (answer, pending) = super::Pending::channel();
+    let back = attempt(conn, vec![(delivery, answer)], window_days, false).await;
+    debug_assert!(back.is_none(), "one delivery alone is always answered");
+    pending.await
+}
+
 pub(super) async fn commit_batch(conn: Conn<'_>, batch: Vec<Queued>, window_days: u32) {
     // SQLite keeps each delivery in a savepoint. PostgreSQL does not: every savepoint is a
     // subtransaction, and past 64 of them in one transaction every snapshot on the server has to

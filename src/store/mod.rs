@@ -14,13 +14,14 @@
 pub mod admin;
 mod apply;
 mod checkpoint;
-mod commit;
+pub mod commit;
 mod db;
 pub mod files;
 pub mod keys;
 mod local_part;
 mod pending;
 pub mod postgres;
+pub mod quarantine;
 pub mod read;
 mod row;
 pub mod schema;
@@ -30,7 +31,7 @@ mod sqlite;
 pub mod webhooks;
 mod writer;
 
-use crate::mail::{AccountRoute, Delivery, DmarcAction, POSTMASTER};
+use crate::mail::{AccountData, AccountRoute, Delivery, DmarcAction, POSTMASTER};
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -122,8 +123,8 @@ pub trait MailStore: Send + Sync + 'static {
     fn postmaster_account(&self, domain: &str) -> Pending<Option<AccountRoute>> {
         self.find_account(POSTMASTER, domain)
     }
-    /// Lower-case addresses of the account's agents.
-    fn members(&self, account_id: i64) -> Pending<Vec<String>>;
+    /// What a plan depends on of the account: its agents' addresses and its sender rules.
+    fn account_data(&self, account_id: i64) -> Pending<AccountData>;
     /// Queues a delivery for the next group commit; the answer arrives once it is durable (or failed).
     fn submit(&self, delivery: Delivery) -> Pending<Vec<Committed>>;
     /// True when storing `incoming` more bytes would pass the configured size cap.

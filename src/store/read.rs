@@ -162,6 +162,8 @@ pub struct AccountDetail {
     pub account: Account,
     pub members: Vec<String>,
     pub notices: Vec<Notice>,
+    /// Senders the account always takes (`allow`) or never takes (`block`).
+    pub senders: Vec<SenderRuleEntry>,
 }
 
 pub async fn account_detail(conn: Conn<'_>, id: i64) -> Result<Option<AccountDetail>, StoreError> {
@@ -172,6 +174,7 @@ pub async fn account_detail(conn: Conn<'_>, id: i64) -> Result<Option<AccountDet
         account,
         members: members(conn, id).await?,
         notices: notices(conn, id).await?,
+        senders: sender_rules(conn, id).await?,
     }))
 }
 
@@ -494,6 +497,59 @@ pub async fn members(conn: Conn<'_>, account_id: i64) -> Result<Vec<String>, Sto
         "SELECT email FROM members WHERE account_id = ?1 ORDER BY email_key",
         args![account_id],
         |r| r.get(0),
+    )
+    .await
+}
+
+/// What the pipeline reads of an account for each message: its agents' addresses (lower case) and
+/// its sender rules.
+pub async fn account_data(conn: Conn<'_>, account_id: i64) -> Result<crate::mail::AccountData, StoreError> {
+    let members = all(
+        conn,
+        "SELECT email_key FROM members WHERE account_id = ?1",
+        args![account_id],
+        |r| r.get(0),
+    )
+    .await?;
+    let rules = all(
+        conn,
+        "SELECT sender, rule FROM sender_rules WHERE account_id = ?1",
+        args![account_id],
+        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
+    )
+    .await?;
+    let rules = rules
+        .into_iter()
+        .filter_map(|(sender, rule)| Some((sender, crate::mail::SenderRule::parse(&rule)?)))
+        .collect();
+    Ok(crate::mail::AccountData {
+        members,
+        senders: crate::mail::SenderRules::new(rules),
+    })
+}
+
+/// An account's sender rules, by name: what `accounts show` lists.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SenderRuleEntry {
+    /// An address, or a domain (which covers its subdomains).
+    pub sender: String,
+    /// `allow` or `block`.
+    pub rule: String,
+    pub created_at: String,
+}
+
+pub async fn sender_rules(conn: Conn<'_>, account_id: i64) -> Result<Vec<SenderRuleEntry>, StoreError> {
+    all(
+        conn,
+        "SELECT sender, rule, created_at FROM sender_rules WHERE account_id = ?1 ORDER BY rule, sender",
+        args![account_id],
+        |r| {
+            Ok(SenderRuleEntry {
+                sender: r.get(0)?,
+                rule: r.get(1)?,
+                created_at: r.get(2)?,
+            })
+        },
     )
     .await
 }

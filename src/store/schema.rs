@@ -207,6 +207,19 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE messages ADD COLUMN spam_json TEXT;
     "#,
+    // 9: each account's sender rules (allow / block), and where a released message came from.
+    r#"
+    CREATE TABLE sender_rules (
+        account_id  INTEGER NOT NULL REFERENCES accounts(id),
+        sender      TEXT NOT NULL,
+        rule        TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (account_id, sender)
+    );
+    ALTER TABLE messages ADD COLUMN released_from INTEGER;
+    CREATE INDEX messages_released_from ON messages (released_from) WHERE released_from IS NOT NULL;
+    CREATE INDEX messages_quarantined ON messages (received_at) WHERE kind = 'spam';
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -430,6 +443,21 @@ pub const POSTGRES_MIGRATIONS: &[(usize, &str)] = &[
         8,
         r#"
     ALTER TABLE messages ADD COLUMN spam_json TEXT;
+    "#,
+    ),
+    (
+        9,
+        r#"
+    CREATE TABLE sender_rules (
+        account_id  BIGINT NOT NULL REFERENCES accounts(id),
+        sender      TEXT NOT NULL,
+        rule        TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (account_id, sender)
+    );
+    ALTER TABLE messages ADD COLUMN released_from BIGINT;
+    CREATE INDEX messages_released_from ON messages (released_from) WHERE released_from IS NOT NULL;
+    CREATE INDEX messages_quarantined ON messages (received_at) WHERE kind = 'spam';
     "#,
     ),
 ];

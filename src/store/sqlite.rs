@@ -5,7 +5,7 @@
 
 use super::sql::{Conn, args, block};
 use super::{Committed, MailStore, Pending, StoreError, admin, checkpoint, files, route_of, schema, settings, writer};
-use crate::mail::{AccountRoute, Delivery, POSTMASTER};
+use crate::mail::{AccountData, AccountRoute, Delivery, POSTMASTER};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -147,14 +147,8 @@ impl MailStore for SqliteStore {
         ))
     }
 
-    fn members(&self, account_id: i64) -> Pending<Vec<String>> {
-        Pending::ready(
-            block(
-                Conn::Sqlite(&self.reader)
-                    .query("SELECT email_key FROM members WHERE account_id = ?1", args![account_id]),
-            )
-            .and_then(|rows| rows.iter().map(|r| r.get(0)).collect()),
-        )
+    fn account_data(&self, account_id: i64) -> Pending<AccountData> {
+        Pending::ready(block(super::read::account_data(Conn::Sqlite(&self.reader), account_id)))
     }
 
     fn submit(&self, delivery: Delivery) -> Pending<Vec<Committed>> {

@@ -14,6 +14,8 @@ pub struct Rspamd {
     pub password: String,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    /// The Redis that keeps the Bayes classifier's tokens, when learning is on.
+    redis: Option<Child>,
 }
 
 /// The GTUBE-like test strings rspamd acts on when its test patterns are on.
@@ -27,10 +29,52 @@ fn free_addr() -> SocketAddr {
 
 impl Rspamd {
     pub fn start() -> Rspamd {
+        Rspamd::start_with(false)
+    }
+
+    /// rspamd with a Bayes classifier kept in a Redis of its own (Debian package redis-server,
+    /// which `.ci/run` installs): what the controller's learnspam / learnham need.
+    pub fn start_learning() -> Rspamd {
+        Rspamd::start_with(true)
+    }
+
+    fn start_with(learning: bool) -> Rspamd {
         let dir = tempfile::tempdir().unwrap();
         let (normal, controller) = (free_addr(), free_addr());
         let password = "test-controller-password".to_string();
         let root = dir.path().display().to_string();
+        let (redis, classifier) = if learning {
+            let port = free_addr().port();
+            let child = Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("redis-server runs (Debian package redis-server; .ci/run installs it)");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(Instant::now() < deadline, "redis did not come up");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let classifier = format!(
+                r#"classifier "bayes" {{
+  backend = "redis"; servers = "127.0.0.1:{port}"; min_tokens = 11; min_learns = 1; autolearn = false;
+  statfile {{ symbol = "BAYES_HAM"; spam = false; }}
+  statfile {{ symbol = "BAYES_SPAM"; spam = true; }}
+}}"#
+            );
+            (Some(child), classifier)
+        } else {
+            (None, String::new())
+        };
         for sub in ["run", "db", "log"] {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         }
@@ -45,6 +89,7 @@ impl Rspamd {
 }}
 logging {{ type = "file"; filename = "{root}/log/rspamd.log"; level = "info"; }}
 actions {{ reject = 15; add_header = 6; greylist = 4; }}
+{classifier}
 worker "normal" {{ bind_socket = "{normal}"; count = 1; }}
 worker "controller" {{ bind_socket = "{controller}"; count = 1; password = "{password}"; enable_password = "{password}"; }}
 "#
@@ -75,6 +120,7 @@ worker "controller" {{ bind_socket = "{controller}"; count = 1; password = "{pas
             password,
             dir,
             child: Some(child),
+            redis,
         };
         rspamd.wait_ready();
         rspamd
@@ -130,8 +176,37 @@ fn rspamd_binary() -> PathBuf {
     "rspamd".into()
 }
 
+impl Rspamd {
+    /// How many messages the controller has learned (its `/stat`).
+    pub fn learned(&self) -> i64 {
+        use std::io::{Read, Write};
+        let mut s = TcpStream::connect(self.controller).unwrap();
+        write!(
+            s,
+            "GET /stat HTTP/1.1\r\nHost: rspamd\r\nPassword: {}\r\nConnection: close\r\n\r\n",
+            self.password
+        )
+        .unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        let body = out.split("\r\n\r\n").nth(1).unwrap_or("");
+        let stat: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("/stat: {e}: {out}"));
+        stat["learned"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("/stat has no `learned`: {stat}"))
+    }
+
+    pub fn controller_url(&self) -> String {
+        format!("http://{}", self.controller)
+    }
+}
+
 impl Drop for Rspamd {
     fn drop(&mut self) {
         self.stop();
+        if let Some(mut redis) = self.redis.take() {
+            let _ = redis.kill();
+            let _ = redis.wait();
+        }
     }
 }

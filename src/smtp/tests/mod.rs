@@ -14,7 +14,7 @@ mod session;
 
 use super::{Context, run_session};
 use crate::config::Config;
-use crate::mail::{AccountRoute, Delivery};
+use crate::mail::{AccountData, AccountRoute, Delivery};
 use crate::store::{Committed, MailStore, Pending, StoreError};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -94,11 +94,14 @@ impl MailStore for TestStore {
         Pending::ready(Ok(Some(Self::route(9, true))))
     }
 
-    fn members(&self, account_id: i64) -> Pending<Vec<String>> {
-        Pending::ready(Ok(if account_id == 1 {
-            vec!["agent@acme.example".into()]
-        } else {
-            Vec::new()
+    fn account_data(&self, account_id: i64) -> Pending<AccountData> {
+        Pending::ready(Ok(AccountData {
+            members: if account_id == 1 {
+                vec!["agent@acme.example".into()]
+            } else {
+                Vec::new()
+            },
+            senders: Default::default(),
         }))
     }
 

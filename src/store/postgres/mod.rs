@@ -28,7 +28,7 @@ use super::commit::{Queued, commit_batch};
 use super::pending::{Answer, Pending};
 use super::sql::{Conn, args};
 use super::{Committed, MailStore, StoreError, admin, route_of, settings};
-use crate::mail::{AccountRoute, Delivery, POSTMASTER};
+use crate::mail::{AccountData, AccountRoute, Delivery, POSTMASTER};
 use deadpool_postgres::Pool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -51,7 +51,7 @@ pub struct PostgresStore {
     pool: Pool,
     by_address: Arc<recent::Recent<(String, String), Option<AccountRoute>>>,
     by_id: Arc<recent::Recent<i64, Option<AccountRoute>>>,
-    members: Arc<recent::Recent<i64, Vec<String>>>,
+    account_data: Arc<recent::Recent<i64, AccountData>>,
     queue: Mutex<Option<mpsc::UnboundedSender<Queued>>>,
     writers: Mutex<Option<std::thread::JoinHandle<()>>>,
     health: Arc<Health>,
@@ -151,7 +151,7 @@ impl PostgresStore {
             pool,
             by_address: Arc::new(recent::Recent::new()),
             by_id: Arc::new(recent::Recent::new()),
-            members: Arc::new(recent::Recent::new()),
+            account_data: Arc::new(recent::Recent::new()),
             queue: Mutex::new(Some(queue)),
             writers: Mutex::new(Some(writers)),
             health,
@@ -274,20 +274,12 @@ impl MailStore for PostgresStore {
         })
     }
 
-    fn members(&self, account_id: i64) -> Pending<Vec<String>> {
+    fn account_data(&self, account_id: i64) -> Pending<AccountData> {
         self.remembered(
-            &self.members,
+            &self.account_data,
             account_id,
             |_| true,
-            move |c| {
-                Box::pin(async move {
-                    c.query("SELECT email_key FROM members WHERE account_id = ?1", args![account_id])
-                        .await?
-                        .iter()
-                        .map(|r| r.get(0))
-                        .collect()
-                })
-            },
+            move |c| Box::pin(super::read::account_data(c, account_id)),
         )
     }
 

@@ -1,0 +1,162 @@
+//! Moves into and out of the quarantine that are not deliveries: a person marking a filed message
+//! as spam (and undoing the contact only that message made), and the purge of quarantined mail
+//! past `[spam] quarantine_days`. A release goes the other way through the delivery path
+//! (`commit::commit_one` with `Delivery::release`), so it files exactly as new mail does.
+
+use super::StoreError;
+use super::admin::delete_message;
+use super::apply::{NewEvent, insert_events};
+use super::sql::{Conn, args};
+use serde_json::json;
+
+/// What marking a message as spam did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarkedSpam {
+    /// Moved to the quarantine; the contact that only this message had made was deleted.
+    Moved {
+        contact_deleted: Option<i64>,
+    },
+    /// It was in the quarantine already.
+    AlreadySpam,
+    NotFound,
+}
+
+/// Moves a filed message to its account's quarantine (kind `spam`, out of its conversation, no
+/// contact), in one transaction with its events: `conversation.deleted` when the conversation held
+/// only this message, `message.quarantined`, and `contact.deleted` when nothing else of that
+/// contact remains (no other message, no conversation).
+pub async fn mark_spam(conn: Conn<'_>, message_id: i64) -> Result<MarkedSpam, StoreError> {
+    conn.begin().await?;
+    let outcome = mark_spam_in(conn, message_id).await;
+    let finish = match &outcome {
+        Ok(MarkedSpam::Moved { .. }) => conn.batch("COMMIT").await,
+        _ => conn.batch("ROLLBACK").await,
+    };
+    match (outcome, finish) {
+        (Ok(outcome), Ok(())) => Ok(outcome),
+        (Err(e), _) | (Ok(_), Err(e)) => {
+            let _ = conn.batch("ROLLBACK").await;
+            Err(e)
+        }
+    }
+}
+
+async fn mark_spam_in(conn: Conn<'_>, message_id: i64) -> Result<MarkedSpam, StoreError> {
+    let Some(row) = conn
+        .query_opt(
+            "SELECT account_id, contact_id, conversation_id, kind, subject, from_email, queue_id FROM messages WHERE id = ?1",
+            args![message_id],
+        )
+        .await?
+    else {
+        return Ok(MarkedSpam::NotFound);
+    };
+    let (account_id, contact, conversation, kind): (i64, Option<i64>, Option<i64>, String) =
+        (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+    if kind == "spam" {
+        return Ok(MarkedSpam::AlreadySpam);
+    }
+    conn.execute(
+        "UPDATE messages SET kind = 'spam', contact_id = NULL, conversation_id = NULL WHERE id = ?1",
+        args![message_id],
+    )
+    .await?;
+    conn.execute("DELETE FROM notices WHERE message_id = ?1", args![message_id])
+        .await?;
+    let mut events = Vec::new();
+    if let Some(conversation) = conversation {
+        conn.execute(
+            "UPDATE conversations SET message_count = message_count - 1 WHERE id = ?1",
+            args![conversation],
+        )
+        .await?;
+        // A conversation that held only this message goes with it.
+        let emptied: Option<i64> = conn
+            .value(
+                "DELETE FROM conversations WHERE id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.conversation_id = ?1) RETURNING id",
+                args![conversation],
+            )
+            .await?;
+        if emptied.is_some() {
+            events.push(NewEvent {
+                kind: "conversation.deleted",
+                account_id,
+                data: json!({"conversation_id": conversation, "contact_id": contact, "reason": "spam"}),
+            });
+        }
+    }
+    events.push(NewEvent {
+        kind: "message.quarantined",
+        account_id,
+        data: json!({
+            "message_id": message_id,
+            "conversation_id": null,
+            "contact_id": null,
+            "contact_created": false,
+            "automation": false,
+            "kind": "spam",
+            "queue_id": row.get::<String>(6)?,
+            "subject": row.get::<Option<String>>(4)?,
+            "from_email": row.get::<Option<String>>(5)?,
+            "marked_spam": true,
+        }),
+    });
+    let mut contact_deleted = None;
+    if let Some(contact) = contact {
+        let others: Option<i64> = conn
+            .value("SELECT count(*) FROM messages WHERE contact_id = ?1", args![contact])
+            .await?;
+        if others.unwrap_or(0) == 0 {
+            let email: Option<String> = conn
+                .value(
+                    "DELETE FROM contacts WHERE id = ?1
+                     AND NOT EXISTS (SELECT 1 FROM conversations WHERE conversations.contact_id = ?1) RETURNING email",
+                    args![contact],
+                )
+                .await?;
+            if let Some(email) = email {
+                contact_deleted = Some(contact);
+                events.push(NewEvent {
+                    kind: "contact.deleted",
+                    account_id,
+                    data: json!({"contact_id": contact, "email": email, "reason": "spam"}),
+                });
+            }
+        }
+    }
+    insert_events(conn, &events, &crate::time::now_rfc3339()).await?;
+    Ok(MarkedSpam::Moved { contact_deleted })
+}
+
+/// Deletes quarantined messages received before `cutoff` (RFC 3339), at most `limit` of them in one
+/// transaction; how many went.
+pub async fn purge(conn: Conn<'_>, cutoff: &str, limit: i64) -> Result<usize, StoreError> {
+    let ids: Vec<i64> = conn
+        .query(
+            "SELECT id FROM messages WHERE kind = 'spam' AND received_at < ?1 ORDER BY received_at LIMIT ?2",
+            args![cutoff, limit],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    conn.begin().await?;
+    for id in &ids {
+        if let Err(e) = delete_message(conn, *id).await {
+            let _ = conn.batch("ROLLBACK").await;
+            return Err(e);
+        }
+    }
+    conn.batch("COMMIT").await?;
+    Ok(ids.len())
+}
+
+/// Where a released message went: the id of the message filed from the quarantined `id`.
+pub async fn released_as(conn: Conn<'_>, id: i64) -> Result<Option<i64>, StoreError> {
+    conn.value("SELECT id FROM messages WHERE released_from = ?1", args![id])
+        .await
+}

@@ -11,6 +11,7 @@ use crate::api::{self, ApiState, error};
 use crate::metrics::METRICS;
 use crate::smtp::Context;
 use crate::store::MailStore;
+use crate::web::WebState;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -42,8 +43,9 @@ pub struct Health {
     pub listening: AtomicBool,
 }
 
-/// The routes with their bounds, ready to serve: the operator's two, and the API's under `/v1`.
-pub fn router(health: Arc<Health>, api: ApiState) -> Router {
+/// The routes with their bounds, ready to serve: the operator's two, the API's under `/v1`, and
+/// the web inbox under `/inbox`.
+pub fn router(health: Arc<Health>, api: ApiState, web: WebState) -> Router {
     let operator = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -51,6 +53,7 @@ pub fn router(health: Arc<Health>, api: ApiState) -> Router {
     let answered_at_once = Router::new()
         .merge(operator)
         .merge(api::routes().with_state(api.clone()))
+        .merge(crate::web::routes().with_state(web))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
@@ -89,7 +92,12 @@ pub async fn serve(
     api: ApiState,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let app = router(health, api);
+    let web = WebState {
+        db: api.db.clone(),
+        review: Arc::clone(&api.review),
+        tls: ctx.config.http.tls,
+    };
+    let app = router(health, api, web);
     let tls = ctx.config.http.tls;
     loop {
         let (stream, peer) = tokio::select! {
@@ -137,11 +145,12 @@ async fn json_errors(request: axum::extract::Request, next: axum::middleware::Ne
         return response;
     }
     let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+    // JSON errors are the API's; HTML ones are the web inbox's pages.
+    let shaped = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        let v = v.as_bytes();
+        v.starts_with(b"application/json") || v.starts_with(b"text/html")
+    });
+    if !(status.is_client_error() || status.is_server_error()) || shaped {
         return response;
     }
     let code = match status {

@@ -21,6 +21,7 @@
 //! that links inboxd) mint reply addresses with [`routing::Router::mint_reply_address`] and register
 //! outbound mail with [`store::admin::Admin`].
 
+pub mod activity;
 pub mod api;
 pub mod auth;
 pub mod cli;
@@ -35,4 +36,5 @@ pub mod smtp;
 pub mod spam;
 pub mod store;
 pub mod time;
+pub mod web;
 pub mod webhooks;

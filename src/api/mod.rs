@@ -58,6 +58,16 @@ pub struct ApiError {
     message: std::borrow::Cow<'static, str>,
 }
 
+impl ApiError {
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
@@ -385,7 +395,13 @@ async fn attachment(
     Path((id, index)): Path<(i64, usize)>,
 ) -> Result<Response, ApiError> {
     let scope = scope(&db, &headers).await?;
-    let found = with(&db, move |c| {
+    attachment_download(&db, scope, id, index).await
+}
+
+/// Message `id`'s attachment `index` as a download, when `scope` sees the message (the API's and
+/// the web inbox's).
+pub(crate) async fn attachment_download(db: &Db, scope: Scope, id: i64, index: usize) -> Result<Response, ApiError> {
+    let found = with(db, move |c| {
         Box::pin(async move {
             match read::message(c, id).await? {
                 Some(message) if scope.sees(message.account_id) => {

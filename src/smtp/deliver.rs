@@ -12,6 +12,7 @@
 
 use super::context::Context;
 use super::reply::{self, Reply};
+use crate::activity::{ACTIVITY, Outcome};
 use crate::auth::{self, AuthInput};
 use crate::config::SpamFailure;
 use crate::ingest::screening::{self, Screening};
@@ -39,8 +40,20 @@ pub(super) struct Received {
     pub started: Instant,
 }
 
-/// Runs the pipeline for one message; the reply says what became of it.
+/// Runs the pipeline for one message; the reply says what became of it (and the activity chart
+/// counts it).
 pub(super) async fn deliver(ctx: &Context, received: Received) -> Reply {
+    let (reply, quarantined) = pipeline(ctx, received).await;
+    ACTIVITY.record(match reply.code {
+        250 if quarantined => Outcome::Quarantined,
+        250 => Outcome::Accepted,
+        code => Outcome::Refused(code),
+    });
+    reply
+}
+
+/// The pipeline; the reply, and whether the message went to the quarantine of every account.
+async fn pipeline(ctx: &Context, received: Received) -> (Reply, bool) {
     let Received {
         envelope,
         mut raw,
@@ -69,7 +82,7 @@ pub(super) async fn deliver(ctx: &Context, received: Received) -> Reply {
     {
         tracing::info!(%queue_id, accounts = ?account_ids, %from, size, result = 550,
             from_domain = result.from_domain.as_deref().unwrap_or(""), "message refused: DMARC policy reject");
-        return reply::DMARC_REJECT;
+        return (reply::DMARC_REJECT, false);
     }
     trace_len = add_authentication_results(ctx, &mut raw, trace_len, auth.as_ref());
     if !trusted {
@@ -88,7 +101,7 @@ pub(super) async fn deliver(ctx: &Context, received: Received) -> Reply {
                 Err(why) => match ctx.config.spam.on_failure {
                     SpamFailure::Tempfail => {
                         tracing::warn!(%queue_id, %from, error = %why, result = 451, "spam filter unavailable: deferred");
-                        return reply::SPAM_UNSCORED;
+                        return (reply::SPAM_UNSCORED, false);
                     }
                     SpamFailure::Accept => {
                         tracing::warn!(%queue_id, %from, error = %why, "spam filter unavailable: filed unscored");
@@ -104,7 +117,7 @@ pub(super) async fn deliver(ctx: &Context, received: Received) -> Reply {
     let rules = accounts.values().any(|a| !a.senders.is_empty());
     if !rules && let Some(refusal) = spam.as_ref().and_then(|v| refusal(v.action)) {
         log_spam_refusal(&queue_id, &account_ids, &from, size, spam.as_ref(), &refusal);
-        return refusal;
+        return (refusal, false);
     }
     if spam.is_some() || unscored {
         let header = crate::spam::status_header(spam.as_ref(), unscored);
@@ -122,7 +135,7 @@ pub(super) async fn deliver(ctx: &Context, received: Received) -> Reply {
             Ok(prepared) => prepared,
             Err(e) => {
                 tracing::error!(%queue_id, error = %e, "message preparation failed");
-                return reply::STORAGE_FAILED;
+                return (reply::STORAGE_FAILED, false);
             }
         }
     } else {
@@ -140,8 +153,9 @@ pub(super) async fn deliver(ctx: &Context, received: Received) -> Reply {
         } else {
             log_spam_refusal(&queue_id, &account_ids, &from, size, delivery.spam.as_ref(), &refusal);
         }
-        return refusal;
+        return (refusal, false);
     }
+    let quarantined = delivery.plans.iter().all(|p| p.kind == crate::mail::Kind::Spam);
     let outcome = ctx.store.submit(delivery).await;
     let elapsed_ms = started.elapsed().as_millis() as u64;
     let (refusal, why) = match outcome {
@@ -149,14 +163,17 @@ pub(super) async fn deliver(ctx: &Context, received: Received) -> Reply {
             let duplicate = committed.iter().all(|c| c.duplicate);
             tracing::info!(%queue_id, accounts = ?account_ids, %from, size, duplicate,
                 result = "250", elapsed_ms, "message accepted");
-            return Reply::owned(250, "2.0.0", format!("Ok: queued as {queue_id}"));
+            return (
+                Reply::owned(250, "2.0.0", format!("Ok: queued as {queue_id}")),
+                quarantined,
+            );
         }
         Err(StoreError::Full(why)) => (reply::STORAGE_FULL, why),
         Err(StoreError::Failed(why)) => (reply::STORAGE_FAILED, why),
     };
     tracing::warn!(%queue_id, accounts = ?account_ids, %from, size,
         result = refusal.code, error = %why, elapsed_ms, "message not accepted");
-    refusal
+    (refusal, false)
 }
 
 /// rspamd's verdict on the message (after our trace headers) with its envelope. The bytes are

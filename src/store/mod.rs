@@ -25,6 +25,7 @@ pub mod quarantine;
 pub mod read;
 mod row;
 pub mod schema;
+pub mod sessions;
 pub mod settings;
 pub mod sql;
 mod sqlite;

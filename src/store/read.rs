@@ -553,3 +553,66 @@ pub async fn sender_rules(conn: Conn<'_>, account_id: i64) -> Result<Vec<SenderR
     )
     .await
 }
+
+/// What the web inbox's list shows of a conversation beside its row: the last message's new text
+/// (a preview), the kinds of its messages and whether one was suspicious.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationSummary {
+    pub preview: String,
+    pub kinds: Vec<String>,
+    pub suspicious: bool,
+}
+
+/// [`ConversationSummary`] of each of `ids` (one statement for a page of them).
+pub async fn conversation_summaries(
+    conn: Conn<'_>,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, ConversationSummary>, StoreError> {
+    let mut out: std::collections::HashMap<i64, ConversationSummary> = std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    // Integers only: formatting them into the statement cannot inject anything.
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let rows = conn
+        .query(
+            &format!(
+                "SELECT conversation_id, kind, flags, coalesce(reply_text, text, '') FROM messages
+                 WHERE conversation_id IN ({list}) ORDER BY id"
+            ),
+            args![],
+        )
+        .await?;
+    for r in &rows {
+        let conversation: i64 = r.get(0)?;
+        let kind: String = r.get(1)?;
+        let flags: String = r.get(2)?;
+        let text: String = r.get(3)?;
+        let summary = out.entry(conversation).or_default();
+        if !summary.kinds.contains(&kind) {
+            summary.kinds.push(kind);
+        }
+        summary.suspicious |= flags.contains("\"suspicious\"");
+        let preview: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        summary.preview = preview.chars().take(160).collect();
+    }
+    Ok(out)
+}
+
+/// Each account's stored messages and how many of them are quarantined.
+pub async fn message_counts(conn: Conn<'_>) -> Result<std::collections::HashMap<i64, (i64, i64)>, StoreError> {
+    let rows = conn
+        .query(
+            "SELECT account_id, count(*), sum(CASE WHEN kind = 'spam' THEN 1 ELSE 0 END) FROM messages GROUP BY account_id",
+            args![],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.get::<i64>(0)?,
+                (r.get::<i64>(1)?, r.get::<Option<i64>>(2)?.unwrap_or(0)),
+            ))
+        })
+        .collect()
+}

@@ -220,6 +220,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_released_from ON messages (released_from) WHERE released_from IS NOT NULL;
     CREATE INDEX messages_quarantined ON messages (received_at) WHERE kind = 'spam';
     "#,
+    // 10: sessions of the web inbox (signed in with an API key).
+    r#"
+    CREATE TABLE web_sessions (
+        token_hash  TEXT PRIMARY KEY,
+        key_id      INTEGER NOT NULL REFERENCES api_keys(id),
+        csrf        TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        expires_at  INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -458,6 +468,18 @@ pub const POSTGRES_MIGRATIONS: &[(usize, &str)] = &[
     ALTER TABLE messages ADD COLUMN released_from BIGINT;
     CREATE INDEX messages_released_from ON messages (released_from) WHERE released_from IS NOT NULL;
     CREATE INDEX messages_quarantined ON messages (received_at) WHERE kind = 'spam';
+    "#,
+    ),
+    (
+        10,
+        r#"
+    CREATE TABLE web_sessions (
+        token_hash  TEXT PRIMARY KEY,
+        key_id      BIGINT NOT NULL REFERENCES api_keys(id),
+        csrf        TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        expires_at  BIGINT NOT NULL
+    );
     "#,
     ),
 ];

@@ -208,7 +208,7 @@ fn migrate_applies_the_schema_and_refuses_a_newer_one() {
     let out = migrate();
     let said = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{said}");
-    assert!(said.contains("schema 0 -> 9"), "{said}");
+    assert!(said.contains("schema 0 -> 10"), "{said}");
     let out = migrate();
     assert!(String::from_utf8_lossy(&out.stderr).contains("schema 8 is current"));
     // A database a newer build migrated: this build refuses it, with the reason.
@@ -220,7 +220,7 @@ fn migrate_applies_the_schema_and_refuses_a_newer_one() {
     let said = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success());
     assert!(
-        said.contains("schema version 99 is newer than this inboxd knows (9)"),
+        said.contains("schema version 99 is newer than this inboxd knows (10)"),
         "{said}"
     );
 }

@@ -1,0 +1,204 @@
+//! The web inbox in a real browser: a real `inboxd serve` (SQLite, a real rspamd for the
+//! quarantine) with its HTTP door on loopback, and Debian's headless chromium driven by
+//! playwright-core (`tests/web/e2e.cjs`; `.ci/run` installs chromium and the npm package under
+//! `target/web-test`, and this test does so too when they are missing). Screenshots of each page
+//! land in `target/web-screenshots/` (the test's artifacts). Also, without a browser: what every
+//! page is sent with, and that nothing under `/inbox` but the sign-in form answers without a session.
+
+mod common;
+
+use common::rspamd::{GTUBE_ADD_HEADER, GTUBE_REJECT, Rspamd};
+use common::*;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const PLAYWRIGHT: &str = "playwright-core@1.65.1";
+
+/// Where playwright-core is (installed from npm on first use).
+fn node_modules() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/web-test");
+    let modules = dir.join("node_modules");
+    if !modules.join("playwright-core").exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        let status = Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg(PLAYWRIGHT)
+            .status()
+            .expect("npm runs (Debian package npm; .ci/run installs it)");
+        assert!(status.success(), "npm install {PLAYWRIGHT}");
+    }
+    modules
+}
+
+fn chromium() -> String {
+    let out = Command::new("sh").args(["-c", "command -v chromium"]).output().unwrap();
+    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        !path.is_empty(),
+        "chromium is needed (Debian package chromium; .ci/run installs it)"
+    );
+    path
+}
+
+fn get(http: SocketAddr, path: &str, cookie: Option<&str>) -> (u16, String, String) {
+    let mut s = TcpStream::connect(http).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n{cookie}Connection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    (out[9..12].parse().unwrap(), head.to_string(), body.to_string())
+}
+
+#[test]
+fn the_web_inbox_in_a_real_browser() {
+    let rspamd = Rspamd::start();
+    let server = builder()
+        .set("spam.rspamd_url", rspamd.url())
+        .set("http.listen", "127.0.0.1:0")
+        .start();
+    let http = server.http_addr.unwrap();
+    let (acme, other) = (server.create_account("Acme"), server.create_account("Other"));
+    let key = |account: Option<i64>| {
+        let mut args = vec!["api-keys".to_string(), "create".into(), "web".into()];
+        if let Some(a) = account {
+            args.extend(["--account".into(), a.to_string()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        server.json(&args)["secret"].as_str().unwrap().to_string()
+    };
+    let (platform, acme_key) = (key(None), key(Some(acme.id)));
+
+    // A forwarding confirmation, a quarantined message, a subject with markup, a refused spam.
+    let confirmation = message(
+        &[
+            ("From", "Gmail Team <forwarding-noreply@google.com>"),
+            ("To", &acme.address),
+            (
+                "Subject",
+                "(#468201937) Gmail Forwarding Confirmation - Receive Mail from agent.smith@gmail.com",
+            ),
+        ],
+        "agent.smith@gmail.com has requested to automatically forward mail to your email\r\naddress x@inbox.localhost.\r\nConfirmation code: 468201937\r\n\r\nTo allow agent.smith@gmail.com to automatically forward mail to your address,\r\nplease click the link below to confirm the request:\r\n\r\nhttps://mail-settings.google.com/mail/vf-%5BANGjdJ9abc%5D-xyz\r\n",
+    );
+    server
+        .send("bounce@google.com", &[&acme.address], &confirmation)
+        .expect(250, "2.0.0");
+    let held = message(
+        &[
+            ("From", "Billing <billing@vendor.example>"),
+            ("To", &acme.address),
+            ("Subject", "Your invoice is overdue"),
+        ],
+        GTUBE_ADD_HEADER,
+    );
+    server
+        .send("billing@vendor.example", &[&acme.address], &held)
+        .expect(250, "2.0.0");
+    let held_id = server.json(&["quarantine", "list", "--account", &acme.id.to_string()])[0]["id"]
+        .as_i64()
+        .unwrap();
+    let markup = "<script>alert(1)</script> <b>bold</b> offer";
+    let marked = message(
+        &[
+            ("From", "Mallory <mallory@evil.example>"),
+            ("To", &acme.address),
+            ("Subject", markup),
+        ],
+        "<img src=x onerror=alert(2)> hello",
+    );
+    server
+        .send("mallory@evil.example", &[&acme.address], &marked)
+        .expect(250, "2.0.0");
+    let refused = message(&[("From", "x@spam.example"), ("Subject", "Cheap")], GTUBE_REJECT);
+    assert_eq!(server.send("x@spam.example", &[&acme.address], &refused).code, 550);
+
+    // Without a browser: nothing under /inbox answers without a session but the sign-in form.
+    for path in [
+        "/inbox",
+        "/inbox/accounts",
+        "/inbox/assets/app.js",
+        "/inbox/activity",
+        "/inbox/conversations/1",
+    ] {
+        let (code, head, _) = get(http, path, None);
+        assert_eq!(code, 303, "{path}: {head}");
+        assert!(head.to_lowercase().contains("location: /inbox/sign-in"), "{head}");
+    }
+    let (code, head, body) = get(http, "/inbox/sign-in", None);
+    assert_eq!(code, 200);
+    let head = head.to_lowercase();
+    assert!(
+        head.contains("content-security-policy: default-src 'none'; script-src 'self'; style-src 'sha256-"),
+        "{head}"
+    );
+    assert!(
+        head.contains("frame-ancestors 'none'") && head.contains("x-content-type-options: nosniff"),
+        "{head}"
+    );
+    assert!(
+        body.contains("<form method=\"post\" action=\"/inbox/sign-in\">"),
+        "{body}"
+    );
+
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/web-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let smtp = server.addr;
+    let out = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web/e2e.cjs"))
+        .env("NODE_PATH", node_modules())
+        .env("BASE", format!("http://{http}"))
+        .env("SMTP", smtp.to_string())
+        .env("CHROMIUM", chromium())
+        .env("SHOTS", &shots)
+        .env("PLATFORM_KEY", &platform)
+        .env("ACME_KEY", &acme_key)
+        .env("ACME_ID", acme.id.to_string())
+        .env("ACME_ADDRESS", &acme.address)
+        .env("OTHER_ID", other.id.to_string())
+        .env("HELD_ID", held_id.to_string())
+        .env("MARKUP_SUBJECT", markup)
+        .output()
+        .expect("node runs (Debian package nodejs; .ci/run installs it)");
+    let said = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the browser run failed:\n{said}\n{err}");
+    assert!(said.contains("all ok"), "{said}");
+
+    // What the browser did is in the store: the released message made its contact then.
+    let contacts: Vec<String> = server
+        .contacts(acme.id)
+        .iter()
+        .map(|c| c["email"].as_str().unwrap().to_string())
+        .collect();
+    assert!(contacts.contains(&"billing@vendor.example".to_string()), "{contacts:?}");
+    assert!(contacts.contains(&"dana@customer.example".to_string()), "{contacts:?}");
+    assert_eq!(server.count("SELECT count(*) FROM messages WHERE kind = 'spam'"), 0);
+    assert_eq!(
+        server.count("SELECT count(*) FROM web_sessions"),
+        1,
+        "the signed-out session is gone; the account key's lives"
+    );
+    for page in [
+        "sign-in",
+        "accounts",
+        "inbox",
+        "conversation",
+        "contact",
+        "quarantine",
+        "activity",
+        "inbox-360-dark",
+    ] {
+        let file = shots.join(format!("{page}.png"));
+        assert!(
+            std::fs::metadata(&file).is_ok_and(|m| m.len() > 1000),
+            "{}",
+            file.display()
+        );
+    }
+}

@@ -73,7 +73,7 @@ fn two_hosts_starting_at_once_on_an_empty_database_migrate_it_once() {
     let said = String::from_utf8_lossy(&shown.stderr);
     assert!(shown.status.success(), "{said}");
     assert!(
-        said.contains("database: PostgreSQL 15.") && said.contains(", schema 8 (this build knows 8)"),
+        said.contains("database: PostgreSQL 15.") && said.contains(", schema 10 (this build knows 10)"),
         "{said}"
     );
 }
@@ -393,7 +393,7 @@ fn a_host_refuses_to_start_on_a_schema_newer_than_it_knows() {
         .unwrap();
     let out = server.cli(&["migrate"]);
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("schema 8 is current"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("schema 10 is current"));
 }
 
 #[test]

@@ -118,6 +118,9 @@ on_both_backends! {
         let password = builder.dir().join("controller.password");
         std::fs::write(&password, format!("{}\n", rspamd.password)).unwrap();
         let server = builder.set("spam.controller_password_file", password.display().to_string()).start();
+        let said = ok(&server, &["check-config"]);
+        assert!(said.contains(&format!("mark-spam/mark-ham teach its controller at {}", rspamd.controller_url())), "{said}");
+        assert!(said.contains("quarantine kept 30 days"), "{said}");
         let acme = server.create_account("Acme");
         let send = |from: &str, n: u32| {
             let m = mail(from, &format!("Offer {n}"), &format!("<offer-{n}@x.example>"), &prose(&format!("offer{n}")));

@@ -202,3 +202,119 @@ fn the_web_inbox_in_a_real_browser() {
         );
     }
 }
+
+/// Signs in over plain HTTP (the form post a browser makes); the session cookie's `name=value`.
+fn sign_in(http: SocketAddr, key: &str) -> String {
+    let mut s = TcpStream::connect(http).unwrap();
+    let body = format!("key={key}");
+    write!(
+        s,
+        "POST /inbox/sign-in HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 303"), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.to_lowercase().starts_with("set-cookie: inboxd_session="))
+        .unwrap_or_else(|| panic!("no session cookie: {out}"));
+    let cookie = line["set-cookie: ".len()..].split(';').next().unwrap().to_string();
+    assert!(
+        line.contains("HttpOnly") && line.contains("SameSite=Strict") && !line.contains("Secure"),
+        "{line}"
+    );
+    cookie
+}
+
+#[test]
+fn the_inbox_pages_by_cursor_and_serves_bodies_and_attachments_safely() {
+    let server = builder().set("http.listen", "127.0.0.1:0").start();
+    let http = server.http_addr.unwrap();
+    let acme = server.create_account("Acme");
+    let key = server.json(&["api-keys", "create", "web", "--account", &acme.id.to_string()])["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut c = server.connect();
+    c.ehlo();
+    for n in 0..55 {
+        let from = format!("customer{n}@example.org");
+        let m = message(&[("From", &from), ("Subject", &format!("Question {n}"))], "Hello");
+        c.transaction(&from, &[&acme.address], m.as_bytes())
+            .expect(250, "2.0.0");
+    }
+    let html = "From: Ann <ann@customer.example>\r\nSubject: Styled\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/html\r\n\r\n\
+        <p>Hi <script>alert(1)</script></p>\r\n--B\r\nContent-Type: text/csv; name=\"a.csv\"\r\n\
+        Content-Disposition: attachment; filename=\"a.csv\"\r\n\r\n1,2\r\n--B--\r\n";
+    c.transaction("ann@customer.example", &[&acme.address], html.as_bytes())
+        .expect(250, "2.0.0");
+    c.quit();
+    let cookie = sign_in(http, &key);
+
+    // 56 conversations: a page of 50, then 6 after the cursor of the last one shown.
+    let (code, _, first) = get(http, &format!("/inbox/accounts/{}", acme.id), Some(&cookie));
+    assert_eq!(code, 200);
+    assert_eq!(first.matches("href=\"/inbox/conversations/").count(), 50);
+    let next = first
+        .split("href=\"")
+        .find(|s| s.contains("cursor="))
+        .map(|s| s.split('"').next().unwrap().replace("&amp;", "&"))
+        .expect("a link to the next page");
+    let (code, _, second) = get(http, &next, Some(&cookie));
+    assert_eq!(code, 200);
+    assert_eq!(second.matches("href=\"/inbox/conversations/").count(), 6);
+    assert!(
+        second.contains("Question 0") && !second.contains("rel=\"next\""),
+        "the oldest, and no further page"
+    );
+    let (code, _, searched) = get(
+        http,
+        &format!("/inbox/accounts/{}?q=customer54", acme.id),
+        Some(&cookie),
+    );
+    assert_eq!(code, 200);
+    assert_eq!(searched.matches("href=\"/inbox/conversations/").count(), 1);
+
+    // The HTML body: only in a sandboxed iframe, served under a sandboxing policy of its own.
+    let id = server.count("SELECT id FROM messages WHERE subject = 'Styled'");
+    let conversation = server.count("SELECT conversation_id FROM messages WHERE subject = 'Styled'");
+    let (_, _, page) = get(http, &format!("/inbox/conversations/{conversation}"), Some(&cookie));
+    assert!(page.contains("<iframe class=\"html-body\" sandbox=\"\""), "{page}");
+    assert!(!page.contains("<script>alert"), "the body is never part of the page");
+    let (code, head, body) = get(http, &format!("/inbox/messages/{id}/html"), Some(&cookie));
+    assert_eq!(code, 200);
+    assert!(
+        head.to_lowercase()
+            .contains("content-security-policy: sandbox; default-src 'none'"),
+        "{head}"
+    );
+    assert!(body.contains("<p>Hi"), "{body}");
+    // The attachment: a download.
+    let (code, head, body) = get(http, &format!("/inbox/messages/{id}/attachments/0"), Some(&cookie));
+    assert_eq!(code, 200, "{head}");
+    assert!(head.contains("attachment; filename=\"a.csv\""), "{head}");
+    assert_eq!(body.trim(), "1,2");
+    // Another key's session sees none of it.
+    let other = server.create_account("Other");
+    let other_key = server.json(&["api-keys", "create", "o", "--account", &other.id.to_string()])["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let theirs = sign_in(http, &other_key);
+    for path in [
+        format!("/inbox/messages/{id}/html"),
+        format!("/inbox/messages/{id}/attachments/0"),
+        format!("/inbox/messages/{id}/raw"),
+        format!("/inbox/conversations/{conversation}"),
+    ] {
+        assert_eq!(get(http, &path, Some(&theirs)).0, 404, "{path}");
+    }
+    // A revoked key ends its sessions at once.
+    let keys = server.json(&["api-keys", "list"]);
+    let key_id = keys.as_array().unwrap().iter().find(|k| k["name"] == "web").unwrap()["id"].to_string();
+    assert!(server.cli(&["api-keys", "revoke", &key_id]).status.success());
+    assert_eq!(get(http, &format!("/inbox/accounts/{}", acme.id), Some(&cookie)).0, 303);
+}

@@ -183,7 +183,14 @@ fn spam_line(config: &Config) -> String {
             crate::config::SpamFailure::Accept => "accept",
             crate::config::SpamFailure::Tempfail => "tempfail",
         };
-        return format!("spam: scored by rspamd at {url} (on failure: {on_failure})");
+        let learning = match &config.spam.controller_url {
+            Some(controller) => format!("mark-spam/mark-ham teach its controller at {controller}"),
+            None => "mark-spam/mark-ham teach nothing ([spam] controller_url is unset)".to_string(),
+        };
+        return format!(
+            "spam: scored by rspamd at {url} (on failure: {on_failure}); {learning}; quarantine kept {} days",
+            config.spam.quarantine_days
+        );
     }
     let public =
         config.server.listen.iter().chain(&config.server.listen_tls).any(|a| {

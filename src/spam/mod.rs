@@ -35,8 +35,10 @@ struct Answer {
     action: String,
     score: f64,
     required_score: f64,
+    /// Only the names are kept; each symbol's details (score, description, options) are skipped
+    /// unparsed, which is most of the answer's bytes.
     #[serde(default)]
-    symbols: BTreeMap<String, serde_json::Value>,
+    symbols: BTreeMap<String, serde::de::IgnoredAny>,
 }
 
 impl Scanner {

@@ -9,7 +9,6 @@ mod common;
 use common::rspamd::{GTUBE_ADD_HEADER, Rspamd};
 use common::*;
 use serde_json::Value;
-use std::io::{Read, Write};
 use std::time::Duration;
 
 fn mail(from: &str, subject: &str, message_id: &str, body: &str) -> String {
@@ -22,14 +21,6 @@ fn mail(from: &str, subject: &str, message_id: &str, body: &str) -> String {
         ],
         body,
     )
-}
-
-fn event_types(server: &Server) -> Vec<String> {
-    server
-        .events(0)
-        .iter()
-        .map(|e| e["type"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// The command's stderr, after checking it succeeded.
@@ -60,7 +51,7 @@ on_both_backends! {
         assert_eq!(reply.code, 250);
         let id = server.json(&["quarantine", "list", "--account", &acme.id.to_string()])[0]["id"].as_i64().unwrap();
         assert_eq!(server.contacts(acme.id).len(), 0);
-        assert_eq!(event_types(&server), ["message.quarantined"]);
+        assert_eq!(server.event_types(), ["message.quarantined"]);
 
         let said = ok(&server, &["quarantine", "release", &id.to_string()]);
         assert!(said.contains("released: filed as message"), "{said}");
@@ -69,7 +60,7 @@ on_both_backends! {
         assert_eq!(contacts[0]["email"], "ann@customer.example");
         assert_eq!(contacts[0]["opt_in"], false);
         assert_eq!(contacts[0]["lists"], serde_json::json!([]));
-        let types = event_types(&server);
+        let types = server.event_types();
         assert_eq!(types, ["message.quarantined", "contact.created", "conversation.created", "message.received"]);
         let events = server.events(0);
         assert_eq!(events[1]["data"]["automation"], false);
@@ -86,7 +77,7 @@ on_both_backends! {
         // Twice: exit 0, and nothing more happens.
         let said = ok(&server, &["quarantine", "release", &id.to_string()]);
         assert!(said.contains("already released") && said.contains(&new_id.to_string()), "{said}");
-        assert_eq!(event_types(&server).len(), 4);
+        assert_eq!(server.event_types().len(), 4);
         assert_eq!(server.contacts(acme.id).len(), 1);
         // A filed message is not released; an unknown one is an error.
         let out = server.cli(&["quarantine", "release", &new_id.to_string()]);
@@ -211,20 +202,10 @@ fn quarantined_mail_past_its_days_is_purged() {
     assert!(server.logs().iter().any(|l| l.contains("purged")));
 }
 
-/// One request: the status and the JSON body (Null when there is none).
+/// One request with an API key: the status and the JSON body.
 fn call(http: std::net::SocketAddr, method: &str, path: &str, key: &str) -> (u16, Value) {
-    let mut s = std::net::TcpStream::connect(http).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let code = out[9..12].parse().unwrap();
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
-    (code, serde_json::from_str(body).unwrap_or(Value::Null))
+    let answer = http::request(http, method, path, &[("Authorization", &format!("Bearer {key}"))], "");
+    (answer.code, answer.json())
 }
 
 #[test]

@@ -24,14 +24,6 @@ fn mail(from: &str, subject: &str, body: &str) -> String {
     )
 }
 
-fn event_types(server: &Server) -> Vec<String> {
-    server
-        .events(0)
-        .iter()
-        .map(|e| e["type"].as_str().unwrap().to_string())
-        .collect()
-}
-
 on_both_backends! {
     fn what_rspamd_rejects_is_refused_and_nothing_is_stored(backend: Backend) {
         let rspamd = Rspamd::start();
@@ -42,7 +34,7 @@ on_both_backends! {
         assert!(reply.text().contains("5.7.1") && reply.text().contains("spam"), "{reply:?}");
         assert_eq!(server.count("SELECT count(*) FROM messages"), 0);
         assert_eq!(server.count("SELECT count(*) FROM contacts"), 0);
-        assert!(event_types(&server).is_empty());
+        assert!(server.event_types().is_empty());
     }
 
     fn what_rspamd_would_mark_is_quarantined_and_makes_no_contact(backend: Backend) {
@@ -57,7 +49,7 @@ on_both_backends! {
         assert_eq!(server.count("SELECT count(*) FROM contacts"), 0, "no spammer becomes a contact");
         assert_eq!(server.count("SELECT count(*) FROM conversations"), 0);
         assert_eq!(server.count("SELECT count(*) FROM messages WHERE contact_id IS NOT NULL OR conversation_id IS NOT NULL"), 0);
-        assert_eq!(event_types(&server), ["message.quarantined", "message.quarantined"]);
+        assert_eq!(server.event_types(), ["message.quarantined", "message.quarantined"]);
         for e in server.events(0) {
             assert_eq!(e["data"]["automation"], false, "{e}");
         }
@@ -248,15 +240,6 @@ fn with_rspamd_away_mail_is_filed_unscored_by_default_and_deferred_with_tempfail
         "nothing stored for a 451"
     );
     // The metric counts what was filed unscored.
-    let metrics = http_get(accepting.http_addr.unwrap(), "/metrics");
+    let metrics = http::request(accepting.http_addr.unwrap(), "GET", "/metrics", &[], "").body;
     assert!(metrics.contains("inboxd_spam_unscored_total 1"), "{metrics}");
-}
-
-fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out
 }

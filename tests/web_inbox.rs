@@ -9,11 +9,9 @@ mod common;
 
 use common::rspamd::{GTUBE_ADD_HEADER, GTUBE_REJECT, Rspamd};
 use common::*;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 const PLAYWRIGHT: &str = "playwright-core@1.65.1";
 
@@ -44,15 +42,11 @@ fn chromium() -> String {
     path
 }
 
+/// A GET, with the session cookie when given: the status, the head and the body.
 fn get(http: SocketAddr, path: &str, cookie: Option<&str>) -> (u16, String, String) {
-    let mut s = TcpStream::connect(http).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-    let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n{cookie}Connection: close\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    (out[9..12].parse().unwrap(), head.to_string(), body.to_string())
+    let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
+    let answer = http::request(http, "GET", path, &headers, "");
+    (answer.code, answer.head, answer.body)
 }
 
 #[test]
@@ -205,27 +199,18 @@ fn the_web_inbox_in_a_real_browser() {
 
 /// Signs in over plain HTTP (the form post a browser makes); the session cookie's `name=value`.
 fn sign_in(http: SocketAddr, key: &str) -> String {
-    let mut s = TcpStream::connect(http).unwrap();
-    let body = format!("key={key}");
-    write!(
-        s,
-        "POST /inbox/sign-in HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    assert!(out.starts_with("HTTP/1.1 303"), "{out}");
-    let line = out
-        .lines()
-        .find(|l| l.to_lowercase().starts_with("set-cookie: inboxd_session="))
-        .unwrap_or_else(|| panic!("no session cookie: {out}"));
-    let cookie = line["set-cookie: ".len()..].split(';').next().unwrap().to_string();
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let answer = http::request(http, "POST", "/inbox/sign-in", &form, &format!("key={key}"));
+    assert_eq!(answer.code, 303, "{}", answer.head);
+    let line = answer
+        .header("set-cookie")
+        .unwrap_or_else(|| panic!("no session cookie: {}", answer.head));
+    assert!(line.starts_with("inboxd_session="), "{line}");
     assert!(
         line.contains("HttpOnly") && line.contains("SameSite=Strict") && !line.contains("Secure"),
         "{line}"
     );
-    cookie
+    line.split(';').next().unwrap().to_string()
 }
 
 #[test]

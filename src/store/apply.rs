@@ -172,8 +172,6 @@ pub(super) async fn apply(
                 args![message_id, quarantined],
             )
             .await?;
-            conn.execute("DELETE FROM messages WHERE id = ?1", args![quarantined])
-                .await?;
         }
         if place.opened {
             events.push(conversation_created(plan, contact, &place));
@@ -224,6 +222,18 @@ pub(super) async fn apply(
             message_id,
             duplicate: false,
         });
+    }
+    if let Some(quarantined) = d.release {
+        // Gone now that it is filed (or found filed already: then its bytes go too, unless shared).
+        conn.execute("DELETE FROM messages WHERE id = ?1", args![quarantined])
+            .await?;
+        if let Some(raw) = raw_id {
+            conn.execute(
+                "DELETE FROM raw_messages WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM messages WHERE raw_id = ?1)",
+                args![raw],
+            )
+            .await?;
+        }
     }
     Ok((done, events))
 }

@@ -6,6 +6,7 @@
 
 mod client;
 pub mod dns;
+pub mod http;
 pub mod load;
 pub mod pg;
 pub mod python;
@@ -497,6 +498,14 @@ impl Server {
 
     pub fn conversation(&self, id: i64) -> Value {
         self.json(&["conversations", "show", &id.to_string()])
+    }
+
+    /// The types of every event so far, in order.
+    pub fn event_types(&self) -> Vec<String> {
+        self.events(0)
+            .iter()
+            .map(|e| e["type"].as_str().unwrap_or_default().to_string())
+            .collect()
     }
 
     pub fn events(&self, since: i64) -> Vec<Value> {

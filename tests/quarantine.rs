@@ -217,13 +217,10 @@ fn the_http_door_releases_deletes_and_marks() {
         .start();
     let http = server.http_addr.unwrap();
     let (acme, other) = (server.create_account("Acme"), server.create_account("Other"));
-    let key = |account: i64| {
-        server.json(&["api-keys", "create", "test", "--account", &account.to_string()])["secret"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let (acme_key, other_key) = (key(acme.id), key(other.id));
+    let (acme_key, other_key) = (
+        server.api_key("test", Some(acme.id)).1,
+        server.api_key("test", Some(other.id)).1,
+    );
     for n in 0..2 {
         let m = mail(
             "Ann <ann@customer.example>",

@@ -58,15 +58,7 @@ fn the_web_inbox_in_a_real_browser() {
         .start();
     let http = server.http_addr.unwrap();
     let (acme, other) = (server.create_account("Acme"), server.create_account("Other"));
-    let key = |account: Option<i64>| {
-        let mut args = vec!["api-keys".to_string(), "create".into(), "web".into()];
-        if let Some(a) = account {
-            args.extend(["--account".into(), a.to_string()]);
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        server.json(&args)["secret"].as_str().unwrap().to_string()
-    };
-    let (platform, acme_key) = (key(None), key(Some(acme.id)));
+    let (platform, acme_key) = (server.api_key("web", None).1, server.api_key("web", Some(acme.id)).1);
 
     // A forwarding confirmation, a quarantined message, a subject with markup, a refused spam.
     let confirmation = message(
@@ -218,10 +210,7 @@ fn the_inbox_pages_by_cursor_and_serves_bodies_and_attachments_safely() {
     let server = builder().set("http.listen", "127.0.0.1:0").start();
     let http = server.http_addr.unwrap();
     let acme = server.create_account("Acme");
-    let key = server.json(&["api-keys", "create", "web", "--account", &acme.id.to_string()])["secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (key_id, key) = server.api_key("web", Some(acme.id));
     let mut c = server.connect();
     c.ehlo();
     for n in 0..55 {
@@ -284,10 +273,7 @@ fn the_inbox_pages_by_cursor_and_serves_bodies_and_attachments_safely() {
     assert_eq!(body.trim(), "1,2");
     // Another key's session sees none of it.
     let other = server.create_account("Other");
-    let other_key = server.json(&["api-keys", "create", "o", "--account", &other.id.to_string()])["secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (_, other_key) = server.api_key("o", Some(other.id));
     let theirs = sign_in(http, &other_key);
     for path in [
         format!("/inbox/messages/{id}/html"),
@@ -298,8 +284,11 @@ fn the_inbox_pages_by_cursor_and_serves_bodies_and_attachments_safely() {
         assert_eq!(get(http, &path, Some(&theirs)).0, 404, "{path}");
     }
     // A revoked key ends its sessions at once.
-    let keys = server.json(&["api-keys", "list"]);
-    let key_id = keys.as_array().unwrap().iter().find(|k| k["name"] == "web").unwrap()["id"].to_string();
-    assert!(server.cli(&["api-keys", "revoke", &key_id]).status.success());
+    assert!(
+        server
+            .cli(&["api-keys", "revoke", &key_id.to_string()])
+            .status
+            .success()
+    );
     assert_eq!(get(http, &format!("/inbox/accounts/{}", acme.id), Some(&cookie)).0, 303);
 }

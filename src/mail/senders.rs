@@ -57,7 +57,11 @@ impl SenderRules {
                     continue;
                 }
                 usize::MAX
-            } else if domain == name || domain.ends_with(&format!(".{name}")) {
+            } else if domain == name
+                || domain
+                    .strip_suffix(name.as_str())
+                    .is_some_and(|parent| parent.ends_with('.'))
+            {
                 name.len()
             } else {
                 continue;

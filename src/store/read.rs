@@ -475,20 +475,38 @@ pub async fn notices(conn: Conn<'_>, account_id: i64) -> Result<Vec<Notice>, Sto
         "SELECT id, kind, provider, link, code, requested_by, message_id, created_at FROM notices
          WHERE account_id = ?1 ORDER BY id DESC",
         args![account_id],
-        |r| {
-            Ok(Notice {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                provider: r.get(2)?,
-                link: r.get(3)?,
-                code: r.get(4)?,
-                requested_by: r.get(5)?,
-                message_id: r.get(6)?,
-                created_at: r.get(7)?,
-            })
-        },
+        notice_row,
     )
     .await
+}
+
+/// Every account's notices, newest first, by account (one statement for the accounts page).
+pub async fn notices_by_account(conn: Conn<'_>) -> Result<std::collections::HashMap<i64, Vec<Notice>>, StoreError> {
+    let rows = conn
+        .query(
+            "SELECT id, kind, provider, link, code, requested_by, message_id, created_at, account_id FROM notices
+             ORDER BY id DESC",
+            args![],
+        )
+        .await?;
+    let mut out: std::collections::HashMap<i64, Vec<Notice>> = std::collections::HashMap::new();
+    for r in &rows {
+        out.entry(r.get(8)?).or_default().push(notice_row(r)?);
+    }
+    Ok(out)
+}
+
+fn notice_row(r: &Row) -> Result<Notice, StoreError> {
+    Ok(Notice {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        provider: r.get(2)?,
+        link: r.get(3)?,
+        code: r.get(4)?,
+        requested_by: r.get(5)?,
+        message_id: r.get(6)?,
+        created_at: r.get(7)?,
+    })
 }
 
 pub async fn members(conn: Conn<'_>, account_id: i64) -> Result<Vec<String>, StoreError> {

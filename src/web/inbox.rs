@@ -27,10 +27,7 @@ pub async fn accounts(State(state): State<WebState>, signed: Signed) -> Result<R
         Box::pin(async move {
             let accounts = read::accounts(c).await?;
             let counts = read::message_counts(c).await?;
-            let mut notices = Vec::with_capacity(accounts.len());
-            for a in &accounts {
-                notices.push(read::notices(c, a.id).await?);
-            }
+            let notices = read::notices_by_account(c).await?;
             Ok((accounts, counts, notices))
         })
     })
@@ -38,7 +35,7 @@ pub async fn accounts(State(state): State<WebState>, signed: Signed) -> Result<R
     let body = html! {
         h1 { "Accounts" }
         ul.list {
-            @for (a, notices) in accounts.iter().zip(&notices) {
+            @for a in &accounts {
                 @let (total, spam) = counts.get(&a.id).copied().unwrap_or((0, 0));
                 li {
                     div.row {
@@ -50,7 +47,7 @@ pub async fn accounts(State(state): State<WebState>, signed: Signed) -> Result<R
                         span.address #{ "address-" (a.id) } { (a.address) }
                         button type="button" data-copy=(a.address) aria-controls={ "address-" (a.id) } { "Copy" }
                     }
-                    @for n in notices.iter().take(5) {
+                    @for n in notices.get(&a.id).into_iter().flatten().take(5) {
                         (notice(n))
                     }
                 }

@@ -500,6 +500,17 @@ impl Server {
         self.json(&["conversations", "show", &id.to_string()])
     }
 
+    /// A new API key (`api-keys create NAME [--account ID]`): its id and its secret.
+    pub fn api_key(&self, name: &str, account: Option<i64>) -> (i64, String) {
+        let account = account.map(|a| a.to_string());
+        let mut args = vec!["api-keys", "create", name];
+        if let Some(a) = &account {
+            args.extend(["--account", a]);
+        }
+        let key = self.json(&args);
+        (key["id"].as_i64().unwrap(), key["secret"].as_str().unwrap().to_string())
+    }
+
     /// The types of every event so far, in order.
     pub fn event_types(&self) -> Vec<String> {
         self.events(0)

@@ -18,13 +18,7 @@ fn get(http: SocketAddr, path: &str, key: Option<&str>) -> (u16, serde_json::Val
 }
 
 fn create_key(server: &Server, name: &str, account: Option<i64>) -> (i64, String) {
-    let mut args = vec!["api-keys", "create", name];
-    let account = account.map(|a| a.to_string());
-    if let Some(a) = &account {
-        args.extend(["--account", a]);
-    }
-    let key = server.json(&args);
-    (key["id"].as_i64().unwrap(), key["secret"].as_str().unwrap().to_string())
+    server.api_key(name, account)
 }
 
 on_both_backends! {

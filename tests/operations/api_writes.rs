@@ -28,12 +28,7 @@ fn call(http: SocketAddr, method: &str, path: &str, key: &str, body: Option<Valu
 }
 
 fn key(server: &Server, account: Option<i64>) -> String {
-    let account = account.map(|a| a.to_string());
-    let mut args = vec!["api-keys", "create", "test"];
-    if let Some(a) = &account {
-        args.extend(["--account", a]);
-    }
-    server.json(&args)["secret"].as_str().unwrap().to_string()
+    server.api_key("test", account).1
 }
 
 /// The reply to RCPT TO:<address> on a fresh session.

@@ -1,6 +1,6 @@
 //! The web inbox in a real browser: a real `inboxd serve` (SQLite, a real rspamd for the
 //! quarantine) with its HTTP door on loopback, and Debian's headless chromium driven by
-//! playwright-core (`tests/web/e2e.cjs`; `.ci/run` installs chromium and the npm package under
+//! playwright-core (`tests/web/e2e.cjs`; `scripts/test.sh` installs chromium and the npm package under
 //! `target/web-test`, and this test does so too when they are missing). Screenshots of each page
 //! land in `target/web-screenshots/` (the test's artifacts). Also, without a browser: what every
 //! page is sent with, and that nothing under `/inbox` but the sign-in form answers without a session.
@@ -21,25 +21,19 @@ fn node_modules() -> PathBuf {
     let modules = dir.join("node_modules");
     if !modules.join("playwright-core").exists() {
         std::fs::create_dir_all(&dir).unwrap();
-        let status = Command::new("npm")
+        let status = Command::new(tools::require("npm"))
             .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
             .arg(&dir)
             .arg(PLAYWRIGHT)
             .status()
-            .expect("npm runs (Debian package npm; .ci/run installs it)");
+            .expect("npm starts");
         assert!(status.success(), "npm install {PLAYWRIGHT}");
     }
     modules
 }
 
-fn chromium() -> String {
-    let out = Command::new("sh").args(["-c", "command -v chromium"]).output().unwrap();
-    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    assert!(
-        !path.is_empty(),
-        "chromium is needed (Debian package chromium; .ci/run installs it)"
-    );
-    path
+fn chromium() -> PathBuf {
+    tools::require("chromium")
 }
 
 /// A GET, with the session cookie when given: the status, the head and the body.
@@ -51,6 +45,8 @@ fn get(http: SocketAddr, path: &str, cookie: Option<&str>) -> (u16, String, Stri
 
 #[test]
 fn the_web_inbox_in_a_real_browser() {
+    // What the browser run needs, before anything starts.
+    let (node, chromium, node_modules) = (tools::require("node"), chromium(), node_modules());
     let rspamd = Rspamd::start();
     let server = builder()
         .set("spam.rspamd_url", rspamd.url())
@@ -135,12 +131,12 @@ fn the_web_inbox_in_a_real_browser() {
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/web-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let smtp = server.addr;
-    let out = Command::new("node")
+    let out = Command::new(node)
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web/e2e.cjs"))
-        .env("NODE_PATH", node_modules())
+        .env("NODE_PATH", node_modules)
         .env("BASE", format!("http://{http}"))
         .env("SMTP", smtp.to_string())
-        .env("CHROMIUM", chromium())
+        .env("CHROMIUM", chromium)
         .env("SHOTS", &shots)
         .env("PLATFORM_KEY", &platform)
         .env("ACME_KEY", &acme_key)
@@ -150,7 +146,7 @@ fn the_web_inbox_in_a_real_browser() {
         .env("HELD_ID", held_id.to_string())
         .env("MARKUP_SUBJECT", markup)
         .output()
-        .expect("node runs (Debian package nodejs; .ci/run installs it)");
+        .expect("node starts");
     let said = String::from_utf8_lossy(&out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "the browser run failed:\n{said}\n{err}");

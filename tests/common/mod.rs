@@ -13,6 +13,7 @@ pub mod python;
 pub mod receiver;
 pub mod rspamd;
 mod text;
+pub mod tools;
 
 // Each test binary uses a part of the harness.
 #[allow(unused_imports)]

@@ -74,10 +74,10 @@ fn free_port() -> u16 {
 }
 
 fn bindir() -> PathBuf {
-    let out = Command::new("pg_config")
+    let out = Command::new(super::tools::require("pg_config"))
         .arg("--bindir")
         .output()
-        .expect("pg_config runs (Debian package postgresql; .ci/run installs it)");
+        .expect("pg_config --bindir");
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 

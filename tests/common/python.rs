@@ -1,5 +1,5 @@
 //! Python tools the tests drive (the `standardwebhooks` library, schemathesis), from PyPI into a
-//! virtualenv under `target/test-venv`, made on first use (`.ci/run` makes it beforehand).
+//! virtualenv under `target/test-venv`, made on first use (`scripts/test.sh` makes it beforehand).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,7 +23,10 @@ pub fn venv() -> PathBuf {
     };
     if !ready() {
         if !python.exists() {
-            let made = Command::new("python3").args(["-m", "venv"]).arg(&venv).status();
+            let made = Command::new(super::tools::require("python3"))
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status();
             assert!(made.is_ok_and(|s| s.success()), "python3 -m venv {}", venv.display());
         }
         let pip = Command::new(venv.join("bin/pip"))

@@ -1,4 +1,4 @@
-//! A real rspamd for the tests (Debian's `rspamd` package; `.ci/run` installs it): a minimal
+//! A real rspamd for the tests (Debian's `rspamd` package; `scripts/test.sh` installs it): a minimal
 //! configuration of the test's own in a temporary folder, a normal worker and a controller on free
 //! loopback ports, the GTUBE test patterns enabled (`XJS*…` reject, `YJS*…` add header, `ZJS*…`
 //! rewrite subject), no DNS and no network rules. Stopped and removed when dropped.
@@ -33,7 +33,7 @@ impl Rspamd {
     }
 
     /// rspamd with a Bayes classifier kept in a Redis of its own (Debian package redis-server,
-    /// which `.ci/run` installs): what the controller's learnspam / learnham need.
+    /// which `scripts/test.sh` installs): what the controller's learnspam / learnham need.
     pub fn start_learning() -> Rspamd {
         Rspamd::start_with(true)
     }
@@ -45,7 +45,7 @@ impl Rspamd {
         let root = dir.path().display().to_string();
         let (redis, classifier) = if learning {
             let port = free_addr().port();
-            let child = Command::new("redis-server")
+            let child = Command::new(super::tools::require("redis-server"))
                 .args([
                     "--port",
                     &port.to_string(),
@@ -58,7 +58,7 @@ impl Rspamd {
                 ])
                 .stdout(std::process::Stdio::null())
                 .spawn()
-                .expect("redis-server runs (Debian package redis-server; .ci/run installs it)");
+                .expect("redis-server starts");
             let deadline = Instant::now() + Duration::from_secs(20);
             while TcpStream::connect(("127.0.0.1", port)).is_err() {
                 assert!(Instant::now() < deadline, "redis did not come up");
@@ -113,7 +113,7 @@ worker "controller" {{ bind_socket = "{controller}"; count = 1; password = "{pas
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .expect("rspamd runs (Debian package rspamd; .ci/run installs it)");
+            .expect("rspamd starts");
         let mut rspamd = Rspamd {
             normal,
             controller,
@@ -168,12 +168,7 @@ worker "controller" {{ bind_socket = "{controller}"; count = 1; password = "{pas
 }
 
 fn rspamd_binary() -> PathBuf {
-    for candidate in ["/usr/bin/rspamd", "/usr/sbin/rspamd"] {
-        if std::path::Path::new(candidate).exists() {
-            return candidate.into();
-        }
-    }
-    "rspamd".into()
+    super::tools::require("rspamd")
 }
 
 impl Rspamd {

@@ -5,14 +5,9 @@
 use super::*;
 use std::net::Ipv4Addr;
 
-/// Postfix's `smtp-source` (Debian package `postfix`; `.ci/run` installs it).
-fn smtp_source() -> &'static str {
-    for path in ["/usr/sbin/smtp-source", "/usr/bin/smtp-source"] {
-        if Path::new(path).exists() {
-            return path;
-        }
-    }
-    panic!("smtp-source is missing: install Debian's postfix package (bash .ci/run does)");
+/// Postfix's `smtp-source` (Debian package `postfix`).
+fn smtp_source() -> std::path::PathBuf {
+    common::tools::require("smtp-source")
 }
 
 #[test]

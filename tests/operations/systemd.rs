@@ -4,9 +4,7 @@ use super::*;
 
 #[test]
 fn socket_activation_serves_on_the_passed_socket() {
-    if Command::new("systemd-socket-activate").arg("--help").output().is_err() {
-        panic!("systemd-socket-activate is needed (Debian package systemd); .ci/run installs it");
-    }
+    let activate = common::tools::require("systemd-socket-activate");
     let b = builder();
     let config = b.write_config();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -14,7 +12,7 @@ fn socket_activation_serves_on_the_passed_socket() {
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new("systemd-socket-activate")
+    let child = Command::new(activate)
         .args(["-l", &format!("127.0.0.1:{port}"), "--fdname=smtp", BIN])
         .args(["--config", config.to_str().unwrap(), "--log-format", "json", "serve"])
         .env("RUST_LOG", "info")
@@ -59,15 +57,13 @@ fn the_systemd_unit_verifies_and_is_rated_ok() {
     }
     let service = dir.path().join("inboxd.service");
     let socket = dir.path().join("inboxd.socket");
-    let Ok(out) = Command::new("systemd-analyze")
+    let analyze = common::tools::require("systemd-analyze");
+    let out = Command::new(&analyze)
         .arg("verify")
         .arg(&service)
         .arg(&socket)
         .output()
-    else {
-        eprintln!("systemd-analyze is not available here: unit not verified");
-        return;
-    };
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     // Offline, systemd may not know the dedicated user; anything else is a real finding.
     let findings: Vec<&str> = err
@@ -78,7 +74,7 @@ fn the_systemd_unit_verifies_and_is_rated_ok() {
         out.status.success() && findings.is_empty(),
         "systemd-analyze verify: {err}"
     );
-    let out = Command::new("systemd-analyze")
+    let out = Command::new(&analyze)
         .args(["security", "--offline=true"])
         .arg(&service)
         .output()

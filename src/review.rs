@@ -13,9 +13,10 @@
 use crate::mail::{AcceptedRecipient, AccountData, AuthResult, DmarcAction, Envelope, SpamVerdict};
 use crate::routing::{Route, Router};
 use crate::spam::{Learned, Learner};
+use crate::store::accounts::{self, Account};
 use crate::store::quarantine::{self, MarkedSpam};
 use crate::store::sql::Conn;
-use crate::store::{StoreError, commit, read};
+use crate::store::{StoreError, commit, messages};
 use std::collections::BTreeMap;
 
 /// What reviewing needs besides the database.
@@ -109,7 +110,7 @@ impl Review {
 
     /// Files quarantined message `id` as new mail, once.
     pub async fn release(&self, conn: Conn<'_>, id: i64) -> Result<Released, ReviewError> {
-        let Some(message) = read::message(conn, id).await? else {
+        let Some(message) = messages::get(conn, id).await? else {
             return match quarantine::released_as(conn, id).await? {
                 Some(message_id) => Ok(Released::AlreadyReleased {
                     message_id: Some(message_id),
@@ -117,7 +118,7 @@ impl Review {
                 None => Err(ReviewError::NotFound),
             };
         };
-        if message.kind != "spam" {
+        if message.kind != crate::mail::Kind::Spam {
             return match quarantine::released_as(conn, id).await? {
                 Some(message_id) => Ok(Released::AlreadyReleased {
                     message_id: Some(message_id),
@@ -125,19 +126,21 @@ impl Review {
                 None => Err(ReviewError::NotQuarantined),
             };
         }
-        let raw = read::message_raw(conn, id).await?.ok_or(ReviewError::NotFound)?;
-        let envelope: Envelope = serde_json::from_value(message.envelope.clone())
-            .map_err(|e| ReviewError::Unreadable(format!("envelope: {e}")))?;
-        let auth: Option<AuthResult> = serde_json::from_value(message.auth.clone()).ok();
-        let spam: Option<SpamVerdict> = serde_json::from_value(message.spam.clone()).ok();
-        let account = read::account(conn, message.account_id)
+        let raw = messages::raw(conn, id).await?.ok_or(ReviewError::NotFound)?;
+        let envelope: Envelope = message
+            .envelope
+            .clone()
+            .ok_or_else(|| ReviewError::Unreadable("the stored envelope cannot be read".into()))?;
+        let auth: Option<AuthResult> = message.auth.clone();
+        let spam: Option<SpamVerdict> = message.spam.clone();
+        let account = accounts::get(conn, message.account_id)
             .await?
             .ok_or(ReviewError::NotFound)?;
         let recipients = self.recipients(&envelope, &account);
-        let data: AccountData = read::account_data(conn, account.id).await?;
+        let data: AccountData = accounts::pipeline_data(conn, account.id).await?;
         let accounts = BTreeMap::from([(account.id, data)]);
         let trace_len = our_trace_len(&raw, &self.hostname);
-        let dedupe_key = message_dedupe_key(conn, id).await?;
+        let dedupe_key = messages::dedupe_key(conn, id).await?;
         let mut delivery = crate::ingest::prepare(
             envelope,
             raw,
@@ -167,7 +170,7 @@ impl Review {
     /// What rspamd is taught of message `id`: its bytes as they arrived (our trace headers left
     /// out).
     pub async fn lesson(&self, conn: Conn<'_>, id: i64) -> Result<Vec<u8>, ReviewError> {
-        let raw = read::message_raw(conn, id).await?.ok_or(ReviewError::NotFound)?;
+        let raw = messages::raw(conn, id).await?.ok_or(ReviewError::NotFound)?;
         let ours = our_trace_len(&raw, &self.hostname);
         Ok(raw[ours..].to_vec())
     }
@@ -201,7 +204,9 @@ impl Review {
 
     /// After rspamd learned message `id` as ham: releases it when it is quarantined.
     pub async fn mark_ham(&self, conn: Conn<'_>, id: i64, learned: Option<Learned>) -> Result<Marked, ReviewError> {
-        let quarantined = read::message(conn, id).await?.is_some_and(|m| m.kind == "spam");
+        let quarantined = messages::get(conn, id)
+            .await?
+            .is_some_and(|m| m.kind == crate::mail::Kind::Spam);
         let released = if quarantined {
             Some(self.release(conn, id).await?)
         } else {
@@ -217,7 +222,7 @@ impl Review {
     /// The message's recipients in this account, as routing resolved them at arrival (a reply
     /// address keeps its campaign; a `+tag` its tag). An address the account no longer has
     /// (rotated since) still counts as the account's.
-    fn recipients(&self, envelope: &Envelope, account: &read::Account) -> Vec<AcceptedRecipient> {
+    fn recipients(&self, envelope: &Envelope, account: &Account) -> Vec<AcceptedRecipient> {
         let ours = account.address.to_lowercase();
         let dmarc_reject = account.dmarc_reject.as_deref().and_then(DmarcAction::parse);
         let bulk_contacts = account.bulk == "contact";
@@ -289,14 +294,6 @@ fn authserv_id(field: &[u8]) -> &str {
         .split(|c: char| c == ';' || c.is_whitespace())
         .next()
         .unwrap_or("")
-}
-
-async fn message_dedupe_key(conn: Conn<'_>, id: i64) -> Result<Option<String>, StoreError> {
-    conn.value(
-        "SELECT dedupe_key FROM messages WHERE id = ?1",
-        crate::store::sql::args![id],
-    )
-    .await
 }
 
 #[cfg(test)]

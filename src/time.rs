@@ -27,6 +27,19 @@ pub fn now_rfc3339() -> String {
     rfc3339(unix_now())
 }
 
+/// Whether `text` has the stored shape `2026-11-24T02:46:31Z` (digits where digits go).
+pub fn is_rfc3339(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 20
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
 /// `Tue, 24 Nov 2026 02:46:31 +0000`
 pub fn rfc5322(unix: i64) -> String {
     mail_parser::DateTime::from_timestamp(unix).to_rfc822()
@@ -38,5 +51,7 @@ mod tests {
     fn formats() {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(super::rfc5322(86400 * 365), "Fri, 1 Jan 1971 00:00:00 +0000");
+        assert!(super::is_rfc3339(&super::rfc3339(1_800_000_000)));
+        assert!(!super::is_rfc3339("2026-11-24 02:46:31Z"));
     }
 }

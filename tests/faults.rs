@@ -113,10 +113,20 @@ fn a_full_disk_gives_4xx_keeps_running_and_resumes_when_freed() {
             return code;
         }
         c.cmd("DATA").unwrap();
-        let body = format!(
-            "Subject: full {n}\r\nMessage-ID: <{mid}>\r\n\r\n{}\r\n.\r\n",
-            "0123456789abcdef".repeat(6000)
-        );
+        // Random hex: mail is stored compressed, and text that repeats would never fill the disk.
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ n as u64);
+        let noise: String = (0..1500)
+            .map(|_| {
+                format!(
+                    "{:016x}{:016x}{:016x}{:016x}\r\n",
+                    rng.next(),
+                    rng.next(),
+                    rng.next(),
+                    rng.next()
+                )
+            })
+            .collect();
+        let body = format!("Subject: full {n}\r\nMessage-ID: <{mid}>\r\n\r\n{noise}.\r\n");
         c.write(body.as_bytes()).unwrap();
         let (code, _) = c.reply().unwrap();
         if code == 250 {

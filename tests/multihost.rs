@@ -68,12 +68,19 @@ fn at_once(jobs: Vec<(std::net::SocketAddr, String, String)>) -> Vec<u16> {
 fn two_hosts_starting_at_once_on_an_empty_database_migrate_it_once() {
     let (a, b) = two_hosts();
     assert_eq!(a.count("SELECT count(*) FROM schema_version"), 1);
-    assert_eq!(b.count("SELECT max(version) FROM schema_version"), 10);
+    assert_eq!(
+        b.count("SELECT max(version) FROM schema_version"),
+        inboxd::store::schema::LATEST as i64
+    );
     let shown = a.cli(&["check-config", "--connect"]);
     let said = String::from_utf8_lossy(&shown.stderr);
     assert!(shown.status.success(), "{said}");
     assert!(
-        said.contains("database: PostgreSQL 15.") && said.contains(", schema 10 (this build knows 10)"),
+        said.contains("database: PostgreSQL 15.")
+            && said.contains(&format!(
+                ", schema {0} (this build knows {0})",
+                inboxd::store::schema::LATEST
+            )),
         "{said}"
     );
 }
@@ -378,7 +385,10 @@ fn a_host_refuses_to_start_on_a_schema_newer_than_it_knows() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{said}");
     assert!(
-        said.contains("schema version 99 is newer than this inboxd knows (10): upgrade inboxd"),
+        said.contains(&format!(
+            "schema version 99 is newer than this inboxd knows ({}): upgrade inboxd",
+            inboxd::store::schema::LATEST
+        )),
         "{said}"
     );
     let second = std::process::Command::new(BIN)
@@ -389,11 +399,16 @@ fn a_host_refuses_to_start_on_a_schema_newer_than_it_knows() {
     assert!(String::from_utf8_lossy(&second.stderr).contains("newer than this inboxd knows"));
     server
         .pg()
-        .batch_execute("UPDATE schema_version SET version = 10")
+        .batch_execute(&format!(
+            "UPDATE schema_version SET version = {}",
+            inboxd::store::schema::LATEST
+        ))
         .unwrap();
     let out = server.cli(&["migrate"]);
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("schema 10 is current"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("schema {} is current", inboxd::store::schema::LATEST))
+    );
 }
 
 #[test]

@@ -3,15 +3,14 @@
 //! dmarc) take the platform's key (an account key hears 403); an account key manages its own
 //! account's members, reply addresses and sent messages.
 
-use super::{ApiError, ApiState, Page, account_scope, doc, error, not_found, refused, scope, with};
+use super::{ApiError, ApiState, Key, Page, PlatformKey, doc, error, not_found, paged, refused, with};
 use crate::mail::{DmarcAction, TokenOrigin, normalize_email};
-use crate::store::keys::Scope;
-use crate::store::{admin, read};
+use crate::store::accounts::{self, Account};
+use crate::store::{members, sent};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use serde::{Deserialize, Serialize};
 
@@ -28,18 +27,6 @@ pub fn routes() -> Router<ApiState> {
         .route("/v1/accounts/{id}/sent", post(register_sent))
 }
 
-/// The platform's key, or 403.
-async fn platform(state: &ApiState, headers: &HeaderMap) -> Result<(), ApiError> {
-    match scope(&state.db, headers).await? {
-        Scope::Platform => Ok(()),
-        Scope::Account(_) => Err(error(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "this takes the platform's API key (one made without --account)",
-        )),
-    }
-}
-
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewAccount {
@@ -51,13 +38,12 @@ pub(super) struct NewAccount {
 
 /// `POST /v1/accounts {"name", "domain"?}`: 201 with the account and its unique address.
 #[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = NewAccount,
-    responses((status = 201, description = "The new account with its unique address", body = read::Account), doc::Refusals, doc::BodyRefusals))]
+    responses((status = 201, description = "The new account with its unique address", body = Account), doc::Refusals, doc::BodyRefusals))]
 pub(super) async fn create(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    _: PlatformKey,
     Json(body): Json<NewAccount>,
-) -> Result<Response, ApiError> {
-    platform(&state, &headers).await?;
+) -> Result<(StatusCode, Json<Account>), ApiError> {
     let name = body.name.trim().to_string();
     if name.is_empty() || name.len() > 200 {
         return Err(error(
@@ -68,54 +54,48 @@ pub(super) async fn create(
     }
     let domain = our_domain(&state, body.domain)?;
     let account = with(&state.db, move |c| {
-        Box::pin(async move { admin::create_account(c, &name, &domain).await })
+        Box::pin(async move { accounts::create(c, &name, &domain).await })
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(account)).into_response())
+    Ok((StatusCode::CREATED, Json(account)))
 }
 
 /// The account after a platform-only change, or 404.
-fn changed(found: Option<read::Account>) -> Result<Response, ApiError> {
-    match found {
-        Some(account) => Ok(Json(account).into_response()),
-        None => Err(not_found("no such account")),
-    }
+fn changed(found: Option<Account>) -> Result<Json<Account>, ApiError> {
+    found.map(Json).ok_or_else(|| not_found("no such account"))
 }
 
 #[utoipa::path(post, path = "/v1/accounts/{id}/disable", tag = "accounts", params(("id" = i64, Path, description = "The account")),
-    responses((status = 200, description = "The account, refusing mail", body = read::Account), doc::Refusals, doc::BodyRefusals))]
+    responses((status = 200, description = "The account, refusing mail", body = Account), doc::Refusals, doc::BodyRefusals))]
 pub(super) async fn disable(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    _: PlatformKey,
     Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
-    platform(&state, &headers).await?;
-    let found = with(&state.db, move |c| Box::pin(admin::set_enabled(c, id, false))).await?;
+) -> Result<Json<Account>, ApiError> {
+    let found = with(&state.db, move |c| Box::pin(accounts::set_enabled(c, id, false))).await?;
     changed(found)
 }
 
 #[utoipa::path(post, path = "/v1/accounts/{id}/enable", tag = "accounts", params(("id" = i64, Path, description = "The account")),
-    responses((status = 200, description = "The account, taking mail", body = read::Account), doc::Refusals, doc::BodyRefusals))]
+    responses((status = 200, description = "The account, taking mail", body = Account), doc::Refusals, doc::BodyRefusals))]
 pub(super) async fn enable(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    _: PlatformKey,
     Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
-    platform(&state, &headers).await?;
-    let found = with(&state.db, move |c| Box::pin(admin::set_enabled(c, id, true))).await?;
+) -> Result<Json<Account>, ApiError> {
+    let found = with(&state.db, move |c| Box::pin(accounts::set_enabled(c, id, true))).await?;
     changed(found)
 }
 
 /// A new unique address; the old one is retired and stops routing.
 #[utoipa::path(post, path = "/v1/accounts/{id}/rotate-address", tag = "accounts", params(("id" = i64, Path, description = "The account")),
-    responses((status = 200, description = "The account with its new address", body = read::Account), doc::Refusals, doc::BodyRefusals))]
+    responses((status = 200, description = "The account with its new address", body = Account), doc::Refusals, doc::BodyRefusals))]
 pub(super) async fn rotate_address(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    _: PlatformKey,
     Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
-    platform(&state, &headers).await?;
-    let found = with(&state.db, move |c| Box::pin(admin::rotate_address(c, id))).await?;
+) -> Result<Json<Account>, ApiError> {
+    let found = with(&state.db, move |c| Box::pin(accounts::rotate_address(c, id))).await?;
     changed(found)
 }
 
@@ -128,14 +108,13 @@ pub(super) struct Dmarc {
 }
 
 #[utoipa::path(post, path = "/v1/accounts/{id}/dmarc", tag = "accounts", params(("id" = i64, Path, description = "The account")), request_body = Dmarc,
-    responses((status = 200, description = "The account", body = read::Account), doc::Refusals, doc::BodyRefusals))]
+    responses((status = 200, description = "The account", body = Account), doc::Refusals, doc::BodyRefusals))]
 pub(super) async fn dmarc(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    _: PlatformKey,
     Path(id): Path<i64>,
     Json(body): Json<Dmarc>,
-) -> Result<Response, ApiError> {
-    platform(&state, &headers).await?;
+) -> Result<Json<Account>, ApiError> {
     let action = match body.action.as_str() {
         "reject" => Some(DmarcAction::Reject),
         "accept" => Some(DmarcAction::Accept),
@@ -148,27 +127,26 @@ pub(super) async fn dmarc(
             ));
         }
     };
-    let found = with(&state.db, move |c| Box::pin(admin::set_dmarc_reject(c, id, action))).await?;
+    let found = with(&state.db, move |c| Box::pin(accounts::set_dmarc_reject(c, id, action))).await?;
     changed(found)
 }
 
 #[utoipa::path(get, path = "/v1/accounts/{id}/members", tag = "accounts", params(("id" = i64, Path, description = "The account"), Page),
-    responses((status = 200, description = "The agents' addresses, in the order they were added", body = doc::Paged<String>), doc::Refusals))]
+    responses((status = 200, description = "The agents' addresses, in address order", body = doc::Paged<String>), doc::Refusals))]
 pub(super) async fn members(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    key: Key,
     Path(id): Path<i64>,
     Query(query): Query<Page>,
-) -> Result<Response, ApiError> {
-    account_scope(&state.db, &headers, id).await?;
-    let list = with(&state.db, move |c| Box::pin(read::members(c, id))).await?;
-    // The cursor is a place in the list (members have no ids of their own).
-    let (limit, after) = (query.limit()?, query.after()?.max(0) as usize);
-    let rest: Vec<String> = list.into_iter().skip(after).collect();
-    let more = rest.len() > limit;
-    let data: Vec<String> = rest.into_iter().take(limit).collect();
-    let next = more.then(|| (after + data.len()).to_string());
-    Ok(Json(serde_json::json!({"data": data, "next_cursor": next})).into_response())
+) -> Result<Json<doc::Paged<String>>, ApiError> {
+    key.account(&state.db, id).await?;
+    let page = query.page::<String>()?;
+    Ok(paged(
+        with(&state.db, move |c| {
+            Box::pin(async move { members::list(c, id, &page).await })
+        })
+        .await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -208,35 +186,41 @@ fn address(email: &str) -> Result<String, ApiError> {
     responses((status = 201, description = "Added", body = MemberAdded), (status = 200, description = "It was there already", body = MemberAdded), doc::Refusals, doc::BodyRefusals))]
 pub(super) async fn add_member(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    key: Key,
     Path(id): Path<i64>,
     Json(body): Json<Member>,
-) -> Result<Response, ApiError> {
-    account_scope(&state.db, &headers, id).await?;
+) -> Result<(StatusCode, Json<MemberAdded>), ApiError> {
+    key.account(&state.db, id).await?;
     let email = address(&body.email)?;
     let shown = email.clone();
     let added = with(&state.db, move |c| {
-        Box::pin(async move { admin::add_member(c, id, &email).await })
+        Box::pin(async move { members::add(c, id, &email).await })
     })
     .await?;
     let status = if added { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(serde_json::json!({"account_id": id, "email": shown}))).into_response())
+    Ok((
+        status,
+        Json(MemberAdded {
+            account_id: id,
+            email: shown,
+        }),
+    ))
 }
 
 #[utoipa::path(delete, path = "/v1/accounts/{id}/members/{email}", tag = "accounts", params(("id" = i64, Path, description = "The account"), ("email" = String, Path, description = "The agent's address")),
     responses((status = 204, description = "Removed"), doc::Refusals))]
 pub(super) async fn remove_member(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    key: Key,
     Path((id, email)): Path<(i64, String)>,
-) -> Result<Response, ApiError> {
-    account_scope(&state.db, &headers, id).await?;
+) -> Result<StatusCode, ApiError> {
+    key.account(&state.db, id).await?;
     let removed = with(&state.db, move |c| {
-        Box::pin(async move { admin::remove_member(c, id, &email).await })
+        Box::pin(async move { members::remove(c, id, &email).await })
     })
     .await?;
     if removed {
-        Ok(StatusCode::NO_CONTENT.into_response())
+        Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found("no such member"))
     }
@@ -260,11 +244,11 @@ pub(super) struct ReplyAddress {
     responses((status = 201, description = "The signed reply address", body = Minted), doc::Refusals, doc::BodyRefusals))]
 pub(super) async fn mint_reply_address(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    key: Key,
     Path(id): Path<i64>,
     Json(body): Json<ReplyAddress>,
-) -> Result<Response, ApiError> {
-    account_scope(&state.db, &headers, id).await?;
+) -> Result<(StatusCode, Json<Minted>), ApiError> {
+    key.account(&state.db, id).await?;
     address(&body.contact)?;
     let domain = our_domain(&state, body.domain)?;
     let origin = match (&body.campaign_id, &body.automation_id) {
@@ -275,15 +259,14 @@ pub(super) async fn mint_reply_address(
     let minted = state.replies.mint_reply_address(&domain, id, &body.contact, origin);
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({
-            "address": minted,
-            "account_id": id,
-            "contact": body.contact,
-            "campaign_id": body.campaign_id,
-            "automation_id": body.automation_id,
-        })),
-    )
-        .into_response())
+        Json(Minted {
+            address: minted,
+            account_id: id,
+            contact: body.contact,
+            campaign_id: body.campaign_id,
+            automation_id: body.automation_id,
+        }),
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -303,11 +286,11 @@ pub(super) struct Sent {
     responses((status = 201, description = "Recorded", body = SentRecorded), doc::Refusals, doc::BodyRefusals))]
 pub(super) async fn register_sent(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    key: Key,
     Path(id): Path<i64>,
     Json(body): Json<Sent>,
-) -> Result<Response, ApiError> {
-    account_scope(&state.db, &headers, id).await?;
+) -> Result<(StatusCode, Json<SentRecorded>), ApiError> {
+    key.account(&state.db, id).await?;
     address(&body.contact_email)?;
     let message_id = body.message_id.trim().trim_matches(['<', '>']).trim().to_string();
     if message_id.is_empty() || message_id.len() > 998 {
@@ -320,7 +303,7 @@ pub(super) async fn register_sent(
     let shown = message_id.clone();
     with(&state.db, move |c| {
         Box::pin(async move {
-            admin::register_sent(
+            sent::register(
                 c,
                 id,
                 &message_id,
@@ -334,9 +317,12 @@ pub(super) async fn register_sent(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({"registered": true, "account_id": id, "message_id": shown})),
-    )
-        .into_response())
+        Json(SentRecorded {
+            registered: true,
+            account_id: id,
+            message_id: shown,
+        }),
+    ))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -2,7 +2,8 @@
 //! types themselves (utoipa), served at `GET /v1/openapi.json` without a key.
 
 use super::{accounts, review, webhooks};
-use crate::store::{read, webhooks as outbox};
+use crate::store::webhooks as outbox;
+use crate::store::{contacts, conversations, events, messages, senders};
 use axum::Json;
 use axum::response::IntoResponse;
 use serde::Serialize;
@@ -43,6 +44,9 @@ pub enum Refusals {
     /// Not there, or not the key's to see.
     #[response(status = 404)]
     NotFound(ErrorBody),
+    /// The request line is longer than the door reads (about 400 KB); nothing was looked at.
+    #[response(status = 414)]
+    UriTooLong,
     /// The database did not answer in time.
     #[response(status = 503)]
     Unavailable(ErrorBody),
@@ -85,6 +89,7 @@ impl Modify for BearerKey {
         super::show_contact,
         super::list_conversations,
         super::show_conversation,
+        super::conversation_messages,
         super::show_message,
         super::raw_message,
         super::attachment,
@@ -112,19 +117,21 @@ impl Modify for BearerKey {
     ),
     components(schemas(
         ErrorBody,
-        read::Account,
-        read::AccountDetail,
-        read::Contact,
-        read::ContactDetail,
-        read::Conversation,
-        read::ConversationDetail,
-        read::Message,
-        read::Event,
-        read::Notice,
+        crate::store::accounts::Account,
+        crate::store::accounts::AccountDetail,
+        contacts::Contact,
+        contacts::ContactDetail,
+        conversations::Conversation,
+        conversations::ConversationDetail,
+        conversations::Listed,
+        conversations::Found,
+        messages::Message,
+        events::Event,
+        crate::store::accounts::Notice,
         outbox::Endpoint,
         outbox::Delivery,
         review::Decision,
-        read::SenderRuleEntry,
+        senders::SenderRuleEntry,
     )),
     modifiers(&BearerKey),
     security(("api_key" = [])),

@@ -1,15 +1,17 @@
 //! The inbox application's REST door under `/v1`: JSON over the HTTP server of `http`, read from
 //! the store, every request authenticated by an API key (`Authorization: Bearer <key>`).
 //!
-//! Rules: no key or an unknown or revoked one is `401`; a resource of an account the key does not
-//! see is `404`, exactly as a missing one (existence is not leaked). Lists are cursor-paginated:
-//! `limit` (default 50, at most 500) and `cursor`, answered `{"data": [...], "next_cursor": …}`.
+//! Rules: no key or an unknown or revoked one is `401` ([`Key`], an extractor: no handler runs
+//! without a valid key); a resource of an account the key does not see is `404`, exactly as a
+//! missing one (existence is not leaked). Lists are keyset pages: `limit` (default 50, at most
+//! 500) and `cursor` (opaque: the `next_cursor` of the page before), answered
+//! `{"data": [...], "next_cursor": …}`; each page costs its own rows, however large the account.
 //! SQLite work runs on the blocking pool, PostgreSQL's on the pool's connections; neither blocks
-//! the async workers. Today: `/v1/accounts`,
-//! `/v1/accounts/{id}`, its `contacts` (and one by address, with its conversations) and
-//! `conversations` (filter `contact`), `/v1/conversations/{id}` (with its messages),
-//! `/v1/messages/{id}` and its `raw` bytes (`message/rfc822`), and `/v1/events` (the event log after
-//! a cursor, long-polled with `wait`: [`long_poll_routes`], outside the door's usual answer limit).
+//! the async workers. Resources: `/v1/accounts` (and one, its contacts, its conversations with
+//! filters and full-text search `q`), `/v1/conversations/{id}` (its latest messages) and its
+//! `messages` (pages back through the rest), `/v1/messages/{id}` with its `raw` bytes and
+//! attachments, and `/v1/events` (the event log after a cursor, long-polled with `wait`:
+//! [`long_poll_routes`], outside the door's usual answer limit).
 
 mod accounts;
 mod doc;
@@ -17,22 +19,26 @@ mod review;
 mod webhooks;
 
 use crate::mail::Kind;
-use crate::store::BoxFuture;
 pub use crate::store::Db;
+use crate::store::accounts::{Account, AccountDetail};
+use crate::store::contacts::{Contact, ContactDetail};
+use crate::store::conversations::{ConversationDetail, ConversationFilter, Listed};
+use crate::store::events::Event;
 use crate::store::keys::{self, Scope};
+use crate::store::messages::Message;
+use crate::store::page::{self, At, Cursor};
+use crate::store::search::Query as SearchQuery;
 use crate::store::sql::Conn;
-use crate::store::{StoreError, read};
+use crate::store::{BoxFuture, StoreError, contacts, conversations, events, messages, search};
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use std::time::Duration;
-
-const DEFAULT_LIMIT: usize = 50;
-const MAX_LIMIT: usize = 500;
 
 /// Runs `work` on the store, a failure of the database answered 503.
 pub(crate) async fn with<T: Send + 'static>(
@@ -112,6 +118,66 @@ impl axum::extract::FromRef<ApiState> for Db {
     }
 }
 
+/// The API key a request came with, as its scope: the platform (every account) or one account.
+/// A request without a valid key is answered 401 before its handler runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Key(pub Scope);
+
+impl FromRequestParts<ApiState> for Key {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Key, ApiError> {
+        let unauthorized = |message: &'static str| error(StatusCode::UNAUTHORIZED, "unauthorized", message);
+        let Some(value) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+            return Err(unauthorized("an API key is needed: Authorization: Bearer <key>"));
+        };
+        let Some(secret) = value.strip_prefix("Bearer ").map(str::trim) else {
+            return Err(unauthorized("the Authorization header must be `Bearer <key>`"));
+        };
+        let secret = secret.to_string();
+        match with(&state.db, move |c| {
+            Box::pin(async move { keys::authenticate(c, &secret).await })
+        })
+        .await?
+        {
+            Some(scope) => Ok(Key(scope)),
+            None => Err(unauthorized("the API key is not valid")),
+        }
+    }
+}
+
+impl Key {
+    /// That the key sees account `id` and the account exists (404 otherwise, the same for both).
+    pub(crate) async fn account(self, db: &Db, id: i64) -> Result<(), ApiError> {
+        if !self.0.sees(id) {
+            return Err(not_found("no such account"));
+        }
+        match with(db, move |c| Box::pin(crate::store::accounts::exists(c, id))).await? {
+            true => Ok(()),
+            false => Err(not_found("no such account")),
+        }
+    }
+}
+
+/// The platform's key: an account key is answered 403.
+#[derive(Debug, Clone, Copy)]
+pub struct PlatformKey;
+
+impl FromRequestParts<ApiState> for PlatformKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<PlatformKey, ApiError> {
+        match Key::from_request_parts(parts, state).await? {
+            Key(Scope::Platform) => Ok(PlatformKey),
+            Key(Scope::Account(_)) => Err(error(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this takes the platform's API key (one made without --account)",
+            )),
+        }
+    }
+}
+
 pub fn routes() -> Router<ApiState> {
     Router::new()
         .merge(accounts::routes())
@@ -124,6 +190,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/v1/accounts/{id}/contacts/{email}", get(show_contact))
         .route("/v1/accounts/{id}/conversations", get(list_conversations))
         .route("/v1/conversations/{id}", get(show_conversation))
+        .route("/v1/conversations/{id}/messages", get(conversation_messages))
         .route("/v1/messages/{id}", get(show_message).delete(review::delete_message))
         .route("/v1/messages/{id}/raw", get(raw_message))
         .route("/v1/messages/{id}/attachments/{index}", get(attachment))
@@ -158,18 +225,21 @@ struct EventsQuery {
 /// next (the last event's id, or the one given when nothing came). The ids follow commit order on
 /// both backends, so a follower never skips an event (docs/SCHEMA.md).
 #[utoipa::path(get, path = "/v1/events", tag = "events", params(EventsQuery),
-    responses((status = 200, description = "Events after the cursor, oldest first; `next_cursor` is the one to pass next", body = doc::Paged<read::Event>), doc::Refusals))]
+    responses((status = 200, description = "Events after the cursor, oldest first; `next_cursor` is the one to pass next", body = doc::Paged<Event>), doc::Refusals))]
 async fn list_events(
     State(db): State<Db>,
-    headers: HeaderMap,
+    Key(scope): Key,
     Query(query): Query<EventsQuery>,
-) -> Result<Response, ApiError> {
-    let scope = scope(&db, &headers).await?;
-    let since = Page {
+) -> Result<Json<doc::Paged<Event>>, ApiError> {
+    let limit = Page {
         limit: query.limit,
-        cursor: query.since,
+        cursor: None,
+    }
+    .limit()? as i64;
+    let after: i64 = match query.since.as_deref().map(str::trim) {
+        None | Some("") => 0,
+        Some(text) => text.parse().map_err(|_| bad_cursor())?,
     };
-    let (limit, after) = (since.limit()? as i64, since.after()?);
     let wait = Duration::from_secs(query.wait.unwrap_or(0));
     if wait > MAX_WAIT {
         return Err(error(StatusCode::BAD_REQUEST, "bad_wait", "wait is 0 to 60 seconds"));
@@ -180,41 +250,24 @@ async fn list_events(
     };
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let events = with(&db, move |c| Box::pin(read::events(c, after, account, limit))).await?;
-        if !events.is_empty() || tokio::time::Instant::now() >= deadline {
-            let next = events.last().map_or(after, |e| e.id);
-            let body = serde_json::json!({"data": events, "next_cursor": next.to_string()});
-            return Ok(Json(body).into_response());
+        let list = with(&db, move |c| Box::pin(events::list(c, after, account, limit))).await?;
+        if !list.is_empty() || tokio::time::Instant::now() >= deadline {
+            let next = list.last().map_or(after, |e| e.id);
+            return Ok(Json(doc::Paged {
+                data: list,
+                next_cursor: Some(next.to_string()),
+            }));
         }
         tokio::time::sleep(POLL_EVERY.min(deadline - tokio::time::Instant::now())).await;
     }
 }
 
-/// One page of `items` (in the order given) after the cursor: `{"data", "next_cursor"}`. The cursor
-/// is the last item's key, so a page never repeats or skips an item that existed when it was read.
-pub(crate) fn page<T: serde::Serialize>(
-    items: Vec<T>,
-    key: impl Fn(&T) -> i64,
-    page: &Page,
-) -> Result<Response, ApiError> {
-    let (limit, after) = (page.limit()?, page.after()?);
-    let mut rest = items.into_iter().skip_while(|item| after != 0 && key(item) != after);
-    if after != 0 && rest.next().is_none() {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "bad_cursor",
-            "the cursor is not one this server gave",
-        ));
-    }
-    let mut data: Vec<T> = rest.take(limit + 1).collect();
-    let more = data.len() > limit;
-    data.truncate(limit);
-    let next = if more {
-        data.last().map(|item| key(item).to_string())
-    } else {
-        None
-    };
-    Ok(Json(serde_json::json!({"data": data, "next_cursor": next})).into_response())
+/// A page of the store as the door answers it.
+pub(crate) fn paged<T: utoipa::ToSchema, K: Cursor>(page: page::Paged<T, K>) -> Json<doc::Paged<T>> {
+    Json(doc::Paged {
+        data: page.items,
+        next_cursor: page.next.map(|k| k.encode()),
+    })
 }
 
 /// The 404 of a resource the key does not see or that does not exist (the same answer for both).
@@ -222,64 +275,69 @@ pub(crate) fn not_found(what: &'static str) -> ApiError {
     error(StatusCode::NOT_FOUND, "not_found", what)
 }
 
-/// The key's scope, and that it sees `account_id` (404 otherwise).
-pub(crate) async fn account_scope(db: &Db, headers: &HeaderMap, account_id: i64) -> Result<(), ApiError> {
-    let scope = scope(db, headers).await?;
-    if !scope.sees(account_id) {
-        return Err(not_found("no such account"));
-    }
-    match with(db, move |c| Box::pin(read::account(c, account_id))).await? {
-        Some(_) => Ok(()),
-        None => Err(not_found("no such account")),
-    }
+fn bad_cursor() -> ApiError {
+    error(
+        StatusCode::BAD_REQUEST,
+        "bad_cursor",
+        "the cursor is not one this server gave for this list",
+    )
 }
 
 #[utoipa::path(get, path = "/v1/accounts/{id}/contacts", tag = "contacts", params(("id" = i64, Path, description = "The account"), Page),
-    responses((status = 200, description = "The account's contacts", body = doc::Paged<read::Contact>), doc::Refusals))]
+    responses((status = 200, description = "The account's contacts, in the order they were created", body = doc::Paged<Contact>), doc::Refusals))]
 async fn list_contacts(
     State(db): State<Db>,
-    headers: HeaderMap,
+    key: Key,
     Path(id): Path<i64>,
     Query(query): Query<Page>,
-) -> Result<Response, ApiError> {
-    account_scope(&db, &headers, id).await?;
-    let contacts = with(&db, move |c| Box::pin(read::contacts(c, id))).await?;
-    page(contacts, |c| c.id, &query)
+) -> Result<Json<doc::Paged<Contact>>, ApiError> {
+    key.account(&db, id).await?;
+    let page = query.page::<i64>()?;
+    Ok(paged(
+        with(&db, move |c| {
+            Box::pin(async move { contacts::list(c, id, &page).await })
+        })
+        .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/accounts/{id}/contacts/{email}", tag = "contacts",
     params(("id" = i64, Path, description = "The account"), ("email" = String, Path, description = "The contact's address")),
-    responses((status = 200, description = "The contact with its conversations", body = read::ContactDetail), doc::Refusals))]
+    responses((status = 200, description = "The contact with the first page of its conversations", body = ContactDetail), doc::Refusals))]
 async fn show_contact(
     State(db): State<Db>,
-    headers: HeaderMap,
+    key: Key,
     Path((id, email)): Path<(i64, String)>,
-) -> Result<Response, ApiError> {
-    account_scope(&db, &headers, id).await?;
-    match with(&db, move |c| {
-        Box::pin(async move { read::contact_detail(c, id, &email).await })
+) -> Result<Json<ContactDetail>, ApiError> {
+    key.account(&db, id).await?;
+    with(&db, move |c| {
+        Box::pin(async move { contacts::detail(c, id, &email).await })
     })
     .await?
-    {
-        Some(detail) => Ok(Json(detail).into_response()),
-        None => Err(not_found("no such contact")),
-    }
+    .map(Json)
+    .ok_or_else(|| not_found("no such contact"))
 }
 
-/// The conversation list's query: a contact filter and the page (serde's flatten does not mix
+/// The conversation list's query: filters, the search and the page (serde's flatten does not mix
 /// with query strings' numbers, so the page's fields are spelled out).
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ConversationQuery {
     /// Only this contact's (an address).
     contact: Option<String>,
-    /// Only conversations holding a message of this kind.
+    /// Only conversations holding a message of this kind (with `q`: only matching messages of it).
     // The kinds of `mail::Kind::ALL` (a unit test keeps the two the same).
     #[param(pattern = "^(message|forward|auto_reply|bounce|feedback|system|bulk|spam)$")]
     kind: Option<String>,
-    /// Only conversations active at or after this RFC 3339 time.
+    /// Only conversations active at or after this RFC 3339 time (with `q`: only messages received
+    /// since).
     #[param(format = DateTime)]
     since: Option<String>,
+    /// Full-text search: every word must appear (subject, text, sender, contact), `"a phrase"` in
+    /// order; accents and case do not matter. Each conversation found names its newest matching
+    /// message and a snippet (`match`).
+    #[param(max_length = 10000)]
+    q: Option<String>,
     /// At most this many (1 to 500, default 50).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
@@ -287,26 +345,30 @@ struct ConversationQuery {
     cursor: Option<String>,
 }
 
+/// The longest search a request may ask (in characters); a person's query is far shorter.
+const MAX_QUERY: usize = 10_000;
+
 #[utoipa::path(get, path = "/v1/accounts/{id}/conversations", tag = "conversations",
     params(("id" = i64, Path, description = "The account"), ConversationQuery),
-    responses((status = 200, description = "Conversations, newest activity first", body = doc::Paged<read::Conversation>), doc::Refusals))]
+    responses((status = 200, description = "Conversations, newest activity first (with `q`: the newest match first, each with its `match`)", body = doc::Paged<Listed>), doc::Refusals))]
 async fn list_conversations(
     State(db): State<Db>,
-    headers: HeaderMap,
+    key: Key,
     Path(id): Path<i64>,
     Query(query): Query<ConversationQuery>,
-) -> Result<Response, ApiError> {
-    account_scope(&db, &headers, id).await?;
-    if let Some(kind) = &query.kind
-        && !Kind::ALL.iter().any(|k| k.as_str() == kind)
-    {
-        let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-        return Err(refused(
-            StatusCode::BAD_REQUEST,
-            "bad_kind",
-            format!("unknown kind `{kind}` ({})", known.join(", ")),
-        ));
-    }
+) -> Result<Json<doc::Paged<Listed>>, ApiError> {
+    key.account(&db, id).await?;
+    let kind = match &query.kind {
+        Some(kind) => Some(Kind::from_name(kind).ok_or_else(|| {
+            let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            refused(
+                StatusCode::BAD_REQUEST,
+                "bad_kind",
+                format!("unknown kind `{kind}` ({})", known.join(", ")),
+            )
+        })?),
+        None => None,
+    };
     let since = match &query.since {
         Some(text) => match mail_parser::DateTime::parse_rfc3339(text) {
             Some(t) => Some(crate::time::rfc3339(t.to_timestamp())),
@@ -320,59 +382,135 @@ async fn list_conversations(
         },
         None => None,
     };
-    let (contact, kind) = (query.contact.clone(), query.kind.clone());
-    let list = with(&db, move |c| {
-        Box::pin(async move {
-            let contact_id = match contact {
-                Some(email) => match read::contact_by_email(c, id, &email).await? {
-                    Some(contact) => Some(contact.id),
-                    None => return Ok(Vec::new()),
-                },
-                None => None,
-            };
-            read::conversations_where(c, id, contact_id, kind.as_deref(), since.as_deref()).await
-        })
-    })
-    .await?;
-    let query_page = Page {
+    let search = match query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        Some(q) if q.chars().count() > MAX_QUERY => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                "the search is longer than 10,000 characters",
+            ));
+        }
+        Some(q) => Some(SearchQuery::parse(q).map_err(|e| refused(StatusCode::BAD_REQUEST, "bad_query", e.0))?),
+        None => None,
+    };
+    let page = Page {
         limit: query.limit,
         cursor: query.cursor,
     };
-    page(list, |c| c.id, &query_page)
+    let contact = query.contact.clone();
+    let filter = ConversationFilter {
+        contact: None,
+        kind,
+        since,
+    };
+    match search {
+        Some(search) => {
+            let page = page.page::<i64>()?;
+            let found = with(&db, move |c| {
+                Box::pin(async move {
+                    let Some(filter) = with_contact(c, id, filter, contact).await? else {
+                        return Ok(page::Paged {
+                            items: Vec::new(),
+                            next: None,
+                        });
+                    };
+                    search::conversations(c, id, &filter, &search, &page).await
+                })
+            })
+            .await?;
+            Ok(paged(found))
+        }
+        None => {
+            let page = page.page::<At>()?;
+            let found = with(&db, move |c| {
+                Box::pin(async move {
+                    let Some(filter) = with_contact(c, id, filter, contact).await? else {
+                        return Ok(page::Paged {
+                            items: Vec::new(),
+                            next: None,
+                        });
+                    };
+                    Ok(conversations::list(c, id, &filter, &page).await?.map(Listed::from))
+                })
+            })
+            .await?;
+            Ok(paged(found))
+        }
+    }
+}
+
+/// `filter` narrowed to the contact with address `contact`; None when there is no such contact
+/// (then nothing matches).
+async fn with_contact(
+    c: Conn<'_>,
+    account: i64,
+    mut filter: ConversationFilter,
+    contact: Option<String>,
+) -> Result<Option<ConversationFilter>, StoreError> {
+    if let Some(email) = contact {
+        match contacts::by_email(c, account, &email).await? {
+            Some(found) => filter.contact = Some(found.id),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(filter))
 }
 
 #[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations", params(("id" = i64, Path, description = "The conversation")),
-    responses((status = 200, description = "The conversation with its messages, oldest first", body = read::ConversationDetail), doc::Refusals))]
+    responses((status = 200, description = "The conversation with its latest 50 messages, oldest of them first; `messages_cursor` pages back through the older ones", body = ConversationDetail), doc::Refusals))]
 async fn show_conversation(
     State(db): State<Db>,
-    headers: HeaderMap,
+    Key(scope): Key,
     Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
-    let scope = scope(&db, &headers).await?;
-    match with(&db, move |c| Box::pin(read::conversation_detail(c, id))).await? {
-        Some(detail) if scope.sees(detail.conversation.account_id) => Ok(Json(detail).into_response()),
+) -> Result<Json<ConversationDetail>, ApiError> {
+    match with(&db, move |c| Box::pin(conversations::detail(c, id))).await? {
+        Some(detail) if scope.sees(detail.conversation.account_id) => Ok(Json(detail)),
         _ => Err(not_found("no such conversation")),
     }
 }
 
+/// `GET /v1/conversations/{id}/messages?cursor=&limit=`: the conversation's messages, newest first,
+/// a page at a time (start from a conversation's `messages_cursor` to get the ones before its
+/// latest).
+#[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "conversations", params(("id" = i64, Path, description = "The conversation"), Page),
+    responses((status = 200, description = "The conversation's messages, newest first", body = doc::Paged<Message>), doc::Refusals))]
+async fn conversation_messages(
+    State(db): State<Db>,
+    Key(scope): Key,
+    Path(id): Path<i64>,
+    Query(query): Query<Page>,
+) -> Result<Json<doc::Paged<Message>>, ApiError> {
+    let page = query.page::<i64>()?;
+    let found = with(&db, move |c| {
+        Box::pin(async move {
+            match conversations::get(c, id).await? {
+                Some(conversation) if scope.sees(conversation.account_id) => {
+                    Ok(Some(messages::of_conversation(c, id, &page).await?))
+                }
+                _ => Ok(None),
+            }
+        })
+    })
+    .await?;
+    found.map(paged).ok_or_else(|| not_found("no such conversation"))
+}
+
 #[utoipa::path(get, path = "/v1/messages/{id}", tag = "messages", params(("id" = i64, Path, description = "The message")),
-    responses((status = 200, description = "The message", body = read::Message), doc::Refusals))]
-async fn show_message(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
-    let scope = scope(&db, &headers).await?;
-    match with(&db, move |c| Box::pin(read::message(c, id))).await? {
-        Some(message) if scope.sees(message.account_id) => Ok(Json(message).into_response()),
+    responses((status = 200, description = "The message", body = Message), doc::Refusals))]
+async fn show_message(State(db): State<Db>, Key(scope): Key, Path(id): Path<i64>) -> Result<Json<Message>, ApiError> {
+    match with(&db, move |c| Box::pin(messages::get(c, id))).await? {
+        Some(message) if scope.sees(message.account_id) => Ok(Json(message)),
         _ => Err(not_found("no such message")),
     }
 }
 
 #[utoipa::path(get, path = "/v1/messages/{id}/raw", tag = "messages", params(("id" = i64, Path, description = "The message")),
     responses((status = 200, description = "The message's bytes as received, after our Received header", content_type = "message/rfc822", body = Vec<u8>), doc::Refusals))]
-async fn raw_message(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
-    let scope = scope(&db, &headers).await?;
+async fn raw_message(State(db): State<Db>, Key(scope): Key, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let found = with(&db, move |c| {
         Box::pin(async move {
-            match read::message(c, id).await? {
-                Some(message) if scope.sees(message.account_id) => read::message_raw(c, id).await,
+            match messages::account_of(c, id).await? {
+                Some(account) if scope.sees(account) => messages::raw(c, id).await,
                 _ => Ok(None),
             }
         })
@@ -391,10 +529,9 @@ async fn raw_message(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i6
     responses((status = 200, description = "The attachment's decoded bytes, in its own content type, as a download", content_type = "application/octet-stream", body = Vec<u8>), doc::Refusals))]
 async fn attachment(
     State(db): State<Db>,
-    headers: HeaderMap,
+    Key(scope): Key,
     Path((id, index)): Path<(i64, usize)>,
 ) -> Result<Response, ApiError> {
-    let scope = scope(&db, &headers).await?;
     attachment_download(&db, scope, id, index).await
 }
 
@@ -403,19 +540,18 @@ async fn attachment(
 pub(crate) async fn attachment_download(db: &Db, scope: Scope, id: i64, index: usize) -> Result<Response, ApiError> {
     let found = with(db, move |c| {
         Box::pin(async move {
-            match read::message(c, id).await? {
+            match messages::get(c, id).await? {
                 Some(message) if scope.sees(message.account_id) => {
-                    Ok(read::message_raw(c, id).await?.map(|raw| (message.attachments, raw)))
+                    Ok(messages::raw(c, id).await?.map(|raw| (message.attachments, raw)))
                 }
                 _ => Ok(None),
             }
         })
     })
     .await?;
-    let Some((listing, raw)) = found else {
+    let Some((list, raw)) = found else {
         return Err(not_found("no such message"));
     };
-    let list: Vec<crate::mail::Attachment> = serde_json::from_value(listing).unwrap_or_default();
     let Some(listed) = list.get(index).cloned() else {
         return Err(not_found("no such attachment"));
     };
@@ -460,26 +596,6 @@ pub(crate) async fn attachment_download(db: &Db, scope: Scope, id: i64, index: u
         .into_response())
 }
 
-/// The key's scope, or the 401 that says why there is none.
-pub(crate) async fn scope(db: &Db, headers: &HeaderMap) -> Result<Scope, ApiError> {
-    let unauthorized = |message: &'static str| error(StatusCode::UNAUTHORIZED, "unauthorized", message);
-    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
-        return Err(unauthorized("an API key is needed: Authorization: Bearer <key>"));
-    };
-    let Some(secret) = value.strip_prefix("Bearer ").map(str::trim) else {
-        return Err(unauthorized("the Authorization header must be `Bearer <key>`"));
-    };
-    let secret = secret.to_string();
-    match with(db, move |c| {
-        Box::pin(async move { keys::authenticate(c, &secret).await })
-    })
-    .await?
-    {
-        Some(scope) => Ok(scope),
-        None => Err(unauthorized("the API key is not valid")),
-    }
-}
-
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct Page {
@@ -492,54 +608,60 @@ pub(crate) struct Page {
 
 impl Page {
     pub(crate) fn limit(&self) -> Result<usize, ApiError> {
-        match self.limit.unwrap_or(DEFAULT_LIMIT) {
-            n @ 1..=MAX_LIMIT => Ok(n),
+        match self.limit.unwrap_or(page::DEFAULT_LIMIT) {
+            n @ 1..=page::MAX_LIMIT => Ok(n),
             _ => Err(error(StatusCode::BAD_REQUEST, "bad_limit", "limit is 1 to 500")),
         }
     }
 
-    /// The id the previous page ended at (the cursor is opaque to clients).
-    pub(crate) fn after(&self) -> Result<i64, ApiError> {
-        match self.cursor.as_deref().map(str::trim) {
+    /// The store's page: the limit, and where the cursor says the previous page ended.
+    pub(crate) fn page<K: Cursor>(&self) -> Result<page::Page<K>, ApiError> {
+        let after = match self.cursor.as_deref().map(str::trim) {
             // `cursor=` (empty) is no cursor: the first page.
-            None | Some("") => Ok(0),
-            Some(c) => c.parse().map_err(|_| {
-                error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_cursor",
-                    "the cursor is not one this server gave",
-                )
-            }),
-        }
+            None | Some("") => None,
+            Some(text) => Some(K::decode(text).ok_or_else(bad_cursor)?),
+        };
+        Ok(page::Page {
+            after,
+            limit: self.limit()?,
+        })
     }
 }
 
 #[utoipa::path(get, path = "/v1/accounts", tag = "accounts", params(Page),
-    responses((status = 200, description = "The accounts the key sees", body = doc::Paged<read::Account>), doc::Refusals))]
+    responses((status = 200, description = "The accounts the key sees", body = doc::Paged<Account>), doc::Refusals))]
 async fn list_accounts(
     State(db): State<Db>,
-    headers: HeaderMap,
+    Key(scope): Key,
     Query(query): Query<Page>,
-) -> Result<Response, ApiError> {
-    let scope = scope(&db, &headers).await?;
-    let accounts = with(&db, |c| Box::pin(read::accounts(c))).await?;
-    let visible: Vec<read::Account> = accounts.into_iter().filter(|a| scope.sees(a.id)).collect();
-    page(visible, |a| a.id, &query)
+) -> Result<Json<doc::Paged<Account>>, ApiError> {
+    let page = query.page::<i64>()?;
+    let only = match scope {
+        Scope::Platform => None,
+        Scope::Account(id) => Some(id),
+    };
+    Ok(paged(
+        with(&db, move |c| {
+            Box::pin(async move { crate::store::accounts::list(c, only, &page).await })
+        })
+        .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/accounts/{id}", tag = "accounts", params(("id" = i64, Path, description = "The account")),
-    responses((status = 200, description = "The account with its members and notices", body = read::AccountDetail), doc::Refusals))]
-async fn show_account(State(db): State<Db>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Response, ApiError> {
-    {
-        let scope = scope(&db, &headers).await?;
-        if !scope.sees(id) {
-            return Err(not_found("no such account"));
-        }
-        match with(&db, move |c| Box::pin(read::account_detail(c, id))).await? {
-            Some(account) => Ok(Json(account).into_response()),
-            None => Err(not_found("no such account")),
-        }
+    responses((status = 200, description = "The account with its members and notices", body = AccountDetail), doc::Refusals))]
+async fn show_account(
+    State(db): State<Db>,
+    Key(scope): Key,
+    Path(id): Path<i64>,
+) -> Result<Json<AccountDetail>, ApiError> {
+    if !scope.sees(id) {
+        return Err(not_found("no such account"));
     }
+    with(&db, move |c| Box::pin(crate::store::accounts::detail(c, id)))
+        .await?
+        .map(Json)
+        .ok_or_else(|| not_found("no such account"))
 }
 
 #[cfg(test)]

@@ -3,16 +3,16 @@
 //! /v1/messages/{id}` (quarantined messages only), `POST /v1/messages/{id}/mark-spam` and
 //! `/mark-ham`. The key must see the message's account (404 otherwise).
 
-use super::{ApiError, ApiState, doc, error, not_found, scope, with};
+use super::{ApiError, ApiState, Key, doc, error, not_found, with};
+use crate::mail::Kind;
 use crate::review::{Marked, Released, Review, ReviewError};
 use crate::spam::Learned;
-use crate::store::quarantine::MarkedSpam;
-use crate::store::{admin, read};
+use crate::store::messages::{self, Message};
+use crate::store::quarantine::{self, MarkedSpam};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use axum::routing::post;
 use serde::Serialize;
 use std::sync::Arc;
@@ -38,9 +38,8 @@ pub struct Decision {
 }
 
 /// The key sees message `id`'s account, or 404.
-async fn visible(state: &ApiState, headers: &HeaderMap, id: i64) -> Result<read::Message, ApiError> {
-    let scope = scope(&state.db, headers).await?;
-    match with(&state.db, move |c| Box::pin(read::message(c, id))).await? {
+async fn visible(state: &ApiState, Key(scope): Key, id: i64) -> Result<Message, ApiError> {
+    match with(&state.db, move |c| Box::pin(messages::get(c, id))).await? {
         Some(message) if scope.sees(message.account_id) => Ok(message),
         _ => Err(not_found("no such message")),
     }
@@ -124,18 +123,17 @@ fn released(r: Released, learned_as: Option<&'static str>) -> Decision {
     responses((status = 200, description = "Filed as new mail (once: a second release says `already_released`)", body = Decision), doc::Refusals))]
 pub(super) async fn release(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    Key(scope): Key,
     Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<Decision>, ApiError> {
     // A released message's row is gone: the key must then see the message it became.
-    let scope = scope(&state.db, &headers).await?;
     let account = with(&state.db, move |c| {
         Box::pin(async move {
-            let id = match crate::store::quarantine::released_as(c, id).await? {
+            let id = match quarantine::released_as(c, id).await? {
                 Some(new) => new,
                 None => id,
             };
-            Ok(read::message(c, id).await?.map(|m| m.account_id))
+            messages::account_of(c, id).await
         })
     })
     .await?;
@@ -146,31 +144,31 @@ pub(super) async fn release(
         Box::pin(async move { review.release(c, id).await })
     })
     .await?;
-    Ok(Json(released(done, None)).into_response())
+    Ok(Json(released(done, None)))
 }
 
 #[utoipa::path(post, path = "/v1/messages/{id}/mark-spam", tag = "quarantine", params(("id" = i64, Path, description = "The message")),
     responses((status = 200, description = "rspamd taught; the message moved to the quarantine", body = Decision), doc::Refusals))]
 pub(super) async fn mark_spam(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    key: Key,
     Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
-    mark(state, headers, id, true).await
+) -> Result<Json<Decision>, ApiError> {
+    mark(state, key, id, true).await
 }
 
 #[utoipa::path(post, path = "/v1/messages/{id}/mark-ham", tag = "quarantine", params(("id" = i64, Path, description = "The message")),
     responses((status = 200, description = "rspamd taught; a quarantined message released", body = Decision), doc::Refusals))]
 pub(super) async fn mark_ham(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    key: Key,
     Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
-    mark(state, headers, id, false).await
+) -> Result<Json<Decision>, ApiError> {
+    mark(state, key, id, false).await
 }
 
-async fn mark(state: ApiState, headers: HeaderMap, id: i64, spam: bool) -> Result<Response, ApiError> {
-    visible(&state, &headers, id).await?;
+async fn mark(state: ApiState, key: Key, id: i64, spam: bool) -> Result<Json<Decision>, ApiError> {
+    visible(&state, key, id).await?;
     let lesson = decide(&state, move |review, c| {
         Box::pin(async move { review.lesson(c, id).await })
     })
@@ -208,20 +206,22 @@ async fn mark(state: ApiState, headers: HeaderMap, id: i64, spam: bool) -> Resul
             contact_deleted: None,
         },
     };
-    Ok(Json(decision).into_response())
+    Ok(Json(decision))
 }
 
 #[utoipa::path(delete, path = "/v1/messages/{id}", tag = "quarantine", params(("id" = i64, Path, description = "The quarantined message")),
     responses((status = 204, description = "Deleted for good"), (status = 409, description = "Not in the quarantine (only quarantined mail is deleted)", body = doc::ErrorBody), doc::Refusals))]
 pub(super) async fn delete_message(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    key: Key,
     Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
-    let message = visible(&state, &headers, id).await?;
-    if message.kind != "spam" {
+) -> Result<StatusCode, ApiError> {
+    let message = visible(&state, key, id).await?;
+    if message.kind != Kind::Spam {
         return Err(refusal(ReviewError::NotQuarantined));
     }
-    with(&state.db, move |c| Box::pin(admin::delete_message(c, id))).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    match with(&state.db, move |c| Box::pin(quarantine::delete(c, id))).await? {
+        true => Ok(StatusCode::NO_CONTENT),
+        false => Err(refusal(ReviewError::NotQuarantined)),
+    }
 }

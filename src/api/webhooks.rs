@@ -2,14 +2,13 @@
 //! `inboxd webhooks` has them. A platform key sees every endpoint; an account key only its
 //! account's, and what it adds is its account's.
 
-use super::{ApiError, ApiState, Page, doc, not_found, refused, scope, with};
+use super::{ApiError, ApiState, Key, Page, doc, not_found, paged, refused, with};
 use crate::store::keys::Scope;
 use crate::store::webhooks as outbox;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
@@ -22,8 +21,7 @@ pub fn routes() -> Router<ApiState> {
 }
 
 /// The endpoint, if the key sees it (404 otherwise, as for one that does not exist).
-async fn visible(state: &ApiState, headers: &HeaderMap, id: i64) -> Result<outbox::Endpoint, ApiError> {
-    let scope = scope(&state.db, headers).await?;
+async fn visible(state: &ApiState, Key(scope): Key, id: i64) -> Result<outbox::Endpoint, ApiError> {
     match with(&state.db, move |c| Box::pin(outbox::endpoint(c, id))).await? {
         Some(e) if e.account_id.is_some_and(|a| scope.sees(a)) || matches!(scope, Scope::Platform) => Ok(e),
         _ => Err(not_found("no such webhook endpoint")),
@@ -34,29 +32,30 @@ async fn visible(state: &ApiState, headers: &HeaderMap, id: i64) -> Result<outbo
     responses((status = 200, description = "The endpoints the key sees, without secrets", body = doc::Paged<outbox::Endpoint>), doc::Refusals))]
 pub(super) async fn list(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    Key(scope): Key,
     Query(query): Query<Page>,
-) -> Result<Response, ApiError> {
-    let account = match scope(&state.db, &headers).await? {
+) -> Result<Json<doc::Paged<outbox::Endpoint>>, ApiError> {
+    let account = match scope {
         Scope::Platform => None,
         Scope::Account(id) => Some(id),
     };
-    let list = with(&state.db, move |c| Box::pin(outbox::endpoints(c, account))).await?;
-    let list: Vec<_> = list
-        .into_iter()
-        .filter(|e| account.is_none() || e.account_id == account)
-        .collect();
-    super::page(list, |e| e.id, &query)
+    let page = query.page::<i64>()?;
+    Ok(paged(
+        with(&state.db, move |c| {
+            Box::pin(async move { outbox::endpoints(c, account, &page).await })
+        })
+        .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = i64, Path, description = "The endpoint")),
     responses((status = 200, description = "The endpoint", body = outbox::Endpoint), doc::Refusals))]
 pub(super) async fn show(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    key: Key,
     Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
-    Ok(Json(visible(&state, &headers, id).await?).into_response())
+) -> Result<Json<outbox::Endpoint>, ApiError> {
+    Ok(Json(visible(&state, key, id).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -93,10 +92,10 @@ pub(super) enum EventType {
     responses((status = 201, description = "The endpoint, with its signing `secret` (shown this once)", body = EndpointMade), doc::Refusals, doc::BodyRefusals))]
 pub(super) async fn create(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    Key(scope): Key,
     Json(body): Json<NewEndpoint>,
-) -> Result<Response, ApiError> {
-    let account = match (scope(&state.db, &headers).await?, body.account_id) {
+) -> Result<(StatusCode, Json<EndpointMade>), ApiError> {
+    let account = match (scope, body.account_id) {
         (Scope::Platform, account) => account,
         (Scope::Account(own), None) => Some(own),
         (Scope::Account(own), Some(asked)) if asked == own => Some(own),
@@ -110,11 +109,7 @@ pub(super) async fn create(
     })
     .await?;
     match added {
-        Ok((endpoint, secret)) => {
-            let mut value = serde_json::to_value(&endpoint).unwrap_or_default();
-            value["secret"] = secret.into();
-            Ok((StatusCode::CREATED, Json(value)).into_response())
-        }
+        Ok((endpoint, secret)) => Ok((StatusCode::CREATED, Json(EndpointMade { endpoint, secret }))),
         Err(why) if why.starts_with("no account") => Err(not_found("no such account")),
         Err(why) => Err(refused(StatusCode::UNPROCESSABLE_ENTITY, "bad_endpoint", why)),
     }
@@ -124,12 +119,12 @@ pub(super) async fn create(
     responses((status = 204, description = "Removed, with its deliveries"), doc::Refusals))]
 pub(super) async fn remove(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    key: Key,
     Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
-    visible(&state, &headers, id).await?;
+) -> Result<StatusCode, ApiError> {
+    visible(&state, key, id).await?;
     with(&state.db, move |c| Box::pin(outbox::remove_endpoint(c, id))).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -150,11 +145,11 @@ pub(super) struct DeliveriesQuery {
     responses((status = 200, description = "Deliveries, newest first", body = doc::Paged<outbox::Delivery>), doc::Refusals))]
 pub(super) async fn deliveries(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    key: Key,
     Path(id): Path<i64>,
     Query(query): Query<DeliveriesQuery>,
-) -> Result<Response, ApiError> {
-    visible(&state, &headers, id).await?;
+) -> Result<Json<doc::Paged<outbox::Delivery>>, ApiError> {
+    visible(&state, key, id).await?;
     if let Some(s) = &query.status
         && !["pending", "delivered", "failed"].contains(&s.as_str())
     {
@@ -167,21 +162,15 @@ pub(super) async fn deliveries(
     let page = Page {
         limit: query.limit,
         cursor: query.cursor,
-    };
-    let (limit, before) = (page.limit()? as i64, page.after()?);
+    }
+    .page::<i64>()?;
     let status = query.status;
-    let mut list = with(&state.db, move |c| {
-        Box::pin(async move { outbox::deliveries(c, Some(id), status.as_deref(), None, before, limit + 1).await })
-    })
-    .await?;
-    let more = list.len() as i64 > limit;
-    list.truncate(limit as usize);
-    let next = if more {
-        list.last().map(|d| d.id.to_string())
-    } else {
-        None
-    };
-    Ok(Json(serde_json::json!({"data": list, "next_cursor": next})).into_response())
+    Ok(paged(
+        with(&state.db, move |c| {
+            Box::pin(async move { outbox::deliveries(c, Some(id), status.as_deref(), &page).await })
+        })
+        .await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -198,11 +187,11 @@ pub(super) struct Replay {
     responses((status = 200, description = "How many deliveries are due again", body = Replayed), doc::Refusals, doc::BodyRefusals))]
 pub(super) async fn replay(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    key: Key,
     Path(id): Path<i64>,
     Json(body): Json<Replay>,
-) -> Result<Response, ApiError> {
-    visible(&state, &headers, id).await?;
+) -> Result<Json<Replayed>, ApiError> {
+    visible(&state, key, id).await?;
     if body.since < 0 {
         return Err(refused(
             StatusCode::BAD_REQUEST,
@@ -214,7 +203,11 @@ pub(super) async fn replay(
         Box::pin(outbox::replay(c, id, body.since, crate::time::unix_millis()))
     })
     .await?;
-    Ok(Json(serde_json::json!({"endpoint_id": id, "since": body.since, "due_again": again})).into_response())
+    Ok(Json(Replayed {
+        endpoint_id: id,
+        since: body.since,
+        due_again: again,
+    }))
 }
 
 /// An endpoint as added: its fields and its signing secret.

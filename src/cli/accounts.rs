@@ -1,10 +1,10 @@
 //! `inboxd accounts …`: create accounts, list and show them, disable them, rotate their address.
 
-use super::{open_admin, print_json};
+use super::{Store, print_json};
 use crate::config::Config;
 use crate::mail::{SenderRule, normalize_sender};
-use crate::store::admin::{self, Admin};
-use crate::store::read::{self, Account};
+use crate::store::accounts::{self, Account, AccountDetail};
+use crate::store::senders;
 use clap::Subcommand;
 
 #[derive(Subcommand)]
@@ -18,7 +18,7 @@ pub enum AccountsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// List all accounts.
+    /// List all accounts (in id order, read a page at a time).
     List {
         #[arg(long)]
         json: bool,
@@ -77,13 +77,13 @@ pub enum AccountsCommand {
 }
 
 pub fn run(config: &Config, cmd: AccountsCommand) -> Result<(), String> {
-    let admin = open_admin(config)?;
+    let store = Store::open(config)?;
     let not_found = |id: i64| format!("no account {id}");
     match cmd {
-        AccountsCommand::Allow { id, sender } => sender_rule(&admin, id, &sender, SenderRule::Allow, true),
-        AccountsCommand::Block { id, sender } => sender_rule(&admin, id, &sender, SenderRule::Block, true),
-        AccountsCommand::Disallow { id, sender } => sender_rule(&admin, id, &sender, SenderRule::Allow, false),
-        AccountsCommand::Unblock { id, sender } => sender_rule(&admin, id, &sender, SenderRule::Block, false),
+        AccountsCommand::Allow { id, sender } => sender_rule(&store, id, &sender, SenderRule::Allow, true),
+        AccountsCommand::Block { id, sender } => sender_rule(&store, id, &sender, SenderRule::Block, true),
+        AccountsCommand::Disallow { id, sender } => sender_rule(&store, id, &sender, SenderRule::Allow, false),
+        AccountsCommand::Unblock { id, sender } => sender_rule(&store, id, &sender, SenderRule::Block, false),
         AccountsCommand::Create { name, domain, json } => {
             let domain = match domain {
                 Some(d) if config.domains_lowercase().contains(&d.to_ascii_lowercase()) => d,
@@ -95,7 +95,8 @@ pub fn run(config: &Config, cmd: AccountsCommand) -> Result<(), String> {
             if name.trim().is_empty() {
                 return Err("the account name must not be empty".into());
             }
-            let account = admin.create_account(name.trim(), &domain).map_err(|e| e.to_string())?;
+            let name = name.trim().to_string();
+            let account = store.run(move |c| Box::pin(async move { accounts::create(c, &name, &domain).await }))?;
             if json {
                 print_json(&account)
             } else {
@@ -103,25 +104,19 @@ pub fn run(config: &Config, cmd: AccountsCommand) -> Result<(), String> {
                 Ok(())
             }
         }
-        AccountsCommand::List { json } => {
-            let accounts = admin.wait(read::accounts(admin.conn())).map_err(|e| e.to_string())?;
-            if json {
-                return print_json(&accounts);
-            }
-            for a in &accounts {
-                print_account_line(a);
-            }
-            Ok(())
-        }
+        AccountsCommand::List { json } => store.list(
+            json,
+            |store, page| store.run(move |c| Box::pin(async move { accounts::list(c, None, &page).await })),
+            print_account_line,
+        ),
         AccountsCommand::Show { id, json } => {
-            let detail = admin
-                .wait(read::account_detail(admin.conn(), id))
-                .map_err(|e| e.to_string())?
+            let detail = store
+                .run(move |c| Box::pin(accounts::detail(c, id)))?
                 .ok_or_else(|| not_found(id))?;
             if json {
                 return print_json(&detail);
             }
-            let read::AccountDetail {
+            let AccountDetail {
                 account,
                 members,
                 notices,
@@ -145,16 +140,14 @@ pub fn run(config: &Config, cmd: AccountsCommand) -> Result<(), String> {
             Ok(())
         }
         AccountsCommand::Disable { id, json } => {
-            let account = admin
-                .set_enabled(id, false)
-                .map_err(|e| e.to_string())?
+            let account = store
+                .run(move |c| Box::pin(accounts::set_enabled(c, id, false)))?
                 .ok_or_else(|| not_found(id))?;
             show(&account, json)
         }
         AccountsCommand::Enable { id, json } => {
-            let account = admin
-                .set_enabled(id, true)
-                .map_err(|e| e.to_string())?
+            let account = store
+                .run(move |c| Box::pin(accounts::set_enabled(c, id, true)))?
                 .ok_or_else(|| not_found(id))?;
             show(&account, json)
         }
@@ -166,9 +159,8 @@ pub fn run(config: &Config, cmd: AccountsCommand) -> Result<(), String> {
                         .ok_or_else(|| format!("`{other}`: say reject, accept or default"))?,
                 ),
             };
-            let account = admin
-                .set_dmarc_reject(id, action)
-                .map_err(|e| e.to_string())?
+            let account = store
+                .run(move |c| Box::pin(accounts::set_dmarc_reject(c, id, action)))?
                 .ok_or_else(|| not_found(id))?;
             show(&account, json)
         }
@@ -178,16 +170,14 @@ pub fn run(config: &Config, cmd: AccountsCommand) -> Result<(), String> {
                 "no-contact" => false,
                 other => return Err(format!("`{other}`: say contact or no-contact")),
             };
-            let account = admin
-                .set_bulk_contacts(id, contacts)
-                .map_err(|e| e.to_string())?
+            let account = store
+                .run(move |c| Box::pin(accounts::set_bulk_contacts(c, id, contacts)))?
                 .ok_or_else(|| not_found(id))?;
             show(&account, json)
         }
         AccountsCommand::RotateAddress { id, json } => {
-            let account = admin
-                .rotate_address(id)
-                .map_err(|e| e.to_string())?
+            let account = store
+                .run(move |c| Box::pin(accounts::rotate_address(c, id)))?
                 .ok_or_else(|| not_found(id))?;
             show(&account, json)
         }
@@ -214,19 +204,20 @@ fn print_account_line(a: &Account) {
 }
 
 /// Adds (`set`) or removes an account's rule for a sender, and says what changed.
-fn sender_rule(admin: &Admin, id: i64, sender: &str, rule: SenderRule, set: bool) -> Result<(), String> {
+fn sender_rule(store: &Store, id: i64, sender: &str, rule: SenderRule, set: bool) -> Result<(), String> {
     let name = normalize_sender(sender)
         .ok_or_else(|| format!("`{sender}` is neither an address (name@example.com) nor a domain (example.com)"))?;
-    if !admin.account_exists(id).map_err(|e| e.to_string())? {
-        return Err(format!("no account {id}"));
-    }
-    let conn = admin.conn();
-    let changed = if set {
-        admin.wait(admin::set_sender_rule(conn, id, &name, rule))
-    } else {
-        admin.wait(admin::remove_sender_rule(conn, id, &name, rule))
-    }
-    .map_err(|e| e.to_string())?;
+    store.require_account(id)?;
+    let sender = name.clone();
+    let changed = store.run(move |c| {
+        Box::pin(async move {
+            if set {
+                senders::set(c, id, &sender, rule).await
+            } else {
+                senders::remove(c, id, &sender, rule).await
+            }
+        })
+    })?;
     let verb = match (rule, set) {
         (SenderRule::Allow, true) => "allows",
         (SenderRule::Block, true) => "blocks",

@@ -1,14 +1,20 @@
 //! What the inbox shows: contacts, conversations, messages and the event log, read from the store.
 
-use super::{open_admin, print_json};
+use super::{Store, print_json};
 use crate::config::Config;
-use crate::store::read;
+use crate::mail::Kind;
+use crate::store::contacts::{self, Contact, ContactDetail};
+use crate::store::conversations::{self, ConversationFilter, Listed};
+use crate::store::messages;
+use crate::store::page::{At, Page};
+use crate::store::search::{self, Query};
+use crate::store::{events, page};
 use clap::{Args, Subcommand};
 use std::io::Write;
 
 #[derive(Subcommand)]
 pub enum ContactsCommand {
-    /// An account's contacts.
+    /// An account's contacts (in the order they were created, read a page at a time).
     List {
         #[arg(long)]
         account: i64,
@@ -27,17 +33,24 @@ pub enum ContactsCommand {
 
 #[derive(Subcommand)]
 pub enum ConversationsCommand {
-    /// An account's conversations, newest activity first.
+    /// An account's conversations, newest activity first (read a page at a time).
     List {
         #[arg(long)]
         account: i64,
         /// Only this contact's conversations.
         #[arg(long)]
         contact: Option<String>,
+        /// Only conversations holding a message of this kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Full-text search: every word must appear (`"a phrase"` in order); newest match first,
+        /// each conversation with its matching message and a snippet.
+        #[arg(long)]
+        query: Option<String>,
         #[arg(long)]
         json: bool,
     },
-    /// One conversation with its messages, oldest first.
+    /// One conversation with all its messages, oldest first (streamed: any length).
     Show {
         id: i64,
         #[arg(long)]
@@ -63,7 +76,7 @@ pub enum MessagesCommand {
         #[arg(long)]
         kind: Option<String>,
         #[arg(long, default_value_t = 100)]
-        limit: i64,
+        limit: usize,
         #[arg(long)]
         json: bool,
     },
@@ -88,38 +101,52 @@ pub struct EventsArgs {
     json: bool,
 }
 
+fn kind_of(kind: Option<&str>) -> Result<Option<Kind>, String> {
+    match kind {
+        Some(name) => Kind::from_name(name).map(Some).ok_or_else(|| {
+            let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            format!("unknown kind `{name}` ({})", known.join(", "))
+        }),
+        None => Ok(None),
+    }
+}
+
+fn contact_line(c: &Contact) {
+    println!(
+        "{:>6}  {:<40} {:<24} opt_in={} {}",
+        c.id,
+        c.email,
+        c.name.clone().unwrap_or_default(),
+        c.opt_in,
+        c.email_status
+    );
+}
+
 pub fn contacts(config: &Config, cmd: ContactsCommand) -> Result<(), String> {
-    let admin = open_admin(config)?;
-    let conn = admin.conn();
+    let store = Store::open(config)?;
     match cmd {
         ContactsCommand::List { account, json } => {
-            require_account(&admin, account)?;
-            let contacts = admin.wait(read::contacts(conn, account)).map_err(|e| e.to_string())?;
-            if json {
-                return print_json(&contacts);
-            }
-            for c in contacts {
-                println!(
-                    "{:>6}  {:<40} {:<24} opt_in={} {}",
-                    c.id,
-                    c.email,
-                    c.name.unwrap_or_default(),
-                    c.opt_in,
-                    c.email_status
-                );
-            }
-            Ok(())
+            store.require_account(account)?;
+            store.list(
+                json,
+                |store, page| store.run(move |c| Box::pin(async move { contacts::list(c, account, &page).await })),
+                contact_line,
+            )
         }
         ContactsCommand::Show { account, email, json } => {
-            require_account(&admin, account)?;
-            let detail = admin
-                .wait(read::contact_detail(conn, account, &email))
-                .map_err(|e| e.to_string())?
+            store.require_account(account)?;
+            let asked = email.clone();
+            let detail = store
+                .run(move |c| Box::pin(async move { contacts::detail(c, account, &asked).await }))?
                 .ok_or_else(|| format!("no contact {email} in account {account}"))?;
             if json {
                 return print_json(&detail);
             }
-            let read::ContactDetail { contact, conversations } = detail;
+            let ContactDetail {
+                contact,
+                conversations,
+                conversations_cursor,
+            } = detail;
             println!(
                 "{} <{}>  opt_in={}  lists={:?}  status={}",
                 contact.name.unwrap_or_default(),
@@ -134,85 +161,154 @@ pub fn contacts(config: &Config, cmd: ContactsCommand) -> Result<(), String> {
                     c.id, c.subject, c.message_count, c.last_message_at
                 );
             }
+            if conversations_cursor.is_some() {
+                println!(
+                    "  … more: conversations list --account {account} --contact {}",
+                    contact.email
+                );
+            }
             Ok(())
         }
+    }
+}
+
+fn conversation_line(l: &Listed) {
+    let c = &l.conversation;
+    println!(
+        "#{:<6} {:<32} {:<50} {:>3} msgs  {}",
+        c.id, c.contact_email, c.subject, c.message_count, c.last_message_at
+    );
+    if let Some(found) = &l.found {
+        println!("        message {}: {}", found.message_id, found.snippet);
     }
 }
 
 pub fn conversations(config: &Config, cmd: ConversationsCommand) -> Result<(), String> {
-    let admin = open_admin(config)?;
-    let conn = admin.conn();
+    let store = Store::open(config)?;
     match cmd {
-        ConversationsCommand::List { account, contact, json } => {
-            require_account(&admin, account)?;
-            let contact_id = match contact {
-                Some(email) => Some(
-                    admin
-                        .wait(read::contact_by_email(conn, account, &email))
-                        .map_err(|e| e.to_string())?
-                        .ok_or_else(|| format!("no contact {email} in account {account}"))?
-                        .id,
-                ),
-                None => None,
+        ConversationsCommand::List {
+            account,
+            contact,
+            kind,
+            query,
+            json,
+        } => {
+            store.require_account(account)?;
+            let mut filter = ConversationFilter {
+                kind: kind_of(kind.as_deref())?,
+                ..ConversationFilter::default()
             };
-            let list = admin
-                .wait(read::conversations(conn, account, contact_id))
-                .map_err(|e| e.to_string())?;
-            if json {
-                return print_json(&list);
+            if let Some(email) = contact {
+                let asked = email.clone();
+                let found = store
+                    .run(move |c| Box::pin(async move { contacts::by_email(c, account, &asked).await }))?
+                    .ok_or_else(|| format!("no contact {email} in account {account}"))?;
+                filter.contact = Some(found.id);
             }
-            for c in list {
-                println!(
-                    "#{:<6} {:<32} {:<50} {:>3} msgs  {}",
-                    c.id, c.contact_email, c.subject, c.message_count, c.last_message_at
-                );
+            match query.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+                Some(text) => {
+                    let query = Query::parse(text).map_err(|e| format!("cannot search: {}", e.0))?;
+                    store.list(
+                        json,
+                        |store, page: Page<i64>| {
+                            let (filter, query) = (filter.clone(), query.clone());
+                            store.run(move |c| {
+                                Box::pin(async move { search::conversations(c, account, &filter, &query, &page).await })
+                            })
+                        },
+                        conversation_line,
+                    )
+                }
+                None => store.list(
+                    json,
+                    |store, page: Page<At>| {
+                        let filter = filter.clone();
+                        store.run(move |c| {
+                            Box::pin(async move {
+                                Ok(conversations::list(c, account, &filter, &page).await?.map(Listed::from))
+                            })
+                        })
+                    },
+                    conversation_line,
+                ),
             }
-            Ok(())
         }
-        ConversationsCommand::Show { id, json } => {
-            let detail = admin
-                .wait(read::conversation_detail(conn, id))
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no conversation {id}"))?;
-            if json {
-                return print_json(&detail);
-            }
-            let read::ConversationDetail { conversation, messages } = detail;
-            println!(
-                "#{} {} with {} ({} messages)",
-                conversation.id, conversation.subject, conversation.contact_email, conversation.message_count
-            );
-            for m in messages {
-                println!(
-                    "\n--- {} from {} at {}",
-                    m.kind,
-                    m.from_email.unwrap_or_default(),
-                    m.received_at
-                );
-                println!("{}", m.reply_text.or(m.text).unwrap_or_default().trim());
-            }
-            Ok(())
-        }
+        ConversationsCommand::Show { id, json } => show_conversation(&store, id, json),
     }
 }
 
+/// A conversation with every message, oldest first, read a page at a time and written as it
+/// comes (a conversation of any length costs a page of memory): the JSON is the API's
+/// conversation shape with all its messages and no cursor.
+fn show_conversation(store: &Store, id: i64, json: bool) -> Result<(), String> {
+    let conversation = store
+        .run(move |c| Box::pin(conversations::get(c, id)))?
+        .ok_or_else(|| format!("no conversation {id}"))?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let fail = |e: std::io::Error| e.to_string();
+    if json {
+        let mut head = serde_json::to_value(&conversation).map_err(|e| e.to_string())?;
+        head["messages_cursor"] = serde_json::Value::Null;
+        let head = serde_json::to_string_pretty(&head).map_err(|e| e.to_string())?;
+        // The conversation's fields, then `"messages": [` … `]` and the closing brace.
+        let open = head.trim_end().trim_end_matches('}').trim_end();
+        write!(out, "{open},\n  \"messages\": [").map_err(fail)?;
+    } else {
+        writeln!(
+            out,
+            "#{} {} with {} ({} messages)",
+            conversation.id, conversation.subject, conversation.contact_email, conversation.message_count
+        )
+        .map_err(fail)?;
+    }
+    let mut first = true;
+    let mut page: Page<i64> = Page::first(page::MAX_LIMIT);
+    loop {
+        let wanted = page.clone();
+        let got = store
+            .run(move |c| Box::pin(async move { messages::of_conversation_oldest_first(c, id, &wanted).await }))?;
+        for m in got.items {
+            if json {
+                let text = serde_json::to_string_pretty(&m).map_err(|e| e.to_string())?;
+                write!(out, "{}\n{text}", if first { "" } else { "," }).map_err(fail)?;
+            } else {
+                writeln!(
+                    out,
+                    "\n--- {} from {} at {}",
+                    m.kind.as_str(),
+                    m.from_email.unwrap_or_default(),
+                    m.received_at
+                )
+                .map_err(fail)?;
+                writeln!(out, "{}", m.reply_text.or(m.text).unwrap_or_default().trim()).map_err(fail)?;
+            }
+            first = false;
+        }
+        match got.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    if json {
+        writeln!(out, "\n  ]\n}}").map_err(fail)?;
+    }
+    out.flush().map_err(fail)
+}
+
 pub fn messages(config: &Config, cmd: MessagesCommand) -> Result<(), String> {
-    let admin = open_admin(config)?;
-    let conn = admin.conn();
+    let store = Store::open(config)?;
     match cmd {
-        MessagesCommand::MarkSpam { id } => super::mark(config, &admin, id, true),
-        MessagesCommand::MarkHam { id } => super::mark(config, &admin, id, false),
+        MessagesCommand::MarkSpam { id } => super::mark(config, &store, id, true),
+        MessagesCommand::MarkHam { id } => super::mark(config, &store, id, false),
         MessagesCommand::Raw { id } => {
-            let raw = admin
-                .wait(read::message_raw(conn, id))
-                .map_err(|e| e.to_string())?
+            let raw = store
+                .run(move |c| Box::pin(messages::raw(c, id)))?
                 .ok_or_else(|| format!("no message {id}"))?;
             std::io::stdout().write_all(&raw).map_err(|e| e.to_string())
         }
         MessagesCommand::Show { id, json } => {
-            let message = admin
-                .wait(read::message(conn, id))
-                .map_err(|e| e.to_string())?
+            let message = store
+                .run(move |c| Box::pin(messages::get(c, id)))?
                 .ok_or_else(|| format!("no message {id}"))?;
             if json {
                 return print_json(&message);
@@ -220,7 +316,7 @@ pub fn messages(config: &Config, cmd: MessagesCommand) -> Result<(), String> {
             println!(
                 "{} {} from {} subject {:?}",
                 message.id,
-                message.kind,
+                message.kind.as_str(),
                 message.from_email.unwrap_or_default(),
                 message.subject.unwrap_or_default()
             );
@@ -233,18 +329,18 @@ pub fn messages(config: &Config, cmd: MessagesCommand) -> Result<(), String> {
             limit,
             json,
         } => {
-            require_account(&admin, account)?;
-            let list = admin
-                .wait(read::messages(conn, account, kind.as_deref(), limit))
-                .map_err(|e| e.to_string())?;
+            store.require_account(account)?;
+            let kind = kind_of(kind.as_deref())?;
+            let page = Page::first(limit.clamp(1, page::MAX_LIMIT));
+            let list = store.run(move |c| Box::pin(async move { messages::list(c, account, kind, &page).await }))?;
             if json {
-                return print_json(&list);
+                return print_json(&list.items);
             }
-            for m in list {
+            for m in list.items {
                 println!(
                     "{:>7} {:<10} {:<32} {}",
                     m.id,
-                    m.kind,
+                    m.kind.as_str(),
                     m.from_email.unwrap_or_default(),
                     m.subject.unwrap_or_default()
                 );
@@ -255,15 +351,14 @@ pub fn messages(config: &Config, cmd: MessagesCommand) -> Result<(), String> {
 }
 
 pub fn events(config: &Config, args: EventsArgs) -> Result<(), String> {
-    let admin = open_admin(config)?;
-    let events = admin
-        .wait(read::events(admin.conn(), args.since, args.account, args.limit))
-        .map_err(|e| e.to_string())?;
-    let cursor = events.last().map_or(args.since, |e| e.id);
+    let store = Store::open(config)?;
+    let (since, account, limit) = (args.since, args.account, args.limit);
+    let list = store.run(move |c| Box::pin(events::list(c, since, account, limit)))?;
+    let cursor = list.last().map_or(args.since, |e| e.id);
     if args.json {
-        return print_json(&serde_json::json!({ "events": events, "next_cursor": cursor }));
+        return print_json(&serde_json::json!({ "events": list, "next_cursor": cursor }));
     }
-    for e in &events {
+    for e in &list {
         println!(
             "{:>8} {} {:<22} account={} {}",
             e.id, e.created_at, e.kind, e.account_id, e.data
@@ -271,12 +366,4 @@ pub fn events(config: &Config, args: EventsArgs) -> Result<(), String> {
     }
     println!("next cursor: {cursor}");
     Ok(())
-}
-
-fn require_account(admin: &crate::store::admin::Admin, id: i64) -> Result<(), String> {
-    match admin.account_exists(id) {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(format!("no account {id}")),
-        Err(e) => Err(e.to_string()),
-    }
 }

@@ -1,6 +1,6 @@
 //! `inboxd api-keys`: the keys of the HTTP door. A key's secret is printed once, at creation.
 
-use super::{open_admin, print_json};
+use super::{Store, print_json};
 use crate::config::Config;
 use crate::store::keys;
 use clap::Subcommand;
@@ -26,18 +26,13 @@ pub enum ApiKeysCommand {
 }
 
 pub fn run(config: &Config, cmd: ApiKeysCommand) -> Result<(), String> {
-    let admin = open_admin(config)?;
-    let conn = admin.conn();
+    let store = Store::open(config)?;
     match cmd {
         ApiKeysCommand::Create { name, account, json } => {
-            if let Some(id) = account
-                && !admin.account_exists(id).map_err(|e| e.to_string())?
-            {
-                return Err(format!("no account {id}"));
+            if let Some(id) = account {
+                store.require_account(id)?;
             }
-            let (key, secret) = admin
-                .wait(keys::create(conn, &name, account))
-                .map_err(|e| e.to_string())?;
+            let (key, secret) = store.run(move |c| Box::pin(async move { keys::create(c, &name, account).await }))?;
             if json {
                 let mut value = serde_json::to_value(&key).map_err(|e| e.to_string())?;
                 value["secret"] = secret.into();
@@ -50,20 +45,17 @@ pub fn run(config: &Config, cmd: ApiKeysCommand) -> Result<(), String> {
             );
             Ok(())
         }
-        ApiKeysCommand::List { json } => {
-            let list = admin.wait(keys::list(conn)).map_err(|e| e.to_string())?;
-            if json {
-                return print_json(&list);
-            }
-            for k in list {
+        ApiKeysCommand::List { json } => store.list(
+            json,
+            |store, page| store.run(move |c| Box::pin(async move { keys::list(c, &page).await })),
+            |k| {
                 let scope = k.account_id.map_or("platform".to_string(), |a| format!("account {a}"));
                 let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
                 println!("{:>5}  {:<18} {:<12} {:<8} {}", k.id, k.prefix, scope, state, k.name);
-            }
-            Ok(())
-        }
+            },
+        ),
         ApiKeysCommand::Revoke { id } => {
-            if !admin.wait(keys::revoke(conn, id)).map_err(|e| e.to_string())? {
+            if !store.run(move |c| Box::pin(keys::revoke(c, id)))? {
                 return Err(format!("no api key {id}"));
             }
             eprintln!("api key {id} revoked");

@@ -12,6 +12,9 @@ mod serve;
 mod webhooks;
 
 use crate::config::{Config, LogFormat};
+use crate::store::page::{self, Page, Paged};
+use crate::store::sql::Conn;
+use crate::store::{BoxFuture, Db, StoreError};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -131,36 +134,142 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), String> {
     Ok(())
 }
 
+/// The configured database as the CLI reaches it: the store's one handle ([`Db`]), as the HTTP
+/// doors have it, and a runtime that runs each piece of work to its end.
+pub(crate) struct Store {
+    runtime: tokio::runtime::Runtime,
+    db: Db,
+}
+
+impl Store {
+    pub(crate) fn open(config: &Config) -> Result<Store, String> {
+        let location = database_location(config)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start a runtime: {e}"))?;
+        let db = runtime
+            .block_on(Db::open(&location))
+            .map_err(|e| format!("cannot open database {}: {e}", location.describe()))?;
+        Ok(Store { runtime, db })
+    }
+
+    /// Runs `work` on a connection to its end.
+    pub(crate) fn run<T: Send + 'static>(
+        &self,
+        work: impl for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+    ) -> Result<T, String> {
+        self.runtime.block_on(self.db.run(work)).map_err(|e| e.to_string())
+    }
+
+    /// Runs anything else on this runtime (a request to rspamd's controller).
+    pub(crate) fn block_on<F: std::future::Future>(&self, work: F) -> F::Output {
+        self.runtime.block_on(work)
+    }
+
+    /// 404's sentence unless account `id` exists.
+    pub(crate) fn require_account(&self, id: i64) -> Result<(), String> {
+        match self.run(move |c| Box::pin(crate::store::accounts::exists(c, id)))? {
+            true => Ok(()),
+            false => Err(format!("no account {id}")),
+        }
+    }
+
+    /// Every page of a list, from the first: printed as one JSON array with `json` (written as
+    /// the pages come, so a list of any length costs a page of memory), else a line each.
+    pub(crate) fn list<T, K>(
+        &self,
+        json: bool,
+        mut fetch: impl FnMut(&Store, Page<K>) -> Result<Paged<T, K>, String>,
+        line: impl Fn(&T),
+    ) -> Result<(), String>
+    where
+        T: serde::Serialize,
+        K: Clone,
+    {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let mut page = Page::first(page::MAX_LIMIT);
+        let mut first = true;
+        if json {
+            out.write_all(b"[").map_err(|e| e.to_string())?;
+        }
+        loop {
+            let got = fetch(self, page.clone())?;
+            for item in &got.items {
+                if json {
+                    let text = serde_json::to_string_pretty(item).map_err(|e| e.to_string())?;
+                    let sep: &[u8] = if first { b"\n" } else { b",\n" };
+                    out.write_all(sep)
+                        .and_then(|_| out.write_all(text.as_bytes()))
+                        .map_err(|e| e.to_string())?;
+                } else {
+                    out.flush().map_err(|e| e.to_string())?;
+                    line(item);
+                }
+                first = false;
+            }
+            match got.next {
+                Some(next) => page.after = Some(next),
+                None => break,
+            }
+        }
+        if json {
+            let end: &[u8] = if first { b"]\n" } else { b"\n]\n" };
+            out.write_all(end).map_err(|e| e.to_string())?;
+        }
+        out.flush().map_err(|e| e.to_string())
+    }
+}
+
 /// The router of the configured domains and reply key (`[server] reply_secret`, or the one kept
 /// in the database).
-fn router(config: &Config, admin: &crate::store::admin::Admin) -> Result<crate::routing::Router, String> {
+fn router(config: &Config, store: &Store) -> Result<crate::routing::Router, String> {
     let key = match config.reply_secret()? {
         Some(key) => key,
-        None => admin.reply_key().map_err(|e| e.to_string())?,
+        None => store.run(|c| Box::pin(crate::store::settings::reply_key(c)))?,
     };
     Ok(crate::routing::Router::new(config.domains_lowercase(), key))
 }
 
 /// People's decisions (release, mark spam or ham) as the configuration says.
-fn review(config: &Config, admin: &crate::store::admin::Admin) -> Result<crate::review::Review, String> {
-    crate::review::Review::from_config(config, std::sync::Arc::new(router(config, admin)?))
+fn review(config: &Config, store: &Store) -> Result<crate::review::Review, String> {
+    crate::review::Review::from_config(config, std::sync::Arc::new(router(config, store)?))
+}
+
+/// Review work on a connection, its own error kept.
+fn decide<T: Send + 'static>(
+    store: &Store,
+    review: &std::sync::Arc<crate::review::Review>,
+    work: impl for<'c> FnOnce(
+        std::sync::Arc<crate::review::Review>,
+        Conn<'c>,
+    ) -> BoxFuture<'c, Result<T, crate::review::ReviewError>>
+    + Send
+    + 'static,
+) -> Result<Result<T, crate::review::ReviewError>, String> {
+    let review = std::sync::Arc::clone(review);
+    store.run(move |c| Box::pin(async move { Ok(work(review, c).await) }))
 }
 
 /// `messages mark-spam` (`spam`) or `mark-ham`: rspamd is taught first, then the message moves.
-fn mark(config: &Config, admin: &crate::store::admin::Admin, id: i64, spam: bool) -> Result<(), String> {
-    let review = review(config, admin)?;
+fn mark(config: &Config, store: &Store, id: i64, spam: bool) -> Result<(), String> {
+    let review = std::sync::Arc::new(review(config, store)?);
     let failed = |e: crate::review::ReviewError| format!("message {id}: {e}");
-    let lesson = admin.wait(review.lesson(admin.conn(), id)).map_err(failed)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start a runtime: {e}"))?;
-    let learned = runtime.block_on(review.teach(lesson, spam)).map_err(failed)?;
-    let marked = if spam {
-        admin.wait(review.mark_spam(admin.conn(), id, learned))
-    } else {
-        admin.wait(review.mark_ham(admin.conn(), id, learned))
-    }
+    let lesson = decide(store, &review, move |r, c| {
+        Box::pin(async move { r.lesson(c, id).await })
+    })?
+    .map_err(failed)?;
+    let learned = store.block_on(review.teach(lesson, spam)).map_err(failed)?;
+    let marked = decide(store, &review, move |r, c| {
+        Box::pin(async move {
+            if spam {
+                r.mark_spam(c, id, learned).await
+            } else {
+                r.mark_ham(c, id, learned).await
+            }
+        })
+    })?
     .map_err(failed)?;
     say_marked(id, &marked);
     Ok(())
@@ -198,12 +307,6 @@ fn say_already_released(id: i64, message_id: Option<i64>) {
         Some(new) => eprintln!("message {id} was already released (filed as message {new})"),
         None => eprintln!("message {id} was already released"),
     }
-}
-
-fn open_admin(config: &Config) -> Result<crate::store::admin::Admin, String> {
-    let location = database_location(config)?;
-    crate::store::admin::Admin::open(&location)
-        .map_err(|e| format!("cannot open database {}: {e}", location.describe()))
 }
 
 /// The configured database: PostgreSQL when `database.url` (or `url_env`) is set, else the SQLite

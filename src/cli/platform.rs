@@ -1,10 +1,10 @@
 //! What the platform's own services call: agents' addresses (`members`), signed reply addresses
 //! (`reply-address`) and outbound messages to thread replies on (`register-sent`).
 
-use super::{open_admin, print_json};
+use super::{Store, print_json};
 use crate::config::Config;
 use crate::routing::TokenOrigin;
-use crate::store::read;
+use crate::store::{members, sent};
 use clap::{Args, Subcommand};
 
 #[derive(Subcommand)]
@@ -57,22 +57,18 @@ pub struct RegisterSentArgs {
 }
 
 pub fn members(config: &Config, cmd: MembersCommand) -> Result<(), String> {
-    let admin = open_admin(config)?;
-    let require = |id: i64| match admin.account_exists(id) {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(format!("no account {id}")),
-        Err(e) => Err(e.to_string()),
-    };
+    let store = Store::open(config)?;
     match cmd {
         MembersCommand::Add { account, email } => {
-            require(account)?;
-            let added = admin.add_member(account, &email).map_err(|e| e.to_string())?;
+            store.require_account(account)?;
+            let added = store.run(move |c| Box::pin(async move { members::add(c, account, &email).await }))?;
             println!("{}", if added { "added" } else { "already a member" });
             Ok(())
         }
         MembersCommand::Remove { account, email } => {
-            require(account)?;
-            if admin.remove_member(account, &email).map_err(|e| e.to_string())? {
+            store.require_account(account)?;
+            let asked = email.clone();
+            if store.run(move |c| Box::pin(async move { members::remove(c, account, &asked).await }))? {
                 println!("removed");
                 Ok(())
             } else {
@@ -80,31 +76,24 @@ pub fn members(config: &Config, cmd: MembersCommand) -> Result<(), String> {
             }
         }
         MembersCommand::List { account, json } => {
-            require(account)?;
-            let list = admin
-                .wait(read::members(admin.conn(), account))
-                .map_err(|e| e.to_string())?;
-            if json {
-                return print_json(&list);
-            }
-            for m in list {
-                println!("{m}");
-            }
-            Ok(())
+            store.require_account(account)?;
+            store.list(
+                json,
+                |store, page| store.run(move |c| Box::pin(async move { members::list(c, account, &page).await })),
+                |m| println!("{m}"),
+            )
         }
     }
 }
 
 pub fn reply_address(config: &Config, args: ReplyAddressArgs) -> Result<(), String> {
-    let admin = open_admin(config)?;
-    if !admin.account_exists(args.account).map_err(|e| e.to_string())? {
-        return Err(format!("no account {}", args.account));
-    }
+    let store = Store::open(config)?;
+    store.require_account(args.account)?;
     if crate::mail::normalize_email(&args.contact).is_none() {
         return Err(format!("`{}` is not an address", args.contact));
     }
     let domain = args.domain.unwrap_or_else(|| config.server.domains[0].clone());
-    let router = super::router(config, &admin)?;
+    let router = super::router(config, &store)?;
     if !router.is_our_domain(&domain) {
         return Err(format!(
             "`{domain}` is not one of the configured domains (server.domains)"
@@ -130,19 +119,23 @@ pub fn reply_address(config: &Config, args: ReplyAddressArgs) -> Result<(), Stri
 }
 
 pub fn register_sent(config: &Config, args: RegisterSentArgs) -> Result<(), String> {
-    let admin = open_admin(config)?;
-    if !admin.account_exists(args.account).map_err(|e| e.to_string())? {
-        return Err(format!("no account {}", args.account));
-    }
-    admin
-        .register_sent(
-            args.account,
-            &args.message_id,
-            &args.contact,
-            args.campaign.as_deref(),
-            args.automation.as_deref(),
-        )
-        .map_err(|e| e.to_string())?;
+    let store = Store::open(config)?;
+    store.require_account(args.account)?;
+    let (account, message_id, contact) = (args.account, args.message_id.clone(), args.contact.clone());
+    let (campaign, automation) = (args.campaign.clone(), args.automation.clone());
+    store.run(move |c| {
+        Box::pin(async move {
+            sent::register(
+                c,
+                account,
+                &message_id,
+                &contact,
+                campaign.as_deref(),
+                automation.as_deref(),
+            )
+            .await
+        })
+    })?;
     if args.json {
         return print_json(&serde_json::json!({ "registered": true, "message_id": args.message_id }));
     }

@@ -1,10 +1,13 @@
 //! `inboxd quarantine`: an account's quarantined spam (kind `spam`: no contact, no conversation),
 //! listed, shown, released (filed as new mail, once) and deleted. The ids are the messages' own.
 
-use super::{open_admin, print_json};
+use super::{Store, print_json};
 use crate::config::Config;
+use crate::mail::Kind;
 use crate::review::Released;
-use crate::store::read;
+use crate::store::messages::{self, Message};
+use crate::store::page::{self, Page};
+use crate::store::quarantine;
 use clap::Subcommand;
 
 #[derive(Subcommand)]
@@ -14,7 +17,7 @@ pub enum QuarantineCommand {
         #[arg(long)]
         account: i64,
         #[arg(long, default_value_t = 100)]
-        limit: i64,
+        limit: usize,
         #[arg(long)]
         json: bool,
     },
@@ -31,26 +34,26 @@ pub enum QuarantineCommand {
 }
 
 pub fn run(config: &Config, cmd: QuarantineCommand) -> Result<(), String> {
-    let admin = open_admin(config)?;
-    let conn = admin.conn();
-    let failed = |e: crate::store::StoreError| e.to_string();
-    let quarantined = |id: i64| -> Result<read::Message, String> {
-        match admin.wait(read::message(conn, id)).map_err(failed)? {
-            Some(m) if m.kind == "spam" => Ok(m),
+    let store = Store::open(config)?;
+    let quarantined = |id: i64| -> Result<Message, String> {
+        match store.run(move |c| Box::pin(messages::get(c, id)))? {
+            Some(m) if m.kind == Kind::Spam => Ok(m),
             Some(_) => Err(format!("message {id} is not in the quarantine")),
             None => Err(format!("no message {id}")),
         }
     };
     match cmd {
         QuarantineCommand::List { account, limit, json } => {
-            let list = admin
-                .wait(read::messages(conn, account, Some("spam"), limit))
-                .map_err(failed)?;
+            store.require_account(account)?;
+            let page = Page::first(limit.clamp(1, page::MAX_LIMIT));
+            let list = store
+                .run(move |c| Box::pin(async move { messages::list(c, account, Some(Kind::Spam), &page).await }))?
+                .items;
             if json {
                 return print_json(&list);
             }
             for m in list {
-                let score = m.spam.get("score").and_then(|s| s.as_f64()).unwrap_or(0.0);
+                let score = m.spam.as_ref().map_or(0.0, |v| v.score);
                 println!(
                     "{:>7}  {}  score {score:>5.1}  {:<30} {}",
                     m.id,
@@ -70,14 +73,15 @@ pub fn run(config: &Config, cmd: QuarantineCommand) -> Result<(), String> {
             println!("from:     {}", m.from_email.as_deref().unwrap_or("-"));
             println!("subject:  {}", m.subject.as_deref().unwrap_or(""));
             println!("received: {}", m.received_at);
-            println!("spam:     {}", m.spam);
+            println!("spam:     {}", serde_json::to_string(&m.spam).unwrap_or_default());
             Ok(())
         }
         QuarantineCommand::Release { id } => {
-            let review = super::review(config, &admin)?;
-            match admin
-                .wait(review.release(conn, id))
-                .map_err(|e| format!("message {id}: {e}"))?
+            let review = std::sync::Arc::new(super::review(config, &store)?);
+            match super::decide(&store, &review, move |r, c| {
+                Box::pin(async move { r.release(c, id).await })
+            })?
+            .map_err(|e| format!("message {id}: {e}"))?
             {
                 Released::Filed { message_id } => eprintln!("message {id} released: filed as message {message_id}"),
                 Released::AlreadyReleased { message_id } => super::say_already_released(id, message_id),
@@ -86,9 +90,9 @@ pub fn run(config: &Config, cmd: QuarantineCommand) -> Result<(), String> {
         }
         QuarantineCommand::Delete { id } => {
             quarantined(id)?;
-            admin
-                .wait(crate::store::admin::delete_message(conn, id))
-                .map_err(failed)?;
+            if !store.run(move |c| Box::pin(quarantine::delete(c, id)))? {
+                return Err(format!("message {id} is not in the quarantine"));
+            }
             eprintln!("quarantined message {id} deleted");
             Ok(())
         }

@@ -1,8 +1,9 @@
 //! `inboxd webhooks`: the endpoints the inbox application is told of events at, and their
 //! deliveries. An endpoint's signing secret is printed once, when it is added.
 
-use super::{open_admin, print_json};
+use super::{Store, print_json};
 use crate::config::Config;
+use crate::store::page::{self, Page};
 use crate::store::webhooks;
 use clap::Subcommand;
 
@@ -35,7 +36,7 @@ pub enum WebhooksCommand {
         #[arg(long)]
         status: Option<String>,
         #[arg(long, default_value_t = 50)]
-        limit: i64,
+        limit: usize,
         #[arg(long)]
         json: bool,
     },
@@ -49,9 +50,7 @@ pub enum WebhooksCommand {
 }
 
 pub fn run(config: &Config, cmd: WebhooksCommand) -> Result<(), String> {
-    let admin = open_admin(config)?;
-    let conn = admin.conn();
-    let failed = |e: crate::store::StoreError| e.to_string();
+    let store = Store::open(config)?;
     match cmd {
         WebhooksCommand::Add {
             url,
@@ -59,15 +58,12 @@ pub fn run(config: &Config, cmd: WebhooksCommand) -> Result<(), String> {
             events,
             json,
         } => {
-            let (endpoint, secret) = admin
-                .wait(crate::webhooks::add_endpoint(
-                    conn,
-                    account,
-                    &url,
-                    events.as_deref(),
-                    config.webhooks.allow_private,
-                ))
-                .map_err(failed)??;
+            let allow_private = config.webhooks.allow_private;
+            let (endpoint, secret) = store.run(move |c| {
+                Box::pin(async move {
+                    crate::webhooks::add_endpoint(c, account, &url, events.as_deref(), allow_private).await
+                })
+            })??;
             if json {
                 let mut value = serde_json::to_value(&endpoint).map_err(|e| e.to_string())?;
                 value["secret"] = secret.into();
@@ -80,25 +76,22 @@ pub fn run(config: &Config, cmd: WebhooksCommand) -> Result<(), String> {
             );
             Ok(())
         }
-        WebhooksCommand::List { json } => {
-            let list = admin.wait(webhooks::endpoints(conn, None)).map_err(failed)?;
-            if json {
-                return print_json(&list);
-            }
-            for e in list {
+        WebhooksCommand::List { json } => store.list(
+            json,
+            |store, page| store.run(move |c| Box::pin(async move { webhooks::endpoints(c, None, &page).await })),
+            |e| {
                 let scope = e.account_id.map_or("platform".to_string(), |a| format!("account {a}"));
                 let state = match (&e.enabled, &e.disabled_reason) {
                     (true, _) => "enabled".to_string(),
                     (false, Some(why)) => format!("disabled ({why})"),
                     (false, None) => "disabled".to_string(),
                 };
-                let events = e.events.map_or("all events".to_string(), |l| l.join(","));
+                let events = e.events.as_ref().map_or("all events".to_string(), |l| l.join(","));
                 println!("{:>5}  {:<12} {:<18} {}  [{events}]", e.id, scope, state, e.url);
-            }
-            Ok(())
-        }
+            },
+        ),
         WebhooksCommand::Remove { id } => {
-            if !admin.wait(webhooks::remove_endpoint(conn, id)).map_err(failed)? {
+            if !store.run(move |c| Box::pin(webhooks::remove_endpoint(c, id)))? {
                 return Err(format!("no webhook endpoint {id}"));
             }
             eprintln!("webhook endpoint {id} removed");
@@ -115,9 +108,12 @@ pub fn run(config: &Config, cmd: WebhooksCommand) -> Result<(), String> {
             {
                 return Err(format!("unknown status `{s}` (pending, delivered, failed)"));
             }
-            let list = admin
-                .wait(webhooks::deliveries(conn, endpoint, status.as_deref(), None, 0, limit))
-                .map_err(failed)?;
+            let page = Page::first(limit.clamp(1, page::MAX_LIMIT));
+            let list = store
+                .run(move |c| {
+                    Box::pin(async move { webhooks::deliveries(c, endpoint, status.as_deref(), &page).await })
+                })?
+                .items;
             if json {
                 return print_json(&list);
             }
@@ -135,16 +131,11 @@ pub fn run(config: &Config, cmd: WebhooksCommand) -> Result<(), String> {
             Ok(())
         }
         WebhooksCommand::Replay { endpoint, since } => {
-            if admin
-                .wait(webhooks::endpoint(conn, endpoint))
-                .map_err(failed)?
-                .is_none()
-            {
+            if store.run(move |c| Box::pin(webhooks::endpoint(c, endpoint)))?.is_none() {
                 return Err(format!("no webhook endpoint {endpoint}"));
             }
-            let again = admin
-                .wait(webhooks::replay(conn, endpoint, since, crate::time::unix_millis()))
-                .map_err(failed)?;
+            let again =
+                store.run(move |c| Box::pin(webhooks::replay(c, endpoint, since, crate::time::unix_millis())))?;
             eprintln!(
                 "webhook endpoint {endpoint}: every event after {since} is sent again ({again} deliveries due again, the rest as they are fanned out)"
             );

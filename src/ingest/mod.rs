@@ -74,6 +74,7 @@ pub fn prepare(
         dedupe_key,
         plans,
         release: None,
+        stored: None,
     }
 }
 

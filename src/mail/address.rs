@@ -1,9 +1,9 @@
 //! Email addresses as the inbox shows and matches them: Unicode domains (IDNA labels decoded),
 //! the local part as written, and a lower-case key for case-insensitive matching.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Mailbox {
     pub email: String,
     pub name: Option<String>,

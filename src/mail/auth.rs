@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 /// The verdicts for one message. Results are RFC 8601 result words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
 pub struct AuthResult {
     /// SPF for MAIL FROM, or for HELO when MAIL FROM is null: `pass`, `fail`, `softfail`, `neutral`,
     /// `none`, `temperror` or `permerror`.
@@ -51,7 +52,8 @@ pub struct AuthResult {
 }
 
 /// One DKIM signature's result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
 pub struct DkimSignature {
     /// `d=` (empty when the signature could not be parsed).
     pub domain: String,

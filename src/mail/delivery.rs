@@ -23,4 +23,26 @@ pub struct Delivery {
     /// Set when a person released this message from the quarantine: the quarantined row (this
     /// id) is replaced by the message filed anew, in the same transaction, once.
     pub release: Option<i64>,
+    /// The message as the store keeps it, packed where it was received (then `raw` is emptied);
+    /// None until then (the store packs it itself).
+    pub stored: Option<Stored>,
+}
+
+/// What the store writes of a message, prepared before the commit so that the writer only
+/// writes: the raw bytes compressed, the body compressed, the search document.
+#[derive(Debug, Clone, Default)]
+pub struct Stored {
+    pub raw: Packed,
+    /// The plain text and the HTML, compressed; None when the message had neither.
+    pub body: Option<Vec<u8>>,
+    /// The words the search index gets for this message (subject, text, sender), normalized.
+    pub search: String,
+}
+
+/// Bytes as kept: compressed, with the SHA-256 and the length of the bytes themselves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Packed {
+    pub hash: Vec<u8>,
+    pub size: usize,
+    pub data: Vec<u8>,
 }

@@ -6,12 +6,13 @@ use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
 /// The SMTP facts about one accepted message, stored with it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Envelope {
     pub queue_id: String,
     /// The reverse path, `""` for the null sender.
     pub mail_from: String,
     pub rcpt_to: Vec<String>,
+    #[schema(value_type = String)]
     pub client_ip: IpAddr,
     pub helo: String,
     /// `ESMTP`, `ESMTPS`, `UTF8SMTPS`, … (RFC 3848).

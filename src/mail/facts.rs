@@ -1,15 +1,18 @@
 //! The facts a plan carries beyond its kind: what a bounce reports, what a forward held, what a
 //! provider's notice asks. Each is found by its reader in `ingest` and stored as JSON by the store.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The failed delivery a bounce reports: the first failed recipient at the top level, every one
 /// in `recipients`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
 pub struct BounceInfo {
     pub recipient: Option<String>,
     pub status: Option<String>,
     pub reply_code: Option<String>,
+    /// Why it failed, in sisimai's names (`userunknown`, `mailboxfull`, …).
+    #[schema(value_type = Option<String>)]
     pub reason: Option<Reason>,
     pub hard: bool,
     pub feedback_type: Option<String>,
@@ -18,11 +21,12 @@ pub struct BounceInfo {
 }
 
 /// One recipient a report names as failed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BouncedRecipient {
     pub recipient: String,
     pub status: Option<String>,
     pub reply_code: Option<String>,
+    #[schema(value_type = Option<String>)]
     pub reason: Option<Reason>,
     pub hard: bool,
 }
@@ -177,8 +181,16 @@ impl Serialize for Reason {
     }
 }
 
+impl<'de> Deserialize<'de> for Reason {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Ok(Reason::from_name(&name).unwrap_or(Reason::Undefined))
+    }
+}
+
 /// A forward's original message, as the agent's forward showed it.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
 pub struct Forwarded {
     /// Original sender address, lower-case domain (local part as written).
     pub from_email: String,

@@ -6,7 +6,7 @@ use super::address::Mailbox;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Attachment {
     pub filename: Option<String>,
     pub content_type: String,

@@ -29,7 +29,7 @@ pub mod spam;
 pub use account::{AccountData, AccountRoute, DmarcAction};
 pub use address::{Mailbox, email_key, mailbox, normalize_email};
 pub use auth::{AuthResult, DkimSignature};
-pub use delivery::Delivery;
+pub use delivery::{Delivery, Packed, Stored};
 pub use envelope::{AcceptedRecipient, Envelope, TokenOrigin};
 pub use facts::{BounceInfo, BouncedRecipient, Forwarded, Notice, Reason};
 pub use message::{Attachment, ParsedMessage};

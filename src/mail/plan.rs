@@ -2,10 +2,10 @@
 
 use super::address::Mailbox;
 use super::facts::{BounceInfo, Forwarded, Notice};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// What a message is, for the inbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// A person writing to the account.
@@ -38,6 +38,11 @@ impl Kind {
         Kind::Bulk,
         Kind::Spam,
     ];
+
+    /// The kind stored as `name`.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -75,6 +80,23 @@ pub enum Flag {
 }
 
 impl Flag {
+    /// Every flag.
+    pub const ALL: [Flag; 8] = [
+        Flag::Suspicious,
+        Flag::Unparsed,
+        Flag::Truncated,
+        Flag::NoSender,
+        Flag::ForwardUnparsed,
+        Flag::Member,
+        Flag::MultipleMessageIds,
+        Flag::Unscored,
+    ];
+
+    /// The flag stored as `name`.
+    pub fn from_name(name: &str) -> Option<Flag> {
+        Flag::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Flag::Suspicious => "suspicious",
@@ -92,6 +114,13 @@ impl Flag {
 impl Serialize for Flag {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Flag::from_name(&name).ok_or_else(|| serde::de::Error::custom(format!("unknown flag `{name}`")))
     }
 }
 

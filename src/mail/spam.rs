@@ -4,10 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct SpamVerdict {
     pub score: f64,
     pub required: f64,
+    /// rspamd's action: `no action`, `greylist`, `add header`, `rewrite subject`, `soft reject`, `reject`.
+    #[schema(value_type = String)]
     pub action: SpamAction,
     pub symbols: Vec<String>,
 }

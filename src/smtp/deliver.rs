@@ -128,6 +128,10 @@ async fn pipeline(ctx: &Context, received: Received) -> (Reply, bool) {
     let prepare = move || {
         let mut delivery = crate::ingest::prepare(envelope, raw, trace_len, &recipients, &accounts, auth, &sealers);
         let screening = screening::screen(&mut delivery, &accounts, spam, unscored);
+        if screening == Screening::File {
+            // Compressed and indexed here, on this session's thread, not in the commit.
+            crate::store::pack::pack(&mut delivery);
+        }
         (delivery, screening)
     };
     let (delivery, screening) = if size > PARSE_INLINE_LIMIT {

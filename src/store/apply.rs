@@ -1,11 +1,16 @@
 //! Executes a delivery's plans inside the group commit's transaction: dedupe, contact,
-//! conversation, message row, notices, bounce status. Everything one delivery writes happens here,
-//! in one savepoint; its events are handed back to be written at the end of the batch.
+//! conversation, message row, search entry, notices, bounce status. Everything one delivery
+//! writes happens here, in one savepoint; its events and its counts are handed back to be written
+//! at the end of the batch.
 
-use super::row::{Placement, Raw, conversation_subject, insert_message, insert_raw, returning_id};
+use super::accounts::Counts;
+use super::conversations::{kinds_of, subject_of};
+use super::events::NewEvent;
+use super::messages::{self, NewRow, Placement, RawRef};
+use super::search::{self, Scope};
 use super::sql::{Conn, Dialect, args};
-use super::{Committed, StoreError};
-use crate::mail::{ContactChoice, Delivery, Kind, Plan, email_key};
+use super::{Committed, StoreError, raw};
+use crate::mail::{ContactChoice, Delivery, Kind, Plan, Stored, email_key};
 use serde_json::json;
 
 // The lookups run for every message. Each must use its index (see the query-plan test below): a
@@ -17,83 +22,67 @@ use serde_json::json;
 /// dedupe key), its contact (by address), and the contact's conversation of the same subject active
 /// since `?5` (the subject rule's answer, read now and used only if the rules get that far; `?4`
 /// NULL when the rule is off).
-const FIRST_FACTS: &str = "SELECT (SELECT id FROM messages WHERE account_id = ?1 AND dedupe_key = ?2),
-    (SELECT id FROM contacts WHERE account_id = ?1 AND email_key = ?3),
-    (SELECT verified FROM contacts WHERE account_id = ?1 AND email_key = ?3),
-    (SELECT name IS NULL FROM contacts WHERE account_id = ?1 AND email_key = ?3),
+const FIRST_FACTS: &str = "SELECT (SELECT id FROM messages WHERE account_id = ?1 AND dedupe_key = ?2) AS existing,
+    (SELECT id FROM contacts WHERE account_id = ?1 AND email_key = ?3) AS contact,
+    (SELECT verified FROM contacts WHERE account_id = ?1 AND email_key = ?3) AS verified,
+    (SELECT name IS NULL FROM contacts WHERE account_id = ?1 AND email_key = ?3) AS unnamed,
     (SELECT c.id FROM conversations AS c INDEXED BY conversations_by_contact WHERE c.account_id = ?1
      AND c.contact_id = (SELECT id FROM contacts WHERE account_id = ?1 AND email_key = ?3)
      AND c.subject_key = ?4 AND c.last_message_at >= ?5
-     ORDER BY c.account_id DESC, c.contact_id DESC, c.subject_key DESC, c.last_message_at DESC LIMIT 1)";
-const THREAD_BY_MESSAGE_ID: &str = "SELECT c.id, c.contact_id FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.account_id = ?1 AND m.dedupe_key = 'mid:' || ?2 LIMIT 1";
+     ORDER BY c.account_id DESC, c.contact_id DESC, c.subject_key DESC, c.last_message_at DESC LIMIT 1)
+     AS same_subject";
+const THREAD_BY_MESSAGE_ID: &str = "SELECT c.id AS conversation, c.contact_id AS owner FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.account_id = ?1 AND m.dedupe_key = 'mid:' || ?2 LIMIT 1";
 const SENT_MESSAGE: &str =
     "SELECT contact_email, campaign_id, automation_id FROM sent_messages WHERE account_id = ?1 AND message_id = ?2";
 const CONVERSATION_BY_ORIGIN: &str = "SELECT id FROM conversations INDEXED BY conversations_by_contact WHERE account_id = ?1 AND contact_id = ?2 AND ((campaign_id = ?3 AND ?3 IS NOT NULL) OR (automation_id = ?4 AND ?4 IS NOT NULL)) ORDER BY account_id DESC, contact_id DESC, last_message_at DESC LIMIT 1";
 const LATEST_CONVERSATION: &str = "SELECT id FROM conversations INDEXED BY conversations_by_contact WHERE account_id = ?1 AND contact_id = ?2 ORDER BY account_id DESC, contact_id DESC, last_message_at DESC, id DESC LIMIT 1";
 
-/// An event a delivery produced, written with the batch's others just before COMMIT.
-#[derive(Debug)]
-pub(super) struct NewEvent {
-    pub kind: &'static str,
-    pub account_id: i64,
-    pub data: serde_json::Value,
+/// What one delivery did, beside its rows: the answer for each account, its events and what it
+/// adds to the accounts' counts (both written at the end of the batch).
+#[derive(Debug, Default)]
+pub(super) struct Applied {
+    pub committed: Vec<Committed>,
+    pub events: Vec<NewEvent>,
+    pub counts: Vec<(i64, Counts)>,
 }
 
-/// Writes a batch's events in their order; on PostgreSQL their ids are drawn under the events lock
-/// (see docs/SCHEMA.md), in one statement for the batch (each event row is one round trip's worth
-/// of work less).
-pub(super) async fn insert_events(conn: Conn<'_>, events: &[NewEvent], now: &str) -> Result<(), StoreError> {
-    match conn.dialect() {
-        Dialect::Sqlite => {
-            for e in events {
-                conn.execute(
-                    "INSERT INTO events (type, account_id, created_at, data) VALUES (?1, ?2, ?3, ?4)",
-                    args![e.kind, e.account_id, now, e.data.to_string()],
-                )
-                .await?;
-            }
-        }
-        Dialect::Postgres if !events.is_empty() => {
-            let rows: Vec<serde_json::Value> = events
-                .iter()
-                .map(|e| json!([e.kind, e.account_id, e.data.to_string()]))
-                .collect();
-            conn.execute(
-                "INSERT INTO events (type, account_id, created_at, data)
-                 SELECT e.value->>0, CAST(e.value->>1 AS BIGINT), ?1, e.value->>2
-                 FROM json_array_elements(CAST(?2 AS JSON)) WITH ORDINALITY AS e (value, n) ORDER BY e.n",
-                args![now, serde_json::Value::Array(rows).to_string()],
-            )
-            .await?;
-        }
-        Dialect::Postgres => {}
+/// The stored form of a delivery: packed where it was received, or here (a release from a door,
+/// a test).
+fn stored(d: &Delivery) -> std::borrow::Cow<'_, Stored> {
+    match &d.stored {
+        Some(stored) => std::borrow::Cow::Borrowed(stored),
+        None => std::borrow::Cow::Owned(super::pack::stored(d)),
     }
-    Ok(())
 }
 
-pub(super) async fn apply(
-    conn: Conn<'_>,
-    d: &Delivery,
-    now: &str,
-    window_days: u32,
-) -> Result<(Vec<Committed>, Vec<NewEvent>), StoreError> {
-    let mut events = Vec::new();
+pub(super) async fn apply(conn: Conn<'_>, d: &Delivery, now: &str, window_days: u32) -> Result<Applied, StoreError> {
+    let mut applied = Applied::default();
     let mut raw_id: Option<i64> = None;
-    let mut done = Vec::with_capacity(d.plans.len());
+    let stored = stored(d);
     if let Some(quarantined) = d.release {
         // A release: the quarantined row gives way to the message filed anew, in this transaction,
         // and its raw bytes are kept. Once only: a second release finds no quarantined row. Its
         // dedupe key steps aside first (so the new row is not taken for a retry of it), and the
         // row goes after the new one is written (so the new one gets a new id on SQLite too).
         match conn
-            .value::<i64>(
-                "UPDATE messages SET dedupe_key = 'released:' || dedupe_key WHERE id = ?1 AND kind = 'spam' RETURNING raw_id",
+            .query_opt(
+                "UPDATE messages SET dedupe_key = 'released:' || dedupe_key WHERE id = ?1 AND kind = 'spam'
+                 RETURNING raw_id, account_id",
                 args![quarantined],
             )
             .await?
         {
-            Some(raw) => raw_id = Some(raw),
-            None => return Ok((done, events)),
+            Some(row) => {
+                raw_id = Some(row.named("raw_id")?);
+                applied.counts.push((
+                    row.named("account_id")?,
+                    Counts {
+                        messages: 0,
+                        quarantined: -1,
+                    },
+                ));
+            }
+            None => return Ok(applied),
         }
     }
     for plan in &d.plans {
@@ -116,54 +105,66 @@ pub(super) async fn apply(
             )
             .await?
             .ok_or_else(|| StoreError::Failed("no answer to the first lookup".into()))?;
-        let known_contact = match facts.get::<Option<i64>>(1)? {
+        let known_contact = match facts.named::<Option<i64>>("contact")? {
             Some(id) => Some(KnownContact {
                 id,
-                verified: facts.get(2)?,
-                unnamed: facts.get(3)?,
+                verified: facts.named("verified")?,
+                unnamed: facts.named("unnamed")?,
             }),
             None => None,
         };
-        if let Some(existing) = facts.get::<Option<i64>>(0)? {
-            done.push(Committed {
+        if let Some(existing) = facts.named::<Option<i64>>("existing")? {
+            applied.committed.push(Committed {
                 account_id: plan.account_id,
                 message_id: existing,
                 duplicate: true,
             });
             continue;
         }
-        // The raw bytes are shared by the accounts of one delivery: written once, on first need.
-        // Independent statements go out together (PostgreSQL pipelines them on the connection, in
-        // order; SQLite runs them one after the other): one round trip, not two.
-        // On PostgreSQL the first account's message row writes the raw bytes in the same statement.
+        // The raw bytes are shared by the accounts of one delivery (and by identical bytes): written
+        // once, on first need. Independent statements go out together (PostgreSQL pipelines them
+        // on the connection, in order; SQLite runs them one after the other): one round trip, not
+        // two. On PostgreSQL the first account's message row writes the raw bytes in the same
+        // statement.
         let raw = async {
             match (raw_id, conn.dialect()) {
-                (Some(id), _) => Ok(Raw::Stored(id)),
-                (None, Dialect::Postgres) => Ok(Raw::Insert(&d.raw)),
-                (None, Dialect::Sqlite) => insert_raw(conn, &d.raw).await.map(Raw::Stored),
+                (Some(id), _) => Ok(RawRef::Stored(id)),
+                (None, Dialect::Postgres) => Ok(RawRef::Insert(&stored.raw)),
+                (None, Dialect::Sqlite) => raw::store(conn, &stored.raw).await.map(RawRef::Stored),
             }
         };
         let contact_was_known = known_contact.is_some();
+        let mut new_events = Vec::new();
         let (raw, contact) =
-            tokio::try_join!(biased; raw, resolve_contact(conn, plan, known_contact, now, &mut events))?;
-        let same_subject: Option<i64> = facts.get(4)?;
+            tokio::try_join!(biased; raw, resolve_contact(conn, plan, known_contact, now, &mut new_events))?;
+        applied.events.extend(new_events);
+        let same_subject: Option<i64> = facts.named("same_subject")?;
         let mut place = place(conn, plan, contact, same_subject.filter(|_| subject_rule), now).await?;
+        let kinds = kinds_of(plan);
         let bump = async {
             match place.conversation.filter(|_| !place.opened) {
                 Some(conversation) => conn
                     .execute(
                         "UPDATE conversations SET message_count = message_count + 1,
-                         last_message_at = CASE WHEN last_message_at > ?2 THEN last_message_at ELSE ?2 END
+                         last_message_at = CASE WHEN last_message_at > ?2 THEN last_message_at ELSE ?2 END,
+                         kinds = kinds | ?3
                          WHERE id = ?1",
-                        args![conversation, now],
+                        args![conversation, now, kinds],
                     )
                     .await
                     .map(|_| ()),
                 None => Ok(()),
             }
         };
-        let ((message_id, raw, conversation), ()) =
-            tokio::try_join!(biased; insert_message(conn, d, plan, raw, contact, &place, now), bump)?;
+        let row = NewRow {
+            delivery: d,
+            stored: &stored,
+            plan,
+            contact,
+            place: &place,
+            now,
+        };
+        let ((message_id, raw, conversation), ()) = tokio::try_join!(biased; messages::insert(conn, &row, raw), bump)?;
         raw_id = Some(raw);
         place.conversation = conversation;
         if let Some(quarantined) = d.release {
@@ -174,7 +175,18 @@ pub(super) async fn apply(
             .await?;
         }
         if place.opened {
-            events.push(conversation_created(plan, contact, &place));
+            applied.events.push(conversation_created(plan, contact, &place));
+        }
+        if let (Some(conversation), Some(owner)) = (place.conversation, place.owner.or(contact))
+            && plan.kind != Kind::Spam
+        {
+            let scope = Scope {
+                account: plan.account_id,
+                contact: owner,
+                conversation,
+                kind: plan.kind,
+            };
+            search::index(conn, message_id, &scope, &document(&stored.search, plan)).await?;
         }
         if let Some(notice) = &plan.notice {
             conn.execute(
@@ -193,8 +205,8 @@ pub(super) async fn apply(
             )
             .await?;
         }
-        mark_bouncing(conn, plan, &mut events).await?;
-        events.push(NewEvent {
+        mark_bouncing(conn, plan, &mut applied.events).await?;
+        applied.events.push(NewEvent {
             // Quarantined spam is announced as such: nothing may treat it as a customer's mail.
             kind: if plan.kind == Kind::Spam {
                 "message.quarantined"
@@ -217,7 +229,21 @@ pub(super) async fn apply(
                 "released_from": d.release,
             }),
         });
-        done.push(Committed {
+        applied.counts.push((
+            plan.account_id,
+            if plan.kind == Kind::Spam {
+                Counts {
+                    messages: 0,
+                    quarantined: 1,
+                }
+            } else {
+                Counts {
+                    messages: 1,
+                    quarantined: 0,
+                }
+            },
+        ));
+        applied.committed.push(Committed {
             account_id: plan.account_id,
             message_id,
             duplicate: false,
@@ -228,14 +254,32 @@ pub(super) async fn apply(
         conn.execute("DELETE FROM messages WHERE id = ?1", args![quarantined])
             .await?;
         if let Some(raw) = raw_id {
-            conn.execute(
-                "DELETE FROM raw_messages WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM messages WHERE raw_id = ?1)",
-                args![raw],
-            )
-            .await?;
+            raw::release(conn, raw).await?;
         }
     }
-    Ok((done, events))
+    Ok(applied)
+}
+
+/// The search document of a message in one account: the message's words and its contact's.
+fn document(message: &str, plan: &Plan) -> String {
+    let contact = match &plan.contact {
+        ContactChoice::FindOrCreate(m) | ContactChoice::FindExisting(m) => {
+            search::document(&[m.name.as_deref().unwrap_or(""), &m.email])
+        }
+        ContactChoice::None => String::new(),
+    };
+    if contact.is_empty() {
+        message.to_string()
+    } else {
+        format!("{message} {contact}")
+    }
+}
+
+/// The id of the row an `INSERT … RETURNING id` wrote.
+async fn returning_id(conn: Conn<'_>, sql: &str, params: &[super::sql::Param<'_>]) -> Result<i64, StoreError> {
+    conn.value(sql, params)
+        .await?
+        .ok_or_else(|| StoreError::Failed("an insert returned no id".into()))
 }
 
 /// What a delivery's statements read or write, as (account, key) pairs: its dedupe key (the
@@ -265,8 +309,6 @@ pub(super) fn footprint(d: &Delivery) -> Vec<(i64, String)> {
     keys
 }
 
-/// Finds the contact by address or creates it: not opt-in, on no list, and marked so that no
-/// automation runs for it. An existing contact's consent is never touched.
 /// The contact as the first lookup found it.
 struct KnownContact {
     id: i64,
@@ -275,6 +317,8 @@ struct KnownContact {
     unnamed: bool,
 }
 
+/// Finds the contact by address or creates it: not opt-in, on no list, and marked so that no
+/// automation runs for it. An existing contact's consent is never touched.
 async fn resolve_contact(
     conn: Conn<'_>,
     plan: &Plan,
@@ -341,6 +385,7 @@ async fn place(
 ) -> Result<Placement, StoreError> {
     let mut place = Placement {
         conversation: None,
+        owner: None,
         opened: false,
         campaign_id: plan.campaign_id.clone(),
         automation_id: plan.automation_id.clone(),
@@ -359,7 +404,7 @@ async fn place(
     let mut answers_sent = false;
     for id in plan.thread_ids.iter().filter(|_| matching) {
         let found: Option<(i64, i64)> = match conn.query_opt(THREAD_BY_MESSAGE_ID, args![plan.account_id, id]).await? {
-            Some(r) => Some((r.get(0)?, r.get(1)?)),
+            Some(r) => Some((r.named("conversation")?, r.named("owner")?)),
             None => None,
         };
         match (found, contact) {
@@ -367,15 +412,20 @@ async fn place(
                 place.conversation = Some(conversation);
                 return Ok(place);
             }
-            (Some((conversation, _)), None) => {
+            (Some((conversation, owner)), None) => {
                 place.conversation = Some(conversation);
+                place.owner = Some(owner);
                 return Ok(place);
             }
             _ => {}
         }
         let sent: Option<(String, Option<String>, Option<String>)> =
             match conn.query_opt(SENT_MESSAGE, args![plan.account_id, id]).await? {
-                Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?)),
+                Some(r) => Some((
+                    r.named("contact_email")?,
+                    r.named("campaign_id")?,
+                    r.named("automation_id")?,
+                )),
                 None => None,
             };
         if let Some((sent_to, campaign, automation)) = sent {
@@ -428,16 +478,17 @@ async fn place(
         let id = returning_id(
             conn,
             "INSERT INTO conversations (account_id, contact_id, subject, subject_key, channel, status, message_count,
-             campaign_id, automation_id, created_at, last_message_at)
-             VALUES (?1, ?2, ?3, ?4, 'email', 'open', 1, ?5, ?6, ?7, ?7) RETURNING id",
+             campaign_id, automation_id, created_at, last_message_at, kinds)
+             VALUES (?1, ?2, ?3, ?4, 'email', 'open', 1, ?5, ?6, ?7, ?7, ?8) RETURNING id",
             args![
                 plan.account_id,
                 contact,
-                conversation_subject(plan),
+                subject_of(plan),
                 plan.subject_key,
                 place.campaign_id,
                 place.automation_id,
-                now
+                now,
+                kinds_of(plan)
             ],
         )
         .await?;
@@ -454,7 +505,7 @@ fn conversation_created(plan: &Plan, contact: Option<i64>, place: &Placement) ->
         data: json!({
             "conversation_id": place.conversation,
             "contact_id": contact,
-            "subject": conversation_subject(plan),
+            "subject": subject_of(plan),
             "channel": "email",
             "campaign_id": place.campaign_id,
             "automation_id": place.automation_id,

@@ -11,7 +11,9 @@
 //! the batch are written last, just before COMMIT, so the events lock (see `docs/SCHEMA.md`) is held
 //! only for the commit itself.
 
-use super::apply::{self, NewEvent};
+use super::accounts::{self, Counts};
+use super::apply::{self, Applied};
+use super::events;
 use super::pending::Answer;
 use super::sql::{Conn, Dialect, args};
 use super::{Committed, StoreError};
@@ -67,6 +69,7 @@ async fn attempt(conn: Conn<'_>, batch: Vec<Queued>, window_days: u32, savepoint
     let now = crate::time::now_rfc3339();
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut events = Vec::new();
+    let mut counts: HashMap<i64, Counts> = HashMap::new();
     let applied = if savepoints {
         let mut applied = Vec::with_capacity(size);
         for (i, (delivery, _)) in batch.iter().enumerate() {
@@ -78,9 +81,14 @@ async fn attempt(conn: Conn<'_>, batch: Vec<Queued>, window_days: u32, savepoint
     };
     for ((delivery, _), outcome) in batch.iter().zip(applied) {
         match outcome {
-            Ok((done, new)) => {
-                events.extend(new);
-                outcomes.push(Ok(done));
+            Ok(applied) => {
+                events.extend(applied.events);
+                for (account, delta) in applied.counts {
+                    let count = counts.entry(account).or_default();
+                    count.messages += delta.messages;
+                    count.quarantined += delta.quarantined;
+                }
+                outcomes.push(Ok(applied.committed));
             }
             Err(e) => {
                 tracing::warn!(queue_id = %delivery.envelope.queue_id, error = %e, "delivery not stored");
@@ -102,9 +110,10 @@ async fn attempt(conn: Conn<'_>, batch: Vec<Queued>, window_days: u32, savepoint
             }
         }
     }
-    // The last savepoint's release, the batch's events (in order: their ids follow it) and COMMIT
-    // go out together: one round trip. A failed event makes PostgreSQL turn the COMMIT into a
-    // rollback, and the error is what we answer.
+    // The last savepoint's release, the batch's counts (each account's row once, in account order,
+    // so no two hosts wait on each other in a circle), its events (in order: their ids follow it)
+    // and COMMIT go out together: one round trip. A failed statement makes PostgreSQL turn the
+    // COMMIT into a rollback, and the error is what we answer.
     let release = async {
         if savepoints {
             conn.batch("RELEASE SAVEPOINT delivery").await
@@ -112,7 +121,17 @@ async fn attempt(conn: Conn<'_>, batch: Vec<Queued>, window_days: u32, savepoint
             Ok(())
         }
     };
-    let committed = tokio::try_join!(biased; release, apply::insert_events(conn, &events, &now), conn.batch("COMMIT"),);
+    let shard = count_shard(conn);
+    let mut counts: Vec<(i64, Counts)> = counts.into_iter().collect();
+    counts.sort_unstable_by_key(|(account, _)| *account);
+    let count = async {
+        for (account, delta) in &counts {
+            accounts::count(conn, *account, shard, *delta).await?;
+        }
+        Ok(())
+    };
+    let committed =
+        tokio::try_join!(biased; release, count, events::insert(conn, &events, &now), conn.batch("COMMIT"),);
     match committed {
         Ok(_) => {
             let elapsed = started.elapsed();
@@ -136,12 +155,7 @@ async fn attempt(conn: Conn<'_>, batch: Vec<Queued>, window_days: u32, savepoint
 /// their statements pipelined on the one connection, so a wave costs the round trips of one
 /// delivery, not of each; a delivery that shares a row with an earlier one waits for the wave after
 /// it. The outcome is the one of applying them one by one, in order. Outcomes in batch order.
-async fn in_waves(
-    conn: Conn<'_>,
-    batch: &[Queued],
-    now: &str,
-    window_days: u32,
-) -> Vec<Result<(Vec<Committed>, Vec<NewEvent>), StoreError>> {
+async fn in_waves(conn: Conn<'_>, batch: &[Queued], now: &str, window_days: u32) -> Vec<Result<Applied, StoreError>> {
     let mut last_wave: HashMap<(i64, String), usize> = HashMap::new();
     let mut waves: Vec<Vec<usize>> = Vec::new();
     for (i, (delivery, _)) in batch.iter().enumerate() {
@@ -207,6 +221,21 @@ async fn begin(conn: Conn<'_>, batch: &[Queued]) -> Result<(), StoreError> {
     tokio::try_join!(biased; conn.begin(), take).map(|_| ())
 }
 
+/// The counts' row a batch adds to: SQLite's one writer keeps one row per account; PostgreSQL's
+/// writers (on every host) spread over a few, so that batches of one account rarely wait for
+/// each other's row.
+fn count_shard(conn: Conn<'_>) -> i64 {
+    const SHARDS: u64 = 16;
+    match conn.dialect() {
+        Dialect::Sqlite => 0,
+        Dialect::Postgres => {
+            let mut byte = [0u8; 1];
+            let _ = getrandom::fill(&mut byte);
+            (u64::from(byte[0]) % SHARDS) as i64
+        }
+    }
+}
+
 /// The advisory lock of one row key: the same on every host and every build (SHA-256, not Rust's
 /// hasher), positive (negative ids are the events' and the migrations' locks). Two keys that share
 /// an id only wait for each other.
@@ -230,7 +259,7 @@ async fn in_savepoint(
     now: &str,
     window_days: u32,
     first: bool,
-) -> Result<(Vec<Committed>, Vec<NewEvent>), StoreError> {
+) -> Result<Applied, StoreError> {
     let open = if first {
         "SAVEPOINT delivery"
     } else {

@@ -1,9 +1,10 @@
-//! The store as the doors beside the CLI reach it from the async runtime (the HTTP API, the
-//! webhook sender): a SQLite connection of their own, or the PostgreSQL pool. SQLite work runs on
-//! the blocking pool, PostgreSQL's on a pooled connection; neither blocks the async workers.
+//! The one way the doors reach the store (the CLI, the HTTP API, the web inbox, the webhook
+//! sender): a [`Db`] handle, and work on it given as a closure over a connection that calls the
+//! resources' functions. SQLite's work runs on the blocking pool, PostgreSQL's on a pooled
+//! connection; neither blocks the async workers.
 
 use super::sql::{Conn, block};
-use super::{BoxFuture, StoreError};
+use super::{BoxFuture, Location, StoreError};
 use std::sync::{Arc, Mutex};
 
 #[derive(Clone)]
@@ -15,6 +16,25 @@ pub enum Db {
 impl Db {
     pub fn sqlite(conn: rusqlite::Connection) -> Db {
         Db::Sqlite(Arc::new(Mutex::new(conn)))
+    }
+
+    /// Opens the configured database for a door outside the server (the CLI), brought up to this
+    /// build's schema as `serve` would: a connection of its own, or a small pool. Runs on a
+    /// runtime.
+    pub async fn open(location: &Location) -> Result<Db, StoreError> {
+        match location {
+            Location::Sqlite { path, mode } => Ok(Db::sqlite(super::open_connection(path, *mode)?)),
+            Location::Postgres(options) => {
+                let first = super::postgres::connect(options).await?;
+                super::postgres::migrate(&first).await?;
+                drop(first);
+                let options = super::PostgresOptions {
+                    pool_size: 2,
+                    ..options.clone()
+                };
+                Ok(Db::Postgres(super::postgres::pool(&options)?))
+            }
+        }
     }
 
     /// Runs `work` on a connection: SQLite's on the blocking pool, PostgreSQL's on a pooled one.

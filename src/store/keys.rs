@@ -1,8 +1,10 @@
 //! API keys of the HTTP door: created with a secret shown once, kept only as its SHA-256, scoped to
 //! the platform (every account) or to one account, revoked by id.
 
-use super::StoreError;
-use super::sql::{Conn, Row, args};
+use super::error::StoreError;
+use super::page::{Page, Paged};
+use super::sql::Conn;
+use super::value::{Row, args};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -76,15 +78,19 @@ pub async fn create(conn: Conn<'_>, name: &str, account_id: Option<i64>) -> Resu
     Ok((key, secret))
 }
 
-pub async fn list(conn: Conn<'_>) -> Result<Vec<ApiKey>, StoreError> {
-    conn.query(
-        "SELECT id, name, account_id, prefix, created_at, revoked_at FROM api_keys ORDER BY id",
-        args![],
-    )
-    .await?
-    .iter()
-    .map(key_row)
-    .collect()
+/// The keys list's statement: `?1` the last id seen, `?2` the limit.
+pub(super) const LIST: &str =
+    "SELECT id, name, account_id, prefix, created_at, revoked_at FROM api_keys WHERE id > ?1 ORDER BY id LIMIT ?2";
+
+/// Keys in the order they were created, a page at a time.
+pub async fn list(conn: Conn<'_>, page: &Page<i64>) -> Result<Paged<ApiKey, i64>, StoreError> {
+    let keys = conn
+        .query(LIST, args![page.after.unwrap_or(0), page.fetch()])
+        .await?
+        .iter()
+        .map(key_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(page.finish(keys, |k| k.id))
 }
 
 pub async fn get(conn: Conn<'_>, id: i64) -> Result<Option<ApiKey>, StoreError> {
@@ -121,7 +127,7 @@ pub async fn authenticate(conn: Conn<'_>, secret: &str) -> Result<Option<Scope>,
         )
         .await?
     {
-        Some(row) => Some(row.get(0)?),
+        Some(row) => Some(row.named("account_id")?),
         None => None,
     };
     Ok(found.map(|account| account.map_or(Scope::Platform, Scope::Account)))
@@ -129,11 +135,11 @@ pub async fn authenticate(conn: Conn<'_>, secret: &str) -> Result<Option<Scope>,
 
 fn key_row(r: &Row) -> Result<ApiKey, StoreError> {
     Ok(ApiKey {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        account_id: r.get(2)?,
-        prefix: r.get(3)?,
-        created_at: r.get(4)?,
-        revoked_at: r.get(5)?,
+        id: r.named("id")?,
+        name: r.named("name")?,
+        account_id: r.named("account_id")?,
+        prefix: r.named("prefix")?,
+        created_at: r.named("created_at")?,
+        revoked_at: r.named("revoked_at")?,
     })
 }

@@ -3,41 +3,62 @@
 //! The server sees storage through [`MailStore`], a narrow interface (look up a recipient's
 //! account, read an account's members, submit a delivery and wait for its commit), served by the
 //! embedded [`SqliteStore`] (one file, one host) or by [`PostgresStore`] (several MX hosts sharing
-//! one database). The CLI reads and administers through [`admin::Admin`] and [`read`], the HTTP
-//! door through [`read`]; both backends run the same statements ([`sql`]), so the rules for
-//! writing and reading mail exist once.
+//! one database). The doors beside it (the CLI, the HTTP API, the web inbox, the webhook sender)
+//! reach it one way, through a [`Db`] handle, and read and write one file per resource
+//! ([`accounts`], [`contacts`], [`conversations`], [`messages`], [`events`], [`members`],
+//! [`senders`], [`sent`], [`search`], [`keys`], [`webhooks`], …); both engines run the same
+//! statements ([`sql`]), so the rules for writing and reading mail exist once.
+//!
+//! The layers, bottom up: [`value`] (what statements carry; imports nothing of the store),
+//! [`engine`] (each engine running a statement), [`sql`] (a connection of either), the resources
+//! and the commit ([`apply`], [`commit`]), then the two stores and [`Db`].
 //!
 //! Either way an answer of Ok means durably committed: SQLite in WAL mode with `synchronous=FULL`,
 //! PostgreSQL with `synchronous_commit` at least `on`. Deliveries are group-committed
 //! ([`commit`]), so many sessions share one flush.
 
-pub mod admin;
+pub mod accounts;
 mod apply;
 mod checkpoint;
+pub mod codec;
 pub mod commit;
+pub mod contacts;
+pub mod conversations;
 mod db;
+pub mod engine;
+mod error;
+pub mod events;
 pub mod files;
 pub mod keys;
 mod local_part;
+pub mod members;
+pub mod messages;
+pub mod pack;
+pub mod page;
 mod pending;
+pub mod plans;
 pub mod postgres;
 pub mod quarantine;
-pub mod read;
-mod row;
+pub mod raw;
 pub mod schema;
+pub mod search;
+pub mod senders;
+pub mod sent;
 pub mod sessions;
 pub mod settings;
 pub mod sql;
 mod sqlite;
+pub mod value;
 pub mod webhooks;
 mod writer;
 
-use crate::mail::{AccountData, AccountRoute, Delivery, DmarcAction, POSTMASTER};
+use crate::mail::{AccountData, AccountRoute, Delivery, POSTMASTER};
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 
 pub use db::Db;
+pub use error::StoreError;
 pub use pending::Pending;
 pub use postgres::{PostgresOptions, PostgresStore, PostgresStoreOptions};
 pub use sqlite::{SqliteOptions, SqliteStore, open_connection};
@@ -69,35 +90,6 @@ impl Location {
                     _ => url.clone(),
                 }
             }
-        }
-    }
-}
-
-/// Why a commit failed. Every variant means "nothing of this delivery was stored".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreError {
-    /// The disk or the configured size cap is full: 452 4.3.1.
-    Full(String),
-    /// Any other failure (locked, I/O error, writer gone): 451 4.3.0.
-    Failed(String),
-}
-
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StoreError::Full(why) => write!(f, "storage full: {why}"),
-            StoreError::Failed(why) => write!(f, "storage failed: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for StoreError {}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::DiskFull) => StoreError::Full(e.to_string()),
-            _ => StoreError::Failed(e.to_string()),
         }
     }
 }
@@ -144,15 +136,4 @@ pub trait MailStore: Send + Sync + 'static {
             "this store keeps no reply-token key: configure reply_tokens".into(),
         )))
     }
-}
-
-/// An account's routing facts from `id, enabled, dmarc_reject, bulk_contacts`.
-pub(crate) fn route_of(r: &sql::Row) -> Result<AccountRoute, StoreError> {
-    let dmarc: Option<String> = r.get(2)?;
-    Ok(AccountRoute {
-        id: r.get(0)?,
-        enabled: r.get(1)?,
-        dmarc_reject: dmarc.as_deref().and_then(DmarcAction::parse),
-        bulk_contacts: r.get(3)?,
-    })
 }

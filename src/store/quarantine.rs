@@ -3,10 +3,11 @@
 //! past `[spam] quarantine_days`. A release goes the other way through the delivery path
 //! (`commit::commit_one` with `Delivery::release`), so it files exactly as new mail does.
 
-use super::StoreError;
-use super::admin::delete_message;
-use super::apply::{NewEvent, insert_events};
+use super::accounts::{self, Counts};
+use super::error::StoreError;
+use super::events::{self, NewEvent};
 use super::sql::{Conn, args};
+use super::{messages, search};
 use serde_json::json;
 
 /// What marking a message as spam did.
@@ -51,8 +52,12 @@ async fn mark_spam_in(conn: Conn<'_>, message_id: i64) -> Result<MarkedSpam, Sto
     else {
         return Ok(MarkedSpam::NotFound);
     };
-    let (account_id, contact, conversation, kind): (i64, Option<i64>, Option<i64>, String) =
-        (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+    let (account_id, contact, conversation, kind): (i64, Option<i64>, Option<i64>, String) = (
+        row.named("account_id")?,
+        row.named("contact_id")?,
+        row.named("conversation_id")?,
+        row.named("kind")?,
+    );
     if kind == "spam" {
         return Ok(MarkedSpam::AlreadySpam);
     }
@@ -63,6 +68,18 @@ async fn mark_spam_in(conn: Conn<'_>, message_id: i64) -> Result<MarkedSpam, Sto
     .await?;
     conn.execute("DELETE FROM notices WHERE message_id = ?1", args![message_id])
         .await?;
+    // Quarantined mail is not searched.
+    search::remove(conn, message_id).await?;
+    accounts::count(
+        conn,
+        account_id,
+        0,
+        Counts {
+            messages: -1,
+            quarantined: 1,
+        },
+    )
+    .await?;
     let mut events = Vec::new();
     if let Some(conversation) = conversation {
         conn.execute(
@@ -96,18 +113,21 @@ async fn mark_spam_in(conn: Conn<'_>, message_id: i64) -> Result<MarkedSpam, Sto
             "contact_created": false,
             "automation": false,
             "kind": "spam",
-            "queue_id": row.get::<String>(6)?,
-            "subject": row.get::<Option<String>>(4)?,
-            "from_email": row.get::<Option<String>>(5)?,
+            "queue_id": row.named::<String>("queue_id")?,
+            "subject": row.named::<Option<String>>("subject")?,
+            "from_email": row.named::<Option<String>>("from_email")?,
             "marked_spam": true,
         }),
     });
     let mut contact_deleted = None;
     if let Some(contact) = contact {
         let others: Option<i64> = conn
-            .value("SELECT count(*) FROM messages WHERE contact_id = ?1", args![contact])
+            .value(
+                "SELECT 1 FROM messages INDEXED BY messages_by_contact WHERE contact_id = ?1 LIMIT 1",
+                args![contact],
+            )
             .await?;
-        if others.unwrap_or(0) == 0 {
+        if others.is_none() {
             let email: Option<String> = conn
                 .value(
                     "DELETE FROM contacts WHERE id = ?1
@@ -125,34 +145,89 @@ async fn mark_spam_in(conn: Conn<'_>, message_id: i64) -> Result<MarkedSpam, Sto
             }
         }
     }
-    insert_events(conn, &events, &crate::time::now_rfc3339()).await?;
+    events::insert(conn, &events, &crate::time::now_rfc3339()).await?;
     Ok(MarkedSpam::Moved { contact_deleted })
 }
+
+/// Quarantined messages past their time, oldest first: `?1` the cutoff, `?2` how many.
+pub(super) const PURGE: &str = "SELECT id, account_id FROM messages INDEXED BY messages_quarantined
+     WHERE kind = 'spam' AND received_at < ?1 ORDER BY received_at LIMIT ?2";
 
 /// Deletes quarantined messages received before `cutoff` (RFC 3339), at most `limit` of them in one
 /// transaction; how many went.
 pub async fn purge(conn: Conn<'_>, cutoff: &str, limit: i64) -> Result<usize, StoreError> {
-    let ids: Vec<i64> = conn
-        .query(
-            "SELECT id FROM messages WHERE kind = 'spam' AND received_at < ?1 ORDER BY received_at LIMIT ?2",
-            args![cutoff, limit],
-        )
-        .await?
+    let found = conn.query(PURGE, args![cutoff, limit]).await?;
+    let ids: Vec<(i64, i64)> = found
         .iter()
-        .map(|r| r.get(0))
-        .collect::<Result<_, _>>()?;
+        .map(|r| Ok((r.named("id")?, r.named("account_id")?)))
+        .collect::<Result<_, StoreError>>()?;
     if ids.is_empty() {
         return Ok(0);
     }
     conn.begin().await?;
-    for id in &ids {
-        if let Err(e) = delete_message(conn, *id).await {
+    let deleted = async {
+        for (id, account) in &ids {
+            if messages::delete(conn, *id).await? {
+                accounts::count(
+                    conn,
+                    *account,
+                    0,
+                    Counts {
+                        messages: 0,
+                        quarantined: -1,
+                    },
+                )
+                .await?;
+            }
+        }
+        conn.batch("COMMIT").await
+    }
+    .await;
+    if let Err(e) = deleted {
+        let _ = conn.batch("ROLLBACK").await;
+        return Err(e);
+    }
+    Ok(ids.len())
+}
+
+/// Deletes a quarantined message for good, with its bytes unless another row still uses them.
+/// False when `id` is no quarantined message (a filed one is never deleted here).
+pub async fn delete(conn: Conn<'_>, id: i64) -> Result<bool, StoreError> {
+    conn.begin().await?;
+    let deleted = async {
+        let Some(account) = conn
+            .value::<i64>(
+                "SELECT account_id FROM messages WHERE id = ?1 AND kind = 'spam'",
+                args![id],
+            )
+            .await?
+        else {
+            return Ok(false);
+        };
+        messages::delete(conn, id).await?;
+        accounts::count(
+            conn,
+            account,
+            0,
+            Counts {
+                messages: 0,
+                quarantined: -1,
+            },
+        )
+        .await?;
+        Ok(true)
+    }
+    .await;
+    match deleted {
+        Ok(true) => {
+            conn.batch("COMMIT").await?;
+            Ok(true)
+        }
+        other => {
             let _ = conn.batch("ROLLBACK").await;
-            return Err(e);
+            other
         }
     }
-    conn.batch("COMMIT").await?;
-    Ok(ids.len())
 }
 
 /// Where a released message went: the id of the message filed from the quarantined `id`.

@@ -2,9 +2,10 @@
 //! (kept here only as its SHA-256, like the keys) bound to that key, with the CSRF token its forms
 //! carry. A session ends at sign-out, at its expiry, or when its key is revoked.
 
-use super::StoreError;
+use super::error::StoreError;
 use super::keys::Scope;
-use super::sql::{Conn, args};
+use super::sql::Conn;
+use super::value::args;
 use sha2::{Digest, Sha256};
 
 /// A live session, as a request sees it.
@@ -44,7 +45,8 @@ pub async fn sign_in(conn: Conn<'_>, secret: &str, ttl_secs: i64) -> Result<Opti
     else {
         return Ok(None);
     };
-    let (key_id, account, key_name): (i64, Option<i64>, String) = (row.get(0)?, row.get(1)?, row.get(2)?);
+    let (key_id, account, key_name): (i64, Option<i64>, String) =
+        (row.named("id")?, row.named("account_id")?, row.named("name")?);
     let (token, csrf) = (random_hex(32)?, random_hex(16)?);
     conn.execute(
         "INSERT INTO web_sessions (token_hash, key_id, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -67,11 +69,11 @@ pub async fn find(conn: Conn<'_>, token: &str) -> Result<Option<Session>, StoreE
     let Some(row) = row else {
         return Ok(None);
     };
-    let account: Option<i64> = row.get(0)?;
+    let account: Option<i64> = row.named("account_id")?;
     Ok(Some(Session {
         scope: account.map_or(Scope::Platform, Scope::Account),
-        csrf: row.get(1)?,
-        key_name: row.get(2)?,
+        csrf: row.named("csrf")?,
+        key_name: row.named("name")?,
     }))
 }
 

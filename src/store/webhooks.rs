@@ -17,8 +17,10 @@
 //! Times that schedule (`next_attempt_at`, `lease_until`) are Unix milliseconds; the others are
 //! RFC 3339 text like the rest of the schema.
 
-use super::StoreError;
-use super::sql::{Conn, Dialect, Row, args};
+use super::error::StoreError;
+use super::page::{Page, Paged};
+use super::sql::{Conn, Dialect};
+use super::value::{Row, args};
 use serde::Serialize;
 
 /// The event types an endpoint may subscribe to (the event log's).
@@ -86,15 +88,30 @@ pub async fn add_endpoint(
     endpoint_row(&row)
 }
 
-/// The endpoints, of one account (`Some`) or all (`None`: the platform's view).
-pub async fn endpoints(conn: Conn<'_>, account_id: Option<i64>) -> Result<Vec<Endpoint>, StoreError> {
+/// The endpoints list's statement: `?1` the account (or NULL), `?2` the last id seen, `?3` the
+/// limit.
+pub(super) fn endpoints_sql() -> String {
+    format!(
+        "SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE (account_id = ?1 OR ?1 IS NULL) AND id > ?2
+         ORDER BY id LIMIT ?3"
+    )
+}
+
+/// The endpoints in the order they were added, of one account (`Some`) or all (`None`: the
+/// platform's view), a page at a time.
+pub async fn endpoints(
+    conn: Conn<'_>,
+    account_id: Option<i64>,
+    page: &Page<i64>,
+) -> Result<Paged<Endpoint, i64>, StoreError> {
     let rows = conn
         .query(
-            &format!("SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE account_id = ?1 OR ?1 IS NULL ORDER BY id"),
-            args![account_id],
+            &endpoints_sql(),
+            args![account_id, page.after.unwrap_or(0), page.fetch()],
         )
         .await?;
-    rows.iter().map(endpoint_row).collect()
+    let list = rows.iter().map(endpoint_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(page.finish(list, |e| e.id))
 }
 
 pub async fn endpoint(conn: Conn<'_>, id: i64) -> Result<Option<Endpoint>, StoreError> {
@@ -127,15 +144,6 @@ pub async fn endpoints_behind(conn: Conn<'_>, newest: i64) -> Result<Vec<Endpoin
         )
         .await?;
     rows.iter().map(endpoint_row).collect()
-}
-
-/// The newest event id (0 when there is none).
-pub async fn newest_event(conn: Conn<'_>) -> Result<i64, StoreError> {
-    Ok(conn
-        .value::<Option<i64>>("SELECT MAX(id) FROM events", args![])
-        .await?
-        .flatten()
-        .unwrap_or(0))
 }
 
 /// A delivery to be written by [`fan_out`].
@@ -236,14 +244,14 @@ pub async fn claim(
         .iter()
         .map(|r| {
             Ok(Claimed {
-                id: r.get(0)?,
-                endpoint_id: r.get(1)?,
-                event_id: r.get(2)?,
-                ordering_key: r.get(3)?,
-                attempts: r.get(4)?,
-                payload: r.get(5)?,
-                url: r.get(6)?,
-                secret: r.get(7)?,
+                id: r.named("id")?,
+                endpoint_id: r.named("endpoint_id")?,
+                event_id: r.named("event_id")?,
+                ordering_key: r.named("ordering_key")?,
+                attempts: r.named("attempts")?,
+                payload: r.named("payload")?,
+                url: r.named("url")?,
+                secret: r.named("secret")?,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
@@ -401,47 +409,79 @@ pub fn webhook_id(event_id: i64) -> String {
     format!("msg_{event_id}")
 }
 
-/// Deliveries, newest first, after the cursor (a delivery id; 0 for the newest), filtered by
-/// endpoint, status and the endpoints' account.
+/// The deliveries list's statement, by which filters it has: `?1` the endpoint, `?2` the status
+/// (each NULL when not filtered), `?3` the id before which it starts, `?4` the limit. Each filter
+/// walks an index of its own.
+pub(super) fn deliveries_sql(endpoint: bool, status: bool) -> String {
+    let (index, filter) = match (endpoint, status) {
+        (true, true) => (
+            "webhook_deliveries_by_endpoint_status",
+            "d.endpoint_id = ?1 AND d.status = ?2",
+        ),
+        // The unused parameter is still named (PostgreSQL needs every parameter's type).
+        (true, false) => (
+            "webhook_deliveries_by_endpoint",
+            "d.endpoint_id = ?1 AND CAST(?2 AS TEXT) IS NULL",
+        ),
+        (false, true) => (
+            "webhook_deliveries_by_status",
+            "CAST(?1 AS BIGINT) IS NULL AND d.status = ?2",
+        ),
+        (false, false) => ("", "CAST(?1 AS BIGINT) IS NULL AND CAST(?2 AS TEXT) IS NULL"),
+    };
+    let hint = if index.is_empty() {
+        String::new()
+    } else {
+        format!("INDEXED BY {index}")
+    };
+    format!(
+        "SELECT d.id, d.endpoint_id, d.event_id, d.event_type, d.status, d.attempts, d.next_attempt_at,
+                d.last_status, d.last_error, d.created_at, d.delivered_at
+         FROM webhook_deliveries d {hint}
+         WHERE {filter} AND d.id < ?3 ORDER BY d.id DESC LIMIT ?4"
+    )
+}
+
+/// Deliveries, newest first, a page at a time, filtered by endpoint and status: each filter walks
+/// an index of its own.
 pub async fn deliveries(
     conn: Conn<'_>,
     endpoint: Option<i64>,
     status: Option<&str>,
-    account: Option<i64>,
-    before: i64,
-    limit: i64,
-) -> Result<Vec<Delivery>, StoreError> {
+    page: &Page<i64>,
+) -> Result<Paged<Delivery, i64>, StoreError> {
     let rows = conn
         .query(
-            "SELECT d.id, d.endpoint_id, d.event_id, d.event_type, d.status, d.attempts, d.next_attempt_at,
-                    d.last_status, d.last_error, d.created_at, d.delivered_at
-             FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-             WHERE (d.endpoint_id = ?1 OR ?1 IS NULL) AND (d.status = ?2 OR ?2 IS NULL)
-               AND (e.account_id = ?3 OR ?3 IS NULL) AND (d.id < ?4 OR ?4 = 0)
-             ORDER BY d.id DESC LIMIT ?5",
-            args![endpoint, status, account, before, limit],
+            &deliveries_sql(endpoint.is_some(), status.is_some()),
+            args![endpoint, status, page.after.unwrap_or(i64::MAX), page.fetch()],
         )
         .await?;
-    rows.iter()
+    let list = rows
+        .iter()
         .map(|r| {
-            let status: String = r.get(4)?;
-            let event_id: i64 = r.get(2)?;
+            let status: String = r.named("status")?;
+            let event_id: i64 = r.named("event_id")?;
             Ok(Delivery {
-                id: r.get(0)?,
-                endpoint_id: r.get(1)?,
+                id: r.named("id")?,
+                endpoint_id: r.named("endpoint_id")?,
                 event_id,
-                event_type: r.get(3)?,
+                event_type: r.named("event_type")?,
                 webhook_id: webhook_id(event_id),
-                next_attempt_at: if status == "pending" { Some(r.get(6)?) } else { None },
+                next_attempt_at: if status == "pending" {
+                    Some(r.named("next_attempt_at")?)
+                } else {
+                    None
+                },
                 status,
-                attempts: r.get(5)?,
-                last_status: r.get(7)?,
-                last_error: r.get(8)?,
-                created_at: r.get(9)?,
-                delivered_at: r.get(10)?,
+                attempts: r.named("attempts")?,
+                last_status: r.named("last_status")?,
+                last_error: r.named("last_error")?,
+                created_at: r.named("created_at")?,
+                delivered_at: r.named("delivered_at")?,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(page.finish(list, |d| d.id))
 }
 
 /// Replays an endpoint from `since` (an event id): its deliveries of later events are due again

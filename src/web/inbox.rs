@@ -5,43 +5,63 @@ use super::layout::{badge, page, short_time};
 use super::session::Signed;
 use super::{PageError, WebState, account, with};
 use crate::mail::Kind;
+use crate::store::accounts::{self, Notice};
+use crate::store::conversations::{self, ConversationFilter, Listed};
 use crate::store::keys::Scope;
-use crate::store::read::{self, Conversation, Message};
+use crate::store::messages::{self, Message};
+use crate::store::page::{At, Cursor, Page, Paged};
+use crate::store::search::{self, Query as SearchQuery};
+use crate::store::{StoreError, contacts};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::Value;
 
-/// Conversations on one page of the inbox.
+/// Rows on one page (accounts, conversations, a contact's conversations).
 const PAGE_SIZE: usize = 50;
 
-/// `GET /inbox/accounts`: every account with its address (a copy button), state, counts and
-/// notices, forwarding confirmations first and prominent.
-pub async fn accounts(State(state): State<WebState>, signed: Signed) -> Result<Response, PageError> {
+#[derive(Deserialize, Default)]
+pub struct CursorQuery {
+    cursor: Option<String>,
+}
+
+/// `GET /inbox/accounts`: the accounts with their address (a copy button), state, counts and
+/// notices, forwarding confirmations first and prominent; a page at a time (a platform has tens
+/// of thousands), each count read from the counts the commit keeps.
+pub async fn accounts(
+    State(state): State<WebState>,
+    signed: Signed,
+    Query(query): Query<CursorQuery>,
+) -> Result<Response, PageError> {
     if signed.session.scope != Scope::Platform {
         return Err(PageError::not_found());
     }
-    let (accounts, counts, notices) = with(&state.db, |c| {
+    let wanted = Page {
+        after: query.cursor.as_deref().and_then(i64::decode),
+        limit: PAGE_SIZE,
+    };
+    let (listed, counts, notices) = with(&state.db, move |c| {
         Box::pin(async move {
-            let accounts = read::accounts(c).await?;
-            let counts = read::message_counts(c).await?;
-            let notices = read::notices_by_account(c).await?;
-            Ok((accounts, counts, notices))
+            let listed = accounts::list(c, None, &wanted).await?;
+            let ids: Vec<i64> = listed.items.iter().map(|a| a.id).collect();
+            let counts = accounts::counts_of(c, &ids).await?;
+            let notices = accounts::notices_of(c, &ids).await?;
+            Ok((listed, counts, notices))
         })
     })
     .await?;
+    let next = listed.next.map(|n| n.encode());
     let body = html! {
         h1 { "Accounts" }
         ul.list {
-            @for a in &accounts {
-                @let (total, spam) = counts.get(&a.id).copied().unwrap_or((0, 0));
+            @for a in &listed.items {
+                @let counted = counts.get(&a.id).copied().unwrap_or_default();
                 li {
                     div.row {
                         a.grow href={ "/inbox/accounts/" (a.id) } { strong { (a.name) } }
                         @if a.enabled { span.badge.pass { "enabled" } } @else { span.badge.fail { "disabled" } }
-                        span.muted { (total - spam) " messages · " a href={ "/inbox/accounts/" (a.id) "/quarantine" } { (spam) " in quarantine" } }
+                        span.muted { (counted.messages) " messages · " a href={ "/inbox/accounts/" (a.id) "/quarantine" } { (counted.quarantined) " in quarantine" } }
                     }
                     div.row {
                         span.address #{ "address-" (a.id) } { (a.address) }
@@ -53,11 +73,14 @@ pub async fn accounts(State(state): State<WebState>, signed: Signed) -> Result<R
                 }
             }
         }
+        @if let Some(next) = &next {
+            nav.pager aria-label="Pages" { a href={ "/inbox/accounts?cursor=" (next) } rel="next" { "More accounts" } }
+        }
     };
     Ok(page(&signed, "Accounts", body))
 }
 
-fn notice(n: &read::Notice) -> Markup {
+fn notice(n: &Notice) -> Markup {
     html! {
         div.card.notice role="note" {
             strong { "Forwarding confirmation" @if let Some(p) = &n.provider { " from " (p) } }
@@ -78,7 +101,7 @@ pub struct InboxQuery {
 }
 
 /// `GET /inbox/accounts/{id}`: conversations, newest activity first, filtered by kind and contact,
-/// searched by subject or address, a page at a time (the API's cursors: the last id shown).
+/// or found by full-text search (newest match first, with a snippet), a page at a time.
 pub async fn unified(
     State(state): State<WebState>,
     signed: Signed,
@@ -88,57 +111,80 @@ pub async fn unified(
     let account = account(&state, signed.session.scope, id).await?;
     let kind = query
         .kind
-        .clone()
-        .filter(|k| !k.is_empty() && Kind::ALL.iter().any(|known| known.as_str() == k));
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .and_then(Kind::from_name);
     let contact = query.contact.clone().filter(|c| !c.trim().is_empty());
-    let search = query.q.clone().unwrap_or_default().trim().to_lowercase();
-    let after: i64 = query.cursor.as_deref().and_then(|c| c.parse().ok()).unwrap_or(0);
-    let (kind_q, contact_q) = (kind.clone(), contact.clone());
-    let (rows, summaries) = with(&state.db, move |c| {
+    let text = query.q.clone().unwrap_or_default().trim().to_string();
+    // A search that has nothing to look for shows a sentence, never an error page.
+    let (search, search_problem) = match text.as_str() {
+        "" => (None, None),
+        q if q.chars().count() > 10_000 => (None, Some("The search is longer than 10,000 characters.".to_string())),
+        q => match SearchQuery::parse(q) {
+            Ok(parsed) => (Some(parsed), None),
+            Err(e) => (None, Some(format!("Nothing to search for: {}.", e.0))),
+        },
+    };
+    let first = query.cursor.as_deref().is_none_or(str::is_empty);
+    let searching = search.is_some();
+    let cursor = query.cursor.clone();
+    let contact_q = contact.clone();
+    let problem = search_problem.is_some();
+    let (rows, next, summaries): (Vec<Listed>, Option<String>, _) = with(&state.db, move |c| {
         Box::pin(async move {
-            let contact_id = match &contact_q {
-                Some(email) => match read::contact_by_email(c, id, email).await? {
-                    Some(contact) => Some(contact.id),
-                    None => return Ok((Vec::new(), Default::default())),
-                },
-                None => None,
-            };
-            let all = read::conversations_where(c, id, contact_id, kind_q.as_deref(), None).await?;
-            let matching: Vec<Conversation> = all
-                .into_iter()
-                .filter(|conv| {
-                    search.is_empty()
-                        || conv.subject.to_lowercase().contains(&search)
-                        || conv.contact_email.to_lowercase().contains(&search)
-                })
-                .collect();
-            let mut rest = matching.into_iter().skip_while(|conv| after != 0 && conv.id != after);
-            if after != 0 {
-                rest.next();
+            let empty = || (Vec::new(), None, Default::default());
+            if problem {
+                return Ok(empty());
             }
-            let page: Vec<Conversation> = rest.take(PAGE_SIZE + 1).collect();
-            let ids: Vec<i64> = page.iter().map(|conv| conv.id).collect();
-            let summaries = read::conversation_summaries(c, &ids).await?;
-            Ok((page, summaries))
+            let mut filter = ConversationFilter {
+                contact: None,
+                kind,
+                since: None,
+            };
+            if let Some(email) = &contact_q {
+                match contacts::by_email(c, id, email).await? {
+                    Some(found) => filter.contact = Some(found.id),
+                    None => return Ok(empty()),
+                }
+            }
+            let (rows, next) = match &search {
+                Some(search) => {
+                    let wanted = Page {
+                        after: cursor.as_deref().and_then(i64::decode),
+                        limit: PAGE_SIZE,
+                    };
+                    let found = search::conversations(c, id, &filter, search, &wanted).await?;
+                    (found.items, found.next.map(|n| n.encode()))
+                }
+                None => {
+                    let wanted = Page {
+                        after: cursor.as_deref().and_then(At::decode),
+                        limit: PAGE_SIZE,
+                    };
+                    let found: Paged<Listed, At> =
+                        conversations::list(c, id, &filter, &wanted).await?.map(Listed::from);
+                    (found.items, found.next.map(|n| n.encode()))
+                }
+            };
+            let ids: Vec<i64> = rows.iter().map(|l| l.conversation.id).collect();
+            let summaries = conversations::summaries(c, &ids).await?;
+            Ok::<_, StoreError>((rows, next, summaries))
         })
     })
     .await?;
-    let more = rows.len() > PAGE_SIZE;
-    let rows = &rows[..rows.len().min(PAGE_SIZE)];
-    let next = more.then(|| rows.last().map(|c| c.id)).flatten();
-    let keep = |cursor: Option<i64>| {
+    let keep = |cursor: Option<&str>| {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
-        if let Some(k) = &kind {
-            q.append_pair("kind", k);
+        if let Some(k) = kind {
+            q.append_pair("kind", k.as_str());
         }
         if let Some(c) = &contact {
             q.append_pair("contact", c);
         }
-        if let Some(s) = query.q.as_deref().filter(|s| !s.is_empty()) {
-            q.append_pair("q", s);
+        if !text.is_empty() {
+            q.append_pair("q", &text);
         }
         if let Some(cursor) = cursor {
-            q.append_pair("cursor", &cursor.to_string());
+            q.append_pair("cursor", cursor);
         }
         format!("/inbox/accounts/{id}?{}", q.finish())
     };
@@ -147,26 +193,28 @@ pub async fn unified(
         p.muted { "Mail to " span.address { (account.address) } " · "
             a href={ "/inbox/accounts/" (id) "/quarantine" } { "quarantine" } }
         form.filters method="get" action={ "/inbox/accounts/" (id) } role="search" {
-            label { "Search subject or address" input type="search" name="q" value=[query.q.as_deref()]; }
+            label { "Search" input type="search" name="q" value=[query.q.as_deref()] placeholder="words, \"a phrase\", an address"; }
             label { "Kind"
                 select name="kind" {
                     option value="" { "all" }
                     @for k in Kind::ALL.iter().filter(|k| !matches!(k, Kind::Spam | Kind::System)) {
-                        option value=(k.as_str()) selected[kind.as_deref() == Some(k.as_str())] { (k.as_str().replace('_', "-")) }
+                        option value=(k.as_str()) selected[kind == Some(*k)] { (k.as_str().replace('_', "-")) }
                     }
                 }
             }
             label { "Contact" input type="email" name="contact" value=[contact.as_deref()] placeholder="address"; }
             button type="submit" { "Filter" }
-            @if kind.is_some() || contact.is_some() || !query.q.as_deref().unwrap_or("").is_empty() {
+            @if kind.is_some() || contact.is_some() || !text.is_empty() {
                 a href={ "/inbox/accounts/" (id) } { "Clear" }
             }
         }
-        @if rows.is_empty() {
-            p.card { "No conversations" @if after == 0 && kind.is_none() && contact.is_none() { " yet. Mail to the address above appears here." } @else { " match." } }
+        @if let Some(problem) = &search_problem { p.card role="status" { (problem) } }
+        @if rows.is_empty() && search_problem.is_none() {
+            p.card { "No conversations" @if first && kind.is_none() && contact.is_none() && !searching { " yet. Mail to the address above appears here." } @else { " match." } }
         }
         ul.list #conversations {
-            @for conv in rows {
+            @for listed in &rows {
+                @let conv = &listed.conversation;
                 @let summary = summaries.get(&conv.id).cloned().unwrap_or_default();
                 li {
                     div.row {
@@ -175,17 +223,21 @@ pub async fn unified(
                     }
                     div.row {
                         a href={ "/inbox/accounts/" (id) "/contacts/" (urlencode(&conv.contact_email)) } { (conv.contact_email) }
-                        span.muted { (messages(conv.message_count)) }
-                        @for k in summary.kinds.iter().filter(|k| k.as_str() != "message") { (badge(k)) }
+                        span.muted { (messages_count(conv.message_count)) }
+                        @for k in summary.kinds.iter().filter(|k| **k != Kind::Message) { (badge(k.as_str())) }
                         @if summary.suspicious { (badge("suspicious")) }
                     }
-                    @if !summary.preview.is_empty() { div.preview { (summary.preview) } }
+                    @if let Some(found) = &listed.found {
+                        div.preview.match data-message=(found.message_id) { (found.snippet) }
+                    } @else if !summary.preview.is_empty() {
+                        div.preview { (summary.preview) }
+                    }
                 }
             }
         }
         nav.pager aria-label="Pages" {
-            @if after != 0 { a href=(keep(None)) { "First page" } }
-            @if let Some(next) = next { a href=(keep(Some(next))) rel="next" { "Older conversations" } }
+            @if !first { a href=(keep(None)) { "First page" } }
+            @if let Some(next) = &next { a href=(keep(Some(next))) rel="next" { "Older conversations" } }
         }
     };
     Ok(page(&signed, &format!("{}: inbox", account.name), body))
@@ -203,25 +255,50 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// `GET /inbox/conversations/{id}`: its messages oldest first.
+/// `GET /inbox/conversations/{id}`: its latest messages, oldest of them first, and a link to the
+/// ones before (`?cursor=`: the page of messages older than the ones shown).
 pub async fn conversation(
     State(state): State<WebState>,
     signed: Signed,
     Path(id): Path<i64>,
+    Query(query): Query<CursorQuery>,
 ) -> Result<Response, PageError> {
-    let detail = with(&state.db, move |c| Box::pin(read::conversation_detail(c, id)))
-        .await?
-        .filter(|d| signed.session.scope.sees(d.conversation.account_id))
-        .ok_or_else(PageError::not_found)?;
-    let conv = &detail.conversation;
+    let before = query.cursor.as_deref().and_then(i64::decode);
+    let scope = signed.session.scope;
+    let (conv, shown, older) = with(&state.db, move |c| {
+        Box::pin(async move {
+            let Some(conv) = conversations::get(c, id).await? else {
+                return Ok(None);
+            };
+            if !scope.sees(conv.account_id) {
+                return Ok(None);
+            }
+            let wanted = Page {
+                after: before,
+                limit: conversations::MESSAGES_SHOWN,
+            };
+            let latest = messages::of_conversation(c, id, &wanted).await?;
+            let mut shown = latest.items;
+            shown.reverse();
+            Ok(Some((conv, shown, latest.next)))
+        })
+    })
+    .await?
+    .ok_or_else(PageError::not_found)?;
     let body = html! {
         p { a href={ "/inbox/accounts/" (conv.account_id) } { "← Inbox" } }
         h1 { (subject_or_none(&conv.subject)) }
         p.muted {
             "With " a href={ "/inbox/accounts/" (conv.account_id) "/contacts/" (urlencode(&conv.contact_email)) } { (conv.contact_email) }
-            " · " (messages(conv.message_count)) " · started " (short_time(&conv.created_at))
+            " · " (messages_count(conv.message_count)) " · started " (short_time(&conv.created_at))
         }
-        @for m in &detail.messages { (message(m)) }
+        @if let Some(older) = older {
+            nav.pager aria-label="Earlier messages" { a #show-older href={ "/inbox/conversations/" (conv.id) "?cursor=" (older.encode()) } { "Show older messages" } }
+        }
+        @for m in &shown { (message(m)) }
+        @if before.is_some() {
+            nav.pager aria-label="Later messages" { a href={ "/inbox/conversations/" (conv.id) } { "Latest messages" } }
+        }
     };
     Ok(page(&signed, subject_or_none(&conv.subject), body))
 }
@@ -230,12 +307,6 @@ fn message(m: &Message) -> Markup {
     let text = m.text.as_deref().unwrap_or("");
     let new_text = m.reply_text.as_deref().unwrap_or(text);
     let quoted = quoted_history(text, new_text, m.signature.as_deref());
-    let flags: Vec<&str> = m
-        .flags
-        .as_array()
-        .map(|f| f.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let attachments = m.attachments.as_array().cloned().unwrap_or_default();
     html! {
         article.card id={ "message-" (m.id) } {
             div.row {
@@ -246,8 +317,8 @@ fn message(m: &Message) -> Markup {
                 span.muted { (short_time(&m.received_at)) }
             }
             div.row {
-                @if m.kind != "message" { (badge(&m.kind)) }
-                @for f in &flags { (badge(f)) }
+                @if m.kind != Kind::Message { (badge(m.kind.as_str())) }
+                @for f in &m.flags { (badge(f.as_str())) }
                 (auth(&m.auth))
             }
             div.new-text { (new_text.trim()) }
@@ -264,12 +335,12 @@ fn message(m: &Message) -> Markup {
                         src={ "/inbox/messages/" (m.id) "/html" } {}
                 }
             }
-            @if !attachments.is_empty() {
+            @if !m.attachments.is_empty() {
                 ul.attachments {
-                    @for (i, a) in attachments.iter().enumerate() {
+                    @for (i, a) in m.attachments.iter().enumerate() {
                         li { a href={ "/inbox/messages/" (m.id) "/attachments/" (i) } download {
-                            (a["filename"].as_str().unwrap_or("attachment")) }
-                            span.muted { " " (a["content_type"].as_str().unwrap_or("")) " · " (a["size"].as_i64().unwrap_or(0)) " bytes" } }
+                            (a.filename.as_deref().unwrap_or("attachment")) }
+                            span.muted { " " (a.content_type) " · " (a.size) " bytes" } }
                     }
                 }
             }
@@ -294,7 +365,7 @@ fn quoted_history<'a>(text: &'a str, new_text: &str, signature: Option<&str>) ->
 }
 
 /// "1 message", "2 messages".
-pub fn messages(n: i64) -> String {
+pub fn messages_count(n: i64) -> String {
     if n == 1 {
         "1 message".into()
     } else {
@@ -303,29 +374,49 @@ pub fn messages(n: i64) -> String {
 }
 
 /// The authentication verdicts as badges (`SPF pass`, `DKIM fail`, …).
-fn auth(auth: &Value) -> Markup {
+fn auth(auth: &Option<crate::mail::AuthResult>) -> Markup {
+    let Some(auth) = auth else {
+        return html! {};
+    };
     html! {
-        @for (name, key) in [("SPF", "spf"), ("DKIM", "dkim"), ("DMARC", "dmarc"), ("ARC", "arc")] {
-            @if let Some(result) = auth[key].as_str().filter(|r| *r != "none") {
+        @for (name, result) in [("SPF", &auth.spf), ("DKIM", &auth.dkim), ("DMARC", &auth.dmarc), ("ARC", &auth.arc)] {
+            @if !result.is_empty() && result != "none" {
                 span class={ "badge " (if result == "pass" { "pass" } else { "fail" }) } { (name) " " (result) }
             }
         }
     }
 }
 
-/// `GET /inbox/accounts/{id}/contacts/{email}`: the contact and its Conversations tab.
+/// `GET /inbox/accounts/{id}/contacts/{email}`: the contact and its Conversations tab, a page at
+/// a time.
 pub async fn contact(
     State(state): State<WebState>,
     signed: Signed,
     Path((id, email)): Path<(i64, String)>,
+    Query(query): Query<CursorQuery>,
 ) -> Result<Response, PageError> {
     account(&state, signed.session.scope, id).await?;
-    let detail = with(&state.db, move |c| {
-        Box::pin(async move { read::contact_detail(c, id, &email).await })
+    let wanted = Page {
+        after: query.cursor.as_deref().and_then(At::decode),
+        limit: PAGE_SIZE,
+    };
+    let shown_email = email.clone();
+    let (k, list) = with(&state.db, move |c| {
+        Box::pin(async move {
+            let Some(contact) = contacts::by_email(c, id, &email).await? else {
+                return Ok(None);
+            };
+            let filter = ConversationFilter {
+                contact: Some(contact.id),
+                ..ConversationFilter::default()
+            };
+            let list = conversations::list(c, id, &filter, &wanted).await?;
+            Ok(Some((contact, list)))
+        })
     })
     .await?
     .ok_or_else(PageError::not_found)?;
-    let k = &detail.contact;
+    let next = list.next.map(|n| n.encode());
     let body = html! {
         p { a href={ "/inbox/accounts/" (id) } { "← Inbox" } }
         h1 { (k.name.as_deref().unwrap_or(&k.email)) }
@@ -340,12 +431,15 @@ pub async fn contact(
         }
         nav.tabs aria-label="Contact" { span.active { "Conversations" } }
         ul.list #contact-conversations {
-            @for conv in &detail.conversations {
+            @for conv in &list.items {
                 li { div.row {
                     a.grow href={ "/inbox/conversations/" (conv.id) } { (subject_or_none(&conv.subject)) }
-                    span.muted { (messages(conv.message_count)) " · " (short_time(&conv.last_message_at)) }
+                    span.muted { (messages_count(conv.message_count)) " · " (short_time(&conv.last_message_at)) }
                 } }
             }
+        }
+        @if let Some(next) = &next {
+            nav.pager aria-label="Pages" { a href={ "/inbox/accounts/" (id) "/contacts/" (urlencode(&shown_email)) "?cursor=" (next) } rel="next" { "Older conversations" } }
         }
     };
     Ok(page(&signed, &k.email, body))
@@ -353,7 +447,7 @@ pub async fn contact(
 
 /// The message, when the session sees its account.
 async fn visible_message(state: &WebState, scope: Scope, id: i64) -> Result<Message, PageError> {
-    with(&state.db, move |c| Box::pin(read::message(c, id)))
+    with(&state.db, move |c| Box::pin(messages::get(c, id)))
         .await?
         .filter(|m| scope.sees(m.account_id))
         .ok_or_else(PageError::not_found)
@@ -362,7 +456,7 @@ async fn visible_message(state: &WebState, scope: Scope, id: i64) -> Result<Mess
 /// `GET /inbox/messages/{id}/raw`: the bytes as received, as plain text.
 pub async fn raw(State(state): State<WebState>, signed: Signed, Path(id): Path<i64>) -> Result<Response, PageError> {
     visible_message(&state, signed.session.scope, id).await?;
-    let raw = with(&state.db, move |c| Box::pin(read::message_raw(c, id)))
+    let raw = with(&state.db, move |c| Box::pin(messages::raw(c, id)))
         .await?
         .ok_or_else(PageError::not_found)?;
     Ok((

@@ -122,11 +122,15 @@ async fn with<T: Send + 'static>(
 }
 
 /// 404 unless the session sees `account_id` and the account exists; the account.
-async fn account(state: &WebState, scope: Scope, account_id: i64) -> Result<crate::store::read::Account, PageError> {
+async fn account(
+    state: &WebState,
+    scope: Scope,
+    account_id: i64,
+) -> Result<crate::store::accounts::Account, PageError> {
     if !scope.sees(account_id) {
         return Err(PageError::not_found());
     }
-    with(&state.db, move |c| Box::pin(crate::store::read::account(c, account_id)))
+    with(&state.db, move |c| Box::pin(crate::store::accounts::get(c, account_id)))
         .await?
         .ok_or_else(PageError::not_found)
 }

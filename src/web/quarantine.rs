@@ -4,20 +4,42 @@
 use super::layout::{page, short_time};
 use super::session::{CsrfOnly, Signed};
 use super::{PageError, WebState, account, with};
+use crate::mail::Kind;
 use crate::review::{Released, ReviewError};
-use crate::store::{admin, read};
+use crate::store::messages::{self, Message};
+use crate::store::page::{Cursor, Page};
+use crate::store::quarantine;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
-/// The most held messages one page lists (newest first).
-const SHOWN: i64 = 200;
+/// Held messages on one page (newest first).
+const SHOWN: usize = 50;
+
+#[derive(serde::Deserialize, Default)]
+pub struct QuarantineQuery {
+    cursor: Option<String>,
+}
 
 /// `GET /inbox/accounts/{id}/quarantine`
-pub async fn list(State(state): State<WebState>, signed: Signed, Path(id): Path<i64>) -> Result<Response, PageError> {
+pub async fn list(
+    State(state): State<WebState>,
+    signed: Signed,
+    Path(id): Path<i64>,
+    Query(query): Query<QuarantineQuery>,
+) -> Result<Response, PageError> {
     let account = account(&state, signed.session.scope, id).await?;
-    let held = with(&state.db, move |c| Box::pin(read::messages(c, id, Some("spam"), SHOWN))).await?;
+    let wanted = Page {
+        after: query.cursor.as_deref().and_then(i64::decode),
+        limit: SHOWN,
+    };
+    let paged = with(&state.db, move |c| {
+        Box::pin(async move { messages::list(c, id, Some(Kind::Spam), &wanted).await })
+    })
+    .await?;
+    let held = paged.items;
+    let next = paged.next.map(|n| n.encode());
     let csrf = &signed.session.csrf;
     let body = html! {
         p { a href={ "/inbox/accounts/" (id) } { "← Inbox" } }
@@ -26,8 +48,8 @@ pub async fn list(State(state): State<WebState>, signed: Signed, Path(id): Path<
         @if held.is_empty() { p.card { "Nothing is held." } }
         ul.list #quarantine {
             @for m in &held {
-                @let score = m.spam["score"].as_f64();
-                @let symbols: Vec<&str> = m.spam["symbols"].as_array().map(|s| s.iter().filter_map(|v| v.as_str()).collect()).unwrap_or_default();
+                @let score = m.spam.as_ref().map(|v| v.score);
+                @let symbols: Vec<&str> = m.spam.as_ref().map(|v| v.symbols.iter().map(String::as_str).collect()).unwrap_or_default();
                 li id={ "held-" (m.id) } {
                     div.row {
                         strong.grow { (m.subject.as_deref().unwrap_or("(no subject)")) }
@@ -36,9 +58,9 @@ pub async fn list(State(state): State<WebState>, signed: Signed, Path(id): Path<
                     div.row {
                         span.address { (m.from_email.as_deref().unwrap_or("unknown sender")) }
                         @if let Some(score) = score {
-                            span.badge.spam { "score " (format!("{score:.1}")) " / " (format!("{:.1}", m.spam["required"].as_f64().unwrap_or(0.0))) }
+                            span.badge.spam { "score " (format!("{score:.1}")) " / " (format!("{:.1}", m.spam.as_ref().map_or(0.0, |v| v.required))) }
                         }
-                        span.muted { (m.spam["action"].as_str().unwrap_or("")) }
+                        span.muted { (m.spam.as_ref().map_or("", |v| v.action.as_str())) }
                     }
                     @if !symbols.is_empty() { div.preview { "Symbols: " (symbols.join(", ")) } }
                     div.row {
@@ -55,16 +77,19 @@ pub async fn list(State(state): State<WebState>, signed: Signed, Path(id): Path<
                 }
             }
         }
+        @if let Some(next) = &next {
+            nav.pager aria-label="Pages" { a href={ "/inbox/accounts/" (id) "/quarantine?cursor=" (next) } rel="next" { "Older" } }
+        }
     };
     Ok(page(&signed, &format!("{}: quarantine", account.name), body))
 }
 
 /// The quarantined message, when the session sees it.
-async fn held(state: &WebState, signed: &Signed, id: i64) -> Result<read::Message, PageError> {
+async fn held(state: &WebState, signed: &Signed, id: i64) -> Result<Message, PageError> {
     let scope = signed.session.scope;
-    with(&state.db, move |c| Box::pin(read::message(c, id)))
+    with(&state.db, move |c| Box::pin(messages::get(c, id)))
         .await?
-        .filter(|m| scope.sees(m.account_id) && m.kind == "spam")
+        .filter(|m| scope.sees(m.account_id) && m.kind == Kind::Spam)
         .ok_or_else(PageError::not_found)
 }
 
@@ -95,7 +120,7 @@ pub async fn release(
             return Ok(Redirect::to(&format!("/inbox/accounts/{}/quarantine", m.account_id)).into_response());
         }
     };
-    let conversation = with(&state.db, move |c| Box::pin(read::message(c, filed)))
+    let conversation = with(&state.db, move |c| Box::pin(messages::get(c, filed)))
         .await?
         .and_then(|m| m.conversation_id);
     Ok(match conversation {
@@ -113,6 +138,6 @@ pub async fn delete(
 ) -> Result<Response, PageError> {
     signed.check_csrf(&form.csrf)?;
     let m = held(&state, &signed, id).await?;
-    with(&state.db, move |c| Box::pin(admin::delete_message(c, id))).await?;
+    with(&state.db, move |c| Box::pin(quarantine::delete(c, id))).await?;
     Ok(Redirect::to(&format!("/inbox/accounts/{}/quarantine", m.account_id)).into_response())
 }

@@ -16,9 +16,10 @@ pub mod send;
 pub mod sign;
 
 use crate::config::WebhooksConfig;
+use crate::store::events::{self, Event};
 use crate::store::sql::Conn;
 use crate::store::webhooks::{self as outbox, Claimed, EVENT_TYPES, Endpoint, NewDelivery, Outcome};
-use crate::store::{Db, StoreError, admin, read};
+use crate::store::{Db, StoreError, accounts};
 use send::{Answer, Sender};
 use std::sync::Arc;
 use std::time::Duration;
@@ -163,11 +164,11 @@ impl Dispatcher {
             .db
             .run(|c| {
                 Box::pin(async move {
-                    let newest = outbox::newest_event(c).await?;
+                    let newest = events::newest(c).await?;
                     let endpoints = outbox::endpoints_behind(c, newest).await?;
                     let mut work = Vec::new();
                     for endpoint in endpoints {
-                        let events = read::events(c, endpoint.cursor, endpoint.account_id, FAN_OUT_BATCH).await?;
+                        let events = events::list(c, endpoint.cursor, endpoint.account_id, FAN_OUT_BATCH).await?;
                         // Every event up to `newest` was committed before it was read (ids follow
                         // commit order), so a short page means the endpoint has seen all of them.
                         let to = match events.last() {
@@ -176,8 +177,7 @@ impl Dispatcher {
                             None => newest,
                         };
                         // Built together: PostgreSQL pipelines the reads of all of them.
-                        let wanted: Vec<&read::Event> =
-                            events.iter().filter(|e| wanted(&endpoint.events, &e.kind)).collect();
+                        let wanted: Vec<&Event> = events.iter().filter(|e| wanted(&endpoint.events, &e.kind)).collect();
                         let bodies =
                             futures_util::future::try_join_all(wanted.iter().map(|e| payload::build(c, e))).await?;
                         let deliveries: Vec<NewDelivery> = wanted
@@ -296,7 +296,7 @@ pub async fn add_endpoint(
         ));
     }
     if let Some(id) = account_id
-        && !admin::account_exists(conn, id).await?
+        && !accounts::exists(conn, id).await?
     {
         return Ok(Err(format!("no account {id}")));
     }

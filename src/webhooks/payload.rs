@@ -5,9 +5,9 @@
 //! once, when the event is fanned out, and stored with the delivery, so every attempt sends the
 //! same body.
 
-use crate::store::StoreError;
-use crate::store::read::{self, Event};
+use crate::store::events::Event;
 use crate::store::sql::Conn;
+use crate::store::{StoreError, contacts, conversations, messages};
 use serde_json::{Value, json};
 
 /// HTML longer than this is left out of the payload (`html_truncated: true`); fetch the message
@@ -46,35 +46,31 @@ async fn message_received(conn: Conn<'_>, event: &Event) -> Result<Value, StoreE
     let Some(id) = event.data.get("message_id").and_then(Value::as_i64) else {
         return Ok(event.data.clone());
     };
-    let Some(m) = read::message(conn, id).await? else {
+    let Some(m) = messages::get(conn, id).await? else {
         return Ok(event.data.clone());
     };
     let contact = match m.contact_id {
-        Some(contact_id) => read::contact(conn, contact_id).await?,
+        Some(contact_id) => contacts::get(conn, contact_id).await?,
         None => None,
     };
     let conversation = match m.conversation_id {
-        Some(conversation_id) => read::conversation(conn, conversation_id).await?,
+        Some(conversation_id) => conversations::get(conn, conversation_id).await?,
         None => None,
     };
     let links = |path: &str| format!("/v1/messages/{}{path}", m.id);
     let attachments: Vec<Value> = m
         .attachments
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .enumerate()
-                .map(|(index, a)| {
-                    let mut a = a.clone();
-                    if let Some(fields) = a.as_object_mut() {
-                        fields.insert("index".into(), json!(index));
-                        fields.insert("url".into(), json!(links(&format!("/attachments/{index}"))));
-                    }
-                    a
-                })
-                .collect()
+        .iter()
+        .enumerate()
+        .map(|(index, a)| {
+            let mut a = json!(a);
+            if let Some(fields) = a.as_object_mut() {
+                fields.insert("index".into(), json!(index));
+                fields.insert("url".into(), json!(links(&format!("/attachments/{index}"))));
+            }
+            a
         })
-        .unwrap_or_default();
+        .collect();
     let html_truncated = m.html.as_ref().is_some_and(|h| h.len() > MAX_HTML);
     let (text, text_truncated) = match &m.text {
         Some(t) if t.len() > MAX_TEXT => (Some(cut(t, MAX_TEXT).to_string()), true),
@@ -101,7 +97,7 @@ async fn message_received(conn: Conn<'_>, event: &Event) -> Result<Value, StoreE
             "reply_text": m.reply_text,
             "html": if html_truncated { None } else { m.html.clone() },
             "html_truncated": html_truncated,
-            "mailbox_hash": m.tags.as_array().and_then(|t| t.first()).cloned(),
+            "mailbox_hash": m.tags.first(),
             "attachments": attachments,
             "kind": m.kind,
             "flags": m.flags,

@@ -527,6 +527,29 @@ impl Server {
             .clone()
     }
 
+    /// The bytes of the first stored message as received (our Received header first), read from
+    /// the database and unpacked as the server keeps them.
+    pub fn first_raw(&self) -> Vec<u8> {
+        let (data, size, codec): (Vec<u8>, Option<i64>, i64) = match &self.database_url {
+            Some(_) => {
+                let row = self
+                    .pg()
+                    .query_one("SELECT data, size, codec FROM raw_messages ORDER BY id LIMIT 1", &[])
+                    .unwrap();
+                (row.get(0), row.get(1), row.get(2))
+            }
+            None => self
+                .db()
+                .query_row(
+                    "SELECT data, size, codec FROM raw_messages ORDER BY id LIMIT 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .unwrap(),
+        };
+        inboxd::store::codec::unpack(codec, size, &data).unwrap()
+    }
+
     /// The messages row id of a queue id.
     pub fn message_by_queue_id(&self, queue_id: &str) -> Vec<i64> {
         assert!(queue_id.chars().all(|c| c.is_ascii_alphanumeric()), "{queue_id}");
@@ -564,9 +587,7 @@ impl Server {
         assert_eq!(reply.code, 250, "{reply:?}");
         let db = self.db();
         db.query_row(
-            // reply_text is NULL when it is the whole text: read it back as the CLI and API do.
-            "SELECT kind, flags, contact_id, conversation_id, bounce_json,
-                    coalesce(reply_text, trim(text, ' ' || char(9, 10, 13))), text, signature FROM messages
+            "SELECT kind, flags, contact_id, conversation_id, bounce_json, reply_text, body, signature FROM messages
              WHERE queue_id = ?1 ORDER BY id LIMIT 1",
             [reply.queue_id()],
             |r| {
@@ -574,14 +595,22 @@ impl Server {
                     let t: Option<String> = r.get(i)?;
                     Ok(t.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null))
                 };
+                // The body is kept compressed; reply_text is NULL when it is the whole text (read it
+                // back as the CLI and the API do).
+                let body: Option<Vec<u8>> = r.get(6)?;
+                let text = body
+                    .map(|b| inboxd::store::codec::unpack_body(&b).unwrap())
+                    .and_then(|b| b.text);
+                let reply_text: Option<String> = r.get(5)?;
+                let reply_text = reply_text.or_else(|| text.as_ref().map(|t| t.trim().to_string()));
                 Ok(serde_json::json!({
                     "kind": r.get::<_, String>(0)?,
                     "flags": json(1)?,
                     "contact_id": r.get::<_, Option<i64>>(2)?,
                     "conversation_id": r.get::<_, Option<i64>>(3)?,
                     "bounce": json(4)?,
-                    "reply_text": r.get::<_, Option<String>>(5)?,
-                    "text": r.get::<_, Option<String>>(6)?,
+                    "reply_text": reply_text,
+                    "text": text,
                     "signature": r.get::<_, Option<String>>(7)?,
                 }))
             },

@@ -130,12 +130,24 @@ fn the_storage_cap_gives_452_and_keeps_the_database_readable() {
     let acme = server.create_account("Acme");
     let mut c = server.connect();
     c.ehlo();
-    let body = "x".repeat(200 * 1024);
     let mut accepted = 0;
     let mut refusal = None;
     for i in 0..40 {
         c.cmd("MAIL FROM:<a@b.example>");
-        // Either MAIL or the end of DATA says 452 once the cap is reached.
+        // Either MAIL or the end of DATA says 452 once the cap is reached. Random hex: mail is
+        // kept compressed, and a repeated letter would never fill anything.
+        let mut rng = common::load::XorShift(0x9E37_79B9_7F4A_7C15 ^ i as u64);
+        let body: String = (0..3200)
+            .map(|_| {
+                format!(
+                    "{:016x}{:016x}{:016x}{:016x}\r\n",
+                    rng.next(),
+                    rng.next(),
+                    rng.next(),
+                    rng.next()
+                )
+            })
+            .collect();
         let msg = message(
             &[("From", "jane@c.example"), ("Subject", &format!("filler {i}"))],
             &body,

@@ -170,7 +170,13 @@ fn check_config_connect_reaches_the_database_and_the_resolver() {
     let said = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{said}");
     assert!(said.contains("database: SQLite 3."), "{said}");
-    assert!(said.contains("schema 10 (this build knows 10)"), "{said}");
+    assert!(
+        said.contains(&format!(
+            "schema {0} (this build knows {0})",
+            inboxd::store::schema::LATEST
+        )),
+        "{said}"
+    );
     assert!(said.contains(&format!("resolver: {} answered in", zone().0)), "{said}");
 
     // A resolver that does not answer: every message would wait for it, so say so and fail.
@@ -208,9 +214,14 @@ fn migrate_applies_the_schema_and_refuses_a_newer_one() {
     let out = migrate();
     let said = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{said}");
-    assert!(said.contains("schema 0 -> 10"), "{said}");
+    assert!(
+        said.contains(&format!("schema 0 -> {}", inboxd::store::schema::LATEST)),
+        "{said}"
+    );
     let out = migrate();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("schema 10 is current"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("schema {} is current", inboxd::store::schema::LATEST))
+    );
     // A database a newer build migrated: this build refuses it, with the reason.
     rusqlite::Connection::open(&db)
         .unwrap()
@@ -220,7 +231,10 @@ fn migrate_applies_the_schema_and_refuses_a_newer_one() {
     let said = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success());
     assert!(
-        said.contains("schema version 99 is newer than this inboxd knows (10)"),
+        said.contains(&format!(
+            "schema version 99 is newer than this inboxd knows ({})",
+            inboxd::store::schema::LATEST
+        )),
         "{said}"
     );
 }

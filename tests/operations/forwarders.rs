@@ -97,10 +97,7 @@ fn exempt_networks_lift_the_rates_and_the_per_ip_cap_but_not_the_checks() {
         assert!(deliver_raw(&mut s, &acme.address, "exempt again").starts_with("250 2.0.0"));
     }
     // Its mail is still checked: our Authentication-Results header is on it.
-    let raw: Vec<u8> = server
-        .db()
-        .query_row("SELECT data FROM raw_messages LIMIT 1", [], |r| r.get(0))
-        .unwrap();
+    let raw: Vec<u8> = server.first_raw();
     assert!(String::from_utf8_lossy(&raw).contains("Authentication-Results: mx.test.example;"));
     // Anyone else meets the limits.
     let mut first = connect_from("127.0.0.3", server.addr);
@@ -154,10 +151,7 @@ fn forwarders_with_a_confirmed_host_name_are_spared() {
         "the lifted limit is logged"
     );
     // Its mail is still checked.
-    let raw: Vec<u8> = server
-        .db()
-        .query_row("SELECT data FROM raw_messages LIMIT 1", [], |r| r.get(0))
-        .unwrap();
+    let raw: Vec<u8> = server.first_raw();
     assert!(String::from_utf8_lossy(&raw).contains("Authentication-Results: mx.test.example;"));
     for liar in ["192.0.2.5", "192.0.2.6"] {
         let (_first, greeting) = connect(liar);

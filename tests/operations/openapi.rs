@@ -20,6 +20,7 @@ const ROUTES: &[&str] = &[
     "/v1/accounts/{id}/contacts/{email}",
     "/v1/accounts/{id}/conversations",
     "/v1/conversations/{id}",
+    "/v1/conversations/{id}/messages",
     "/v1/messages/{id}",
     "/v1/messages/{id}/raw",
     "/v1/messages/{id}/attachments/{index}",

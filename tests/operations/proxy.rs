@@ -44,10 +44,7 @@ fn proxy_protocol_is_believed_only_from_trusted_proxies() {
     assert!(read_reply_line(&mut s).starts_with("220 "));
     assert!(deliver_raw(&mut s, &acme.address, "via v1").starts_with("250 2.0.0"));
     assert_eq!(client_ip("via v1"), "203.0.113.9");
-    let raw: Vec<u8> = server
-        .db()
-        .query_row("SELECT data FROM raw_messages", [], |r| r.get(0))
-        .unwrap();
+    let raw: Vec<u8> = server.first_raw();
     assert!(
         String::from_utf8_lossy(&raw).contains("([203.0.113.9])"),
         "the Received header names the real client"

@@ -136,10 +136,7 @@ fn implicit_tls_listener_speaks_tls_from_the_first_byte() {
     // header and the log.
     assert!(env.contains("\"tls\":\"TLSv1.3 TLS_AES_"), "{env}");
     assert!(!env.contains("TLS13_"), "{env}");
-    let raw: Vec<u8> = server
-        .db()
-        .query_row("SELECT data FROM raw_messages", [], |r| r.get(0))
-        .unwrap();
+    let raw: Vec<u8> = server.first_raw();
     let received = String::from_utf8_lossy(&raw[..200.min(raw.len())]).into_owned();
     assert!(received.contains("(using TLSv1.3 TLS_AES_"), "{received}");
     drop(tls);

@@ -19,10 +19,7 @@ fn data_after_bdat_is_refused_and_the_chunks_stay() {
     let rest = "Message-ID: <chunks@customer.example>\r\n\r\nBoth chunks.\r\n";
     c.write(format!("BDAT {} LAST\r\n{rest}", rest.len()).as_bytes());
     c.reply().expect(250, "2.0.0");
-    let raw: Vec<u8> = server
-        .db()
-        .query_row("SELECT data FROM raw_messages", [], |r| r.get(0))
-        .unwrap();
+    let raw: Vec<u8> = server.first_raw();
     let raw = String::from_utf8(raw).unwrap();
     assert!(raw.ends_with(&format!("{head}{rest}")), "{raw}");
 }
@@ -86,10 +83,7 @@ fn results_claiming_our_domains_or_their_subdomains_are_removed() {
     server
         .send("a@b.example", &[&acme.address], message)
         .expect(250, "2.0.0");
-    let raw: Vec<u8> = server
-        .db()
-        .query_row("SELECT data FROM raw_messages", [], |r| r.get(0))
-        .unwrap();
+    let raw: Vec<u8> = server.first_raw();
     let raw = String::from_utf8(raw).unwrap();
     for forged in [
         "inbox.localhost; dmarc=pass",

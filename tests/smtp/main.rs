@@ -95,10 +95,7 @@ mod starttls {
             .query_row("SELECT envelope_json FROM messages", [], |r| r.get(0))
             .unwrap();
         assert!(env.contains("TLSv1.3"), "{env}");
-        let raw: Vec<u8> = server
-            .db()
-            .query_row("SELECT data FROM raw_messages", [], |r| r.get(0))
-            .unwrap();
+        let raw: Vec<u8> = server.first_raw();
         let raw = String::from_utf8_lossy(&raw);
         assert!(raw.contains("with ESMTPS (using TLSv1.3"), "{raw}");
         assert_eq!(

@@ -2,8 +2,8 @@
 //! as libpq reads them) turned into rustls, the password from its file, the pool, and the schema
 //! brought up to date under the migration lock.
 
-use super::client::error;
 use crate::store::StoreError;
+use crate::store::engine::postgres::error;
 use crate::store::schema::{self, LATEST, MIGRATION_LOCK, POSTGRES_MIGRATIONS};
 use deadpool_postgres::tokio_postgres::config::SslMode;
 use deadpool_postgres::tokio_postgres::{self, Config};

@@ -17,17 +17,17 @@
 //! unreachable, work fails with 451 at once (the pool's connect and wait timeouts bound it), a
 //! prober retries with backoff, and after [`DOWN_AFTER`] new sessions are told 421 4.3.2.
 
-mod client;
 mod connect;
 mod recent;
 
-pub use client::{error, execute, query};
+use super::engine::postgres::error;
 pub use connect::{PostgresOptions, connect, migrate, pool, version};
 
+use super::accounts::{self, ROUTE_BY_ADDRESS, ROUTE_BY_ID, route_of};
 use super::commit::{Queued, commit_batch};
 use super::pending::{Answer, Pending};
 use super::sql::{Conn, args};
-use super::{Committed, MailStore, StoreError, admin, route_of, settings};
+use super::{Committed, MailStore, StoreError, settings};
 use crate::mail::{AccountData, AccountRoute, Delivery, POSTMASTER};
 use deadpool_postgres::Pool;
 use std::sync::{Arc, Mutex};
@@ -86,13 +86,6 @@ impl Health {
             .unwrap_or_else(|e| e.into_inner())
             .map(|since| since.elapsed())
     }
-}
-
-/// One connection of its own with the schema brought up to date, for the CLI.
-pub async fn connect_and_migrate(options: &PostgresOptions) -> Result<deadpool_postgres::ClientWrapper, StoreError> {
-    let client = connect(options).await?;
-    migrate(&client).await?;
-    Ok(client)
 }
 
 impl PostgresStore {
@@ -223,9 +216,6 @@ impl PostgresStore {
     }
 }
 
-const ROUTE_BY_ADDRESS: &str =
-    "SELECT id, enabled, dmarc_reject, bulk_contacts FROM accounts WHERE local_part = ?1 AND domain = ?2";
-
 impl MailStore for PostgresStore {
     fn find_account(&self, local: &str, domain: &str) -> Pending<Option<AccountRoute>> {
         let key = (local.to_string(), domain.to_string());
@@ -249,7 +239,7 @@ impl MailStore for PostgresStore {
                     return route_of(&row).map(Some);
                 }
                 // Two hosts may create it at once: ON CONFLICT keeps one.
-                admin::create_postmaster_account(c, &domain).await?;
+                accounts::create_postmaster(c, &domain).await?;
                 c.query_opt(ROUTE_BY_ADDRESS, args![POSTMASTER, domain])
                     .await?
                     .as_ref()
@@ -262,14 +252,11 @@ impl MailStore for PostgresStore {
     fn account(&self, id: i64) -> Pending<Option<AccountRoute>> {
         self.remembered(&self.by_id, id, Option::is_some, move |c| {
             Box::pin(async move {
-                c.query_opt(
-                    "SELECT id, enabled, dmarc_reject, bulk_contacts FROM accounts WHERE id = ?1",
-                    args![id],
-                )
-                .await?
-                .as_ref()
-                .map(route_of)
-                .transpose()
+                c.query_opt(ROUTE_BY_ID, args![id])
+                    .await?
+                    .as_ref()
+                    .map(route_of)
+                    .transpose()
             })
         })
     }
@@ -279,7 +266,7 @@ impl MailStore for PostgresStore {
             &self.account_data,
             account_id,
             |_| true,
-            move |c| Box::pin(super::read::account_data(c, account_id)),
+            move |c| Box::pin(accounts::pipeline_data(c, account_id)),
         )
     }
 
@@ -366,7 +353,7 @@ async fn analyze_new_tables(pool: &Pool) -> bool {
     let Ok(rows) = client
         .query(
             "SELECT relname::text, n_tup_ins >= 500 FROM pg_stat_user_tables
-             WHERE relname IN ('messages', 'conversations', 'contacts', 'raw_messages', 'events')
+             WHERE relname IN ('messages', 'conversations', 'contacts', 'raw_messages', 'events', 'message_search')
              AND last_analyze IS NULL AND last_autoanalyze IS NULL",
             &[],
         )

@@ -2,8 +2,8 @@
 //! PostgreSQL, prepared once per connection, its values bound and read back, its errors sorted
 //! into [`StoreError`]s.
 
-use crate::store::StoreError;
-use crate::store::sql::{Param, Row, Value};
+use crate::store::error::StoreError;
+use crate::store::value::{Param, Row, Value};
 use deadpool_postgres::ClientWrapper;
 use deadpool_postgres::tokio_postgres::error::SqlState;
 use deadpool_postgres::tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};

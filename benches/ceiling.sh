@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# inboxd against the protocol's ceiling on this machine: Postfix's own load generator
+# (`smtp-source`) sends the same messages to Postfix's `smtp-sink` (no storage at all) and to
+# inboxd on the embedded default (SQLite, every 250 durable), alternately, in one run.
+#
+#   benches/ceiling.sh                      # 3 rounds of 30,000 × 2 KiB over 50 sessions
+#   ROUNDS=5 MESSAGES=10000 benches/ceiling.sh
+#   INBOXD=/path/to/inboxd benches/ceiling.sh   # another build (bisecting); nothing is built then
+#
+# Per inboxd round it reports: seconds, messages/s, its share of smtp-sink's rate in the same
+# round, CPU µs per message (user + system from /proc/PID/stat, the whole process), bytes written
+# to disk per message (/proc/PID/io write_bytes: WAL, checkpoints and the database), and database
+# bytes per message once the server has stopped (main file + WAL after its last checkpoint).
+# Every message is checked in the store. The last line is a JSON summary (medians).
+# Needs Postfix's smtp-source and smtp-sink (Debian package postfix; scripts/test.sh installs it).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROUNDS=${ROUNDS:-3}
+MESSAGES=${MESSAGES:-30000}
+SESSIONS=${SESSIONS:-50}
+SIZE=${SIZE:-2048}
+PORT_SINK=${PORT_SINK:-2690}
+PORT_INBOXD=${PORT_INBOXD:-2691}
+DOMAIN=inbox.localhost
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+if [ -z "${INBOXD:-}" ]; then
+    log "building inboxd (release)"
+    (cd "$REPO" && cargo build --release --quiet --bin inboxd)
+    INBOXD="$REPO/target/release/inboxd"
+fi
+for tool in smtp-source smtp-sink; do
+    command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
+        log "$tool is missing: bash scripts/test.sh --setup-only installs it (Debian package postfix)"
+        exit 1
+    }
+done
+PATH="$PATH:/usr/sbin"
+
+WORK=$(mktemp -d /tmp/inboxd-ceiling.XXXXXX)
+chmod 755 "$WORK"
+PIDS=""
+cleanup() {
+    set +e
+    for pid in $PIDS; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_port() {
+    for _ in $(seq 300); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    log "nothing listens on port $1"
+    return 1
+}
+
+now() { date +%s.%N; }
+# user + system clock ticks of one process, in seconds
+cpu_of() { awk -v tick="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / tick }' "/proc/$1/stat"; }
+written_by() { awk '/^write_bytes:/ { print $2 }' "/proc/$1/io"; }
+
+send() { # PORT RCPT → seconds smtp-source took
+    local t0 t1
+    t0=$(now)
+    smtp-source -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" -d -f a@b.test -t "$2" "127.0.0.1:$1"
+    t1=$(now)
+    python3 -c "print(round($t1 - $t0, 3))"
+}
+
+sink_round() {
+    # -u: smtp-sink drops to this user when started as root; 1000: the listen backlog.
+    local user=()
+    [ "$(id -u)" = 0 ] && user=(-u nobody)
+    smtp-sink "${user[@]}" -c "127.0.0.1:$PORT_SINK" 1000 >/dev/null &
+    local pid=$!
+    PIDS="$PIDS $pid"
+    wait_port "$PORT_SINK"
+    send "$PORT_SINK" "bench@$DOMAIN"
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+}
+
+inboxd_round() { # → "seconds cpu_us_per_msg written_per_msg db_per_msg stored"
+    local dir="$WORK/inboxd-$1"
+    mkdir -p "$dir"
+    cat >"$dir/inboxd.toml" <<EOF
+[server]
+hostname = "mx.bench.localhost"
+listen = ["127.0.0.1:$PORT_INBOXD"]
+domains = ["$DOMAIN"]
+[limits]
+max_connections = 1000
+max_connections_per_ip = 1000
+# One loopback client sends everything: per-IP rates would measure the limiter, not the server.
+connection_rate = 0
+message_rate = 0
+[auth]
+# No DNS here, and smtp-sink checks nothing either.
+enabled = false
+[database]
+path = "$dir/inboxd.db"
+[reply_tokens]
+secret = "benchmark-secret-key-0123456789"
+[log]
+level = "warn"
+EOF
+    local rcpt
+    rcpt=$("$INBOXD" --config "$dir/inboxd.toml" accounts create bench --json |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["address"])')
+    "$INBOXD" --config "$dir/inboxd.toml" serve 2>"$dir/server.log" &
+    local pid=$!
+    PIDS="$PIDS $pid"
+    wait_port "$PORT_INBOXD"
+    local cpu0 w0 secs cpu1 w1
+    cpu0=$(cpu_of "$pid")
+    w0=$(written_by "$pid")
+    secs=$(send "$PORT_INBOXD" "$rcpt")
+    cpu1=$(cpu_of "$pid")
+    w1=$(written_by "$pid")
+    kill -TERM "$pid"
+    wait "$pid" 2>/dev/null || true
+    local stored db
+    stored=$(python3 -c "import sqlite3; print(sqlite3.connect('$dir/inboxd.db').execute('select count(*) from messages').fetchone()[0])")
+    db=$(cat "$dir"/inboxd.db* | wc -c)
+    python3 -c "print($secs, round(($cpu1 - $cpu0) * 1e6 / $MESSAGES), round(($w1 - $w0) / $MESSAGES), round($db / $MESSAGES), $stored)"
+    rm -rf "$dir"
+}
+
+log "smtp-source -s $SESSIONS -m $MESSAGES -l $SIZE: smtp-sink and inboxd alternately, $ROUNDS rounds"
+printf '%-6s %9s %9s %12s %8s %10s %14s %12s\n' round sink_s inboxd_s inboxd_msg/s share cpu_us/msg written_B/msg db_B/msg
+results=()
+for round in $(seq "$ROUNDS"); do
+    sink=$(sink_round)
+    read -r secs cpu written db stored < <(inboxd_round "$round")
+    if [ "$stored" -ne "$MESSAGES" ]; then
+        log "round $round: $stored of $MESSAGES messages in the store"
+        exit 1
+    fi
+    share=$(python3 -c "print(round($sink / $secs, 3))")
+    rate=$(python3 -c "print(round($MESSAGES / $secs))")
+    printf '%-6s %9s %9s %12s %8s %10s %14s %12s\n' "$round" "$sink" "$secs" "$rate" "$share" "$cpu" "$written" "$db"
+    results+=("$sink $secs $cpu $written $db")
+done
+printf '%s\n' "${results[@]}" | python3 -c '
+import json, statistics, sys
+rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
+med = lambda i: statistics.median(r[i] for r in rows)
+print(json.dumps({"messages": '"$MESSAGES"', "size": '"$SIZE"', "sessions": '"$SESSIONS"',
+    "sink_s": med(0), "inboxd_s": med(1), "share": round(statistics.median(r[0] / r[1] for r in rows), 3),
+    "cpu_us_per_msg": med(2), "written_bytes_per_msg": med(3), "db_bytes_per_msg": med(4)}))'

@@ -1,0 +1,647 @@
+//! Full-text search over an account's conversations, inside the database: SQLite's FTS5 or
+//! PostgreSQL's `tsvector` with a GIN index, no search server beside them. Everything that decides
+//! what matches is ours and the same on both engines: the words a message is indexed under and
+//! the words a query asks for come from one tokenizer ([`tokens`]), so the engines only store and
+//! intersect lists of words.
+//!
+//! The tokenizer folds case and accents (NFKD, combining marks dropped), splits on anything that
+//! is not a letter or a digit, and cuts runs of scripts written without spaces (Chinese,
+//! Japanese, Korean, Thai, …) into overlapping three-character pieces, so that any part of such a
+//! run is found (three characters or more as a phrase of pieces, fewer as a prefix).
+//!
+//! A query is a list of terms that must all match: a word (an address or a domain is the phrase
+//! of its words), or a `"quoted phrase"`. Whatever a person types is a valid query: every word is
+//! quoted into the engine's syntax, so operators, quotes left open and punctuation are just text.
+//!
+//! This module is the whole interface: indexing a message (in the commit that stores it), removing
+//! one, and searching. A deployment that outgrows it would put an external index behind the same
+//! three functions.
+
+use super::conversations::{self, ConversationFilter, Found, Listed};
+use super::error::StoreError;
+use super::page::{Page, Paged};
+use super::sql::{Conn, Dialect};
+use super::value::args;
+use crate::mail::Kind;
+use std::collections::HashSet;
+use unicode_normalization::UnicodeNormalization;
+
+/// Words indexed per message at most (PostgreSQL keeps word positions up to 16,383): about
+/// 100 KB of text. What comes later in a very long message is not found by search.
+const MAX_WORDS: usize = 16_000;
+/// A longer run of letters (a hash, an encoded blob) is indexed by its first characters.
+const MAX_WORD_CHARS: usize = 64;
+/// Terms in one query at most, and words in one term.
+const MAX_TERMS: usize = 32;
+const MAX_TERM_WORDS: usize = 64;
+
+/// A query that cannot be searched, with the sentence that says why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryError(pub String);
+
+/// What a person asked for, as words the index knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    terms: Vec<Term>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Term {
+    /// Words that must appear one after the other (one word is a phrase of one).
+    Phrase(Vec<String>),
+    /// The start of a word (a piece of fewer than three characters of an unspaced script).
+    Prefix(String),
+}
+
+/// A word and where it stands in the text it came from (bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Word {
+    text: String,
+    span: std::ops::Range<usize>,
+}
+
+/// Scripts written without spaces between words, whose runs are cut into pieces.
+fn unspaced(c: char) -> bool {
+    matches!(c as u32,
+        0x0E00..=0x0EFF      // Thai, Lao
+        | 0x1000..=0x109F    // Myanmar
+        | 0x1780..=0x17FF    // Khmer
+        | 0x3040..=0x30FF    // Hiragana, Katakana
+        | 0x3400..=0x4DBF    // CJK extension A
+        | 0x4E00..=0x9FFF    // CJK unified ideographs
+        | 0xAC00..=0xD7AF    // Hangul syllables
+        | 0xF900..=0xFAFF    // CJK compatibility ideographs
+        | 0xFF66..=0xFF9F    // half-width Katakana
+        | 0x20000..=0x2FA1F) // CJK extensions B and later
+}
+
+/// The words of `text`, folded, with their places.
+fn words(text: &str) -> Vec<Word> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut start = 0;
+    let mut run_unspaced = false;
+    let flush = |current: &mut String, start: usize, end: usize, cut: bool, out: &mut Vec<Word>| {
+        if current.is_empty() {
+            return;
+        }
+        if cut {
+            let chars: Vec<char> = current.chars().collect();
+            // Every place starts a piece of three (or the run's last one or two characters), so
+            // any part of the run is a piece's prefix.
+            for i in 0..chars.len() {
+                out.push(Word {
+                    text: chars[i..(i + 3).min(chars.len())].iter().collect(),
+                    span: start..end,
+                });
+            }
+        } else {
+            out.push(Word {
+                text: current.chars().take(MAX_WORD_CHARS).collect(),
+                span: start..end,
+            });
+        }
+        current.clear();
+    };
+    for (at, c) in text.char_indices() {
+        let folded = std::iter::once(c)
+            .nfkd()
+            .filter(|d| !unicode_normalization::char::is_combining_mark(*d))
+            .flat_map(char::to_lowercase)
+            .filter(|d| d.is_alphanumeric());
+        let mut any = false;
+        for f in folded {
+            let is_unspaced = unspaced(f);
+            if !current.is_empty() && is_unspaced != run_unspaced {
+                flush(&mut current, start, at, run_unspaced, &mut out);
+            }
+            if current.is_empty() {
+                start = at;
+                run_unspaced = is_unspaced;
+            }
+            current.push(f);
+            any = true;
+        }
+        if !any && !current.is_empty() && !unicode_normalization::char::is_combining_mark(c) {
+            flush(&mut current, start, at, run_unspaced, &mut out);
+        }
+        if out.len() >= MAX_WORDS {
+            out.truncate(MAX_WORDS);
+            return out;
+        }
+    }
+    flush(&mut current, start, text.len(), run_unspaced, &mut out);
+    out.truncate(MAX_WORDS);
+    out
+}
+
+/// The words of `text`, folded, as the index keeps them.
+pub fn tokens(text: &str) -> Vec<String> {
+    words(text).into_iter().map(|w| w.text).collect()
+}
+
+/// A message's search document from its parts (subject, text, sender, …): its words, space
+/// separated, at most [`MAX_WORDS`].
+pub fn document(parts: &[&str]) -> String {
+    let mut doc = String::new();
+    let mut count = 0;
+    for part in parts {
+        for word in tokens(part) {
+            if count == MAX_WORDS {
+                return doc;
+            }
+            if !doc.is_empty() {
+                doc.push(' ');
+            }
+            doc.push_str(&word);
+            count += 1;
+        }
+    }
+    doc
+}
+
+impl Query {
+    /// Reads what a person typed: words, and phrases in double quotes (a quote left open runs to
+    /// the end). An error when nothing in it can be searched for, or when it asks for too much.
+    pub fn parse(text: &str) -> Result<Query, QueryError> {
+        let mut terms = Vec::new();
+        for (quoted, chunk) in text.split('"').enumerate().map(|(i, c)| (i % 2 == 1, c)) {
+            let pieces: Vec<&str> = if quoted {
+                vec![chunk]
+            } else {
+                chunk.split_whitespace().collect()
+            };
+            for piece in pieces {
+                let words = words(piece);
+                if words.is_empty() {
+                    continue;
+                }
+                if words.len() > MAX_TERM_WORDS {
+                    return Err(QueryError(format!(
+                        "a term of the search has more than {MAX_TERM_WORDS} words; search for fewer"
+                    )));
+                }
+                // A run of an unspaced script shorter than three characters is found as the start
+                // of the pieces the index holds (its own pieces are the run and its tail).
+                let first = &words[0];
+                let one_run = words.iter().all(|w| w.span == first.span);
+                if one_run && first.text.chars().count() < 3 && first.text.chars().all(unspaced) {
+                    terms.push(Term::Prefix(first.text.clone()));
+                } else {
+                    terms.push(Term::Phrase(cut_to_pieces(words)));
+                }
+            }
+        }
+        if terms.is_empty() {
+            return Err(QueryError("the search has no letters or digits to look for".into()));
+        }
+        if terms.len() > MAX_TERMS {
+            return Err(QueryError(format!(
+                "the search has more than {MAX_TERMS} terms; search for fewer"
+            )));
+        }
+        terms.dedup();
+        Ok(Query { terms })
+    }
+
+    /// The words a snippet looks for (the first word of each term).
+    fn leads(&self) -> Vec<&str> {
+        self.terms
+            .iter()
+            .map(|t| match t {
+                Term::Phrase(words) => words[0].as_str(),
+                Term::Prefix(p) => p.as_str(),
+            })
+            .collect()
+    }
+
+    /// FTS5's MATCH expression over the `body` column, every word quoted.
+    fn fts5(&self) -> String {
+        self.terms
+            .iter()
+            .map(|t| match t {
+                Term::Phrase(words) => format!("\"{}\"", words.join(" ")),
+                Term::Prefix(p) => format!("\"{p}\" *"),
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
+    /// PostgreSQL's tsquery text, every word quoted.
+    fn tsquery(&self) -> String {
+        self.terms
+            .iter()
+            .map(|t| match t {
+                Term::Phrase(words) => {
+                    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+                    format!("({})", quoted.join(" <-> "))
+                }
+                Term::Prefix(p) => format!("'{p}':*"),
+            })
+            .collect::<Vec<_>>()
+            .join(" & ")
+    }
+}
+
+/// In a phrase, a run of an unspaced script is the pieces the index cut it into, in order, with
+/// the run's last one or two characters dropped (its last full piece covers them): the pieces
+/// match at consecutive places exactly where the run appears.
+fn cut_to_pieces(words: Vec<Word>) -> Vec<String> {
+    let mut out = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        let w = &words[i];
+        if w.text.chars().all(unspaced) {
+            // The run's pieces share its span: take the full pieces, skip its tail.
+            let span = w.span.clone();
+            let run: Vec<&Word> = words[i..].iter().take_while(|x| x.span == span).collect();
+            let full: Vec<String> = run
+                .iter()
+                .filter(|x| x.text.chars().count() == 3)
+                .map(|x| x.text.clone())
+                .collect();
+            if full.is_empty() {
+                out.extend(run.first().map(|x| x.text.clone()));
+            } else {
+                out.extend(full);
+            }
+            i += run.len();
+        } else {
+            out.push(w.text.clone());
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The scope a message is indexed under: its account, its conversation's contact, its
+/// conversation and its kind. Filters are words of it, so the engine narrows by them.
+pub(super) struct Scope {
+    pub account: i64,
+    pub contact: i64,
+    pub conversation: i64,
+    pub kind: Kind,
+}
+
+fn kind_word(kind: Kind) -> String {
+    format!("t{}", Kind::ALL.iter().position(|k| *k == kind).unwrap_or(0))
+}
+
+impl Scope {
+    /// FTS5's `scope` column.
+    fn fts5(&self) -> String {
+        format!(
+            "a{} k{} c{} {}",
+            self.account,
+            self.contact,
+            self.conversation,
+            kind_word(self.kind)
+        )
+    }
+
+    /// PostgreSQL's scope lexemes (`#` keeps them apart from words, which never hold one).
+    fn tsvector(&self) -> String {
+        format!(
+            "'#a{}' '#k{}' '#c{}' '#{}'",
+            self.account,
+            self.contact,
+            self.conversation,
+            kind_word(self.kind)
+        )
+    }
+}
+
+/// Indexes a message (in the commit that stores it: findable when its 250 is sent).
+pub(super) async fn index(conn: Conn<'_>, message_id: i64, scope: &Scope, document: &str) -> Result<(), StoreError> {
+    match conn.dialect() {
+        Dialect::Sqlite => {
+            conn.execute(
+                "INSERT INTO message_search (rowid, scope, body) VALUES (?1, ?2, ?3)",
+                args![message_id, scope.fts5(), document],
+            )
+            .await?
+        }
+        Dialect::Postgres => {
+            conn.execute(
+                "INSERT INTO message_search (message_id, account_id, doc)
+                 VALUES (?1, ?2, to_tsvector('simple', ?3) || CAST(CAST(?4 AS TEXT) AS tsvector))",
+                args![message_id, scope.account, document, scope.tsvector()],
+            )
+            .await?
+        }
+    };
+    Ok(())
+}
+
+/// Removes a message from the index (deleted, quarantined, or about to be indexed anew).
+pub(super) async fn remove(conn: Conn<'_>, message_id: i64) -> Result<(), StoreError> {
+    let sql = match conn.dialect() {
+        Dialect::Sqlite => "DELETE FROM message_search WHERE rowid = ?1",
+        Dialect::Postgres => "DELETE FROM message_search WHERE message_id = ?1",
+    };
+    conn.execute(sql, args![message_id]).await?;
+    Ok(())
+}
+
+/// Candidates read from the index at a time.
+const CHUNK: i64 = 64;
+
+/// The engine's expression for `query` within `scope_words` (an account's, narrowed by the
+/// filters), leaving out the conversations in `skip`.
+fn expression(dialect: Dialect, query: &Query, scope_words: &[String], skip: &[i64]) -> String {
+    match dialect {
+        Dialect::Sqlite => {
+            let mut expr = format!("scope : ({}) AND body : ({})", scope_words.join(" AND "), query.fts5());
+            if !skip.is_empty() {
+                let skipped: Vec<String> = skip.iter().map(|c| format!("c{c}")).collect();
+                expr = format!("({expr}) NOT scope : ({})", skipped.join(" OR "));
+            }
+            expr
+        }
+        Dialect::Postgres => {
+            let scope: Vec<String> = scope_words.iter().map(|w| format!("'#{w}'")).collect();
+            let mut expr = format!("{} & {}", scope.join(" & "), query.tsquery());
+            if !skip.is_empty() {
+                let skipped: Vec<String> = skip.iter().map(|c| format!("'#c{c}'")).collect();
+                expr = format!("{expr} & !({})", skipped.join(" | "));
+            }
+            expr
+        }
+    }
+}
+
+/// The statement that reads matching messages, newest first: on SQLite `?1` the expression, `?2`
+/// the id below which, `?3` the id above which, `?4` the limit; on PostgreSQL `?1` the account,
+/// then the same.
+pub(super) fn matching_sql(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => {
+            "SELECT rowid AS id FROM message_search WHERE message_search MATCH ?1 AND rowid < ?2 AND rowid > ?3
+             ORDER BY rowid DESC LIMIT ?4"
+        }
+        Dialect::Postgres => {
+            "SELECT message_id AS id FROM message_search WHERE account_id = ?1
+             AND doc @@ CAST(CAST(?2 AS TEXT) AS tsquery) AND message_id < ?3 AND message_id > ?4
+             ORDER BY message_id DESC LIMIT ?5"
+        }
+    }
+}
+
+/// Where a matching message stands: `?1` its id.
+pub(super) const PLACE: &str = "SELECT conversation_id, received_at FROM messages WHERE id = ?1";
+
+/// Messages matching `expr`, newest first, below `before` (and above `above`), at most `limit`.
+async fn matching(
+    conn: Conn<'_>,
+    account_id: i64,
+    expr: &str,
+    before: i64,
+    above: i64,
+    limit: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let sql = matching_sql(conn.dialect());
+    let rows = match conn.dialect() {
+        Dialect::Sqlite => conn.query(sql, args![expr, before, above, limit]).await?,
+        Dialect::Postgres => conn.query(sql, args![account_id, expr, before, above, limit]).await?,
+    };
+    rows.iter().map(|r| Ok(r.named("id")?)).collect()
+}
+
+/// An account's conversations with a message matching `query`, narrowed by `filter`, the
+/// conversation of the newest match first, each once, a page at a time (the cursor is the
+/// message the page ended at). A conversation whose matching messages all lie below a cursor is
+/// found there; one with a newer match was shown before and is not repeated.
+pub async fn conversations(
+    conn: Conn<'_>,
+    account_id: i64,
+    filter: &ConversationFilter,
+    query: &Query,
+    page: &Page<i64>,
+) -> Result<Paged<Listed, i64>, StoreError> {
+    let dialect = conn.dialect();
+    let mut scope = vec![format!("a{account_id}")];
+    scope.extend(filter.contact.map(|k| format!("k{k}")));
+    scope.extend(filter.kind.map(kind_word));
+    let mut hits: Vec<(i64, i64)> = Vec::new();
+    let mut seen: HashSet<i64> = HashSet::new();
+    // Conversations met below the cursor that were shown above it: left out of the next reads.
+    let mut skip: Vec<i64> = Vec::new();
+    let mut before = page.after.unwrap_or(i64::MAX);
+    'scan: loop {
+        let expr = expression(dialect, query, &scope, &skip);
+        let ids = matching(conn, account_id, &expr, before, 0, CHUNK).await?;
+        if ids.is_empty() {
+            break;
+        }
+        for id in ids {
+            before = id;
+            let Some(row) = conn.query_opt(PLACE, args![id]).await? else {
+                continue;
+            };
+            let Some(conversation) = row.named::<Option<i64>>("conversation_id")? else {
+                continue;
+            };
+            if let Some(since) = &filter.since
+                && row.named::<String>("received_at")?.as_str() < since.as_str()
+            {
+                // Ids follow arrival: everything further down is older still.
+                break 'scan;
+            }
+            if seen.contains(&conversation) {
+                continue;
+            }
+            // Its newest match is above: shown there (on this page or an earlier one).
+            let mut own = scope.clone();
+            own.push(format!("c{conversation}"));
+            let newer = matching(
+                conn,
+                account_id,
+                &expression(dialect, query, &own, &[]),
+                i64::MAX,
+                id,
+                1,
+            )
+            .await?;
+            seen.insert(conversation);
+            if !newer.is_empty() {
+                skip.push(conversation);
+                continue;
+            }
+            hits.push((conversation, id));
+            if hits.len() > page.limit {
+                break 'scan;
+            }
+        }
+    }
+    let more = hits.len() > page.limit;
+    hits.truncate(page.limit);
+    let mut items = Vec::with_capacity(hits.len());
+    for (conversation, message_id) in &hits {
+        let Some(found) = conversations::get(conn, *conversation).await? else {
+            continue;
+        };
+        let snippet = match super::messages::get(conn, *message_id).await? {
+            Some(m) => snippet(
+                query,
+                &[
+                    m.subject.as_deref(),
+                    m.reply_text.as_deref(),
+                    m.text.as_deref(),
+                    m.from_name.as_deref(),
+                    m.from_email.as_deref(),
+                ],
+            ),
+            None => String::new(),
+        };
+        items.push(Listed {
+            conversation: found,
+            found: Some(Found {
+                message_id: *message_id,
+                snippet,
+            }),
+        });
+    }
+    let next = if more { hits.last().map(|(_, id)| *id) } else { None };
+    Ok(Paged { items, next })
+}
+
+/// Characters of context on each side of the match.
+const CONTEXT: usize = 80;
+
+/// A few words around the first place in `fields` (in order) where a word of the query appears,
+/// whitespace folded; the start of the first field when none does.
+fn snippet(query: &Query, fields: &[Option<&str>]) -> String {
+    let leads = query.leads();
+    for field in fields.iter().flatten() {
+        let found = words(field)
+            .into_iter()
+            .find(|w| leads.iter().any(|lead| w.text.starts_with(lead)));
+        if let Some(word) = found {
+            let start = floor_char(field, word.span.start.saturating_sub(CONTEXT));
+            let end = ceil_char(field, (word.span.end + CONTEXT).min(field.len()));
+            let mut out = String::new();
+            if start > 0 {
+                out.push('…');
+            }
+            out.push_str(&field[start..end].split_whitespace().collect::<Vec<_>>().join(" "));
+            if end < field.len() {
+                out.push('…');
+            }
+            return out;
+        }
+    }
+    fields
+        .iter()
+        .flatten()
+        .next()
+        .map(|f| {
+            f.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .chars()
+                .take(2 * CONTEXT)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn floor_char(s: &str, mut at: usize) -> usize {
+    while !s.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+fn ceil_char(s: &str, mut at: usize) -> usize {
+    while !s.is_char_boundary(at) {
+        at += 1;
+    }
+    at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_fold_case_and_accents_and_split_on_punctuation() {
+        assert_eq!(
+            tokens("Crème BRÛLÉE, naïve café!"),
+            ["creme", "brulee", "naive", "cafe"]
+        );
+        assert_eq!(tokens("jane.doe@Example.COM"), ["jane", "doe", "example", "com"]);
+        assert_eq!(tokens("Straße Øre ﬁnal"), ["straße", "øre", "final"]);
+        assert_eq!(tokens("🙂 -- ***"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn unspaced_scripts_are_cut_into_pieces_of_three() {
+        assert_eq!(tokens("東京都庁"), ["東京都", "京都庁", "都庁", "庁"]);
+        assert_eq!(tokens("iPhone用"), ["iphone", "用"]);
+    }
+
+    #[test]
+    fn any_part_of_an_unspaced_run_is_a_query() {
+        let q = Query::parse("京都庁").unwrap();
+        assert_eq!(q.terms, [Term::Phrase(vec!["京都庁".into()])]);
+        let q = Query::parse("東京都庁").unwrap();
+        assert_eq!(q.terms, [Term::Phrase(vec!["東京都".into(), "京都庁".into()])]);
+        let q = Query::parse("都庁").unwrap();
+        assert_eq!(q.terms, [Term::Prefix("都庁".into())]);
+    }
+
+    #[test]
+    fn whatever_is_typed_is_a_query_or_a_sentence() {
+        for text in [
+            "a AND b",
+            "NEAR(x y)",
+            "foo*",
+            "^start",
+            "-minus",
+            "col:value",
+            "\"open quote",
+            "x\"y\"z",
+            "((( x",
+            "' OR 1=1 --",
+        ] {
+            let q = Query::parse(text).unwrap();
+            for word in q.terms.iter().flat_map(|t| match t {
+                Term::Phrase(w) => w.clone(),
+                Term::Prefix(p) => vec![p.clone()],
+            }) {
+                assert!(word.chars().all(char::is_alphanumeric), "{text}: {word}");
+            }
+        }
+        assert!(Query::parse("  ").is_err());
+        assert!(Query::parse("🙂 ***").is_err());
+        assert!(Query::parse("(((").is_err());
+        let long = "word ".repeat(2000);
+        assert!(Query::parse(&long).is_err());
+        assert_eq!(
+            Query::parse("\"reset the password\" invoice").unwrap().terms,
+            [
+                Term::Phrase(vec!["reset".into(), "the".into(), "password".into()]),
+                Term::Phrase(vec!["invoice".into()])
+            ]
+        );
+    }
+
+    #[test]
+    fn a_snippet_is_cut_around_the_match() {
+        let q = Query::parse("Überweisung").unwrap();
+        let text = format!(
+            "{} Die ueberweisung und die Überweisung kam an. {}",
+            "x ".repeat(100),
+            "y ".repeat(100)
+        );
+        let s = snippet(&q, &[Some("Re: hi"), Some(&text)]);
+        assert!(s.contains("Überweisung kam an"), "{s}");
+        assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
+    }
+
+    #[test]
+    fn documents_stop_at_their_cap() {
+        let text = "word ".repeat(MAX_WORDS + 10);
+        assert_eq!(document(&[&text]).split(' ').count(), MAX_WORDS);
+    }
+}

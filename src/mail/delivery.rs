@@ -45,4 +45,6 @@ pub struct Packed {
     pub hash: Vec<u8>,
     pub size: usize,
     pub data: Vec<u8>,
+    /// How `data` is kept (the store's codec number: plain or zstd).
+    pub codec: i64,
 }

@@ -44,6 +44,8 @@ pub(super) struct Applied {
     pub committed: Vec<Committed>,
     pub events: Vec<NewEvent>,
     pub counts: Vec<(i64, Counts)>,
+    /// What the search index gets (written with the batch's events).
+    pub search: Vec<search::Entry>,
 }
 
 /// The stored form of a delivery: packed where it was received, or here (a release from a door,
@@ -180,13 +182,16 @@ pub(super) async fn apply(conn: Conn<'_>, d: &Delivery, now: &str, window_days: 
         if let (Some(conversation), Some(owner)) = (place.conversation, place.owner.or(contact))
             && plan.kind != Kind::Spam
         {
-            let scope = Scope {
-                account: plan.account_id,
-                contact: owner,
-                conversation,
-                kind: plan.kind,
-            };
-            search::index(conn, message_id, &scope, &document(&stored.search, plan)).await?;
+            applied.search.push(search::Entry {
+                message_id,
+                scope: Scope {
+                    account: plan.account_id,
+                    contact: owner,
+                    conversation,
+                    kind: plan.kind,
+                },
+                document: document(&stored.search, plan),
+            });
         }
         if let Some(notice) = &plan.notice {
             conn.execute(

@@ -19,16 +19,35 @@ pub const ZSTD: i64 = 1;
 
 /// Packs a message's raw bytes: compressed, with the SHA-256 of the bytes themselves.
 pub fn pack_raw(raw: &[u8]) -> Packed {
+    let (data, compressed) = match compress(raw) {
+        Some(data) => (data, true),
+        None => (raw.to_vec(), false),
+    };
     Packed {
         hash: Sha256::digest(raw).to_vec(),
         size: raw.len(),
-        data: compress(raw),
+        data,
+        codec: if compressed { ZSTD } else { PLAIN },
     }
 }
 
-fn compress(bytes: &[u8]) -> Vec<u8> {
-    // Compressing into memory cannot fail but for allocation; keep the bytes plain then.
-    zstd::bulk::compress(bytes, LEVEL).unwrap_or_else(|_| bytes.to_vec())
+/// zstd's frame starts so; anything else was kept plain.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+
+/// The bytes compressed with this thread's context; None only when memory ran out.
+fn compress(bytes: &[u8]) -> Option<Vec<u8>> {
+    thread_local! {
+        // A context each thread keeps: making one for every message cost more than compressing it.
+        static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    COMPRESSOR.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.is_none() {
+            *cell = zstd::bulk::Compressor::new(LEVEL).ok();
+        }
+        cell.as_mut().and_then(|c| c.compress(bytes).ok())
+    })
 }
 
 /// The bytes a stored `data` column stands for, given its codec and (for zstd) its size.
@@ -73,12 +92,17 @@ pub fn pack_body(text: Option<&str>, html: Option<&str>) -> Option<Vec<u8>> {
     framed.extend_from_slice(&(t.len() as u32).to_le_bytes());
     framed.extend_from_slice(t.as_bytes());
     framed.extend_from_slice(h.as_bytes());
-    Some(compress(&framed))
+    // Kept framed but plain should compressing fail (the version byte tells them apart).
+    Some(compress(&framed).unwrap_or(framed))
 }
 
 /// The body a `body` column holds.
 pub fn unpack_body(data: &[u8]) -> Result<Body, String> {
-    let framed = zstd::stream::decode_all(data).map_err(|e| format!("stored body is damaged: {e}"))?;
+    let framed = if data.starts_with(&ZSTD_MAGIC) {
+        zstd::stream::decode_all(data).map_err(|e| format!("stored body is damaged: {e}"))?
+    } else {
+        data.to_vec()
+    };
     let damaged = || "stored body is damaged".to_string();
     if framed.len() < 6 || framed[0] != BODY_VERSION {
         return Err(damaged());

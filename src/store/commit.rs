@@ -13,10 +13,10 @@
 
 use super::accounts::{self, Counts};
 use super::apply::{self, Applied};
-use super::events;
 use super::pending::Answer;
 use super::sql::{Conn, Dialect, args};
 use super::{Committed, StoreError};
+use super::{events, search};
 use crate::mail::Delivery;
 use crate::metrics::METRICS;
 use futures_util::future::join_all;
@@ -70,6 +70,7 @@ async fn attempt(conn: Conn<'_>, batch: Vec<Queued>, window_days: u32, savepoint
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut events = Vec::new();
     let mut counts: HashMap<i64, Counts> = HashMap::new();
+    let mut indexed = Vec::new();
     let applied = if savepoints {
         let mut applied = Vec::with_capacity(size);
         for (i, (delivery, _)) in batch.iter().enumerate() {
@@ -83,6 +84,7 @@ async fn attempt(conn: Conn<'_>, batch: Vec<Queued>, window_days: u32, savepoint
         match outcome {
             Ok(applied) => {
                 events.extend(applied.events);
+                indexed.extend(applied.search);
                 for (account, delta) in applied.counts {
                     let count = counts.entry(account).or_default();
                     count.messages += delta.messages;
@@ -110,9 +112,9 @@ async fn attempt(conn: Conn<'_>, batch: Vec<Queued>, window_days: u32, savepoint
             }
         }
     }
-    // The last savepoint's release, the batch's counts (each account's row once, in account order,
-    // so no two hosts wait on each other in a circle), its events (in order: their ids follow it)
-    // and COMMIT go out together: one round trip. A failed statement makes PostgreSQL turn the
+    // The last savepoint's release, the batch's search entries, its counts (each account's row
+    // once, in account order, so no two hosts wait on each other in a circle), its events (in
+    // order: their ids follow it) and COMMIT go out together: one round trip. A failed statement makes PostgreSQL turn the
     // COMMIT into a rollback, and the error is what we answer.
     let release = async {
         if savepoints {
@@ -130,8 +132,13 @@ async fn attempt(conn: Conn<'_>, batch: Vec<Queued>, window_days: u32, savepoint
         }
         Ok(())
     };
-    let committed =
-        tokio::try_join!(biased; release, count, events::insert(conn, &events, &now), conn.batch("COMMIT"),);
+    let committed = tokio::try_join!(biased;
+        release,
+        search::index(conn, &indexed),
+        count,
+        events::insert(conn, &events, &now),
+        conn.batch("COMMIT"),
+    );
     match committed {
         Ok(_) => {
             let elapsed = started.elapsed();

@@ -288,9 +288,8 @@ const ROW_PARAMS: usize = 34;
 
 /// [`INSERT`] on PostgreSQL, writing in the same statement a new conversation (`?35` its subject,
 /// `?36` its subject key, `?37` its kinds; `?4` is then NULL and the row takes the conversation's
-/// new id) and/or its raw bytes (`?3` is then the compressed bytes, the two parameters after the
-/// conversation's their hash and size; the row takes the id of the stored copy, new or found by
-/// hash).
+/// new id) and/or its raw bytes (`?3` is then the compressed bytes, the three parameters after the
+/// conversation's their hash, size and codec).
 fn insert_with(raw: bool, conversation: bool) -> &'static str {
     static SQL: [std::sync::OnceLock<String>; 4] = [const { std::sync::OnceLock::new() }; 4];
     SQL[usize::from(raw) * 2 + usize::from(conversation)].get_or_init(|| {
@@ -311,10 +310,10 @@ fn insert_with(raw: bool, conversation: bool) -> &'static str {
         }
         if raw {
             ctes.push(format!(
-                "raw AS (INSERT INTO raw_messages (data, hash, size, codec) VALUES (?3, ?{}, ?{}, 1)
-                 ON CONFLICT (hash) WHERE hash IS NOT NULL DO UPDATE SET hash = excluded.hash RETURNING id)",
+                "raw AS (INSERT INTO raw_messages (data, hash, size, codec) VALUES (?3, ?{}, ?{}, ?{}) RETURNING id)",
                 next,
-                next + 1
+                next + 1,
+                next + 2
             ));
             insert = insert.replacen("?3,", "(SELECT id FROM raw),", 1);
         }
@@ -452,6 +451,7 @@ pub(super) async fn insert(
     if let Some(packed) = packed {
         params.push(Param::Blob(&packed.hash));
         params.push(Param::Int(packed.size as i64));
+        params.push(Param::Int(packed.codec));
     }
     let row = conn
         .query_opt(sql, &params)

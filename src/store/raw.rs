@@ -15,15 +15,9 @@ use crate::mail::Packed;
 /// parameter would make SQLite copy them (twice, with the record it builds) before writing.
 const STREAM_FROM: usize = 256 * 1024;
 
-/// The id of the stored copy of `packed`: the one already there with the same hash, or a new one.
-/// (PostgreSQL writes new bytes with the message row instead; see `messages::insert`.)
+/// Stores `packed` (a delivery's bytes, once for all its accounts); its id. (PostgreSQL writes
+/// them with the first account's message row instead; see `messages::insert`.)
 pub(super) async fn store(conn: Conn<'_>, packed: &Packed) -> Result<i64, StoreError> {
-    if let Some(id) = conn
-        .value::<i64>("SELECT id FROM raw_messages WHERE hash = ?1", args![packed.hash])
-        .await?
-    {
-        return Ok(id);
-    }
     if let Some(sqlite) = conn.sqlite().filter(|_| packed.data.len() >= STREAM_FROM) {
         sqlite
             .prepare_cached("INSERT INTO raw_messages (data, hash, size, codec) VALUES (zeroblob(?1), ?2, ?3, ?4)")?
@@ -31,7 +25,7 @@ pub(super) async fn store(conn: Conn<'_>, packed: &Packed) -> Result<i64, StoreE
                 packed.data.len() as i64,
                 packed.hash,
                 packed.size as i64,
-                codec::ZSTD
+                packed.codec
             ])?;
         let id = sqlite.last_insert_rowid();
         let mut blob = sqlite.blob_open(rusqlite::MAIN_DB, "raw_messages", "data", id, false)?;
@@ -42,7 +36,7 @@ pub(super) async fn store(conn: Conn<'_>, packed: &Packed) -> Result<i64, StoreE
     }
     conn.value(
         "INSERT INTO raw_messages (data, hash, size, codec) VALUES (?1, ?2, ?3, ?4) RETURNING id",
-        args![packed.data, packed.hash, packed.size as i64, codec::ZSTD],
+        args![packed.data, packed.hash, packed.size as i64, packed.codec],
     )
     .await?
     .ok_or_else(|| StoreError::Failed("the raw bytes were not written".into()))

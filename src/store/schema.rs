@@ -237,7 +237,6 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE raw_messages ADD COLUMN hash BLOB;
     ALTER TABLE raw_messages ADD COLUMN size INTEGER;
     ALTER TABLE raw_messages ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;
-    CREATE UNIQUE INDEX raw_messages_by_hash ON raw_messages (hash) WHERE hash IS NOT NULL;
     CREATE INDEX messages_by_raw ON messages (raw_id);
     CREATE INDEX messages_by_contact ON messages (contact_id, id);
     ALTER TABLE messages ADD COLUMN body BLOB;
@@ -267,8 +266,10 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO account_counts (account_id, shard, messages, quarantined)
         SELECT account_id, 0, sum(kind <> 'spam'), sum(kind = 'spam') FROM messages GROUP BY account_id;
+    -- The words come folded and split by inboxd (store::search), space separated: FTS5's ascii
+    -- tokenizer only splits them again (and takes non-ASCII letters as they are).
     CREATE VIRTUAL TABLE message_search USING fts5 (scope, body, content = '', contentless_delete = 1,
-        tokenize = 'unicode61 remove_diacritics 0');
+        tokenize = 'ascii');
     INSERT INTO settings (name, value, created_at)
         SELECT 'search_backfill_below', CAST(coalesce(max(id), 0) + 1 AS TEXT), strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
         FROM messages;
@@ -534,7 +535,6 @@ pub const POSTGRES_MIGRATIONS: &[(usize, &str)] = &[
     ALTER TABLE raw_messages ADD COLUMN hash BYTEA, ADD COLUMN size BIGINT, ADD COLUMN codec BIGINT NOT NULL DEFAULT 0;
     -- Compressed by us already: kept out of line as they are, not compressed again.
     ALTER TABLE raw_messages ALTER COLUMN data SET STORAGE EXTERNAL;
-    CREATE UNIQUE INDEX raw_messages_by_hash ON raw_messages (hash) WHERE hash IS NOT NULL;
     CREATE INDEX messages_by_raw ON messages (raw_id);
     CREATE INDEX messages_by_contact ON messages (contact_id, id);
     ALTER TABLE messages ADD COLUMN body BYTEA;

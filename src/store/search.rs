@@ -75,45 +75,76 @@ fn unspaced(c: char) -> bool {
         | 0x20000..=0x2FA1F) // CJK extensions B and later
 }
 
-/// The words of `text`, folded, with their places.
-fn words(text: &str) -> Vec<Word> {
-    let mut out = Vec::new();
+/// Calls `each` with every word of `text`, folded, and where it stands (bytes), until it returns
+/// false. ASCII, most of mail, is folded on the spot; anything else is decomposed (NFKD) and its
+/// combining marks dropped.
+fn each_word(text: &str, mut each: impl FnMut(&str, std::ops::Range<usize>) -> bool) {
     let mut current = String::new();
     let mut start = 0;
     let mut run_unspaced = false;
-    let flush = |current: &mut String, start: usize, end: usize, cut: bool, out: &mut Vec<Word>| {
+    // A word ends: said whole, or for a run of an unspaced script, as its pieces of three (every
+    // place starts one, the last one or two characters too, so that any part of the run is a
+    // piece's prefix).
+    let mut flush = |current: &mut String, start: usize, end: usize, cut: bool| -> bool {
         if current.is_empty() {
-            return;
+            return true;
         }
-        if cut {
-            let chars: Vec<char> = current.chars().collect();
-            // Every place starts a piece of three (or the run's last one or two characters), so
-            // any part of the run is a piece's prefix.
-            for i in 0..chars.len() {
-                out.push(Word {
-                    text: chars[i..(i + 3).min(chars.len())].iter().collect(),
-                    span: start..end,
-                });
-            }
+        let go_on = if cut {
+            let chars: Vec<(usize, char)> = current.char_indices().collect();
+            chars.iter().enumerate().all(|(n, (from, _))| {
+                let to = chars.get(n + 3).map_or(current.len(), |(at, _)| *at);
+                each(&current[*from..to], start..end)
+            })
         } else {
-            out.push(Word {
-                text: current.chars().take(MAX_WORD_CHARS).collect(),
-                span: start..end,
-            });
-        }
+            let cut_at = current
+                .char_indices()
+                .nth(MAX_WORD_CHARS)
+                .map_or(current.len(), |(at, _)| at);
+            each(&current[..cut_at], start..end)
+        };
         current.clear();
+        go_on
     };
-    for (at, c) in text.char_indices() {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let b = bytes[at];
+        if b.is_ascii() {
+            if b.is_ascii_alphanumeric() {
+                if !current.is_empty() && run_unspaced && !flush(&mut current, start, at, true) {
+                    return;
+                }
+                if current.is_empty() {
+                    start = at;
+                    run_unspaced = false;
+                }
+                // The whole run of ASCII letters and digits at once.
+                let end = bytes[at..]
+                    .iter()
+                    .position(|b| !b.is_ascii_alphanumeric())
+                    .map_or(bytes.len(), |n| at + n);
+                current.extend(bytes[at..end].iter().map(|b| char::from(b.to_ascii_lowercase())));
+                at = end;
+            } else {
+                if !current.is_empty() && !flush(&mut current, start, at, run_unspaced) {
+                    return;
+                }
+                at += 1;
+            }
+            continue;
+        }
+        let c = text[at..].chars().next().unwrap_or('\u{fffd}');
+        let next = at + c.len_utf8();
+        let mut any = false;
         let folded = std::iter::once(c)
             .nfkd()
             .filter(|d| !unicode_normalization::char::is_combining_mark(*d))
             .flat_map(char::to_lowercase)
             .filter(|d| d.is_alphanumeric());
-        let mut any = false;
         for f in folded {
             let is_unspaced = unspaced(f);
-            if !current.is_empty() && is_unspaced != run_unspaced {
-                flush(&mut current, start, at, run_unspaced, &mut out);
+            if !current.is_empty() && is_unspaced != run_unspaced && !flush(&mut current, start, at, run_unspaced) {
+                return;
             }
             if current.is_empty() {
                 start = at;
@@ -122,16 +153,28 @@ fn words(text: &str) -> Vec<Word> {
             current.push(f);
             any = true;
         }
-        if !any && !current.is_empty() && !unicode_normalization::char::is_combining_mark(c) {
-            flush(&mut current, start, at, run_unspaced, &mut out);
+        if !any
+            && !current.is_empty()
+            && !unicode_normalization::char::is_combining_mark(c)
+            && !flush(&mut current, start, at, run_unspaced)
+        {
+            return;
         }
-        if out.len() >= MAX_WORDS {
-            out.truncate(MAX_WORDS);
-            return out;
-        }
+        at = next;
     }
-    flush(&mut current, start, text.len(), run_unspaced, &mut out);
-    out.truncate(MAX_WORDS);
+    flush(&mut current, start, text.len(), run_unspaced);
+}
+
+/// The words of `text`, folded, with their places (at most [`MAX_WORDS`]).
+fn words(text: &str) -> Vec<Word> {
+    let mut out = Vec::new();
+    each_word(text, |word, span| {
+        out.push(Word {
+            text: word.to_string(),
+            span,
+        });
+        out.len() < MAX_WORDS
+    });
     out
 }
 
@@ -146,16 +189,17 @@ pub fn document(parts: &[&str]) -> String {
     let mut doc = String::new();
     let mut count = 0;
     for part in parts {
-        for word in tokens(part) {
+        each_word(part, |word, _| {
             if count == MAX_WORDS {
-                return doc;
+                return false;
             }
             if !doc.is_empty() {
                 doc.push(' ');
             }
-            doc.push_str(&word);
+            doc.push_str(word);
             count += 1;
-        }
+            true
+        });
     }
     doc
 }
@@ -276,6 +320,7 @@ fn cut_to_pieces(words: Vec<Word>) -> Vec<String> {
 
 /// The scope a message is indexed under: its account, its conversation's contact, its
 /// conversation and its kind. Filters are words of it, so the engine narrows by them.
+#[derive(Debug, Clone)]
 pub(super) struct Scope {
     pub account: i64,
     pub contact: i64,
@@ -311,25 +356,44 @@ impl Scope {
     }
 }
 
-/// Indexes a message (in the commit that stores it: findable when its 250 is sent).
-pub(super) async fn index(conn: Conn<'_>, message_id: i64, scope: &Scope, document: &str) -> Result<(), StoreError> {
+/// A message to index, with the words it is found by.
+#[derive(Debug)]
+pub(super) struct Entry {
+    pub message_id: i64,
+    pub scope: Scope,
+    pub document: String,
+}
+
+/// Indexes messages, in the commit that stores them (findable when their 250 is sent), all of a
+/// batch's at its end: FTS5 writes what it gathered at every savepoint, and one segment a batch
+/// costs a fraction of one a message.
+pub(super) async fn index(conn: Conn<'_>, entries: &[Entry]) -> Result<(), StoreError> {
     match conn.dialect() {
         Dialect::Sqlite => {
-            conn.execute(
-                "INSERT INTO message_search (rowid, scope, body) VALUES (?1, ?2, ?3)",
-                args![message_id, scope.fts5(), document],
-            )
-            .await?
+            for e in entries {
+                conn.execute(
+                    "INSERT INTO message_search (rowid, scope, body) VALUES (?1, ?2, ?3)",
+                    args![e.message_id, e.scope.fts5(), e.document],
+                )
+                .await?;
+            }
         }
-        Dialect::Postgres => {
+        Dialect::Postgres if !entries.is_empty() => {
+            let rows: Vec<serde_json::Value> = entries
+                .iter()
+                .map(|e| serde_json::json!([e.message_id, e.scope.account, e.document, e.scope.tsvector()]))
+                .collect();
             conn.execute(
                 "INSERT INTO message_search (message_id, account_id, doc)
-                 VALUES (?1, ?2, to_tsvector('simple', ?3) || CAST(CAST(?4 AS TEXT) AS tsvector))",
-                args![message_id, scope.account, document, scope.tsvector()],
+                 SELECT CAST(e->>0 AS BIGINT), CAST(e->>1 AS BIGINT),
+                        to_tsvector('simple', e->>2) || CAST(e->>3 AS tsvector)
+                 FROM json_array_elements(CAST(?1 AS JSON)) AS e",
+                args![serde_json::Value::Array(rows).to_string()],
             )
-            .await?
+            .await?;
         }
-    };
+        Dialect::Postgres => {}
+    }
     Ok(())
 }
 

@@ -27,6 +27,9 @@ pub struct SqliteOptions {
 /// sender run (about 60), with room to spare; a miss would parse and plan the statement again.
 const STATEMENT_CACHE: usize = 256;
 
+/// The page size of a new database (see [`open_connection`]).
+const PAGE_SIZE: i64 = 2048;
+
 /// Room a MAIL needs under the size cap when the client declared no SIZE.
 const FULL_MARGIN: u64 = 1024 * 1024;
 
@@ -54,6 +57,11 @@ pub fn open_connection(path: &Path, mode: u32) -> rusqlite::Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // A new database's pages are 2 KiB (SQLite's default is 4): every commit writes each page it
+    // touched whole to the log, and a message touches a page of each index its keys fall in (the
+    // Message-ID's anywhere), so half-size pages halve what a message writes (27.7 → 15 KB in the
+    // benchmark) for 1 % more on disk. A database made with other pages keeps them.
+    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL: in WAL mode this fsyncs the log at every commit, so a 250 survives power loss.
     conn.pragma_update(None, "synchronous", "FULL")?;

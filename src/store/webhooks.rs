@@ -268,6 +268,18 @@ pub async fn claim(
     Ok(claimed)
 }
 
+/// Whether any delivery is due (a read of the due heads' index, no lock taken).
+pub async fn any_due(conn: Conn<'_>, now_ms: i64) -> Result<bool, StoreError> {
+    Ok(conn
+        .value::<i64>(
+            "SELECT 1 FROM webhook_deliveries INDEXED BY webhook_deliveries_due
+             WHERE status = 'pending' AND is_head = TRUE AND next_attempt_at <= ?1 AND lease_until <= ?1 LIMIT 1",
+            args![now_ms],
+        )
+        .await?
+        .is_some())
+}
+
 /// Gives up the leases `owner` holds: a host starting again after a crash sends what it had in
 /// flight at once instead of waiting for its leases to run out.
 pub async fn release_leases(conn: Conn<'_>, owner: &str) -> Result<u64, StoreError> {

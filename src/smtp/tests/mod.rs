@@ -108,12 +108,8 @@ impl MailStore for TestStore {
     fn submit(&self, mut delivery: Delivery) -> Pending<Vec<Committed>> {
         // The raw bytes arrive packed, as the store would write them: kept as received here.
         if let Some(stored) = &delivery.stored {
-            delivery.raw = crate::store::codec::unpack(
-                crate::store::codec::ZSTD,
-                Some(stored.raw.size as i64),
-                &stored.raw.data,
-            )
-            .unwrap();
+            delivery.raw =
+                crate::store::codec::unpack(stored.raw.codec, Some(stored.raw.size as i64), &stored.raw.data).unwrap();
         }
         let outcome = match *self.answer.lock().unwrap() {
             Answer::Full => Err(StoreError::Full("test: full".into())),

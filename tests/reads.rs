@@ -1,0 +1,294 @@
+//! Reads that cost their page: keyset pages over real HTTP (every conversation once, also while
+//! mail arrives), a conversation's messages and a contact's conversations paged, the CLI streaming
+//! whole lists, and full-text search (words, phrases, addresses, accents, Chinese and Japanese,
+//! whatever a person types), findable when the 250 is sent and gone when the message is. Both
+//! engines. The plans behind them are tested in `tests/plans.rs` and the crate's unit tests.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::collections::{BTreeSet, HashSet};
+use std::net::SocketAddr;
+
+fn get(http: SocketAddr, path: &str, key: &str) -> (u16, Value) {
+    let answer = http::request(http, "GET", path, &[("Authorization", &format!("Bearer {key}"))], "");
+    (answer.code, answer.json())
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Every page of a list from `first` (none: the first page), following `next_cursor`: the items
+/// in order.
+fn pages_from(http: SocketAddr, path: &str, first: Option<&str>, key: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = first.map(String::from);
+    loop {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = match &cursor {
+            Some(c) => format!("{path}{sep}cursor={c}"),
+            None => path.to_string(),
+        };
+        let (code, page) = get(http, &url, key);
+        assert_eq!(code, 200, "{url}: {page}");
+        items.extend(page["data"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return items,
+        }
+    }
+}
+
+fn all_pages(http: SocketAddr, path: &str, key: &str) -> Vec<Value> {
+    pages_from(http, path, None, key)
+}
+
+fn ids(items: &[Value]) -> Vec<i64> {
+    items.iter().map(|i| i["id"].as_i64().unwrap()).collect()
+}
+
+fn mail(from: &str, subject: &str, body: &str) -> String {
+    message(&[("From", from), ("Subject", subject)], body)
+}
+
+on_both_backends! {
+    fn every_conversation_is_listed_once_across_pages_while_mail_arrives(backend: Backend) {
+        let server = builder_on(backend).set("http.listen", "127.0.0.1:0").start();
+        let http = server.http_addr.unwrap();
+        let acme = server.create_account("Acme");
+        let (_, key) = server.api_key("app", None);
+        let mut c = server.connect();
+        c.ehlo();
+        for n in 0..40 {
+            let reply = c.transaction(
+                &format!("p{n}@customer.example"),
+                &[&acme.address],
+                mail(&format!("p{n}@customer.example"), &format!("Question {n}"), "Hello").as_bytes(),
+            );
+            assert_eq!(reply.code, 250);
+        }
+        let start = server.events(0).last().map_or(0, |e| e["id"].as_i64().unwrap());
+        // Page down seven at a time; after each page, mail arrives: a reply to a conversation not
+        // listed yet (it moves to the top, above the cursor) and a new conversation.
+        let path = format!("/v1/accounts/{}/conversations?limit=7", acme.id);
+        let mut seen: Vec<i64> = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut round = 0;
+        loop {
+            let url = match &cursor {
+                Some(c) => format!("{path}&cursor={c}"),
+                None => path.clone(),
+            };
+            let (code, page) = get(http, &url, &key);
+            assert_eq!(code, 200, "{page}");
+            seen.extend(ids(page["data"].as_array().unwrap()));
+            let sender = 39 - 8 * round; // below the cursor, in a later page
+            if sender >= 0 {
+                let reply = c.transaction(
+                    &format!("p{sender}@customer.example"),
+                    &[&acme.address],
+                    mail(&format!("p{sender}@customer.example"), &format!("Re: Question {sender}"), "Again").as_bytes(),
+                );
+                assert_eq!(reply.code, 250);
+                c.transaction("late@customer.example", &[&acme.address], mail("late@customer.example", &format!("Late {round}"), "Hi").as_bytes());
+            }
+            round += 1;
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_string()),
+                None => break,
+            }
+        }
+        c.quit();
+        let unique: HashSet<i64> = seen.iter().copied().collect();
+        assert_eq!(unique.len(), seen.len(), "a conversation was listed twice: {seen:?}");
+        // What moved above the cursor is in the event log the reader follows.
+        let moved: HashSet<i64> = server
+            .events(start)
+            .iter()
+            .filter_map(|e| e["data"]["conversation_id"].as_i64())
+            .collect();
+        let all: BTreeSet<i64> = ids(&all_pages(http, &format!("/v1/accounts/{}/conversations", acme.id), &key))
+            .into_iter()
+            .collect();
+        let known: BTreeSet<i64> = unique.union(&moved).copied().collect();
+        assert_eq!(known, all, "every conversation is listed or announced");
+        assert!(!moved.is_subset(&unique), "some conversations moved above the cursor while paging");
+    }
+
+    fn a_long_conversation_is_read_a_page_at_a_time(backend: Backend) {
+        let server = builder_on(backend).set("http.listen", "127.0.0.1:0").start();
+        let http = server.http_addr.unwrap();
+        let acme = server.create_account("Acme");
+        let (_, key) = server.api_key("app", None);
+        let mut c = server.connect();
+        c.ehlo();
+        for n in 0..120 {
+            let reply = c.transaction(
+                "monitor@ops.example",
+                &[&acme.address],
+                mail("monitor@ops.example", "Disk usage", &format!("Reading number {n}")).as_bytes(),
+            );
+            assert_eq!(reply.code, 250);
+        }
+        c.quit();
+        let conversations = server.conversations(acme.id);
+        assert_eq!(conversations.len(), 1, "one sender, one subject: one conversation");
+        let id = conversations[0]["id"].as_i64().unwrap();
+        let (code, detail) = get(http, &format!("/v1/conversations/{id}"), &key);
+        assert_eq!(code, 200);
+        let latest = detail["messages"].as_array().unwrap();
+        assert_eq!(latest.len(), 50, "the latest 50");
+        assert!(latest[0]["reply_text"].as_str().unwrap().ends_with("70"), "oldest of them first");
+        assert!(latest[49]["reply_text"].as_str().unwrap().ends_with("119"));
+        let cursor = detail["messages_cursor"].as_str().expect("older messages to page to");
+        let older = pages_from(http, &format!("/v1/conversations/{id}/messages?limit=30"), Some(cursor), &key);
+        assert_eq!(older.len(), 70);
+        let texts: Vec<String> = older.iter().map(|m| m["reply_text"].as_str().unwrap().to_string()).collect();
+        assert_eq!(texts[0], "Reading number 69", "newest first");
+        assert_eq!(texts[69], "Reading number 0");
+        let mut every: Vec<i64> = ids(latest);
+        every.extend(ids(&older));
+        assert_eq!(every.iter().copied().collect::<HashSet<_>>().len(), 120);
+        // The CLI prints all of them, oldest first, and the same message shapes.
+        let shown = server.conversation(id);
+        let messages = shown["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 120);
+        assert_eq!(messages[0]["reply_text"], "Reading number 0");
+        assert_eq!(messages[119], latest[49]);
+        // Another account's key sees none of it.
+        let (_, other) = server.api_key("other", Some(server.create_account("Other").id));
+        assert_eq!(get(http, &format!("/v1/conversations/{id}/messages"), &other).0, 404);
+    }
+
+    fn a_contact_shows_its_latest_conversations_and_pages_the_rest(backend: Backend) {
+        let server = builder_on(backend).set("http.listen", "127.0.0.1:0").start();
+        let http = server.http_addr.unwrap();
+        let acme = server.create_account("Acme");
+        let (_, key) = server.api_key("app", Some(acme.id));
+        let mut c = server.connect();
+        c.ehlo();
+        for n in 0..55 {
+            c.transaction("ann@customer.example", &[&acme.address], mail("ann@customer.example", &format!("Topic {n}"), "Hi").as_bytes());
+        }
+        c.quit();
+        let (code, contact) = get(http, &format!("/v1/accounts/{}/contacts/ann@customer.example", acme.id), &key);
+        assert_eq!(code, 200);
+        assert_eq!(contact["conversations"].as_array().unwrap().len(), 50);
+        let cursor = contact["conversations_cursor"].as_str().expect("more to page to");
+        let rest = pages_from(
+            http,
+            &format!("/v1/accounts/{}/conversations?contact=ann@customer.example", acme.id),
+            Some(cursor),
+            &key,
+        );
+        assert_eq!(rest.len(), 5);
+        let mut every = ids(contact["conversations"].as_array().unwrap());
+        every.extend(ids(&rest));
+        assert_eq!(every.iter().copied().collect::<HashSet<_>>().len(), 55);
+        // The lists the CLI prints whole, a page at a time inside.
+        assert_eq!(server.conversations(acme.id).len(), 55);
+        assert_eq!(server.contacts(acme.id).len(), 1);
+        // A cursor of another list, or made up, is refused with a sentence.
+        for bad in ["not-a-cursor", "MTIz"] {
+            let (code, body) = get(http, &format!("/v1/accounts/{}/conversations?cursor={bad}", acme.id), &key);
+            assert_eq!((code, body["error"]["code"].as_str()), (400, Some("bad_cursor")), "{body}");
+        }
+    }
+
+    fn search_finds_words_phrases_and_addresses_in_any_language(backend: Backend) {
+        let server = builder_on(backend).set("http.listen", "127.0.0.1:0").start();
+        let http = server.http_addr.unwrap();
+        let acme = server.create_account("Acme");
+        let (_, key) = server.api_key("app", Some(acme.id));
+        let send = |from: &str, name: &str, subject: &str, body: &str| {
+            let msg = message(
+                &[
+                    ("From", &format!("{name} <{from}>")),
+                    ("Subject", subject),
+                    ("Content-Type", "text/plain; charset=utf-8"),
+                ],
+                body,
+            );
+            let reply = server.send(from, &[&acme.address], &msg);
+            assert_eq!(reply.code, 250, "{reply:?}");
+        };
+        send("jane@customer.example", "Jane Doe", "Payment", "Die Überweisung ist fehlgeschlagen, bitte prüfen.");
+        send("kenji@example.jp", "Kenji", "会議", "来週、東京都庁に行きます。よろしくお願いします。");
+        send("marc@bistro.example", "Marc", "Menu", "We serve crème brûlée every Friday.");
+        send("ops@monitor.example", "Ops", "Weekly report", "Nothing happened this week.");
+        let search = |q: &str| -> (u16, Value) {
+            get(http, &format!("/v1/accounts/{}/conversations?q={}", acme.id, encode(q)), &key)
+        };
+        let found = |q: &str| -> Vec<String> {
+            let (code, page) = search(q);
+            assert_eq!(code, 200, "{q}: {page}");
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["contact_email"].as_str().unwrap().to_string())
+                .collect()
+        };
+        // Accents and case do not matter, either way round.
+        assert_eq!(found("uberweisung"), ["jane@customer.example"]);
+        assert_eq!(found("ÜBERWEISUNG FEHLGESCHLAGEN"), ["jane@customer.example"]);
+        assert_eq!(found("creme brulee"), ["marc@bistro.example"]);
+        // Japanese without spaces: a piece of three characters, or two, or the whole phrase.
+        assert_eq!(found("東京都庁"), ["kenji@example.jp"]);
+        assert_eq!(found("都庁"), ["kenji@example.jp"]);
+        assert_eq!(found("京都庁"), ["kenji@example.jp"]);
+        assert!(found("京都府").is_empty());
+        // Every word is needed; a phrase in quotes in its order.
+        assert!(found("uberweisung brulee").is_empty());
+        assert_eq!(found("\"crème brûlée\""), ["marc@bistro.example"]);
+        assert!(found("\"brûlée crème\"").is_empty());
+        // Addresses, domains and names of senders and contacts.
+        assert_eq!(found("jane@customer.example"), ["jane@customer.example"]);
+        assert_eq!(found("customer.example"), ["jane@customer.example"]);
+        assert_eq!(found("Jane Doe"), ["jane@customer.example"]);
+        // Each hit names its message and shows the words around the match.
+        let (_, page) = search("Friday");
+        let hit = &page["data"][0];
+        let message_id = hit["match"]["message_id"].as_i64().unwrap();
+        assert!(hit["match"]["snippet"].as_str().unwrap().contains("Friday"), "{hit}");
+        assert_eq!(server.json(&["messages", "show", &message_id.to_string()])["subject"], "Menu");
+        // Whatever is typed: results, or 400 with a sentence; never a 500.
+        let long = "word ".repeat(2100);
+        for q in ["\"open quote", "NEAR(a b)", "*", "^start", "-minus", "a:b", "AND OR NOT", "🙂", "''", "%", "x\"y", long.as_str()] {
+            let (code, body) = search(q);
+            assert!(code == 200 || (code == 400 && body["error"]["message"].is_string()), "{q:.40}: {code} {body}");
+        }
+        // The CLI searches the same index.
+        let listed = server.json(&["conversations", "list", "--account", &acme.id.to_string(), "--query", "brulee"]);
+        assert_eq!(listed.as_array().unwrap().len(), 1);
+        assert_eq!(listed[0]["match"]["message_id"], hit["match"]["message_id"]);
+        // Findable when its 250 is sent; gone when the message is.
+        send("eve@customer.example", "Eve", "Refund", "Please send the zebracorn refund.");
+        assert_eq!(found("zebracorn"), ["eve@customer.example"]);
+        let eve = server.message_by_queue_id(&server.texts("SELECT queue_id FROM messages WHERE subject = 'Refund'")[0])[0];
+        let out = server.cli(&["messages", "mark-spam", &eve.to_string()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(found("zebracorn").is_empty(), "quarantined mail is not searched");
+    }
+}
+
+#[test]
+fn the_counts_an_account_page_shows_are_kept_by_the_commit() {
+    let server = builder().start();
+    let acme = server.create_account("Acme");
+    for n in 0..5 {
+        server.send(
+            "x@y.example",
+            &[&acme.address],
+            &mail("x@y.example", &format!("S{n}"), "Hi"),
+        );
+    }
+    let id = server.count("SELECT max(id) FROM messages");
+    assert!(server.cli(&["messages", "mark-spam", &id.to_string()]).status.success());
+    assert_eq!(server.count("SELECT sum(messages) FROM account_counts"), 4);
+    assert_eq!(server.count("SELECT sum(quarantined) FROM account_counts"), 1);
+    assert!(server.cli(&["quarantine", "delete", &id.to_string()]).status.success());
+    assert_eq!(server.count("SELECT sum(quarantined) FROM account_counts"), 0);
+}

@@ -42,5 +42,45 @@ pub fn migrate(config: &Config) -> Result<(), String> {
     } else {
         eprintln!("database {name}: schema {before} -> {}", schema::LATEST);
     }
+    convert(config, &name)
+}
+
+/// Rows an older build wrote made like new ones, a batch per transaction, saying how far it got.
+/// A server may run meanwhile; an interrupted run is taken up again by the next.
+fn convert(config: &Config, name: &str) -> Result<(), String> {
+    use crate::store::convert::{self, Converted};
+    let store = super::Store::open(config)?;
+    let started = std::time::Instant::now();
+    let mut total = Converted::default();
+    let mut said = std::time::Instant::now();
+    loop {
+        let step = store.run(|c| Box::pin(convert::step(c, BATCH)))?;
+        if step.is_empty() {
+            break;
+        }
+        total.raw += step.raw;
+        total.bodies += step.bodies;
+        total.indexed += step.indexed;
+        if said.elapsed() >= std::time::Duration::from_secs(5) {
+            said = std::time::Instant::now();
+            eprintln!(
+                "database {name}: converting: {} raw messages compressed, {} bodies packed, {} messages indexed",
+                total.raw, total.bodies, total.indexed
+            );
+        }
+    }
+    if total != Converted::default() {
+        eprintln!(
+            "database {name}: {} raw messages compressed, {} bodies packed, {} messages indexed in {:.1} s",
+            total.raw,
+            total.bodies,
+            total.indexed,
+            started.elapsed().as_secs_f64()
+        );
+    }
     Ok(())
 }
+
+/// Rows of each kind converted per transaction: short enough that a running server's commits
+/// wait for it no longer than a few milliseconds.
+const BATCH: i64 = 200;

@@ -35,8 +35,9 @@ pub struct Stored {
     pub raw: Packed,
     /// The plain text and the HTML, compressed; None when the message had neither.
     pub body: Option<Vec<u8>>,
-    /// The words the search index gets for this message (subject, text, sender), normalized.
-    pub search: String,
+    /// The words the search index gets for this message (subject, text, sender), normalized; None
+    /// when the index is off (`[search] index = false`).
+    pub search: Option<String>,
 }
 
 /// Bytes as kept: compressed, with the SHA-256 and the length of the bytes themselves.

@@ -125,12 +125,13 @@ async fn pipeline(ctx: &Context, received: Received) -> (Reply, bool) {
         trace_len += header.len();
     }
     let sealers = settings.trusted_arc_sealers.clone();
+    let index = ctx.config.search.index;
     let prepare = move || {
         let mut delivery = crate::ingest::prepare(envelope, raw, trace_len, &recipients, &accounts, auth, &sealers);
         let screening = screening::screen(&mut delivery, &accounts, spam, unscored);
         if screening == Screening::File {
             // Compressed and indexed here, on this session's thread, not in the commit.
-            crate::store::pack::pack(&mut delivery);
+            crate::store::pack::pack(&mut delivery, index);
         }
         (delivery, screening)
     };

@@ -53,7 +53,7 @@ pub(super) struct Applied {
 fn stored(d: &Delivery) -> std::borrow::Cow<'_, Stored> {
     match &d.stored {
         Some(stored) => std::borrow::Cow::Borrowed(stored),
-        None => std::borrow::Cow::Owned(super::pack::stored(d)),
+        None => std::borrow::Cow::Owned(super::pack::stored(d, true)),
     }
 }
 
@@ -179,7 +179,8 @@ pub(super) async fn apply(conn: Conn<'_>, d: &Delivery, now: &str, window_days: 
         if place.opened {
             applied.events.push(conversation_created(plan, contact, &place));
         }
-        if let (Some(conversation), Some(owner)) = (place.conversation, place.owner.or(contact))
+        if let (Some(conversation), Some(owner), Some(words)) =
+            (place.conversation, place.owner.or(contact), stored.search.as_deref())
             && plan.kind != Kind::Spam
         {
             applied.search.push(search::Entry {
@@ -190,7 +191,7 @@ pub(super) async fn apply(conn: Conn<'_>, d: &Delivery, now: &str, window_days: 
                     conversation,
                     kind: plan.kind,
                 },
-                document: document(&stored.search, plan),
+                document: document(words, plan),
             });
         }
         if let Some(notice) = &plan.notice {

@@ -24,6 +24,7 @@ pub mod codec;
 pub mod commit;
 pub mod contacts;
 pub mod conversations;
+pub mod convert;
 mod db;
 pub mod engine;
 mod error;

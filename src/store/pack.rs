@@ -5,18 +5,20 @@
 use super::{codec, search};
 use crate::mail::{Delivery, Stored};
 
-/// What the store will write of `d`.
-pub fn stored(d: &Delivery) -> Stored {
+/// What the store will write of `d` (its search words too when `index`).
+pub fn stored(d: &Delivery, index: bool) -> Stored {
     let m = &d.message;
     let from = m.from.as_ref();
     let original = d.plans.iter().find_map(|p| p.original.as_ref());
-    let search = search::document(&[
-        m.subject.as_deref().unwrap_or(""),
-        from.and_then(|f| f.name.as_deref()).unwrap_or(""),
-        from.map_or("", |f| f.email.as_str()),
-        m.text.as_deref().unwrap_or(""),
-        original.map_or("", |o| o.body.as_str()),
-    ]);
+    let search = index.then(|| {
+        search::document(&[
+            m.subject.as_deref().unwrap_or(""),
+            from.and_then(|f| f.name.as_deref()).unwrap_or(""),
+            from.map_or("", |f| f.email.as_str()),
+            m.text.as_deref().unwrap_or(""),
+            original.map_or("", |o| o.body.as_str()),
+        ])
+    });
     Stored {
         raw: codec::pack_raw(&d.raw),
         body: codec::pack_body(m.text.as_deref(), m.html.as_deref()),
@@ -26,7 +28,7 @@ pub fn stored(d: &Delivery) -> Stored {
 
 /// Packs `d` for the commit and lets go of its raw bytes (the packed copy is what is written):
 /// a pending delivery holds its compressed size, not its size.
-pub fn pack(d: &mut Delivery) {
-    d.stored = Some(stored(d));
+pub fn pack(d: &mut Delivery, index: bool) {
+    d.stored = Some(stored(d, index));
     d.raw = Vec::new();
 }

@@ -597,6 +597,14 @@ pub fn version(conn: &Connection) -> rusqlite::Result<usize> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize)
 }
 
+/// Brings a new database to schema `version` only: what an older build made (tests of upgrades).
+pub fn migrate_to(conn: &mut Connection, version: usize) -> rusqlite::Result<()> {
+    for sql in MIGRATIONS.iter().take(version.min(LATEST)).skip(self::version(conn)?) {
+        conn.execute_batch(sql)?;
+    }
+    conn.pragma_update(None, "user_version", version.min(LATEST) as i64)
+}
+
 /// Brings the database up to [`LATEST`], each migration in its own transaction.
 ///
 /// Two processes may open a fresh file at once (two `inboxd` commands, a CLI beside the server):

@@ -75,6 +75,23 @@ fn unspaced(c: char) -> bool {
         | 0x20000..=0x2FA1F) // CJK extensions B and later
 }
 
+/// Letters that people write out with plain ones when they type (and that decomposition leaves
+/// alone): `ß` as `ss`, `æ` as `ae`, `ø` as `o`, `ł` as `l`, …
+fn spelled_out(c: char) -> impl Iterator<Item = char> {
+    let (first, second) = match c {
+        'ß' => ('s', Some('s')),
+        'æ' => ('a', Some('e')),
+        'œ' => ('o', Some('e')),
+        'þ' => ('t', Some('h')),
+        'ø' => ('o', None),
+        'ł' => ('l', None),
+        'đ' | 'ð' => ('d', None),
+        'ı' => ('i', None),
+        other => (other, None),
+    };
+    std::iter::once(first).chain(second)
+}
+
 /// Calls `each` with every word of `text`, folded, and where it stands (bytes), until it returns
 /// false. ASCII, most of mail, is folded on the spot; anything else is decomposed (NFKD) and its
 /// combining marks dropped.
@@ -140,6 +157,7 @@ fn each_word(text: &str, mut each: impl FnMut(&str, std::ops::Range<usize>) -> b
             .nfkd()
             .filter(|d| !unicode_normalization::char::is_combining_mark(*d))
             .flat_map(char::to_lowercase)
+            .flat_map(spelled_out)
             .filter(|d| d.is_alphanumeric());
         for f in folded {
             let is_unspaced = unspaced(f);
@@ -634,7 +652,10 @@ mod tests {
             ["creme", "brulee", "naive", "cafe"]
         );
         assert_eq!(tokens("jane.doe@Example.COM"), ["jane", "doe", "example", "com"]);
-        assert_eq!(tokens("Straße Øre ﬁnal"), ["straße", "øre", "final"]);
+        assert_eq!(
+            tokens("Straße Øre ﬁnal Łódź Æble"),
+            ["strasse", "ore", "final", "lodz", "aeble"]
+        );
         assert_eq!(tokens("🙂 -- ***"), Vec::<String>::new());
     }
 

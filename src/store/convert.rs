@@ -1,0 +1,172 @@
+//! Rows written before schema 11 made like new ones, a batch at a time (`inboxd migrate`): raw
+//! bytes compressed with their hash, bodies moved out of the `text` and `html` columns into the
+//! compressed `body`, and messages added to the search index. Each batch is one short transaction,
+//! so a server can run meanwhile (its commits wait at most one batch); a batch interrupted leaves
+//! every row either as it was or converted, and the next run picks up where it stopped.
+
+use super::codec;
+use super::error::StoreError;
+use super::search::{self, Entry, Scope};
+use super::sql::Conn;
+use super::value::args;
+use crate::mail::Kind;
+
+/// What one step converted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Converted {
+    pub raw: usize,
+    pub bodies: usize,
+    pub indexed: usize,
+}
+
+impl Converted {
+    pub fn is_empty(&self) -> bool {
+        self.raw == 0 && self.bodies == 0 && self.indexed == 0
+    }
+}
+
+/// The setting that says which messages are still to be indexed: those with a smaller id.
+const BACKFILL: &str = "search_backfill_below";
+
+/// Converts up to `batch` rows of each kind, in one transaction.
+pub async fn step(conn: Conn<'_>, batch: i64) -> Result<Converted, StoreError> {
+    conn.begin().await?;
+    let done = async {
+        let converted = Converted {
+            raw: pack_raw(conn, batch).await?,
+            bodies: pack_bodies(conn, batch).await?,
+            indexed: index(conn, batch).await?,
+        };
+        conn.batch("COMMIT").await?;
+        Ok(converted)
+    }
+    .await;
+    if done.is_err() && conn.in_transaction() {
+        let _ = conn.batch("ROLLBACK").await;
+    }
+    done
+}
+
+async fn pack_raw(conn: Conn<'_>, batch: i64) -> Result<usize, StoreError> {
+    let rows = conn
+        .query(
+            "SELECT id, data FROM raw_messages WHERE codec = 0 ORDER BY id LIMIT ?1",
+            args![batch],
+        )
+        .await?;
+    for r in &rows {
+        let (id, data): (i64, Vec<u8>) = (r.named("id")?, r.named("data")?);
+        let packed = codec::pack_raw(&data);
+        conn.execute(
+            "UPDATE raw_messages SET data = ?2, hash = ?3, size = ?4, codec = ?5 WHERE id = ?1",
+            args![id, packed.data, packed.hash, packed.size as i64, packed.codec],
+        )
+        .await?;
+    }
+    Ok(rows.len())
+}
+
+async fn pack_bodies(conn: Conn<'_>, batch: i64) -> Result<usize, StoreError> {
+    let rows = conn
+        .query(
+            "SELECT id, text, html FROM messages WHERE body IS NULL AND (text IS NOT NULL OR html IS NOT NULL)
+             ORDER BY id LIMIT ?1",
+            args![batch],
+        )
+        .await?;
+    for r in &rows {
+        let (id, text, html): (i64, Option<String>, Option<String>) =
+            (r.named("id")?, r.named("text")?, r.named("html")?);
+        let body = codec::pack_body(text.as_deref(), html.as_deref());
+        conn.execute(
+            "UPDATE messages SET body = ?2, text = NULL, html = NULL, headers_json = '{}' WHERE id = ?1",
+            args![id, body],
+        )
+        .await?;
+    }
+    Ok(rows.len())
+}
+
+/// Indexes the newest `batch` messages not indexed yet (those below the setting's id), and moves
+/// the setting down past them.
+async fn index(conn: Conn<'_>, batch: i64) -> Result<usize, StoreError> {
+    let below: i64 = match conn
+        .value::<Vec<u8>>("SELECT value FROM settings WHERE name = ?1", args![BACKFILL])
+        .await?
+    {
+        Some(value) => String::from_utf8_lossy(&value).trim().parse().unwrap_or(0),
+        None => 0,
+    };
+    if below <= 1 {
+        return Ok(0);
+    }
+    let rows = conn
+        .query(
+            "SELECT m.id, m.account_id, m.conversation_id, m.kind, m.subject, m.from_name, m.from_email,
+                    m.body, m.text, m.original_json, c.contact_id AS owner, k.email AS contact_email,
+                    k.name AS contact_name
+             FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN contacts k ON k.id = c.contact_id
+             WHERE m.id < ?1 ORDER BY m.id DESC LIMIT ?2",
+            args![below, batch],
+        )
+        .await?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let kind = r
+            .named::<String>("kind")
+            .ok()
+            .and_then(|k| Kind::from_name(&k))
+            .unwrap_or(Kind::Message);
+        let text = match r.named::<Option<Vec<u8>>>("body")? {
+            Some(packed) => codec::unpack_body(&packed).map_err(StoreError::Failed)?.text,
+            None => r.named("text")?,
+        };
+        let original: Option<crate::mail::Forwarded> = r
+            .named::<Option<String>>("original_json")?
+            .and_then(|j| serde_json::from_str(&j).ok());
+        let (subject, from_name, from_email, contact_name, contact_email): (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+        ) = (
+            r.named("subject")?,
+            r.named("from_name")?,
+            r.named("from_email")?,
+            r.named("contact_name")?,
+            r.named("contact_email")?,
+        );
+        entries.push(Entry {
+            message_id: r.named("id")?,
+            scope: Scope {
+                account: r.named("account_id")?,
+                contact: r.named("owner")?,
+                conversation: r.named("conversation_id")?,
+                kind,
+            },
+            document: search::document(&[
+                subject.as_deref().unwrap_or(""),
+                from_name.as_deref().unwrap_or(""),
+                from_email.as_deref().unwrap_or(""),
+                text.as_deref().unwrap_or(""),
+                original.as_ref().map_or("", |o| o.body.as_str()),
+                contact_name.as_deref().unwrap_or(""),
+                &contact_email,
+            ]),
+        });
+    }
+    // Quarantined mail and mail outside conversations are not searched (the join leaves them
+    // out); the setting moves past them too.
+    let next = entries.last().map_or(0, |e| e.message_id);
+    for e in &entries {
+        search::remove(conn, e.message_id).await?;
+    }
+    search::index(conn, &entries).await?;
+    conn.execute(
+        "UPDATE settings SET value = ?2 WHERE name = ?1",
+        args![BACKFILL, next.to_string().into_bytes()],
+    )
+    .await?;
+    Ok(entries.len())
+}

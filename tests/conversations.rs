@@ -543,3 +543,68 @@ on_both_backends! {
         assert!(raw.ends_with(&to_crlf(msg.as_bytes())), "stored whole");
     }
 }
+
+/// The SHA-256 the store keeps beside stored copy `raw_id`, in hex.
+fn stored_hash(server: &Server, raw_id: i64) -> String {
+    let sql = if server.database_url.is_some() {
+        format!("SELECT encode(hash, 'hex') FROM raw_messages WHERE id = {raw_id}")
+    } else {
+        format!("SELECT lower(hex(hash)) FROM raw_messages WHERE id = {raw_id}")
+    };
+    server.texts(&sql).pop().expect("the stored copy is there")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+on_both_backends! {
+    fn a_delivery_to_two_accounts_is_kept_once_compressed_and_outlives_either_message(backend: Backend) {
+        use sha2::Digest;
+        let server = start_on(backend);
+        let acme = server.create_account("Acme");
+        let globex = server.create_account("Globex");
+        let body = "We would like a quote for 40 chairs delivered to our Lyon office.\r\n".repeat(40);
+        let msg = mail("jane@customer.example", "Quote", &[], &body);
+        let r = server.send("jane@customer.example", &[&acme.address, &globex.address], &msg);
+        r.expect(250, "2.0.0");
+        let ids = server.message_by_queue_id(&r.queue_id());
+        assert_eq!(ids.len(), 2, "one message row per account");
+        // One copy, compressed, its hash and size those of the bytes as received.
+        let raw_ids = server.texts(&format!(
+            "SELECT CAST(raw_id AS TEXT) FROM messages WHERE id IN ({}, {})",
+            ids[0], ids[1]
+        ));
+        assert_eq!(raw_ids[0], raw_ids[1], "both rows share the stored copy");
+        let raw_id: i64 = raw_ids[0].parse().unwrap();
+        assert_eq!(server.count("SELECT count(*) FROM raw_messages"), 1);
+        let read: Vec<Vec<u8>> = ids
+            .iter()
+            .map(|id| server.cli(&["messages", "raw", &id.to_string()]).stdout)
+            .collect();
+        assert_eq!(read[0], read[1]);
+        assert!(read[0].starts_with(b"Received: ") && read[0].ends_with(&to_crlf(msg.as_bytes())));
+        assert_eq!(stored_hash(&server, raw_id), hex(&sha2::Sha256::digest(&read[0])));
+        assert_eq!(
+            server.count(&format!("SELECT size FROM raw_messages WHERE id = {raw_id}")),
+            read[0].len() as i64
+        );
+        let kept = server.count(&format!("SELECT CAST(length(data) AS BIGINT) FROM raw_messages WHERE id = {raw_id}"));
+        assert!(kept * 4 < read[0].len() as i64, "kept {kept} bytes of {}", read[0].len());
+        // Acme's message goes (marked spam, then deleted from the quarantine): Globex's stays whole.
+        for (n, id) in ids.iter().enumerate() {
+            let id = id.to_string();
+            for command in [&["messages", "mark-spam", &id][..], &["quarantine", "delete", &id][..]] {
+                let out = server.cli(command);
+                assert!(out.status.success(), "{command:?}: {}", String::from_utf8_lossy(&out.stderr));
+            }
+            if n == 0 {
+                assert_eq!(server.count("SELECT count(*) FROM raw_messages"), 1);
+                assert_eq!(server.cli(&["messages", "raw", &ids[1].to_string()]).stdout, read[1]);
+            }
+        }
+        // The last message that used it takes it along.
+        assert_eq!(server.count("SELECT count(*) FROM raw_messages"), 0);
+        assert_eq!(server.count("SELECT count(*) FROM messages"), 0);
+    }
+}

@@ -197,6 +197,58 @@ on_both_backends! {
         }
     }
 
+    fn search_pages_list_each_conversation_once_at_its_newest_match(backend: Backend) {
+        let server = builder_on(backend).set("http.listen", "127.0.0.1:0").start();
+        let http = server.http_addr.unwrap();
+        let acme = server.create_account("Acme");
+        let (_, key) = server.api_key("app", Some(acme.id));
+        let mut c = server.connect();
+        c.ehlo();
+        let mut send = |n: usize, subject: &str, body: &str| {
+            let from = format!("p{n}@customer.example");
+            let reply = c.transaction(&from, &[&acme.address], mail(&from, subject, body).as_bytes());
+            assert_eq!(reply.code, 250);
+        };
+        // Twelve conversations match once; then six of them match again, newer than all, and one
+        // more message arrives in each of two others that does not match.
+        for n in 0..12 {
+            send(n, &format!("Invoice {n}"), "Please find the invoice attached.");
+        }
+        for n in 0..6 {
+            send(n, &format!("Re: Invoice {n}"), "A corrected invoice, sorry.");
+        }
+        send(6, "Paid", "Thanks, paid.");
+        send(7, "Paid", "Thanks, paid.");
+        c.quit();
+        let pages = |limit: usize| {
+            let mut pages = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let path = format!("/v1/accounts/{}/conversations?q=invoice&limit={limit}", acme.id);
+                let url = cursor.as_ref().map_or(path.clone(), |c| format!("{path}&cursor={c}"));
+                let (code, page) = get(http, &url, &key);
+                assert_eq!(code, 200, "{page}");
+                let who: Vec<String> = page["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c["contact_email"].as_str().unwrap().trim_end_matches("@customer.example").to_string())
+                    .collect();
+                pages.push(who.join(" "));
+                match page["next_cursor"].as_str() {
+                    Some(next) => cursor = Some(next.to_string()),
+                    None => break,
+                }
+            }
+            pages
+        };
+        // Newest match first, each conversation once, whole pages until the last; a page may end
+        // at a conversation's newest match with its older ones further down (p0 at six).
+        assert_eq!(pages(4), ["p5 p4 p3 p2", "p1 p0 p11 p10", "p9 p8 p7 p6"]);
+        assert_eq!(pages(6), ["p5 p4 p3 p2 p1 p0", "p11 p10 p9 p8 p7 p6"]);
+        assert_eq!(pages(50), ["p5 p4 p3 p2 p1 p0 p11 p10 p9 p8 p7 p6"]);
+    }
+
     fn search_finds_words_phrases_and_addresses_in_any_language(backend: Backend) {
         let server = builder_on(backend).set("http.listen", "127.0.0.1:0").start();
         let http = server.http_addr.unwrap();
@@ -235,11 +287,18 @@ on_both_backends! {
         assert_eq!(found("uberweisung"), ["jane@customer.example"]);
         assert_eq!(found("ÜBERWEISUNG FEHLGESCHLAGEN"), ["jane@customer.example"]);
         assert_eq!(found("creme brulee"), ["marc@bistro.example"]);
-        // Japanese without spaces: a piece of three characters, or two, or the whole phrase.
+        // Japanese without spaces: any part of a run, from one character to the whole phrase,
+        // at its start, its middle or its end; nothing that is not there in that order.
         assert_eq!(found("東京都庁"), ["kenji@example.jp"]);
         assert_eq!(found("都庁"), ["kenji@example.jp"]);
         assert_eq!(found("京都庁"), ["kenji@example.jp"]);
+        assert_eq!(found("庁"), ["kenji@example.jp"]);
+        assert_eq!(found("来"), ["kenji@example.jp"]);
+        assert_eq!(found("お願いします"), ["kenji@example.jp"]);
+        assert_eq!(found("会議"), ["kenji@example.jp"]);
         assert!(found("京都府").is_empty());
+        assert!(found("庁都").is_empty());
+        assert!(found("府").is_empty());
         // Every word is needed; a phrase in quotes in its order.
         assert!(found("uberweisung brulee").is_empty());
         assert_eq!(found("\"crème brûlée\""), ["marc@bistro.example"]);

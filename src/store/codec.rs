@@ -1,5 +1,5 @@
-//! How message bytes are kept: zstd-compressed, with a content hash so that identical bytes are
-//! stored once. Packing runs where the message was received (the session's task, or the blocking
+//! How message bytes are kept: zstd-compressed, with the SHA-256 of what they stand for (an
+//! export's checksum, a check that what comes back is what came in). Packing runs where the message was received (the session's task, or the blocking
 //! pool for large ones), not in the commit: the writer only writes what is packed.
 //!
 //! Two things are packed per message: the raw bytes as received (the one copy of the message) and

@@ -11,7 +11,7 @@
 use super::error::StoreError;
 use super::messages::{self, Message};
 use super::page::{At, Cursor, Page, Paged};
-use super::sql::Conn;
+use super::sql::{Conn, Dialect};
 use super::value::{Param, Row, ToParam, args};
 use crate::mail::{Flag, Kind, Plan};
 use serde::Serialize;
@@ -150,6 +150,27 @@ pub async fn get(conn: Conn<'_>, id: i64) -> Result<Option<Conversation>, StoreE
     .transpose()
 }
 
+/// The statement [`get_many`] runs: `?1` the ids ([`Dialect::ids`]).
+pub(super) fn get_many_sql(dialect: Dialect) -> String {
+    format!(
+        "SELECT {COLUMNS} FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE {}",
+        dialect.in_ids("c.id", 1)
+    )
+}
+
+/// Conversations by id (a page's), in one statement; those not found are left out.
+pub async fn get_many(conn: Conn<'_>, ids: &[i64]) -> Result<HashMap<i64, Conversation>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let dialect = conn.dialect();
+    conn.query(&get_many_sql(dialect), args![dialect.ids(ids)])
+        .await?
+        .iter()
+        .map(|r| conversation_row(r).map(|c| (c.id, c)))
+        .collect()
+}
+
 /// Messages a conversation's detail shows (the latest).
 pub const MESSAGES_SHOWN: usize = 50;
 
@@ -254,32 +275,53 @@ pub struct Summary {
     pub suspicious: bool,
 }
 
-/// The [`Summary`] of each of `ids` (a page of them): its latest message and its kind bits, a
-/// point lookup each.
+/// The statement [`summaries`] starts with: `?1` the ids ([`Dialect::ids`]); each one's kind
+/// bits and its latest message.
+pub(super) fn latest_sql(dialect: Dialect) -> String {
+    format!(
+        "SELECT c.id, c.kinds, (SELECT m.id FROM messages m INDEXED BY messages_by_conversation
+             WHERE m.conversation_id = c.id ORDER BY m.conversation_id DESC, m.id DESC LIMIT 1) AS latest
+         FROM conversations c WHERE {}",
+        dialect.in_ids("c.id", 1)
+    )
+}
+
+/// The [`Summary`] of each of `ids` (a page of them): its kind bits and its latest message, two
+/// statements for the page.
 pub async fn summaries(conn: Conn<'_>, ids: &[i64]) -> Result<HashMap<i64, Summary>, StoreError> {
-    let mut out = HashMap::new();
-    for &id in ids {
-        let kinds: i64 = conn
-            .value("SELECT kinds FROM conversations WHERE id = ?1", args![id])
-            .await?
-            .unwrap_or(0);
-        let latest = messages::of_conversation(conn, id, &Page::first(1)).await?;
-        let preview = latest
-            .items
-            .first()
-            .and_then(|m| m.reply_text.clone())
-            .unwrap_or_default();
-        let preview: String = preview.split_whitespace().collect::<Vec<_>>().join(" ");
-        out.insert(
-            id,
-            Summary {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let dialect = conn.dialect();
+    let rows = conn.query(&latest_sql(dialect), args![dialect.ids(ids)]).await?;
+    let mut latest = Vec::with_capacity(rows.len());
+    for r in &rows {
+        latest.push((
+            r.named::<i64>("id")?,
+            r.named::<i64>("kinds")?,
+            r.named::<Option<i64>>("latest")?,
+        ));
+    }
+    let message_ids: Vec<i64> = latest.iter().filter_map(|(_, _, m)| *m).collect();
+    let messages = messages::get_many(conn, &message_ids).await?;
+    Ok(latest
+        .into_iter()
+        .map(|(id, kinds, message)| {
+            let preview = message
+                .and_then(|m| messages.get(&m))
+                .and_then(|m| m.reply_text.as_deref())
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let summary = Summary {
                 preview: preview.chars().take(160).collect(),
                 kinds: Kind::ALL.into_iter().filter(|k| kinds & kind_bit(*k) != 0).collect(),
                 suspicious: kinds & SUSPICIOUS != 0,
-            },
-        );
-    }
-    Ok(out)
+            };
+            (id, summary)
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -10,12 +10,13 @@ use super::codec;
 use super::error::StoreError;
 use super::page::{Page, Paged};
 use super::raw;
-use super::sql::{Conn, Param};
+use super::sql::{Conn, Dialect, Param};
 use super::value::{Row, args};
 use crate::mail::{
     Attachment, AuthResult, BounceInfo, Delivery, Envelope, Flag, Forwarded, Kind, Mailbox, Plan, SpamVerdict,
 };
 use serde::Serialize;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Message {
@@ -142,6 +143,24 @@ pub async fn get(conn: Conn<'_>, id: i64) -> Result<Option<Message>, StoreError>
         .as_ref()
         .map(message_row)
         .transpose()
+}
+
+/// The statement [`get_many`] runs: `?1` the ids ([`Dialect::ids`]).
+pub(super) fn get_many_sql(dialect: Dialect) -> String {
+    format!("SELECT {COLUMNS} FROM messages m WHERE {}", dialect.in_ids("m.id", 1))
+}
+
+/// Messages by id (a page's), in one statement; those not found are left out.
+pub async fn get_many(conn: Conn<'_>, ids: &[i64]) -> Result<HashMap<i64, Message>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let dialect = conn.dialect();
+    conn.query(&get_many_sql(dialect), args![dialect.ids(ids)])
+        .await?
+        .iter()
+        .map(|r| message_row(r).map(|m| (m.id, m)))
+        .collect()
 }
 
 /// The account a message belongs to (for a door's scope check before anything else is read).

@@ -7,7 +7,7 @@ use super::conversations::{ConversationFilter, INDEXED_KINDS, list_sql};
 use super::page::At;
 use super::sql::Dialect;
 use super::value::Param;
-use super::{accounts, contacts, events, keys, members, messages, quarantine, search, webhooks};
+use super::{accounts, contacts, conversations, events, keys, members, messages, quarantine, search, webhooks};
 use crate::mail::Kind;
 
 /// A value a statement is explained with.
@@ -26,6 +26,8 @@ pub struct Statement {
     pub name: String,
     pub sql: String,
     pub samples: Vec<Sample>,
+    /// Planned for its values at every run (`Conn::query_planned`), not prepared once.
+    pub planned: bool,
 }
 
 impl Sample {
@@ -52,6 +54,7 @@ fn statement(name: impl Into<String>, sql: impl Into<String>, samples: Vec<Sampl
         name: name.into(),
         sql: sql.into(),
         samples,
+        planned: false,
     }
 }
 
@@ -126,7 +129,26 @@ pub fn statements(dialect: Dialect) -> Vec<Statement> {
             quarantine::PURGE,
             vec![text("2026-01-01T00:00:00Z"), int(1000)],
         ),
-        statement("a match's place", search::PLACE, vec![int(1)]),
+        statement(
+            "where matches stand",
+            search::places_sql(dialect),
+            vec![text(&dialect.ids(&[1, 2]))],
+        ),
+        statement(
+            "a page's conversations",
+            conversations::get_many_sql(dialect),
+            vec![text(&dialect.ids(&[1, 2]))],
+        ),
+        statement(
+            "a page's messages",
+            messages::get_many_sql(dialect),
+            vec![text(&dialect.ids(&[1, 2]))],
+        ),
+        statement(
+            "a page's latest messages",
+            conversations::latest_sql(dialect),
+            vec![text(&dialect.ids(&[1, 2]))],
+        ),
     ];
     for (endpoint, status) in [(true, true), (true, false), (false, true), (false, false)] {
         out.push(statement(
@@ -196,7 +218,7 @@ pub fn statements(dialect: Dialect) -> Vec<Statement> {
         }
     }
     let matching = search::matching_sql(dialect);
-    out.push(match dialect {
+    let mut search = match dialect {
         Dialect::Sqlite => statement(
             "search",
             matching,
@@ -212,7 +234,9 @@ pub fn statements(dialect: Dialect) -> Vec<Statement> {
             matching,
             vec![int(1), text("'#a1' & 'word'"), int(i64::MAX), int(0), int(64)],
         ),
-    });
+    };
+    search.planned = dialect == Dialect::Postgres;
+    out.push(search);
     out
 }
 

@@ -1,6 +1,8 @@
 //! The bytes of each message as received (our Received header first), kept once: compressed
-//! ([`super::codec`]), found by their SHA-256 so that identical bytes delivered to several
-//! accounts share one copy, and freed when the last message row using them goes.
+//! ([`super::codec`]) with their SHA-256 and size beside them, one copy per delivery that every
+//! account's row of it shares, freed when the last message row using it goes. (No lookup by
+//! hash: the same bytes arriving twice are two deliveries, and an index over every hash cost
+//! more writes than the rare duplicate saves.)
 //!
 //! Rows written before schema 11 are kept as they were (`codec` 0, no hash) until `inboxd
 //! migrate` packs them; reads take either.

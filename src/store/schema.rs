@@ -231,8 +231,8 @@ const MIGRATIONS: &[&str] = &[
     );
     "#,
     // 11: reads that cost their page (keyset indexes, kinds per conversation, counts kept by the
-    // commit), full-text search (FTS5), and raw bytes kept once, compressed, found by hash; the
-    // body compressed beside them. Rows of before keep their form until `inboxd migrate` packs them.
+    // commit), full-text search (FTS5), and raw bytes kept once per delivery, compressed, with
+    // their hash; the body compressed beside them. Rows of before keep their form until `inboxd migrate` packs them.
     r#"
     ALTER TABLE raw_messages ADD COLUMN hash BLOB;
     ALTER TABLE raw_messages ADD COLUMN size INTEGER;

@@ -6,8 +6,11 @@
 //!
 //! The tokenizer folds case and accents (NFKD, combining marks dropped), splits on anything that
 //! is not a letter or a digit, and cuts runs of scripts written without spaces (Chinese,
-//! Japanese, Korean, Thai, …) into overlapping three-character pieces, so that any part of such a
-//! run is found (three characters or more as a phrase of pieces, fewer as a prefix).
+//! Japanese, Korean, Thai, …) into overlapping two-character pieces, as CJK search engines do:
+//! any part of such a run of two characters or more is the phrase of its pieces, found at exactly
+//! the places it appears. A message's document also lists each such character it holds once, as
+//! a word of its own (`q` and the character, which no text yields), so that one character alone
+//! is a word lookup too, never a scan of the words that start with it.
 //!
 //! A query is a list of terms that must all match: a word (an address or a domain is the phrase
 //! of its words), or a `"quoted phrase"`. Whatever a person types is a valid query: every word is
@@ -23,7 +26,7 @@ use super::page::{Page, Paged};
 use super::sql::{Conn, Dialect};
 use super::value::args;
 use crate::mail::Kind;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use unicode_normalization::UnicodeNormalization;
 
 /// Words indexed per message at most (PostgreSQL keeps word positions up to 16,383): about
@@ -49,9 +52,14 @@ pub struct Query {
 enum Term {
     /// Words that must appear one after the other (one word is a phrase of one).
     Phrase(Vec<String>),
-    /// The start of a word (a piece of fewer than three characters of an unspaced script).
-    Prefix(String),
+    /// One character of an unspaced script, anywhere.
+    Character(char),
 }
+
+/// What a message's document says before each character of an unspaced script it holds: a
+/// lowercase ASCII letter, which the tokenizer never joins to such a character (their runs are
+/// cut apart), so `q東` is no word of any text.
+const CHARACTER_MARK: char = 'q';
 
 /// A word and where it stands in the text it came from (bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,19 +107,22 @@ fn each_word(text: &str, mut each: impl FnMut(&str, std::ops::Range<usize>) -> b
     let mut current = String::new();
     let mut start = 0;
     let mut run_unspaced = false;
-    // A word ends: said whole, or for a run of an unspaced script, as its pieces of three (every
-    // place starts one, the last one or two characters too, so that any part of the run is a
-    // piece's prefix).
+    // A word ends: said whole, or for a run of an unspaced script, as its overlapping pieces of
+    // two (a run of one character is itself).
     let mut flush = |current: &mut String, start: usize, end: usize, cut: bool| -> bool {
         if current.is_empty() {
             return true;
         }
         let go_on = if cut {
             let chars: Vec<(usize, char)> = current.char_indices().collect();
-            chars.iter().enumerate().all(|(n, (from, _))| {
-                let to = chars.get(n + 3).map_or(current.len(), |(at, _)| *at);
-                each(&current[*from..to], start..end)
-            })
+            if chars.len() == 1 {
+                each(current, start..end)
+            } else {
+                chars.windows(2).enumerate().all(|(n, pair)| {
+                    let to = chars.get(n + 2).map_or(current.len(), |(at, _)| *at);
+                    each(&current[pair[0].0..to], start..end)
+                })
+            }
         } else {
             let cut_at = current
                 .char_indices()
@@ -202,10 +213,12 @@ pub fn tokens(text: &str) -> Vec<String> {
 }
 
 /// A message's search document from its parts (subject, text, sender, …): its words, space
-/// separated, at most [`MAX_WORDS`].
+/// separated, at most [`MAX_WORDS`], then each character of an unspaced script among them once
+/// (after [`CHARACTER_MARK`]).
 pub fn document(parts: &[&str]) -> String {
     let mut doc = String::new();
     let mut count = 0;
+    let mut characters: Vec<char> = Vec::new();
     for part in parts {
         each_word(part, |word, _| {
             if count == MAX_WORDS {
@@ -215,9 +228,21 @@ pub fn document(parts: &[&str]) -> String {
                 doc.push(' ');
             }
             doc.push_str(word);
+            if word.chars().next().is_some_and(unspaced) {
+                characters.extend(word.chars());
+            }
             count += 1;
             true
         });
+    }
+    characters.sort_unstable();
+    characters.dedup();
+    for c in characters {
+        if !doc.is_empty() {
+            doc.push(' ');
+        }
+        doc.push(CHARACTER_MARK);
+        doc.push(c);
     }
     doc
 }
@@ -243,14 +268,13 @@ impl Query {
                         "a term of the search has more than {MAX_TERM_WORDS} words; search for fewer"
                     )));
                 }
-                // A run of an unspaced script shorter than three characters is found as the start
-                // of the pieces the index holds (its own pieces are the run and its tail).
-                let first = &words[0];
-                let one_run = words.iter().all(|w| w.span == first.span);
-                if one_run && first.text.chars().count() < 3 && first.text.chars().all(unspaced) {
-                    terms.push(Term::Prefix(first.text.clone()));
-                } else {
-                    terms.push(Term::Phrase(cut_to_pieces(words)));
+                // One character of an unspaced script alone is looked up among the message's
+                // characters; anything longer is the phrase of its words and pieces, which the
+                // document holds in the same order.
+                let mut chars = words[0].text.chars();
+                match (words.len(), chars.next(), chars.next()) {
+                    (1, Some(c), None) if unspaced(c) => terms.push(Term::Character(c)),
+                    _ => terms.push(Term::Phrase(words.into_iter().map(|w| w.text).collect())),
                 }
             }
         }
@@ -267,73 +291,42 @@ impl Query {
     }
 
     /// The words a snippet looks for (the first word of each term).
-    fn leads(&self) -> Vec<&str> {
+    fn leads(&self) -> Vec<String> {
         self.terms
             .iter()
             .map(|t| match t {
-                Term::Phrase(words) => words[0].as_str(),
-                Term::Prefix(p) => p.as_str(),
+                Term::Phrase(words) => words[0].clone(),
+                Term::Character(c) => c.to_string(),
             })
             .collect()
     }
 
+    /// The words of each term as the document holds them, a term's words in order.
+    fn indexed(&self) -> impl Iterator<Item = Vec<String>> + '_ {
+        self.terms.iter().map(|t| match t {
+            Term::Phrase(words) => words.clone(),
+            Term::Character(c) => vec![format!("{CHARACTER_MARK}{c}")],
+        })
+    }
+
     /// FTS5's MATCH expression over the `body` column, every word quoted.
     fn fts5(&self) -> String {
-        self.terms
-            .iter()
-            .map(|t| match t {
-                Term::Phrase(words) => format!("\"{}\"", words.join(" ")),
-                Term::Prefix(p) => format!("\"{p}\" *"),
-            })
+        self.indexed()
+            .map(|words| format!("\"{}\"", words.join(" ")))
             .collect::<Vec<_>>()
             .join(" AND ")
     }
 
     /// PostgreSQL's tsquery text, every word quoted.
     fn tsquery(&self) -> String {
-        self.terms
-            .iter()
-            .map(|t| match t {
-                Term::Phrase(words) => {
-                    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
-                    format!("({})", quoted.join(" <-> "))
-                }
-                Term::Prefix(p) => format!("'{p}':*"),
+        self.indexed()
+            .map(|words| {
+                let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+                format!("({})", quoted.join(" <-> "))
             })
             .collect::<Vec<_>>()
             .join(" & ")
     }
-}
-
-/// In a phrase, a run of an unspaced script is the pieces the index cut it into, in order, with
-/// the run's last one or two characters dropped (its last full piece covers them): the pieces
-/// match at consecutive places exactly where the run appears.
-fn cut_to_pieces(words: Vec<Word>) -> Vec<String> {
-    let mut out = Vec::with_capacity(words.len());
-    let mut i = 0;
-    while i < words.len() {
-        let w = &words[i];
-        if w.text.chars().all(unspaced) {
-            // The run's pieces share its span: take the full pieces, skip its tail.
-            let span = w.span.clone();
-            let run: Vec<&Word> = words[i..].iter().take_while(|x| x.span == span).collect();
-            let full: Vec<String> = run
-                .iter()
-                .filter(|x| x.text.chars().count() == 3)
-                .map(|x| x.text.clone())
-                .collect();
-            if full.is_empty() {
-                out.extend(run.first().map(|x| x.text.clone()));
-            } else {
-                out.extend(full);
-            }
-            i += run.len();
-        } else {
-            out.push(w.text.clone());
-            i += 1;
-        }
-    }
-    out
 }
 
 /// The scope a message is indexed under: its account, its conversation's contact, its
@@ -469,8 +462,23 @@ pub(super) fn matching_sql(dialect: Dialect) -> &'static str {
     }
 }
 
-/// Where a matching message stands: `?1` its id.
-pub(super) const PLACE: &str = "SELECT conversation_id, received_at FROM messages WHERE id = ?1";
+/// Where matching messages stand: `?1` their ids ([`Dialect::ids`]).
+pub(super) fn places_sql(dialect: Dialect) -> String {
+    format!(
+        "SELECT id, conversation_id, received_at FROM messages WHERE {}",
+        dialect.in_ids("id", 1)
+    )
+}
+
+/// The conversation and arrival time of each of `ids` (a chunk of matches), in one statement.
+async fn places(conn: Conn<'_>, ids: &[i64]) -> Result<HashMap<i64, (Option<i64>, String)>, StoreError> {
+    let dialect = conn.dialect();
+    conn.query(&places_sql(dialect), args![dialect.ids(ids)])
+        .await?
+        .iter()
+        .map(|r| Ok((r.named("id")?, (r.named("conversation_id")?, r.named("received_at")?))))
+        .collect()
+}
 
 /// Messages matching `expr`, newest first, below `before` (and above `above`), at most `limit`.
 async fn matching(
@@ -484,7 +492,10 @@ async fn matching(
     let sql = matching_sql(conn.dialect());
     let rows = match conn.dialect() {
         Dialect::Sqlite => conn.query(sql, args![expr, before, above, limit]).await?,
-        Dialect::Postgres => conn.query(sql, args![account_id, expr, before, above, limit]).await?,
+        Dialect::Postgres => {
+            conn.query_planned(sql, args![account_id, expr, before, above, limit])
+                .await?
+        }
     };
     rows.iter().map(|r| Ok(r.named("id")?)).collect()
 }
@@ -515,41 +526,37 @@ pub async fn conversations(
         if ids.is_empty() {
             break;
         }
+        let places = places(conn, &ids).await?;
         for id in ids {
             before = id;
-            let Some(row) = conn.query_opt(PLACE, args![id]).await? else {
-                continue;
-            };
-            let Some(conversation) = row.named::<Option<i64>>("conversation_id")? else {
+            let Some((Some(conversation), received_at)) = places.get(&id) else {
                 continue;
             };
             if let Some(since) = &filter.since
-                && row.named::<String>("received_at")?.as_str() < since.as_str()
+                && received_at.as_str() < since.as_str()
             {
                 // Ids follow arrival: everything further down is older still.
                 break 'scan;
             }
-            if seen.contains(&conversation) {
+            if !seen.insert(*conversation) {
                 continue;
             }
-            // Its newest match is above: shown there (on this page or an earlier one).
-            let mut own = scope.clone();
-            own.push(format!("c{conversation}"));
-            let newer = matching(
-                conn,
-                account_id,
-                &expression(dialect, query, &own, &[]),
-                i64::MAX,
-                id,
-                1,
-            )
-            .await?;
-            seen.insert(conversation);
-            if !newer.is_empty() {
-                skip.push(conversation);
-                continue;
+            // Below a cursor, the conversation's newest match may be the cursor's own message or
+            // lie above it (shown on an earlier page). Matches between the cursor and here were
+            // read first, so only those need a look; the first page has none.
+            if let Some(cursor) = page.after {
+                let mut own = vec![format!("c{conversation}")];
+                own.extend(filter.kind.map(kind_word));
+                let expr = expression(dialect, query, &own, &[]);
+                if !matching(conn, account_id, &expr, i64::MAX, cursor - 1, 1)
+                    .await?
+                    .is_empty()
+                {
+                    skip.push(*conversation);
+                    continue;
+                }
             }
-            hits.push((conversation, id));
+            hits.push((*conversation, id));
             if hits.len() > page.limit {
                 break 'scan;
             }
@@ -557,12 +564,16 @@ pub async fn conversations(
     }
     let more = hits.len() > page.limit;
     hits.truncate(page.limit);
+    let conversation_ids: Vec<i64> = hits.iter().map(|(c, _)| *c).collect();
+    let message_ids: Vec<i64> = hits.iter().map(|(_, m)| *m).collect();
+    let mut found = conversations::get_many(conn, &conversation_ids).await?;
+    let messages = super::messages::get_many(conn, &message_ids).await?;
     let mut items = Vec::with_capacity(hits.len());
     for (conversation, message_id) in &hits {
-        let Some(found) = conversations::get(conn, *conversation).await? else {
+        let Some(found_conversation) = found.remove(conversation) else {
             continue;
         };
-        let snippet = match super::messages::get(conn, *message_id).await? {
+        let snippet = match messages.get(message_id) {
             Some(m) => snippet(
                 query,
                 &[
@@ -576,7 +587,7 @@ pub async fn conversations(
             None => String::new(),
         };
         items.push(Listed {
-            conversation: found,
+            conversation: found_conversation,
             found: Some(Found {
                 message_id: *message_id,
                 snippet,
@@ -595,9 +606,12 @@ const CONTEXT: usize = 80;
 fn snippet(query: &Query, fields: &[Option<&str>]) -> String {
     let leads = query.leads();
     for field in fields.iter().flatten() {
-        let found = words(field)
-            .into_iter()
-            .find(|w| leads.iter().any(|lead| w.text.starts_with(lead)));
+        // A character of an unspaced script may end a piece rather than start one.
+        let found = words(field).into_iter().find(|w| {
+            leads.iter().any(|lead| {
+                w.text.starts_with(lead.as_str()) || (lead.chars().all(unspaced) && w.text.contains(lead.as_str()))
+            })
+        });
         if let Some(word) = found {
             let start = floor_char(field, word.span.start.saturating_sub(CONTEXT));
             let end = ceil_char(field, (word.span.end + CONTEXT).min(field.len()));
@@ -660,19 +674,25 @@ mod tests {
     }
 
     #[test]
-    fn unspaced_scripts_are_cut_into_pieces_of_three() {
-        assert_eq!(tokens("東京都庁"), ["東京都", "京都庁", "都庁", "庁"]);
+    fn unspaced_scripts_are_cut_into_pieces_of_two() {
+        assert_eq!(tokens("東京都庁"), ["東京", "京都", "都庁"]);
         assert_eq!(tokens("iPhone用"), ["iphone", "用"]);
+        // Then each character once, in code point order.
+        assert_eq!(document(&["東京都", "の"]), "東京 京都 の qの q京 q東 q都");
     }
 
     #[test]
     fn any_part_of_an_unspaced_run_is_a_query() {
         let q = Query::parse("京都庁").unwrap();
-        assert_eq!(q.terms, [Term::Phrase(vec!["京都庁".into()])]);
-        let q = Query::parse("東京都庁").unwrap();
-        assert_eq!(q.terms, [Term::Phrase(vec!["東京都".into(), "京都庁".into()])]);
+        assert_eq!(q.terms, [Term::Phrase(vec!["京都".into(), "都庁".into()])]);
         let q = Query::parse("都庁").unwrap();
-        assert_eq!(q.terms, [Term::Prefix("都庁".into())]);
+        assert_eq!(q.terms, [Term::Phrase(vec!["都庁".into()])]);
+        let q = Query::parse("庁").unwrap();
+        assert_eq!(q.terms, [Term::Character('庁')]);
+        assert_eq!(q.fts5(), "\"q庁\"");
+        // Mixed with other words it is a phrase like any other.
+        let q = Query::parse("\"東 station\"").unwrap();
+        assert_eq!(q.terms, [Term::Phrase(vec!["東".into(), "station".into()])]);
     }
 
     #[test]
@@ -690,10 +710,7 @@ mod tests {
             "' OR 1=1 --",
         ] {
             let q = Query::parse(text).unwrap();
-            for word in q.terms.iter().flat_map(|t| match t {
-                Term::Phrase(w) => w.clone(),
-                Term::Prefix(p) => vec![p.clone()],
-            }) {
+            for word in q.indexed().flatten() {
                 assert!(word.chars().all(char::is_alphanumeric), "{text}: {word}");
             }
         }

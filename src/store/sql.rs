@@ -28,6 +28,26 @@ pub enum Dialect {
     Postgres,
 }
 
+impl Dialect {
+    /// The condition that `column` is one of a list of ids given as placeholder `?n` (its value
+    /// [`Dialect::ids`]): a page's rows read in one statement, each by its key.
+    pub fn in_ids(self, column: &str, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("{column} IN (SELECT value FROM json_each(?{n}))"),
+            Dialect::Postgres => format!("{column} = ANY(CAST(CAST(?{n} AS TEXT) AS BIGINT[]))"),
+        }
+    }
+
+    /// The value of an [`Dialect::in_ids`] placeholder: a JSON array or an array literal.
+    pub fn ids(self, ids: &[i64]) -> String {
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        match self {
+            Dialect::Sqlite => format!("[{list}]"),
+            Dialect::Postgres => format!("{{{list}}}"),
+        }
+    }
+}
+
 /// A connection of either engine, borrowed for a unit of work.
 #[derive(Clone, Copy)]
 pub enum Conn<'a> {
@@ -58,6 +78,15 @@ impl Conn<'_> {
         match self {
             Conn::Sqlite(conn) => engine::sqlite::query(&engine::sqlite::lock(conn), sql, params),
             Conn::Postgres(client) => engine::postgres::query(client, sql, params).await,
+        }
+    }
+
+    /// Every row the statement returns, the statement planned for its values each time: for a
+    /// statement whose best plan depends on them (search). SQLite plans every run so already.
+    pub async fn query_planned(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, StoreError> {
+        match self {
+            Conn::Sqlite(conn) => engine::sqlite::query(&engine::sqlite::lock(conn), sql, params),
+            Conn::Postgres(client) => engine::postgres::query_planned(client, sql, params).await,
         }
     }
 

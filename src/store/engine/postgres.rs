@@ -27,6 +27,43 @@ pub async fn query(client: &ClientWrapper, sql: &str, params: &[Param<'_>]) -> R
         .collect()
 }
 
+/// Like [`query`], but planned for its values each time (an unnamed statement, never cached):
+/// for a statement whose best plan depends on them. A cached statement gets a generic plan after
+/// a few runs, blind to its values; for search that is a bitmap of every match sorted, where a
+/// frequent word is found at once walking the newest rows (measured at 100,000 messages: 29 ms
+/// against 0.4 ms).
+pub async fn query_planned(client: &ClientWrapper, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, StoreError> {
+    let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
+        .iter()
+        .map(|p| {
+            let ty = match p {
+                Param::Int(_) => Type::INT8,
+                Param::Bool(_) => Type::BOOL,
+                Param::Text(_) => Type::TEXT,
+                Param::Blob(_) => Type::BYTEA,
+                Param::Null => Type::UNKNOWN,
+            };
+            (p as &(dyn ToSql + Sync), ty)
+        })
+        .collect();
+    let rows = client.query_typed(&rewrite(sql), &typed).await.map_err(error)?;
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let columns: Arc<[String]> = first.columns().iter().map(|c| c.name().to_string()).collect();
+    rows.iter()
+        .map(|row| {
+            let values = row
+                .columns()
+                .iter()
+                .enumerate()
+                .map(|(i, column)| read(row, i, column.type_()))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Row::new(Arc::clone(&columns), values))
+        })
+        .collect()
+}
+
 pub async fn execute(client: &ClientWrapper, sql: &str, params: &[Param<'_>]) -> Result<u64, StoreError> {
     let stmt = client.prepare_cached(&rewrite(sql)).await.map_err(error)?;
     let bound: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Platform scale: one account loaded over SMTP with N messages, then every read of the API and the
+# web inbox timed, on SQLite and on PostgreSQL; and the SMTP rate with the search index against the
+# rate without it, in the same run. Prints one table; BENCHMARKS.md keeps the results.
+#
+#   benches/scale.sh                      # N = 10,000 and 100,000 on both engines
+#   SIZES="1000000" ENGINES=sqlite benches/scale.sh
+#   SKIP_INDEX_RATE=1 benches/scale.sh    # without the index-on/off SMTP comparison
+#
+# Servers listen on loopback (SMTP 2701, HTTP 2702; PostgreSQL 2703, a cluster of the run's own);
+# their files live in a temporary folder removed at the end (KEEP=1 keeps it).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SIZES=${SIZES:-"10000 100000"}
+ENGINES=${ENGINES:-"sqlite postgres"}
+PORT_SMTP=2701 PORT_HTTP=2702 PORT_PG=2703
+WORK=$(mktemp -d /tmp/inboxd-scale.XXXXXX)
+chmod 755 "$WORK"
+SERVER_PID="" PG_DATA=""
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+pg_run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+stop_server() {
+    if [ -n "$SERVER_PID" ]; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=""
+    fi
+}
+stop_pg() {
+    if [ -n "$PG_DATA" ]; then
+        pg_run "$(pg_config --bindir)/pg_ctl" -D "$PG_DATA/data" -m fast -w stop >/dev/null 2>&1 || true
+        PG_DATA=""
+    fi
+}
+cleanup() {
+    set +e
+    stop_server
+    stop_pg
+    if [ "${KEEP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+log "building inboxd and the scale bench (release)"
+(cd "$REPO" && cargo build --release --quiet --bin inboxd)
+INBOXD="$REPO/target/release/inboxd"
+BENCH=$(cd "$REPO" && cargo bench --bench scale --no-run --message-format=json 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "scale" and m.get("executable"):
+        print(m["executable"])')
+
+wait_port() {
+    for _ in $(seq 600); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    log "nothing listens on port $1"
+    return 1
+}
+
+start_pg() {
+    PG_DATA="$WORK/pg"
+    rm -rf "$PG_DATA"
+    mkdir -p "$PG_DATA"
+    [ "$(id -u)" = 0 ] && chown postgres "$PG_DATA"
+    pg_run "$(pg_config --bindir)/initdb" -D "$PG_DATA/data" -U inboxd --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    pg_run "$(pg_config --bindir)/pg_ctl" -D "$PG_DATA/data" -l "$PG_DATA/log" -w -o \
+        "-c listen_addresses=127.0.0.1 -c port=$PORT_PG -c unix_socket_directories=$PG_DATA -c fsync=on -c synchronous_commit=on -c shared_buffers=512MB -c max_wal_size=4GB" \
+        start >/dev/null
+}
+
+# start_server ENGINE INDEX → SERVER_PID, RCPT, KEY
+start_server() {
+    local dir="$WORK/inboxd" url=""
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    if [ "$1" = postgres ]; then
+        stop_pg
+        start_pg
+        url="url = \"postgres://inboxd@127.0.0.1:$PORT_PG/postgres\""
+    fi
+    cat >"$dir/inboxd.toml" <<TOML
+[server]
+hostname = "mx.scale.localhost"
+listen = ["127.0.0.1:$PORT_SMTP"]
+domains = ["inbox.localhost"]
+[limits]
+max_connections_per_ip = 1000
+connection_rate = 0
+message_rate = 0
+[auth]
+enabled = false
+[database]
+path = "$dir/inboxd.db"
+$url
+[reply_tokens]
+secret = "scale-benchmark-secret-0123456789"
+[http]
+listen = "127.0.0.1:$PORT_HTTP"
+[search]
+index = $2
+[log]
+level = "warn"
+TOML
+    RCPT=$("$INBOXD" --config "$dir/inboxd.toml" accounts create scale --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["address"])')
+    KEY=$("$INBOXD" --config "$dir/inboxd.toml" api-keys create scale --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+    "$INBOXD" --config "$dir/inboxd.toml" serve 2>"$dir/server.log" &
+    SERVER_PID=$!
+    wait_port "$PORT_SMTP"
+    wait_port "$PORT_HTTP"
+}
+
+RESULTS="$WORK/results.jsonl"
+: >"$RESULTS"
+for engine in $ENGINES; do
+    for n in $SIZES; do
+        log "$engine: loading $n messages"
+        start_server "$engine" true
+        loaded=$("$BENCH" load --smtp "127.0.0.1:$PORT_SMTP" --rcpt "$RCPT" --messages "$n")
+        log "$engine: loaded: $loaded"
+        if [ "$engine" = postgres ]; then
+            psql -h 127.0.0.1 -p "$PORT_PG" -U inboxd -d postgres -qc "VACUUM ANALYZE" >/dev/null
+        fi
+        log "$engine: reading"
+        reads=$("$BENCH" read --http "127.0.0.1:$PORT_HTTP" --key "$KEY" --account 1 --messages "$n" --pid "$SERVER_PID" |
+            python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))')
+        echo "{\"engine\": \"$engine\", \"messages\": $n, \"load\": $loaded, \"result\": $reads}" >>"$RESULTS"
+        stop_server
+    done
+    stop_pg
+done
+
+if [ -z "${SKIP_INDEX_RATE:-}" ]; then
+    for engine in $ENGINES; do
+        for round in 1 2; do
+            for index in true false; do
+                start_server "$engine" "$index"
+                loaded=$("$BENCH" load --smtp "127.0.0.1:$PORT_SMTP" --rcpt "$RCPT" --messages 30000)
+                echo "{\"engine\": \"$engine\", \"index\": $index, \"round\": $round, \"load\": $loaded}" >>"$RESULTS"
+                stop_server
+            done
+        done
+        stop_pg
+    done
+fi
+
+python3 - "$RESULTS" <<'PY'
+import json, sys, statistics
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+reads = [r for r in rows if "result" in r]
+cols = [(r["engine"], r["messages"]) for r in reads]
+names = [x["read"] for x in reads[0]["result"]["reads"]] if reads else []
+head = "| read | " + " | ".join(f"{e} {n:,}" for e, n in cols) + " |"
+print(head)
+print("|---|" + "---:|" * len(cols))
+print("| SMTP load (msgs/s) | " + " | ".join(f"{r['load']['rate']:,}" for r in reads) + " |")
+for i, name in enumerate(names):
+    cells = [f"{r['result']['reads'][i]['median_ms']} / {r['result']['reads'][i]['p99_ms']} ms" for r in reads]
+    print(f"| {name} (median / p99) | " + " | ".join(cells) + " |")
+print("| server RSS before the readers | " + " | ".join(f"{r['result']['rss_before_kib'] // 1024} MiB" for r in reads) + " |")
+print("| server RSS, 50 readers at once (peak) | " + " | ".join(f"{r['result']['rss_50_readers_kib'] // 1024} MiB" for r in reads) + " |")
+rates = [r for r in rows if "index" in r]
+for engine in sorted({r["engine"] for r in rates}):
+    on = [r["load"]["rate"] for r in rates if r["engine"] == engine and r["index"]]
+    off = [r["load"]["rate"] for r in rates if r["engine"] == engine and not r["index"]]
+    print(f"\n{engine}: SMTP with the search index {statistics.median(on):,.0f} msgs/s, without {statistics.median(off):,.0f}: {statistics.median(on) / statistics.median(off):.3f} of it (30,000 messages, rounds {on} / {off})")
+PY

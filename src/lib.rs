@@ -16,7 +16,7 @@
 //! `smtp` asks `routing` who a recipient is, `auth` who sent the message, hands the bytes to
 //! `ingest::prepare` for a plan, and submits it to the `store`; the three beneath it never import
 //! one another, and all of them speak `mail`. `cli` and `http` sit beside the flow as readers of the
-//! store (`cli` also starts the server), and `review` holds the decisions people make through
+//! store (`cli` also starts the server), `export` writes a contact's data for them as one zip, and `review` holds the decisions people make through
 //! them (release, mark spam, mark ham); `config` is the typed configuration. Library users (code
 //! that links inboxd) mint reply addresses with [`routing::Router::mint_reply_address`] and register
 //! outbound mail with [`store::admin::Admin`].
@@ -26,6 +26,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod export;
 pub mod http;
 pub mod ingest;
 pub mod mail;

@@ -10,7 +10,12 @@
 //! address, full-text search for a word, a phrase and an address, the long conversation and a page
 //! of its older messages; and the server's RSS before, and while 50 readers read at once.
 //!
+//! `probe` sends one message at a time for a while (a new session each, as a sender's MTA does)
+//! and prints the latencies of their 250s: what a sender waits while something else runs (an
+//! erasure, a retention purge; benches/lifecycle.sh).
+//!
 //! ```text
+//! cargo bench --bench scale -- probe --smtp 127.0.0.1:2525 --rcpt ADDRESS --seconds 30
 //! cargo bench --bench scale -- load --smtp 127.0.0.1:2525 --rcpt ADDRESS --messages 100000
 //! cargo bench --bench scale -- read --http 127.0.0.1:9325 --key KEY --account 1 --pid PID
 //! ```
@@ -23,7 +28,8 @@ use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
 usage: scale load --smtp HOST:PORT --rcpt ADDRESS --messages N [--sessions C] [--start I]
-       scale read --http HOST:PORT --key KEY --account ID --messages N [--pid PID] [--repeat R]";
+       scale read --http HOST:PORT --key KEY --account ID --messages N [--pid PID] [--repeat R]
+       scale probe --smtp HOST:PORT --rcpt ADDRESS --seconds S [--every-ms M] [--until FILE]";
 
 /// Words of each language the text is made of (common words, an inbox's vocabulary).
 const LANGUAGES: &[&[&str]] = &[
@@ -222,6 +228,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("load") => load(&args),
         Some("read") => read(&args),
+        Some("probe") => probe(&args),
         _ => {
             println!("{USAGE}");
             return;
@@ -313,6 +320,68 @@ fn load(args: &[String]) -> Result<(), String> {
         "{{\"messages\": {n}, \"seconds\": {secs:.2}, \"rate\": {:.0}, \"refused\": {}}}",
         n as f64 / secs,
         refused.load(Ordering::Relaxed)
+    );
+    Ok(())
+}
+
+/// One message at a time, each in its own session, for `--seconds`: the latency from the end of
+/// its data to the 250 (the commit a sender waits for), as JSON.
+fn probe(args: &[String]) -> Result<(), String> {
+    let smtp = arg(args, "--smtp").ok_or("--smtp is needed")?;
+    let rcpt = arg(args, "--rcpt").ok_or("--rcpt is needed")?;
+    let seconds: f64 = arg(args, "--seconds")
+        .ok_or("--seconds is needed")?
+        .parse()
+        .map_err(|_| "--seconds: a number")?;
+    let every = Duration::from_millis(
+        arg(args, "--every-ms")
+            .map_or(Ok(20), |s| s.parse())
+            .map_err(|_| "--every-ms: a number")?,
+    );
+    // Or until this file exists (the script says when what it measures is over).
+    let until = arg(args, "--until").map(std::path::PathBuf::from);
+    let began = Instant::now();
+    let mut latencies = Vec::new();
+    let mut n = 0u64;
+    while began.elapsed().as_secs_f64() < seconds && !until.as_ref().is_some_and(|f| f.exists()) {
+        n += 1;
+        let stream = TcpStream::connect(&smtp).map_err(|e| e.to_string())?;
+        stream.set_nodelay(true).ok();
+        let mut w = stream.try_clone().map_err(|e| e.to_string())?;
+        let mut r = BufReader::new(stream);
+        reply(&mut r)?;
+        w.write_all(b"EHLO probe.example\r\n").map_err(|e| e.to_string())?;
+        reply(&mut r)?;
+        let from = "probe@probe.scale.example";
+        w.write_all(format!("MAIL FROM:<{from}>\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n").as_bytes())
+            .map_err(|e| e.to_string())?;
+        let codes = [reply(&mut r)?, reply(&mut r)?, reply(&mut r)?];
+        if codes[2] != 354 {
+            return Err(format!("the probe was refused: {codes:?}"));
+        }
+        let msg = format!(
+            "From: <{from}>\r\nSubject: Probe {n}\r\nMessage-ID: <p{n}.{}@probe.scale.example>\r\n\r\nProbe.\r\n.\r\n",
+            std::process::id()
+        );
+        w.write_all(msg.as_bytes()).map_err(|e| e.to_string())?;
+        let sent = Instant::now();
+        let code = reply(&mut r)?;
+        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+        if code != 250 {
+            return Err(format!("the probe got {code}"));
+        }
+        let _ = w.write_all(b"QUIT\r\n");
+        std::thread::sleep(every);
+    }
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+    println!(
+        "{{\"probes\": {}, \"median_ms\": {:.1}, \"p99_ms\": {:.1}, \"max_ms\": {:.1}, \"over_100ms\": {}}}",
+        latencies.len(),
+        at(0.5),
+        at(0.99),
+        latencies.last().copied().unwrap_or(0.0),
+        latencies.iter().filter(|l| **l > 100.0).count()
     );
     Ok(())
 }

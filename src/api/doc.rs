@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the door, generated from the handlers' annotations and the JSON
 //! types themselves (utoipa), served at `GET /v1/openapi.json` without a key.
 
-use super::{accounts, review, webhooks};
+use super::{accounts, lifecycle, review, webhooks};
 use crate::store::webhooks as outbox;
 use crate::store::{contacts, conversations, events, messages, senders};
 use axum::Json;
@@ -114,6 +114,10 @@ impl Modify for BearerKey {
         review::mark_spam,
         review::mark_ham,
         review::delete_message,
+        lifecycle::erase_contact,
+        lifecycle::export_contact,
+        lifecycle::retention,
+        lifecycle::delete_account,
     ),
     components(schemas(
         ErrorBody,
@@ -132,6 +136,10 @@ impl Modify for BearerKey {
         outbox::Delivery,
         review::Decision,
         senders::SenderRuleEntry,
+        lifecycle::ErasedAnswer,
+        lifecycle::DeletedAnswer,
+        lifecycle::Retention,
+        crate::store::erasure::Erased,
     )),
     modifiers(&BearerKey),
     security(("api_key" = [])),

@@ -15,6 +15,7 @@
 
 mod accounts;
 mod doc;
+mod lifecycle;
 mod review;
 mod webhooks;
 
@@ -183,11 +184,15 @@ pub fn routes() -> Router<ApiState> {
         .merge(accounts::routes())
         .merge(webhooks::routes())
         .merge(review::routes())
+        .merge(lifecycle::routes())
         .route("/v1/openapi.json", get(doc::openapi))
         .route("/v1/accounts", get(list_accounts))
-        .route("/v1/accounts/{id}", get(show_account))
+        .route("/v1/accounts/{id}", get(show_account).delete(lifecycle::delete_account))
         .route("/v1/accounts/{id}/contacts", get(list_contacts))
-        .route("/v1/accounts/{id}/contacts/{email}", get(show_contact))
+        .route(
+            "/v1/accounts/{id}/contacts/{email}",
+            get(show_contact).delete(lifecycle::erase_contact),
+        )
         .route("/v1/accounts/{id}/conversations", get(list_conversations))
         .route("/v1/conversations/{id}", get(show_conversation))
         .route("/v1/conversations/{id}/messages", get(conversation_messages))

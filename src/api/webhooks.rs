@@ -84,6 +84,14 @@ pub(super) enum EventType {
     ConversationCreated,
     #[serde(rename = "contact.bouncing")]
     ContactBouncing,
+    #[serde(rename = "contact.deleted")]
+    ContactDeleted,
+    #[serde(rename = "contact.erased")]
+    ContactErased,
+    #[serde(rename = "conversation.deleted")]
+    ConversationDeleted,
+    #[serde(rename = "account.deleted")]
+    AccountDeleted,
 }
 
 /// `POST /v1/webhooks {"url", "account_id"?, "events"?}`: 201 with the endpoint and its signing

@@ -58,6 +58,23 @@ pub enum AccountsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// How many days a conversation is kept after its last message (0 keeps forever), or
+    /// `default` for the server's `[retention] days`.
+    SetRetention {
+        id: i64,
+        /// A number of days, or `default`.
+        days: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a disabled account and everything of it for good (its addresses are never issued
+    /// again).
+    Delete {
+        id: i64,
+        /// Confirms the deletion.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Give the account a new address; the old one stops routing at once.
     RotateAddress {
         id: i64,
@@ -79,7 +96,45 @@ pub enum AccountsCommand {
 pub fn run(config: &Config, cmd: AccountsCommand) -> Result<(), String> {
     let store = Store::open(config)?;
     let not_found = |id: i64| format!("no account {id}");
+    let default_days = config.retention.days;
+    let show = |account: &Account, json: bool| show(account, json, default_days);
     match cmd {
+        AccountsCommand::SetRetention { id, days, json } => {
+            let days = match days.as_str() {
+                "default" => None,
+                n => match n.parse::<u32>() {
+                    Ok(n) if n <= crate::config::MAX_RETENTION_DAYS => Some(i64::from(n)),
+                    _ => {
+                        return Err(format!(
+                            "`{n}`: say a number of days (0 keeps forever, at most 36500) or default"
+                        ));
+                    }
+                },
+            };
+            let account = store
+                .run(move |c| Box::pin(accounts::set_retention(c, id, days)))?
+                .ok_or_else(|| not_found(id))?;
+            show(&account, json)
+        }
+        AccountsCommand::Delete { id, yes } => {
+            if !yes {
+                return Err(format!(
+                    "deleting account {id} removes all of its mail, contacts and keys for good: add --yes"
+                ));
+            }
+            use crate::store::account_deletion::{Refused, delete};
+            match store.block_on(delete(store.db(), id)) {
+                Ok(()) => {
+                    println!("account {id} deleted");
+                    Ok(())
+                }
+                Err(Refused::NotFound) => Err(not_found(id)),
+                Err(Refused::Enabled) => Err(format!(
+                    "account {id} is enabled: disable it first (inboxd accounts disable {id})"
+                )),
+                Err(Refused::Store(e)) => Err(format!("account {id} was not deleted to the end ({e}); run it again")),
+            }
+        }
         AccountsCommand::Allow { id, sender } => sender_rule(&store, id, &sender, SenderRule::Allow, true),
         AccountsCommand::Block { id, sender } => sender_rule(&store, id, &sender, SenderRule::Block, true),
         AccountsCommand::Disallow { id, sender } => sender_rule(&store, id, &sender, SenderRule::Allow, false),
@@ -184,7 +239,7 @@ pub fn run(config: &Config, cmd: AccountsCommand) -> Result<(), String> {
     }
 }
 
-fn show(account: &Account, json: bool) -> Result<(), String> {
+fn show(account: &Account, json: bool, default_days: u32) -> Result<(), String> {
     if json {
         return print_json(account);
     }
@@ -194,8 +249,21 @@ fn show(account: &Account, json: bool) -> Result<(), String> {
     println!("enabled:  {}", account.enabled);
     println!("dmarc:    {}", account.dmarc_reject.as_deref().unwrap_or("default"));
     println!("bulk:     {}", account.bulk);
+    println!("retention: {}", retention(account.retention_days, default_days));
     println!("created:  {}", account.created_at);
     Ok(())
+}
+
+/// Which retention applies, in words: `30 days (the account's)`, `forever (the server's default)`.
+fn retention(own: Option<i64>, default_days: u32) -> String {
+    let (days, whose) = match own {
+        Some(days) => (days, "the account's"),
+        None => (i64::from(default_days), "the server's default"),
+    };
+    match days {
+        0 => format!("forever ({whose})"),
+        n => format!("{n} days ({whose})"),
+    }
 }
 
 fn print_account_line(a: &Account) {

@@ -8,7 +8,7 @@ use crate::store::conversations::{self, ConversationFilter, Listed};
 use crate::store::messages;
 use crate::store::page::{At, Page};
 use crate::store::search::{self, Query};
-use crate::store::{events, page};
+use crate::store::{erasure, events, page};
 use clap::{Args, Subcommand};
 use std::io::Write;
 
@@ -28,6 +28,36 @@ pub enum ContactsCommand {
         email: String,
         #[arg(long)]
         json: bool,
+    },
+    /// Erase a contact and all of its mail for good (GDPR Art. 17); prints
+    /// `{"erased": {"contact_id", "messages", "conversations", "quarantined"}}`.
+    Erase {
+        #[arg(long)]
+        account: i64,
+        email: String,
+    },
+    /// Write a contact's data as one zip: contact.json and each message as messages/<id>.eml.
+    Export {
+        #[arg(long)]
+        account: i64,
+        email: String,
+        #[arg(long)]
+        output: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ErasuresCommand {
+    /// The erasure log, newest first: when, which account and contact id, what went, who asked,
+    /// and the keyed hash of the address (never the address).
+    List {
+        #[arg(long)]
+        account: Option<i64>,
+        #[arg(long)]
+        json: bool,
+        /// Only the erasures of this address (its keyed hash): was it erased?
+        #[arg(long)]
+        email: Option<String>,
     },
 }
 
@@ -125,6 +155,40 @@ fn contact_line(c: &Contact) {
 pub fn contacts(config: &Config, cmd: ContactsCommand) -> Result<(), String> {
     let store = Store::open(config)?;
     match cmd {
+        ContactsCommand::Erase { account, email } => {
+            store.require_account(account)?;
+            let asked = email.clone();
+            let id = store
+                .run(move |c| Box::pin(async move { erasure::begin(c, account, &asked, "cli").await }))?
+                .ok_or_else(|| format!("no contact {email} in account {account}"))?;
+            let erased = store.block_on(erasure::run(store.db(), id)).map_err(|e| {
+                format!(
+                    "the erasure stopped ({e}); it is finished by the next `contacts erase` or at the server's start"
+                )
+            })?;
+            print_json(&serde_json::json!({ "erased": erased }))
+        }
+        ContactsCommand::Export { account, email, output } => {
+            store.require_account(account)?;
+            let file =
+                std::fs::File::create(&output).map_err(|e| format!("cannot create {}: {e}", output.display()))?;
+            match store.block_on(crate::export::contact(
+                store.db(),
+                account,
+                &email,
+                std::io::BufWriter::new(file),
+            )) {
+                Ok(done) => print_json(&done),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&output);
+                    Err(match e {
+                        crate::export::ExportError::NoContact => format!("no contact {email} in account {account}"),
+                        crate::export::ExportError::Store(e) => e.to_string(),
+                        crate::export::ExportError::Write(e) => format!("cannot write {}: {e}", output.display()),
+                    })
+                }
+            }
+        }
         ContactsCommand::List { account, json } => {
             store.require_account(account)?;
             store.list(
@@ -366,4 +430,41 @@ pub fn events(config: &Config, args: EventsArgs) -> Result<(), String> {
     }
     println!("next cursor: {cursor}");
     Ok(())
+}
+
+pub fn erasures(config: &Config, cmd: ErasuresCommand) -> Result<(), String> {
+    let store = Store::open(config)?;
+    match cmd {
+        ErasuresCommand::List { account, json, email } => {
+            let hash = match email {
+                Some(email) => {
+                    Some(store.run(move |c| Box::pin(async move { erasure::address_hash(c, &email).await }))?)
+                }
+                None => None,
+            };
+            let list: Vec<erasure::Erasure> = store
+                .run(move |c| Box::pin(erasure::list(c, account)))?
+                .into_iter()
+                .filter(|e| hash.as_ref().is_none_or(|h| *h == e.address_hash))
+                .collect();
+            if json {
+                return print_json(&list);
+            }
+            for e in list {
+                println!(
+                    "{}  account {}  contact {}  {} messages, {} conversations, {} quarantined  by {}  {}  {}",
+                    e.finished_at.as_deref().unwrap_or(&e.started_at),
+                    e.account_id,
+                    e.contact_id,
+                    e.messages,
+                    e.conversations,
+                    e.quarantined,
+                    e.requested_by,
+                    e.status,
+                    e.address_hash
+                );
+            }
+            Ok(())
+        }
+    }
 }

@@ -59,6 +59,9 @@ pub enum Command {
     /// An account's contacts.
     #[command(subcommand)]
     Contacts(inbox::ContactsCommand),
+    /// The log of contacts erased (no address in it: a keyed hash).
+    #[command(subcommand)]
+    Erasures(inbox::ErasuresCommand),
     /// An account's conversations.
     #[command(subcommand)]
     Conversations(inbox::ConversationsCommand),
@@ -102,6 +105,7 @@ pub fn main() -> ExitCode {
         Command::Webhooks(cmd) => webhooks::run(&config, cmd),
         Command::Quarantine(cmd) => quarantine::run(&config, cmd),
         Command::Contacts(cmd) => inbox::contacts(&config, cmd),
+        Command::Erasures(cmd) => inbox::erasures(&config, cmd),
         Command::Conversations(cmd) => inbox::conversations(&config, cmd),
         Command::Messages(cmd) => inbox::messages(&config, cmd),
         Command::Events(args) => inbox::events(&config, args),
@@ -160,6 +164,11 @@ impl Store {
         work: impl for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
     ) -> Result<T, String> {
         self.runtime.block_on(self.db.run(work)).map_err(|e| e.to_string())
+    }
+
+    /// The store's handle, for work that runs in several transactions (an erasure, a deletion).
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
     }
 
     /// Runs anything else on this runtime (a request to rspamd's controller).

@@ -163,6 +163,7 @@ async fn serve(
         }
         let webhooks = spawn_webhooks(&ctx, postgres, handle.subscribe())?;
         tokio::spawn(purge_quarantine(door(&ctx, &pool)?, ctx.config.spam.quarantine_days));
+        tokio::spawn(lifecycle(door(&ctx, &pool)?, ctx.config.retention.days));
         tokio::spawn(signals(Arc::clone(&ctx), handle.clone()));
         tokio::spawn(watchdog(Arc::clone(&health)));
         health.listening.store(true, Ordering::Relaxed);
@@ -253,6 +254,31 @@ async fn purge_quarantine(db: crate::store::Db, days: u32) {
         }
         if purged > 0 {
             tracing::info!(purged, days, "quarantined mail past spam.quarantine_days purged");
+        }
+    }
+}
+
+/// The data's life, at start and then hourly: erasures a stopped process left running are
+/// finished, and conversations past their account's retention (`[retention] days` for accounts
+/// without their own) are deleted, a batch per transaction.
+async fn lifecycle(db: crate::store::Db, default_days: u32) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        match crate::store::erasure::resume(&db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(erasures = n, "erasures left running were finished"),
+            Err(e) => tracing::warn!(error = %e, "an erasure could not be finished; tried again in an hour"),
+        }
+        match crate::store::retention::purge(&db, default_days, crate::time::unix_now()).await {
+            Ok(0) => {}
+            Ok(conversations) => {
+                tracing::info!(conversations, "conversations past their retention deleted");
+                if let Err(e) = crate::store::erasure::scrub(&db).await {
+                    tracing::warn!(error = %e, "retention: the files could not be scrubbed");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "retention purge failed; tried again in an hour"),
         }
     }
 }

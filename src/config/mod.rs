@@ -12,6 +12,7 @@ mod http;
 mod limits;
 mod log;
 mod reply_tokens;
+mod retention;
 mod search;
 mod server;
 mod spam;
@@ -26,6 +27,7 @@ pub use http::HttpConfig;
 pub use limits::{LimitsConfig, Network};
 pub use log::{LogConfig, LogFormat};
 pub use reply_tokens::ReplyTokenConfig;
+pub use retention::{MAX_DAYS as MAX_RETENTION_DAYS, RetentionConfig};
 pub use search::SearchConfig;
 pub use server::ServerConfig;
 pub use spam::{SpamConfig, SpamFailure};
@@ -50,6 +52,7 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     pub spam: SpamConfig,
     pub search: SearchConfig,
+    pub retention: RetentionConfig,
     pub log: LogConfig,
 }
 
@@ -99,6 +102,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), Invalid> {
         self.server.validate()?;
         self.spam.validate()?;
+        self.retention.validate()?;
         self.webhooks.validate()?;
         self.limits.validate()?;
         self.database.validate()?;

@@ -25,6 +25,9 @@ pub struct Account {
     pub dmarc_reject: Option<String>,
     /// Whether bulk mail (newsletters, lists) creates contacts: `contact` or `no-contact` (default).
     pub bulk: String,
+    /// Days a conversation is kept after its last message (its own retention), or null for the
+    /// server's `[retention] days`; 0 keeps forever.
+    pub retention_days: Option<i64>,
     pub created_at: String,
 }
 
@@ -62,8 +65,7 @@ pub struct Counts {
     pub quarantined: i64,
 }
 
-const COLUMNS: &str =
-    "id, name, local_part || '@' || domain AS address, enabled, dmarc_reject, bulk_contacts, created_at";
+const COLUMNS: &str = "id, name, local_part || '@' || domain AS address, enabled, dmarc_reject, bulk_contacts, retention_days, created_at";
 
 fn account_row(r: &Row) -> Result<Account, StoreError> {
     Ok(Account {
@@ -78,6 +80,7 @@ fn account_row(r: &Row) -> Result<Account, StoreError> {
             "no-contact"
         }
         .to_string(),
+        retention_days: r.named("retention_days")?,
         created_at: r.named("created_at")?,
     })
 }
@@ -274,16 +277,25 @@ pub async fn create(conn: Conn<'_>, name: &str, domain: &str) -> Result<Account,
     Err(StoreError::Failed("could not find a free address".into()))
 }
 
-/// Whether an address is in use or was ever used (retired addresses are never issued again).
+/// Whether an address is in use or was ever used (retired addresses and those of deleted accounts
+/// are never issued again).
 async fn address_taken(conn: Conn<'_>, local: &str, domain: &str) -> Result<bool, StoreError> {
     let n: Option<i64> = conn
         .value(
             "SELECT (SELECT count(*) FROM accounts WHERE local_part = ?1 AND domain = ?2)
-                  + (SELECT count(*) FROM retired_addresses WHERE local_part = ?1 AND domain = ?2)",
+                  + (SELECT count(*) FROM retired_addresses WHERE local_part = ?1 AND domain = ?2)
+                  + (SELECT count(*) FROM deleted_addresses WHERE local_part = ?1 AND domain = ?2)",
             args![local, domain],
         )
         .await?;
     Ok(n.unwrap_or(0) > 0)
+}
+
+/// Sets the account's retention in days (0 keeps forever); None returns to the server's default.
+pub async fn set_retention(conn: Conn<'_>, id: i64, days: Option<i64>) -> Result<Option<Account>, StoreError> {
+    conn.execute("UPDATE accounts SET retention_days = ?2 WHERE id = ?1", args![id, days])
+        .await?;
+    get(conn, id).await
 }
 
 pub async fn set_enabled(conn: Conn<'_>, id: i64, enabled: bool) -> Result<Option<Account>, StoreError> {

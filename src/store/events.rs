@@ -1,6 +1,8 @@
 //! The event log the inbox application follows: append-only, in commit order on both engines (see
 //! docs/SCHEMA.md), each event's id its cursor. Events are written with the commit that made them,
-//! last in it.
+//! last in it. An event keeps its id, type and time for good; an erasure replaces the data of
+//! the events about what it erased by `{"redacted": true}` ([`redact`]), so a follower sees no
+//! gap.
 
 use super::error::StoreError;
 use super::sql::{Conn, Dialect};
@@ -26,6 +28,14 @@ pub(super) struct NewEvent {
     pub kind: &'static str,
     pub account_id: i64,
     pub data: serde_json::Value,
+}
+
+impl NewEvent {
+    /// The contact, conversation or message (`field`) the event is about, kept beside its data so that an
+    /// erasure finds the event by index.
+    fn about(&self, field: &str) -> Option<i64> {
+        self.data.get(field).and_then(serde_json::Value::as_i64)
+    }
 }
 
 fn event_row(r: &Row) -> Result<Event, StoreError> {
@@ -71,8 +81,17 @@ pub(super) async fn insert(conn: Conn<'_>, events: &[NewEvent], now: &str) -> Re
         Dialect::Sqlite => {
             for e in events {
                 conn.execute(
-                    "INSERT INTO events (type, account_id, created_at, data) VALUES (?1, ?2, ?3, ?4)",
-                    args![e.kind, e.account_id, now, e.data.to_string()],
+                    "INSERT INTO events (type, account_id, created_at, data, contact_id, conversation_id, message_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    args![
+                        e.kind,
+                        e.account_id,
+                        now,
+                        e.data.to_string(),
+                        e.about("contact_id"),
+                        e.about("conversation_id"),
+                        e.about("message_id")
+                    ],
                 )
                 .await?;
             }
@@ -80,17 +99,140 @@ pub(super) async fn insert(conn: Conn<'_>, events: &[NewEvent], now: &str) -> Re
         Dialect::Postgres if !events.is_empty() => {
             let rows: Vec<serde_json::Value> = events
                 .iter()
-                .map(|e| json!([e.kind, e.account_id, e.data.to_string()]))
+                .map(|e| {
+                    json!([
+                        e.kind,
+                        e.account_id,
+                        e.data.to_string(),
+                        e.about("contact_id"),
+                        e.about("conversation_id"),
+                        e.about("message_id")
+                    ])
+                })
                 .collect();
             conn.execute(
-                "INSERT INTO events (type, account_id, created_at, data)
-                 SELECT e.value->>0, CAST(e.value->>1 AS BIGINT), ?1, e.value->>2
+                "INSERT INTO events (type, account_id, created_at, data, contact_id, conversation_id, message_id)
+                 SELECT e.value->>0, CAST(e.value->>1 AS BIGINT), ?1, e.value->>2,
+                        CAST(e.value->>3 AS BIGINT), CAST(e.value->>4 AS BIGINT), CAST(e.value->>5 AS BIGINT)
                  FROM json_array_elements(CAST(?2 AS JSON)) WITH ORDINALITY AS e (value, n) ORDER BY e.n",
                 args![now, serde_json::Value::Array(rows).to_string()],
             )
             .await?;
         }
         Dialect::Postgres => {}
+    }
+    Ok(())
+}
+
+/// What events are found by for a redaction: the column that names what they are about.
+#[derive(Debug, Clone, Copy)]
+pub enum About {
+    Contact,
+    Conversation,
+    Message,
+}
+
+impl About {
+    fn column(self) -> &'static str {
+        match self {
+            About::Contact => "contact_id",
+            About::Conversation => "conversation_id",
+            About::Message => "message_id",
+        }
+    }
+}
+
+/// The data of a redacted event.
+pub const REDACTED: &str = r#"{"redacted":true}"#;
+
+/// Redacts at most `limit` of the events about `ids` (keeping id, type, account and time) and
+/// drops their webhook deliveries, pending or sent (a queue whose head went passes it on); how
+/// many events it redacted (fewer than `limit`: none is left).
+pub(super) async fn redact(conn: Conn<'_>, about: About, ids: &[i64], limit: i64) -> Result<usize, StoreError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let dialect = conn.dialect();
+    let redacted = conn
+        .query(&redact_sql(dialect, about), args![dialect.ids(ids), limit, REDACTED])
+        .await?
+        .iter()
+        .map(|r| r.named::<i64>("id"))
+        .collect::<Result<Vec<_>, _>>()?;
+    if redacted.is_empty() {
+        return Ok(0);
+    }
+    drop_deliveries(conn, &redacted).await?;
+    Ok(redacted.len())
+}
+
+/// Redacts a batch of the events about `?1` (ids, [`Dialect::ids`]): `?2` how many, `?3` the data.
+pub(super) fn redact_sql(dialect: Dialect, about: About) -> String {
+    let index = match about {
+        About::Contact => "events_by_contact",
+        About::Conversation => "events_by_conversation",
+        About::Message => "events_by_message",
+    };
+    format!(
+        "UPDATE events SET data = ?3, contact_id = NULL, conversation_id = NULL, message_id = NULL
+         WHERE id IN (SELECT id FROM events INDEXED BY {index} WHERE {} LIMIT ?2) RETURNING id",
+        dialect.in_ids(about.column(), 1)
+    )
+}
+
+/// Redacts the events of `account_id` after `?2`, `?3` of them in id order, `?4` the data.
+pub(super) const REDACT_ACCOUNT: &str = "UPDATE events SET data = ?4, contact_id = NULL, conversation_id = NULL,
+     message_id = NULL WHERE id IN (SELECT id FROM events INDEXED BY events_by_account WHERE account_id = ?1 AND id > ?2
+     ORDER BY account_id, id LIMIT ?3) RETURNING id";
+
+/// Drops the webhook deliveries of `?1` (event ids, [`Dialect::ids`]).
+pub(super) fn drop_deliveries_sql(dialect: Dialect) -> String {
+    format!(
+        "DELETE FROM webhook_deliveries INDEXED BY webhook_deliveries_by_event WHERE {} RETURNING endpoint_id, ordering_key",
+        dialect.in_ids("event_id", 1)
+    )
+}
+
+/// Passes the head of endpoint `?1`'s queue `?2` to its oldest pending delivery.
+pub(super) const PASS_HEAD: &str = "UPDATE webhook_deliveries SET is_head = TRUE WHERE id = (SELECT MIN(id)
+     FROM webhook_deliveries INDEXED BY webhook_deliveries_in_order WHERE endpoint_id = ?1 AND ordering_key = ?2
+     AND status = 'pending')";
+
+/// Redacts the events of `account_id` after event `after`, at most `limit` of them (keyset by id:
+/// an account's deletion walks its log once); the last one redacted, None when none was left.
+pub(super) async fn redact_account(
+    conn: Conn<'_>,
+    account_id: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Option<i64>, StoreError> {
+    let redacted = conn
+        .query(REDACT_ACCOUNT, args![account_id, after, limit, REDACTED])
+        .await?
+        .iter()
+        .map(|r| r.named::<i64>("id"))
+        .collect::<Result<Vec<_>, _>>()?;
+    drop_deliveries(conn, &redacted).await?;
+    Ok(redacted.into_iter().max())
+}
+
+/// Drops the webhook deliveries of `events`, pending or sent; a queue whose head went passes it
+/// on.
+async fn drop_deliveries(conn: Conn<'_>, events: &[i64]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let dialect = conn.dialect();
+    let redacted = events;
+    let queues = conn
+        .query(&drop_deliveries_sql(dialect), args![dialect.ids(redacted)])
+        .await?;
+    let mut passed = std::collections::HashSet::new();
+    for queue in &queues {
+        let (endpoint, key): (i64, String) = (queue.named("endpoint_id")?, queue.named("ordering_key")?);
+        if passed.insert((endpoint, key.clone())) {
+            conn.execute(PASS_HEAD, args![endpoint, key]).await?;
+        }
     }
     Ok(())
 }

@@ -133,6 +133,15 @@ pub async fn authenticate(conn: Conn<'_>, secret: &str) -> Result<Option<Scope>,
     Ok(found.map(|account| account.map_or(Scope::Platform, Scope::Account)))
 }
 
+/// The name of the valid key `secret` (who asked, in logs that say so).
+pub async fn name_of(conn: Conn<'_>, secret: &str) -> Result<Option<String>, StoreError> {
+    conn.value(
+        "SELECT name FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL",
+        args![digest(secret)],
+    )
+    .await
+}
+
 fn key_row(r: &Row) -> Result<ApiKey, StoreError> {
     Ok(ApiKey {
         id: r.named("id")?,

@@ -17,6 +17,7 @@
 //! PostgreSQL with `synchronous_commit` at least `on`. Deliveries are group-committed
 //! ([`commit`]), so many sessions share one flush.
 
+pub mod account_deletion;
 pub mod accounts;
 mod apply;
 mod checkpoint;
@@ -27,6 +28,7 @@ pub mod conversations;
 pub mod convert;
 mod db;
 pub mod engine;
+pub mod erasure;
 mod error;
 pub mod events;
 pub mod files;
@@ -41,6 +43,7 @@ pub mod plans;
 pub mod postgres;
 pub mod quarantine;
 pub mod raw;
+pub mod retention;
 pub mod schema;
 pub mod search;
 pub mod senders;

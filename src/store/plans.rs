@@ -4,10 +4,14 @@
 //! (`tests/plans.rs`) runs these on a real server with `enable_seqscan = off`.
 
 use super::conversations::{ConversationFilter, INDEXED_KINDS, list_sql};
+use super::events::About;
 use super::page::At;
 use super::sql::Dialect;
 use super::value::Param;
-use super::{accounts, contacts, conversations, events, keys, members, messages, quarantine, search, webhooks};
+use super::{
+    account_deletion, accounts, contacts, conversations, erasure, events, keys, members, messages, quarantine,
+    retention, search, webhooks,
+};
 use crate::mail::Kind;
 
 /// A value a statement is explained with.
@@ -150,6 +154,78 @@ pub fn statements(dialect: Dialect) -> Vec<Statement> {
             vec![text(&dialect.ids(&[1, 2]))],
         ),
     ];
+    // The data's life: an erasure's batches, retention's, an account's deletion.
+    let ids = text(&dialect.ids(&[1, 2]));
+    out.extend([
+        statement(
+            "erasure: the contact's messages",
+            erasure::OF_CONTACT,
+            vec![int(1), int(100)],
+        ),
+        statement(
+            "erasure: messages in its conversations",
+            erasure::IN_CONVERSATIONS,
+            vec![int(1), int(100)],
+        ),
+        statement(
+            "erasure: its quarantined mail",
+            erasure::QUARANTINED_FROM,
+            vec![int(1), int(100), text("jane@example.com")],
+        ),
+        statement(
+            "erasure: its conversations",
+            erasure::CONVERSATIONS_OF,
+            vec![int(1), int(100)],
+        ),
+        statement(
+            "erasure: its outbound messages",
+            erasure::SENT_TO,
+            vec![int(1), text("jane@example.com")],
+        ),
+        statement(
+            "events of an account, redacted",
+            events::REDACT_ACCOUNT,
+            vec![int(1), int(0), int(1000), text(events::REDACTED)],
+        ),
+        statement(
+            "deliveries of redacted events",
+            events::drop_deliveries_sql(dialect),
+            vec![ids.clone()],
+        ),
+        statement(
+            "a queue's head passed on",
+            events::PASS_HEAD,
+            vec![int(1), text("contact:1")],
+        ),
+        statement(
+            "retention: conversations past it",
+            retention::PAST,
+            vec![int(1), text("2026-01-01T00:00:00Z"), int(1)],
+        ),
+        statement(
+            "retention: a conversation's messages before it",
+            retention::BEFORE,
+            vec![int(1), text("2026-01-01T00:00:00Z"), int(100)],
+        ),
+    ]);
+    for about in [About::Contact, About::Conversation, About::Message] {
+        out.push(statement(
+            format!("events about a {about:?}, redacted"),
+            events::redact_sql(dialect, about),
+            vec![ids.clone(), int(100), text(events::REDACTED)],
+        ));
+    }
+    for (n, sql) in account_deletion::BATCHES
+        .iter()
+        .chain(account_deletion::REST.iter())
+        .enumerate()
+    {
+        out.push(statement(
+            format!("account deletion {n}"),
+            *sql,
+            vec![int(1), int(100)][..sql.matches("?2").count() + 1].to_vec(),
+        ));
+    }
     for (endpoint, status) in [(true, true), (true, false), (false, true), (false, false)] {
         out.push(statement(
             format!("webhook deliveries (endpoint {endpoint}, status {status})"),

@@ -1,4 +1,5 @@
-//! Server-wide settings kept with the data: the reply-token key generated when none is configured.
+//! Server-wide settings kept with the data: the reply-token key generated when none is configured,
+//! and the key of the erasure log's address hashes.
 //!
 //! Every host sharing one database must sign reply addresses with the same key, and no two installs
 //! may share one (a key from the source code would let an address minted on anyone's copy reach
@@ -9,30 +10,44 @@ use super::StoreError;
 use super::sql::{Conn, args};
 
 const REPLY_KEY: &str = "reply_token_key";
+const ERASURE_KEY: &str = "erasure_hash_key";
 const KEY_LEN: usize = 32;
 
 /// The stored reply-token key, created now if there is none.
 pub async fn reply_key(conn: Conn<'_>) -> Result<Vec<u8>, StoreError> {
-    if let Some(key) = stored_reply_key(conn).await? {
+    key(conn, REPLY_KEY).await
+}
+
+/// The key of the erasure log's keyed address hashes, created now if there is none: without it
+/// a hash of a guessed address cannot be checked against the log.
+pub async fn erasure_key(conn: Conn<'_>) -> Result<Vec<u8>, StoreError> {
+    key(conn, ERASURE_KEY).await
+}
+
+async fn key(conn: Conn<'_>, name: &str) -> Result<Vec<u8>, StoreError> {
+    if let Some(key) = stored(conn, name).await? {
         return Ok(key);
     }
     let mut key = [0u8; KEY_LEN];
-    getrandom::fill(&mut key)
-        .map_err(|e| StoreError::Failed(format!("no random source for the reply-token key: {e}")))?;
+    getrandom::fill(&mut key).map_err(|e| StoreError::Failed(format!("no random source for the {name}: {e}")))?;
     // The first writer wins; a process that lost the race reads the winner's key.
     conn.execute(
         "INSERT INTO settings (name, value, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
-        args![REPLY_KEY, key.as_slice(), crate::time::now_rfc3339()],
+        args![name, key.as_slice(), crate::time::now_rfc3339()],
     )
     .await?;
-    stored_reply_key(conn)
+    stored(conn, name)
         .await?
-        .ok_or_else(|| StoreError::Failed("the reply-token key vanished".into()))
+        .ok_or_else(|| StoreError::Failed(format!("the {name} vanished")))
 }
 
-/// The stored key, if one was generated.
+/// The stored reply-token key, if one was generated.
 pub async fn stored_reply_key(conn: Conn<'_>) -> Result<Option<Vec<u8>>, StoreError> {
-    conn.value("SELECT value FROM settings WHERE name = ?1", args![REPLY_KEY])
+    stored(conn, REPLY_KEY).await
+}
+
+async fn stored(conn: Conn<'_>, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    conn.value("SELECT value FROM settings WHERE name = ?1", args![name])
         .await
 }
 

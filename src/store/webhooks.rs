@@ -30,6 +30,10 @@ pub const EVENT_TYPES: &[&str] = &[
     "contact.created",
     "conversation.created",
     "contact.bouncing",
+    "contact.deleted",
+    "contact.erased",
+    "conversation.deleted",
+    "account.deleted",
 ];
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -28,6 +28,8 @@ const ROUTES: &[&str] = &[
     "/v1/messages/{id}/mark-spam",
     "/v1/messages/{id}/mark-ham",
     "/v1/events",
+    "/v1/accounts/{id}/contacts/{email}/export",
+    "/v1/accounts/{id}/retention",
     "/v1/webhooks",
     "/v1/webhooks/{id}",
     "/v1/webhooks/{id}/deliveries",

@@ -1,0 +1,106 @@
+# Shared by the benches that run inboxd on SQLite and PostgreSQL (scale.sh, lifecycle.sh): a work
+# folder, a PostgreSQL cluster of the run's own on port 2703, an inboxd on loopback (SMTP 2701,
+# HTTP 2702) and the release builds. Sourced, not run.
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SIZES=${SIZES:-"10000 100000"}
+ENGINES=${ENGINES:-"sqlite postgres"}
+PORT_SMTP=2701 PORT_HTTP=2702 PORT_PG=2703
+WORK=$(mktemp -d /tmp/inboxd-scale.XXXXXX)
+chmod 755 "$WORK"
+SERVER_PID="" PG_DATA=""
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+pg_run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+stop_server() {
+    if [ -n "$SERVER_PID" ]; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=""
+    fi
+}
+stop_pg() {
+    if [ -n "$PG_DATA" ]; then
+        pg_run "$(pg_config --bindir)/pg_ctl" -D "$PG_DATA/data" -m fast -w stop >/dev/null 2>&1 || true
+        PG_DATA=""
+    fi
+}
+cleanup() {
+    set +e
+    stop_server
+    stop_pg
+    if [ "${KEEP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+log "building inboxd and the scale bench (release)"
+(cd "$REPO" && cargo build --release --quiet --bin inboxd)
+INBOXD="$REPO/target/release/inboxd"
+BENCH=$(cd "$REPO" && cargo bench --bench scale --no-run --message-format=json 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "scale" and m.get("executable"):
+        print(m["executable"])')
+
+wait_port() {
+    for _ in $(seq 600); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    log "nothing listens on port $1"
+    return 1
+}
+
+start_pg() {
+    PG_DATA="$WORK/pg"
+    rm -rf "$PG_DATA"
+    mkdir -p "$PG_DATA"
+    [ "$(id -u)" = 0 ] && chown postgres "$PG_DATA"
+    pg_run "$(pg_config --bindir)/initdb" -D "$PG_DATA/data" -U inboxd --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    pg_run "$(pg_config --bindir)/pg_ctl" -D "$PG_DATA/data" -l "$PG_DATA/log" -w -o \
+        "-c listen_addresses=127.0.0.1 -c port=$PORT_PG -c unix_socket_directories=$PG_DATA -c fsync=on -c synchronous_commit=on -c shared_buffers=512MB -c max_wal_size=4GB" \
+        start >/dev/null
+}
+
+# start_server ENGINE INDEX → SERVER_PID, RCPT, KEY
+start_server() {
+    local dir="$WORK/inboxd" url=""
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    if [ "$1" = postgres ]; then
+        stop_pg
+        start_pg
+        url="url = \"postgres://inboxd@127.0.0.1:$PORT_PG/postgres\""
+    fi
+    cat >"$dir/inboxd.toml" <<TOML
+[server]
+hostname = "mx.scale.localhost"
+listen = ["127.0.0.1:$PORT_SMTP"]
+domains = ["inbox.localhost"]
+[limits]
+max_connections_per_ip = 1000
+connection_rate = 0
+message_rate = 0
+[auth]
+enabled = false
+[database]
+path = "$dir/inboxd.db"
+$url
+[reply_tokens]
+secret = "scale-benchmark-secret-0123456789"
+[http]
+listen = "127.0.0.1:$PORT_HTTP"
+[search]
+index = $2
+[log]
+level = "warn"
+TOML
+    RCPT=$("$INBOXD" --config "$dir/inboxd.toml" accounts create scale --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["address"])')
+    KEY=$("$INBOXD" --config "$dir/inboxd.toml" api-keys create scale --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+    "$INBOXD" --config "$dir/inboxd.toml" serve 2>"$dir/server.log" &
+    SERVER_PID=$!
+    wait_port "$PORT_SMTP"
+    wait_port "$PORT_HTTP"
+}
+

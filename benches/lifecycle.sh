@@ -69,7 +69,7 @@ for engine in $ENGINES; do
     touch "$WORK/purged"
     wait "$probing"
     during_purge=$(cat "$WORK/probe")
-    log "$engine: purged $aged messages in $purge_s s"
+    log "$engine: purged $aged messages in $purge_s s; probes: $during_purge"
     echo "{\"engine\": \"$engine\", \"messages\": $MESSAGES, \"load\": $loaded, \"idle\": $idle,
            \"erase_s\": $erase_s, \"erased\": $erased, \"during_erasure\": $during_erasure,
            \"aged\": $aged, \"purge_s\": $purge_s, \"during_purge\": $during_purge}" >>"$RESULTS"

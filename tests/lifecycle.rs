@@ -80,11 +80,17 @@ fn ok(out: &std::process::Output) -> &std::process::Output {
 
 on_both_backends! {
     fn an_erased_contact_leaves_nothing_behind_and_the_log_keeps_its_ids(backend: Backend) {
-        let server = builder_on(backend).set("http.listen", "127.0.0.1:0").start();
+        let server = builder_on(backend)
+            .set("http.listen", "127.0.0.1:0")
+            .set("webhooks.allow_private", true)
+            .start();
         let http = server.http_addr.unwrap();
         let acme = server.create_account("Acme");
         let globex = server.create_account("Globex");
         let (_, key) = server.api_key("dpo-tool", Some(acme.id));
+        // An endpoint nothing answers: its deliveries stay pending (and hold the address).
+        let (code, body) = call(http, "POST", "/v1/webhooks", &key, r#"{"url": "http://127.0.0.1:9/hook"}"#);
+        assert_eq!(code, 201, "{body}");
         ok(&server.cli(&["members", "add", &acme.id.to_string(), "agent@agency.example"]));
         ok(&server.cli(&[
             "register-sent", &acme.id.to_string(), "--message-id", "<campaign-1@platform.example>",
@@ -93,7 +99,7 @@ on_both_backends! {
         // Jane: two direct messages, one forwarded by an agent, one delivery shared with Globex, and
         // one of them moved to the quarantine. Bob is the control.
         let jane = "jane@customer.example";
-        server.send(jane, &[&acme.address], &mail(jane, "Zanzibarquux chairs", "Forty chairs, please.")).expect(250, "2.0.0");
+        server.send(jane, &[&acme.address], &mail(jane, "Zanzibarquux chairs", "Forty chairs, please, quibblefrotz.")).expect(250, "2.0.0");
         server.send(jane, &[&acme.address], &mail(jane, "Delivery date", "When can you deliver to Lyon?")).expect(250, "2.0.0");
         let forward = "From: Agent <agent@agency.example>\r\nSubject: Fwd: Invoice\r\n\r\nPlease handle.\r\n\r\n---------- Forwarded message ---------\r\nFrom: Jane <jane@customer.example>\r\nDate: Tue, 24 Nov 2026\r\nSubject: Invoice\r\nTo: <agent@agency.example>\r\n\r\nPlease send the invoice again.\r\n";
         server.send("agent@agency.example", &[&acme.address], forward).expect(250, "2.0.0");
@@ -114,11 +120,19 @@ on_both_backends! {
             .collect();
         assert_eq!(jane_messages.len(), 4, "two direct, the forward she wrote, the shared one");
         let globex_raw = ok(&server.cli(&["messages", "raw", &shared_ids[1].to_string()])).stdout.clone();
+        assert!(
+            eventually(Duration::from_secs(10), || server.count(
+                "SELECT count(*) FROM webhook_deliveries WHERE payload LIKE '%jane@customer.example%'") > 0),
+            "deliveries about her are pending before the erasure"
+        );
         let events_before: Vec<i64> = server.events(0).iter().map(|e| e["id"].as_i64().unwrap()).collect();
         let about_jane = events_before.len();
         if backend == Backend::Sqlite {
             assert!(files_hold(&server, jane), "the address is in the files before: the check can fail");
             assert!(files_hold(&server, "Zanzibarquux chairs"), "so is the subject");
+            // A word of her text only: the message's body is compressed, the search index holds
+            // the word (its end, whatever prefix it shares with the word before it in the index).
+            assert!(files_hold(&server, "lefrotz"), "the search index holds her words");
         }
 
         // Erase over HTTP with the account's key.
@@ -156,6 +170,12 @@ on_both_backends! {
         assert_eq!(server.count(&format!("SELECT count(*) FROM conversations WHERE contact_id = {jane_id}")), 0);
         assert_eq!(server.count(&format!("SELECT count(*) FROM sent_messages WHERE account_id = {}", acme.id)), 0);
         assert_eq!(server.count(&format!("SELECT count(*) FROM events WHERE contact_id = {jane_id}")), 1, "only contact.erased");
+        assert_eq!(
+            server.count("SELECT count(*) FROM webhook_deliveries WHERE payload LIKE '%jane@%' OR payload LIKE '%Zanzibarquux chairs%'"),
+            0,
+            "no delivery about her is left"
+        );
+        assert!(server.count("SELECT count(*) FROM webhook_deliveries WHERE payload LIKE '%bob@other.example%'") > 0, "Bob's stay");
 
         // Globex's Jane is erased too (from the CLI): the shared bytes go with the last message.
         let out = ok(&server.cli(&["contacts", "erase", "--account", &globex.id.to_string(), jane])).stdout.clone();
@@ -197,6 +217,7 @@ on_both_backends! {
         if backend == Backend::Sqlite {
             assert!(!files_hold(&server, jane), "the address is still in the database's files");
             assert!(!files_hold(&server, "Zanzibarquux chairs"), "her subject is still in the files");
+            assert!(!files_hold(&server, "lefrotz"), "her words are still in the search index");
         }
 
         // She writes again: a new contact, not opt-in.

@@ -195,6 +195,12 @@ pub async fn counts_of(conn: Conn<'_>, ids: &[i64]) -> Result<HashMap<i64, Count
     Ok(out)
 }
 
+/// The counts' row of the deletions made beside the commit (mark-spam, the quarantine's purge, an
+/// erasure, retention): never one of the commit's rows, so a deletion and a batch of mail never
+/// wait for each other's row (on PostgreSQL, where each takes other locks too, they could
+/// deadlock).
+pub(super) const DELETIONS: i64 = -1;
+
 /// Adds to an account's counts (a commit's deltas, a deletion's). The counts are spread over a
 /// few rows (`shard`) so that several PostgreSQL hosts committing mail of one account do not wait
 /// for each other's row; a reader sums them.

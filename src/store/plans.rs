@@ -200,7 +200,7 @@ pub fn statements(dialect: Dialect) -> Vec<Statement> {
         statement(
             "retention: conversations past it",
             retention::PAST,
-            vec![int(1), text("2026-01-01T00:00:00Z"), int(1)],
+            vec![int(1), text("2026-01-01T00:00:00Z"), int(50), text(""), int(0)],
         ),
         statement(
             "retention: a conversation's messages before it",

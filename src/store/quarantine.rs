@@ -73,7 +73,7 @@ async fn mark_spam_in(conn: Conn<'_>, message_id: i64) -> Result<MarkedSpam, Sto
     accounts::count(
         conn,
         account_id,
-        0,
+        accounts::DELETIONS,
         Counts {
             messages: -1,
             quarantined: 1,
@@ -171,7 +171,7 @@ pub async fn purge(conn: Conn<'_>, cutoff: &str, limit: i64) -> Result<usize, St
                 accounts::count(
                     conn,
                     *account,
-                    0,
+                    accounts::DELETIONS,
                     Counts {
                         messages: 0,
                         quarantined: -1,
@@ -208,7 +208,7 @@ pub async fn delete(conn: Conn<'_>, id: i64) -> Result<bool, StoreError> {
         accounts::count(
             conn,
             account,
-            0,
+            accounts::DELETIONS,
             Counts {
                 messages: 0,
                 quarantined: -1,

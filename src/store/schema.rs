@@ -322,6 +322,13 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (local_part, domain)
     );
     "#,
+    // 13: FTS5 does not rewrite a segment inside whichever commit finds a tenth of its rows
+    // deleted ('deletemerge'): after a retention purge or an erasure every segment qualifies, and
+    // the session whose message triggered it waited for the rewrite. The deletion rewrites the
+    // index itself, a few pages per transaction (store::erasure::scrub).
+    r#"
+    INSERT INTO message_search (message_search, rank) VALUES ('deletemerge', 0);
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -672,6 +679,8 @@ pub const POSTGRES_MIGRATIONS: &[(usize, &str)] = &[
     );
     "#,
     ),
+    // 13 is SQLite's FTS5 alone.
+    (13, "SELECT 1;"),
 ];
 
 /// The advisory lock a PostgreSQL migration holds: one host migrates, the others wait for it.

@@ -199,7 +199,10 @@ fn quarantined_mail_past_its_days_is_purged() {
     );
     assert_eq!(server.count("SELECT count(*) FROM messages"), 2);
     assert_eq!(server.count("SELECT count(*) FROM raw_messages"), 2, "with its bytes");
-    assert!(server.logs().iter().any(|l| l.contains("purged")));
+    assert!(
+        eventually(Duration::from_secs(10), || server.logs().iter().any(|l| l.contains("purged"))),
+        "the purge is logged once its last batch is done"
+    );
 }
 
 /// One request with an API key: the status and the JSON body.

@@ -132,6 +132,7 @@ impl Builder {
             tls_addr: None,
             http_addr: None,
             child: None,
+            reader: None,
             logs: Arc::new(Mutex::new(Vec::new())),
             env: self.env,
         }
@@ -151,6 +152,8 @@ pub struct Server {
     /// The HTTP endpoint, when configured.
     pub http_addr: Option<SocketAddr>,
     child: Option<Child>,
+    /// The thread that reads the server's log; it ends when the server does.
+    reader: Option<std::thread::JoinHandle<()>>,
     logs: Arc<Mutex<Vec<String>>>,
     env: Vec<(String, String)>,
 }
@@ -283,7 +286,7 @@ impl Server {
         let stderr = child.stderr.take().unwrap();
         let logs = Arc::clone(&self.logs);
         let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
+        self.reader = Some(std::thread::spawn(move || {
             let mut seen = Listening::default();
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Ok(v) = serde_json::from_str::<Value>(&line) {
@@ -304,7 +307,7 @@ impl Server {
                 }
                 logs.lock().unwrap().push(line);
             }
-        });
+        }));
         let seen = match rx.recv_timeout(Duration::from_secs(30)) {
             Ok(seen) => seen,
             Err(_) => {
@@ -352,6 +355,10 @@ impl Server {
         loop {
             if let Some(status) = child.try_wait().unwrap() {
                 self.child = None;
+                // Its last lines are read before the exit is reported.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
                 return status.code();
             }
             if Instant::now() > deadline {

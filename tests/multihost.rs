@@ -184,6 +184,87 @@ fn two_replies_to_one_message_through_two_hosts_join_its_conversation() {
 }
 
 #[test]
+fn a_merge_racing_replies_on_the_other_host_loses_nothing() {
+    let (a, b) = two_hosts();
+    let acme = a.create_account("Acme");
+    // How many messages each merge moved: those of the replies that came before it.
+    let mut moved = Vec::new();
+    for round in 0..3 {
+        let (alice, bob) = (
+            format!("alice{round}@customer.example"),
+            format!("bob{round}@customer.example"),
+        );
+        let first = format!("<first{round}@customer.example>");
+        assert_eq!(
+            a.send(&alice, &[&acme.address], &mail(&alice, "Order", &first, &[], "hello"))
+                .code,
+            250
+        );
+        let other = format!("<other{round}@customer.example>");
+        assert_eq!(
+            a.send(&bob, &[&acme.address], &mail(&bob, "Order too", &other, &[], "hi"))
+                .code,
+            250
+        );
+        let id_of = |who: &str| -> i64 {
+            a.conversations(acme.id)
+                .iter()
+                .find(|c| c["contact_email"] == who)
+                .unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        };
+        let (from, into) = (id_of(&alice), id_of(&bob));
+        // Alice's replies stream in through host b (a sender retries a 4xx, as MTAs do) while
+        // host a's CLI merges her conversation into Bob's.
+        let (addr, rcpt) = (b.addr, acme.address.clone());
+        let sender = std::thread::spawn(move || {
+            let mut accepted = 0;
+            for n in 0..30 {
+                let msg = mail(
+                    &alice,
+                    "Re: Order",
+                    &format!("<reply{round}-{n}@customer.example>"),
+                    &[("In-Reply-To", &first)],
+                    "more",
+                );
+                for _attempt in 0..20 {
+                    let mut c = Client::connect(addr);
+                    c.ehlo();
+                    let code = c.transaction(&alice, &[&rcpt], msg.as_bytes()).code;
+                    c.quit();
+                    if code == 250 {
+                        accepted += 1;
+                        break;
+                    }
+                    assert!((400..500).contains(&code), "only a transient refusal: {code}");
+                }
+            }
+            accepted
+        });
+        std::thread::sleep(Duration::from_millis(150 * (round + 1)));
+        let merged = a.json(&["conversations", "merge", &from.to_string(), "--into", &into.to_string()]);
+        assert_eq!(merged["into"], into);
+        moved.push(merged["moved"].as_i64().unwrap());
+        assert_eq!(sender.join().unwrap(), 30, "every reply acknowledged");
+        let in_target = a.count(&format!("SELECT count(*) FROM messages WHERE conversation_id = {into}"));
+        assert_eq!(in_target, 32, "every message of both, in the target");
+        assert_eq!(
+            a.count(&format!("SELECT message_count FROM conversations WHERE id = {into}")),
+            32
+        );
+        assert_eq!(
+            a.count(&format!("SELECT count(*) FROM conversations WHERE id = {from}")),
+            0
+        );
+    }
+    assert!(
+        moved.iter().any(|m| *m > 1 && *m < 31),
+        "at least one merge ran while replies were arriving: {moved:?}"
+    );
+}
+
+#[test]
 fn an_account_changed_through_one_host_routes_so_on_the_other_at_once() {
     let (a, b) = two_hosts();
     let acme = a.create_account("Acme");

@@ -200,7 +200,10 @@ fn quarantined_mail_past_its_days_is_purged() {
     assert_eq!(server.count("SELECT count(*) FROM messages"), 2);
     assert_eq!(server.count("SELECT count(*) FROM raw_messages"), 2, "with its bytes");
     assert!(
-        eventually(Duration::from_secs(10), || server.logs().iter().any(|l| l.contains("purged"))),
+        eventually(Duration::from_secs(10), || server
+            .logs()
+            .iter()
+            .any(|l| l.contains("purged"))),
         "the purge is logged once its last batch is done"
     );
 }

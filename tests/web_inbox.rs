@@ -288,3 +288,60 @@ fn the_inbox_pages_by_cursor_and_serves_bodies_and_attachments_safely() {
     );
     assert_eq!(get(http, &format!("/inbox/accounts/{}", acme.id), Some(&cookie)).0, 303);
 }
+
+#[test]
+fn the_conversation_page_lists_its_participants_and_a_merged_one_leads_to_its_target() {
+    let server = builder().set("http.listen", "127.0.0.1:0").start();
+    let http = server.http_addr.unwrap();
+    let acme = server.create_account("Acme");
+    let (_, key) = server.api_key("web", Some(acme.id));
+    let first = message(
+        &[
+            ("From", "Alice <alice@customer.example>"),
+            ("Cc", "Bob <bob@customer.example>"),
+            ("Subject", "Order"),
+            ("Message-ID", "<w1@customer.example>"),
+        ],
+        "Where is it?",
+    );
+    server
+        .send("alice@customer.example", &[&acme.address], &first)
+        .expect(250, "2.0.0");
+    let other = message(&[("From", "carol@customer.example"), ("Subject", "Other")], "Hi");
+    server
+        .send("carol@customer.example", &[&acme.address], &other)
+        .expect(250, "2.0.0");
+    let list = server.conversations(acme.id);
+    let id_of = |who: &str| {
+        list.iter().find(|c| c["contact_email"] == who).unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (alices, carols) = (id_of("alice@customer.example"), id_of("carol@customer.example"));
+    let cookie = sign_in(http, &key);
+    let (code, _, page) = get(http, &format!("/inbox/conversations/{alices}"), Some(&cookie));
+    assert_eq!(code, 200);
+    let participants = page
+        .split("aria-label=\"Participants\"")
+        .nth(1)
+        .expect("a participants list");
+    assert!(participants.contains("alice@customer.example"), "{page}");
+    assert!(
+        participants.contains("bob@customer.example") && participants.contains(">cc<"),
+        "{page}"
+    );
+    server.json(&[
+        "conversations",
+        "merge",
+        &carols.to_string(),
+        "--into",
+        &alices.to_string(),
+    ]);
+    let (code, head, _) = get(http, &format!("/inbox/conversations/{carols}"), Some(&cookie));
+    assert!((300..400).contains(&code), "{head}");
+    assert!(
+        head.to_lowercase()
+            .contains(&format!("location: /inbox/conversations/{alices}")),
+        "{head}"
+    );
+}

@@ -278,6 +278,10 @@ pub(super) struct Sent {
     contact_email: String,
     campaign_id: Option<String>,
     automation_id: Option<String>,
+    /// Addresses the message copied: a reply from one of them joins the contact's conversation.
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    cc: Vec<String>,
 }
 
 /// Records a message the platform sent, so a reply threading on its Message-ID finds the
@@ -292,6 +296,16 @@ pub(super) async fn register_sent(
 ) -> Result<(StatusCode, Json<SentRecorded>), ApiError> {
     key.account(&state.db, id).await?;
     address(&body.contact_email)?;
+    if body.cc.len() > 100 {
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_cc",
+            "cc names at most 100 addresses",
+        ));
+    }
+    for copied in &body.cc {
+        address(copied)?;
+    }
     let message_id = body.message_id.trim().trim_matches(['<', '>']).trim().to_string();
     if message_id.is_empty() || message_id.len() > 998 {
         return Err(error(
@@ -310,6 +324,7 @@ pub(super) async fn register_sent(
                 &body.contact_email,
                 body.campaign_id.as_deref(),
                 body.automation_id.as_deref(),
+                &body.cc,
             )
             .await
         })

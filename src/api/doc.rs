@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the door, generated from the handlers' annotations and the JSON
 //! types themselves (utoipa), served at `GET /v1/openapi.json` without a key.
 
-use super::{accounts, lifecycle, review, webhooks};
+use super::{accounts, lifecycle, review, threads, webhooks};
 use crate::store::webhooks as outbox;
 use crate::store::{contacts, conversations, events, messages, senders};
 use axum::Json;
@@ -118,6 +118,8 @@ impl Modify for BearerKey {
         lifecycle::export_contact,
         lifecycle::retention,
         lifecycle::delete_account,
+        threads::merge_conversation,
+        threads::split_message,
     ),
     components(schemas(
         ErrorBody,
@@ -140,6 +142,12 @@ impl Modify for BearerKey {
         lifecycle::DeletedAnswer,
         lifecycle::Retention,
         crate::store::erasure::Erased,
+        crate::store::participants::Participant,
+        crate::store::merge::Merged,
+        crate::store::merge::Split,
+        crate::store::merge::MergedConversation,
+        super::ConversationAnswer,
+        threads::MergeInto,
     )),
     modifiers(&BearerKey),
     security(("api_key" = [])),

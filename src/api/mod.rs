@@ -17,6 +17,7 @@ mod accounts;
 mod doc;
 mod lifecycle;
 mod review;
+mod threads;
 mod webhooks;
 
 use crate::mail::Kind;
@@ -111,6 +112,8 @@ pub struct ApiState {
     pub domain: String,
     /// People's decisions: release, mark spam, mark ham.
     pub review: std::sync::Arc<crate::review::Review>,
+    /// `[search] index`: messages a merge or a split moves are indexed anew.
+    pub search_index: bool,
 }
 
 impl axum::extract::FromRef<ApiState> for Db {
@@ -185,6 +188,7 @@ pub fn routes() -> Router<ApiState> {
         .merge(webhooks::routes())
         .merge(review::routes())
         .merge(lifecycle::routes())
+        .merge(threads::routes())
         .route("/v1/openapi.json", get(doc::openapi))
         .route("/v1/accounts", get(list_accounts))
         .route("/v1/accounts/{id}", get(show_account).delete(lifecycle::delete_account))
@@ -461,15 +465,37 @@ async fn with_contact(
     Ok(Some(filter))
 }
 
+/// What a conversation's id answers with: the conversation, or where it was merged.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub(crate) enum ConversationAnswer {
+    Conversation(Box<ConversationDetail>),
+    Merged(crate::store::merge::MergedConversation),
+}
+
 #[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations", params(("id" = i64, Path, description = "The conversation")),
-    responses((status = 200, description = "The conversation with its latest 50 messages, oldest of them first; `messages_cursor` pages back through the older ones", body = ConversationDetail), doc::Refusals))]
+    responses((status = 200, description = "The conversation with its participants and its latest 50 messages, oldest of them first (`messages_cursor` pages back through the older ones); for a conversation merged into another, `{id, account_id, merged_into, merged_at}`", body = ConversationAnswer), doc::Refusals))]
 async fn show_conversation(
     State(db): State<Db>,
     Key(scope): Key,
     Path(id): Path<i64>,
-) -> Result<Json<ConversationDetail>, ApiError> {
-    match with(&db, move |c| Box::pin(conversations::detail(c, id))).await? {
-        Some(detail) if scope.sees(detail.conversation.account_id) => Ok(Json(detail)),
+) -> Result<Json<ConversationAnswer>, ApiError> {
+    let found = with(&db, move |c| {
+        Box::pin(async move {
+            Ok(match conversations::detail(c, id).await? {
+                Some(detail) => Some(ConversationAnswer::Conversation(Box::new(detail))),
+                None => crate::store::merge::merged(c, id)
+                    .await?
+                    .map(ConversationAnswer::Merged),
+            })
+        })
+    })
+    .await?;
+    match found {
+        Some(ConversationAnswer::Conversation(d)) if scope.sees(d.conversation.account_id) => {
+            Ok(Json(ConversationAnswer::Conversation(d)))
+        }
+        Some(ConversationAnswer::Merged(m)) if scope.sees(m.account_id) => Ok(Json(ConversationAnswer::Merged(m))),
         _ => Err(not_found("no such conversation")),
     }
 }
@@ -488,6 +514,8 @@ async fn conversation_messages(
     let page = query.page::<i64>()?;
     let found = with(&db, move |c| {
         Box::pin(async move {
+            // A merged conversation's messages are read where they went.
+            let id = crate::store::merge::merged_into(c, id).await?.unwrap_or(id);
             match conversations::get(c, id).await? {
                 Some(conversation) if scope.sees(conversation.account_id) => {
                     Ok(Some(messages::of_conversation(c, id, &page).await?))

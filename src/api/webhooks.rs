@@ -82,6 +82,10 @@ pub(super) enum EventType {
     ContactCreated,
     #[serde(rename = "conversation.created")]
     ConversationCreated,
+    #[serde(rename = "conversation.merged")]
+    ConversationMerged,
+    #[serde(rename = "conversation.split")]
+    ConversationSplit,
     #[serde(rename = "contact.bouncing")]
     ContactBouncing,
     #[serde(rename = "contact.deleted")]

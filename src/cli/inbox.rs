@@ -5,10 +5,11 @@ use crate::config::Config;
 use crate::mail::Kind;
 use crate::store::contacts::{self, Contact, ContactDetail};
 use crate::store::conversations::{self, ConversationFilter, Listed};
+use crate::store::merge::{self, Refusal};
 use crate::store::messages;
 use crate::store::page::{At, Page};
 use crate::store::search::{self, Query};
-use crate::store::{erasure, events, page};
+use crate::store::{erasure, events, page, participants};
 use clap::{Args, Subcommand};
 use std::io::Write;
 
@@ -80,9 +81,20 @@ pub enum ConversationsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// One conversation with all its messages, oldest first (streamed: any length).
+    /// One conversation with its participants and all its messages, oldest first (streamed: any
+    /// length). A merged conversation's id says where it went.
     Show {
         id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge a conversation into another of the same account: its messages move, its participants
+    /// join, its id points to the other from then on (`conversation.merged`).
+    Merge {
+        id: i64,
+        /// The conversation that takes the messages.
+        #[arg(long)]
+        into: i64,
         #[arg(long)]
         json: bool,
     },
@@ -115,6 +127,13 @@ pub enum MessagesCommand {
     MarkSpam { id: i64 },
     /// Teach rspamd the message is not spam; a quarantined one is released.
     MarkHam { id: i64 },
+    /// Split the message and its sender's later ones in its conversation off into a new
+    /// conversation (`conversation.split`); merging it back restores the conversation.
+    Split {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -298,6 +317,27 @@ pub fn conversations(config: &Config, cmd: ConversationsCommand) -> Result<(), S
             }
         }
         ConversationsCommand::Show { id, json } => show_conversation(&store, id, json),
+        ConversationsCommand::Merge { id, into, json } => {
+            let index = config.search.index;
+            let merged = store
+                .in_transaction(move |c| Box::pin(async move { merge::merge(c, id, into, None, index).await }))?
+                .map_err(refusal)?;
+            if json {
+                return print_json(&merged);
+            }
+            println!(
+                "merged conversation {} into {} ({} messages moved)",
+                merged.from, merged.into, merged.moved
+            );
+            Ok(())
+        }
+    }
+}
+
+/// A threading tool's refusal, as the sentence the CLI exits with.
+fn refusal(r: Refusal) -> String {
+    match r {
+        Refusal::NotFound(why) | Refusal::Invalid(why) | Refusal::Conflict(why) => why,
     }
 }
 
@@ -305,13 +345,27 @@ pub fn conversations(config: &Config, cmd: ConversationsCommand) -> Result<(), S
 /// comes (a conversation of any length costs a page of memory): the JSON is the API's
 /// conversation shape with all its messages and no cursor.
 fn show_conversation(store: &Store, id: i64, json: bool) -> Result<(), String> {
-    let conversation = store
-        .run(move |c| Box::pin(conversations::get(c, id)))?
-        .ok_or_else(|| format!("no conversation {id}"))?;
+    let (conversation, participants) = match store.run(move |c| {
+        Box::pin(async move {
+            Ok(match conversations::get(c, id).await? {
+                Some(found) => Ok((found, participants::of_conversation(c, id).await?)),
+                None => Err(merge::merged(c, id).await?),
+            })
+        })
+    })? {
+        Ok(found) => found,
+        Err(Some(merged)) if json => return print_json(&merged),
+        Err(Some(merged)) => {
+            println!("#{id} was merged into #{} at {}", merged.merged_into, merged.merged_at);
+            return Ok(());
+        }
+        Err(None) => return Err(format!("no conversation {id}")),
+    };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let fail = |e: std::io::Error| e.to_string();
     if json {
         let mut head = serde_json::to_value(&conversation).map_err(|e| e.to_string())?;
+        head["participants"] = serde_json::to_value(&participants).map_err(|e| e.to_string())?;
         head["messages_cursor"] = serde_json::Value::Null;
         let head = serde_json::to_string_pretty(&head).map_err(|e| e.to_string())?;
         // The conversation's fields, then `"messages": [` … `]` and the closing brace.
@@ -324,6 +378,9 @@ fn show_conversation(store: &Store, id: i64, json: bool) -> Result<(), String> {
             conversation.id, conversation.subject, conversation.contact_email, conversation.message_count
         )
         .map_err(fail)?;
+        for p in &participants {
+            writeln!(out, "  {} {}", p.role, p.email).map_err(fail)?;
+        }
     }
     let mut first = true;
     let mut page: Page<i64> = Page::first(page::MAX_LIMIT);
@@ -364,6 +421,23 @@ pub fn messages(config: &Config, cmd: MessagesCommand) -> Result<(), String> {
     match cmd {
         MessagesCommand::MarkSpam { id } => super::mark(config, &store, id, true),
         MessagesCommand::MarkHam { id } => super::mark(config, &store, id, false),
+        MessagesCommand::Split { id, json } => {
+            let index = config.search.index;
+            let split = store
+                .in_transaction(move |c| Box::pin(async move { merge::split(c, id, None, index).await }))?
+                .map_err(refusal)?;
+            if json {
+                return print_json(&split);
+            }
+            println!(
+                "split message {} and {} more off conversation {} into {}",
+                split.message_id,
+                split.moved - 1,
+                split.from,
+                split.into
+            );
+            Ok(())
+        }
         MessagesCommand::Raw { id } => {
             let raw = store
                 .run(move |c| Box::pin(messages::raw(c, id)))?

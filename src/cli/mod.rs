@@ -166,6 +166,16 @@ impl Store {
         self.runtime.block_on(self.db.run(work)).map_err(|e| e.to_string())
     }
 
+    /// Runs `work` in one write transaction: committed when it returns Ok.
+    pub(crate) fn in_transaction<T: Send + 'static>(
+        &self,
+        work: impl for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+    ) -> Result<T, String> {
+        self.runtime
+            .block_on(self.db.transaction(work))
+            .map_err(|e| e.to_string())
+    }
+
     /// The store's handle, for work that runs in several transactions (an erasure, a deletion).
     pub(crate) fn db(&self) -> &Db {
         &self.db

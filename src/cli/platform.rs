@@ -52,6 +52,9 @@ pub struct RegisterSentArgs {
     campaign: Option<String>,
     #[arg(long)]
     automation: Option<String>,
+    /// An address the message copied (repeatable): a reply from it joins the contact's conversation.
+    #[arg(long = "cc")]
+    cc: Vec<String>,
     #[arg(long)]
     json: bool,
 }
@@ -123,6 +126,12 @@ pub fn register_sent(config: &Config, args: RegisterSentArgs) -> Result<(), Stri
     store.require_account(args.account)?;
     let (account, message_id, contact) = (args.account, args.message_id.clone(), args.contact.clone());
     let (campaign, automation) = (args.campaign.clone(), args.automation.clone());
+    for address in &args.cc {
+        if crate::mail::normalize_email(address).is_none() {
+            return Err(format!("`{address}` (--cc) is not an address"));
+        }
+    }
+    let cc = args.cc.clone();
     store.run(move |c| {
         Box::pin(async move {
             sent::register(
@@ -132,6 +141,7 @@ pub fn register_sent(config: &Config, args: RegisterSentArgs) -> Result<(), Stri
                 &contact,
                 campaign.as_deref(),
                 automation.as_deref(),
+                &cc,
             )
             .await
         })

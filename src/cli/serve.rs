@@ -152,6 +152,7 @@ async fn serve(
                 review: Arc::new(crate::review::Review::from_config(&ctx.config, Arc::clone(&replies))?),
                 replies,
                 domain: ctx.config.server.domains[0].clone(),
+                search_index: ctx.config.search.index,
             };
             tokio::spawn(http::serve(
                 listener,

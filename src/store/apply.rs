@@ -7,6 +7,7 @@ use super::accounts::Counts;
 use super::conversations::{kinds_of, subject_of};
 use super::events::NewEvent;
 use super::messages::{self, NewRow, Placement, RawRef};
+use super::participants;
 use super::search::{self, Scope};
 use super::sql::{Conn, Dialect, args};
 use super::{Committed, StoreError, raw};
@@ -31,9 +32,14 @@ const FIRST_FACTS: &str = "SELECT (SELECT id FROM messages WHERE account_id = ?1
      AND c.subject_key = ?4 AND c.last_message_at >= ?5
      ORDER BY c.account_id DESC, c.contact_id DESC, c.subject_key DESC, c.last_message_at DESC LIMIT 1)
      AS same_subject";
-const THREAD_BY_MESSAGE_ID: &str = "SELECT c.id AS conversation, c.contact_id AS owner FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.account_id = ?1 AND m.dedupe_key = 'mid:' || ?2 LIMIT 1";
-const SENT_MESSAGE: &str =
-    "SELECT contact_email, campaign_id, automation_id FROM sent_messages WHERE account_id = ?1 AND message_id = ?2";
+/// The conversation of the message a thread header names, its contact, whom that message was
+/// addressed to, and whether the sender (`?3`) is a participant already.
+const THREAD_BY_MESSAGE_ID: &str = "SELECT c.id AS conversation, c.contact_id AS owner, m.to_json, m.cc_json,
+    EXISTS (SELECT 1 FROM conversation_participants p WHERE p.conversation_id = c.id AND p.email_key = ?3) AS participant
+    FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.account_id = ?1 AND m.dedupe_key = 'mid:' || ?2 LIMIT 1";
+const SENT_MESSAGE: &str = "SELECT contact_email, cc_json, campaign_id, automation_id FROM sent_messages
+    WHERE account_id = ?1 AND message_id = ?2";
+const CONTACT_BY_KEY: &str = "SELECT id FROM contacts WHERE account_id = ?1 AND email_key = ?2";
 const CONVERSATION_BY_ORIGIN: &str = "SELECT id FROM conversations INDEXED BY conversations_by_contact WHERE account_id = ?1 AND contact_id = ?2 AND ((campaign_id = ?3 AND ?3 IS NOT NULL) OR (automation_id = ?4 AND ?4 IS NOT NULL)) ORDER BY account_id DESC, contact_id DESC, last_message_at DESC LIMIT 1";
 const LATEST_CONVERSATION: &str = "SELECT id FROM conversations INDEXED BY conversations_by_contact WHERE account_id = ?1 AND contact_id = ?2 ORDER BY account_id DESC, contact_id DESC, last_message_at DESC, id DESC LIMIT 1";
 
@@ -166,7 +172,9 @@ pub(super) async fn apply(conn: Conn<'_>, d: &Delivery, now: &str, window_days: 
             place: &place,
             now,
         };
-        let ((message_id, raw, conversation), ()) = tokio::try_join!(biased; messages::insert(conn, &row, raw), bump)?;
+        // The conversation's row first, then the message that references it: a merge locks the
+        // row before it moves messages, so on PostgreSQL the two wait for each other in one order.
+        let ((), (message_id, raw, conversation)) = tokio::try_join!(biased; bump, messages::insert(conn, &row, raw))?;
         raw_id = Some(raw);
         place.conversation = conversation;
         if let Some(quarantined) = d.release {
@@ -179,6 +187,12 @@ pub(super) async fn apply(conn: Conn<'_>, d: &Delivery, now: &str, window_days: 
         if place.opened {
             applied.events.push(conversation_created(plan, contact, &place));
         }
+        let participant = match (place.conversation, contact) {
+            (Some(conversation), Some(contact)) => {
+                record_participants(conn, d, plan, conversation, contact, &place).await?
+            }
+            _ => None,
+        };
         if let (Some(conversation), Some(owner), Some(words)) =
             (place.conversation, place.owner.or(contact), stored.search.as_deref())
             && plan.kind != Kind::Spam
@@ -225,6 +239,10 @@ pub(super) async fn apply(conn: Conn<'_>, d: &Delivery, now: &str, window_days: 
                 "conversation_id": place.conversation,
                 "contact_id": contact,
                 "contact_created": contact.is_some() && !contact_was_known,
+                // Who wrote it, as the conversation's participants name them (its `contact_id`
+                // stays the one who opened it).
+                "participant": participant,
+                "conversation_contact_id": place.owner.or(contact).filter(|_| place.conversation.is_some()),
                 "automation": false,
                 "kind": plan.kind.as_str(),
                 "queue_id": d.envelope.queue_id,
@@ -408,38 +426,54 @@ async fn place(
     };
     // The message answers something the platform sent to this very contact.
     let mut answers_sent = false;
+    // The message answers something the platform sent to another contact, copying this one.
+    let mut copied_on_sent: Option<String> = None;
     for id in plan.thread_ids.iter().filter(|_| matching) {
-        let found: Option<(i64, i64)> = match conn.query_opt(THREAD_BY_MESSAGE_ID, args![plan.account_id, id]).await? {
-            Some(r) => Some((r.named("conversation")?, r.named("owner")?)),
-            None => None,
-        };
-        match (found, contact) {
-            (Some((conversation, owner)), Some(c)) if owner == c => {
-                place.conversation = Some(conversation);
-                return Ok(place);
-            }
-            (Some((conversation, owner)), None) => {
+        let found = conn
+            .query_opt(THREAD_BY_MESSAGE_ID, args![plan.account_id, id, contact_key])
+            .await?;
+        if let Some(r) = found {
+            let (conversation, owner): (i64, i64) = (r.named("conversation")?, r.named("owner")?);
+            // A reply joins the conversation of the message it answers when it comes from that
+            // conversation's contact, from someone that message was addressed to (a colleague
+            // answering all), or from someone already in the conversation; never from a stranger
+            // to it (a newsletter's hundreds of recipients answering the same message).
+            let joins = match (contact, contact_key.as_deref()) {
+                (Some(c), _) if c == owner => true,
+                (Some(_), Some(key)) => {
+                    r.named::<bool>("participant")?
+                        || participants::addressed(&r.named::<String>("to_json")?, key)
+                        || participants::addressed(&r.named::<String>("cc_json")?, key)
+                }
+                (Some(_), None) => false,
+                (None, _) => true,
+            };
+            if joins {
                 place.conversation = Some(conversation);
                 place.owner = Some(owner);
                 return Ok(place);
             }
-            _ => {}
         }
-        let sent: Option<(String, Option<String>, Option<String>)> =
-            match conn.query_opt(SENT_MESSAGE, args![plan.account_id, id]).await? {
-                Some(r) => Some((
-                    r.named("contact_email")?,
-                    r.named("campaign_id")?,
-                    r.named("automation_id")?,
-                )),
-                None => None,
-            };
-        if let Some((sent_to, campaign, automation)) = sent {
-            // A colleague answering keeps the link to the campaign, in their own conversation.
+        let sent = conn.query_opt(SENT_MESSAGE, args![plan.account_id, id]).await?;
+        if let Some(r) = sent {
+            let (sent_to, campaign, automation): (String, Option<String>, Option<String>) = (
+                r.named("contact_email")?,
+                r.named("campaign_id")?,
+                r.named("automation_id")?,
+            );
+            // A colleague answering keeps the link to the campaign, in their own conversation
+            // unless the platform's message copied them.
             place.campaign_id = place.campaign_id.or(campaign);
             place.automation_id = place.automation_id.or(automation);
             if contact_key.as_deref() == Some(email_key(&sent_to).as_str()) {
                 answers_sent = true;
+                break;
+            }
+            if let Some(key) = contact_key.as_deref()
+                && contact.is_some()
+                && participants::addressed(&r.named::<String>("cc_json")?, key)
+            {
+                copied_on_sent = Some(email_key(&sent_to));
                 break;
             }
         }
@@ -447,6 +481,30 @@ async fn place(
     let Some(contact) = contact else {
         return Ok(place);
     };
+    if let Some(sent_to) = copied_on_sent {
+        // Where the platform's message went: that contact's conversation of the same campaign or
+        // automation, else its latest (where the agent wrote).
+        let owner: Option<i64> = conn.value(CONTACT_BY_KEY, args![plan.account_id, sent_to]).await?;
+        if let Some(owner) = owner {
+            let mut found: Option<i64> = None;
+            if place.campaign_id.is_some() || place.automation_id.is_some() {
+                found = conn
+                    .value(
+                        CONVERSATION_BY_ORIGIN,
+                        args![plan.account_id, owner, place.campaign_id, place.automation_id],
+                    )
+                    .await?;
+            }
+            if found.is_none() {
+                found = conn.value(LATEST_CONVERSATION, args![plan.account_id, owner]).await?;
+            }
+            if found.is_some() {
+                place.conversation = found;
+                place.owner = Some(owner);
+                return Ok(place);
+            }
+        }
+    }
     if matching && (place.campaign_id.is_some() || place.automation_id.is_some()) {
         let found: Option<i64> = conn
             .value(
@@ -503,6 +561,37 @@ async fn place(
     Ok(place)
 }
 
+/// The message's sender and whom it copied join the conversation's participants. The sender's row
+/// is written when the conversation is new or someone other than its contact wrote; what a
+/// person's own message copied is added (a forward's or an automatic message's addressees are not
+/// the customer's). The sender as `message.received` names it.
+async fn record_participants(
+    conn: Conn<'_>,
+    d: &Delivery,
+    plan: &Plan,
+    conversation: i64,
+    contact: i64,
+    place: &Placement,
+) -> Result<Option<serde_json::Value>, StoreError> {
+    let (ContactChoice::FindOrCreate(sender) | ContactChoice::FindExisting(sender)) = &plan.contact else {
+        return Ok(None);
+    };
+    if place.opened || place.owner.is_some_and(|owner| owner != contact) {
+        participants::add_sender(conn, conversation, plan.account_id, sender, contact).await?;
+    }
+    if plan.kind == Kind::Message {
+        let key = sender.key();
+        let copied = participants::copied(&d.message.to, &d.message.cc, Some(&key), &d.envelope.rcpt_to);
+        participants::add_copied(conn, conversation, plan.account_id, &copied).await?;
+    }
+    Ok(Some(json!({
+        "email": sender.email,
+        "name": sender.name,
+        "contact_id": contact,
+        "role": "contact",
+    })))
+}
+
 /// The event of a conversation opened for a message.
 fn conversation_created(plan: &Plan, contact: Option<i64>, place: &Placement) -> NewEvent {
     NewEvent {
@@ -556,6 +645,8 @@ mod tests {
             (FIRST_FACTS, "sqlite_autoindex_messages_1"),
             (FIRST_FACTS, "sqlite_autoindex_contacts_1"),
             (THREAD_BY_MESSAGE_ID, "sqlite_autoindex_messages_1"),
+            (THREAD_BY_MESSAGE_ID, "sqlite_autoindex_conversation_participants_1"),
+            (CONTACT_BY_KEY, "sqlite_autoindex_contacts_1"),
             (SENT_MESSAGE, "sqlite_autoindex_sent_messages_1"),
             (CONVERSATION_BY_ORIGIN, "conversations_by_contact"),
             (LATEST_CONVERSATION, "conversations_by_contact"),

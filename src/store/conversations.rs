@@ -1,4 +1,4 @@
-//! Conversations: one contact's thread with an account. The shape doors show, a conversation with
+//! Conversations: one contact's thread with an account (and whoever else took part in it). The shape doors show, a conversation with
 //! its latest messages, the keyset list (newest activity first, by contact, kind and time), and
 //! what the web inbox shows beside each row.
 //!
@@ -66,6 +66,8 @@ impl From<Conversation> for Listed {
 pub struct ConversationDetail {
     #[serde(flatten)]
     pub conversation: Conversation,
+    /// Who is in it: the contacts who wrote (`contact`), then the addresses copied (`to`, `cc`).
+    pub participants: Vec<super::participants::Participant>,
     pub messages: Vec<Message>,
     /// Where `GET /v1/conversations/{id}/messages?cursor=` goes on to the older messages; null when
     /// `messages` is all of them.
@@ -184,6 +186,7 @@ pub async fn detail(conn: Conn<'_>, id: i64) -> Result<Option<ConversationDetail
     messages.reverse();
     Ok(Some(ConversationDetail {
         conversation,
+        participants: super::participants::of_conversation(conn, id).await?,
         messages,
         messages_cursor: latest.next.map(|id| id.encode()),
     }))

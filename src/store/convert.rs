@@ -102,60 +102,11 @@ async fn index(conn: Conn<'_>, batch: i64) -> Result<usize, StoreError> {
     }
     let rows = conn
         .query(
-            "SELECT m.id, m.account_id, m.conversation_id, m.kind, m.subject, m.from_name, m.from_email,
-                    m.body, m.text, m.original_json, c.contact_id AS owner, k.email AS contact_email,
-                    k.name AS contact_name
-             FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN contacts k ON k.id = c.contact_id
-             WHERE m.id < ?1 ORDER BY m.id DESC LIMIT ?2",
+            &format!("{ENTRY_SQL} WHERE m.id < ?1 ORDER BY m.id DESC LIMIT ?2"),
             args![below, batch],
         )
         .await?;
-    let mut entries = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let kind = r
-            .named::<String>("kind")
-            .ok()
-            .and_then(|k| Kind::from_name(&k))
-            .unwrap_or(Kind::Message);
-        let text = match r.named::<Option<Vec<u8>>>("body")? {
-            Some(packed) => codec::unpack_body(&packed).map_err(StoreError::Failed)?.text,
-            None => r.named("text")?,
-        };
-        let original: Option<crate::mail::Forwarded> = r
-            .named::<Option<String>>("original_json")?
-            .and_then(|j| serde_json::from_str(&j).ok());
-        let (subject, from_name, from_email, contact_name, contact_email): (
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            String,
-        ) = (
-            r.named("subject")?,
-            r.named("from_name")?,
-            r.named("from_email")?,
-            r.named("contact_name")?,
-            r.named("contact_email")?,
-        );
-        entries.push(Entry {
-            message_id: r.named("id")?,
-            scope: Scope {
-                account: r.named("account_id")?,
-                contact: r.named("owner")?,
-                conversation: r.named("conversation_id")?,
-                kind,
-            },
-            document: search::document(&[
-                subject.as_deref().unwrap_or(""),
-                from_name.as_deref().unwrap_or(""),
-                from_email.as_deref().unwrap_or(""),
-                text.as_deref().unwrap_or(""),
-                original.as_ref().map_or("", |o| o.body.as_str()),
-                contact_name.as_deref().unwrap_or(""),
-                &contact_email,
-            ]),
-        });
-    }
+    let entries = rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
     // Quarantined mail and mail outside conversations are not searched (the join leaves them
     // out); the setting moves past them too.
     let next = entries.last().map_or(0, |e| e.message_id);
@@ -169,4 +120,76 @@ async fn index(conn: Conn<'_>, batch: i64) -> Result<usize, StoreError> {
     )
     .await?;
     Ok(entries.len())
+}
+
+/// What a message's search entry is made of: the message, its conversation's contact.
+const ENTRY_SQL: &str = "SELECT m.id, m.account_id, m.conversation_id, m.kind, m.subject, m.from_name, m.from_email,
+        m.body, m.text, m.original_json, c.contact_id AS owner, k.email AS contact_email, k.name AS contact_name
+     FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN contacts k ON k.id = c.contact_id";
+
+/// Indexes `ids` anew where they stand now (a merge or a split moved them to another
+/// conversation): the old entries go, new ones are written with the new scope.
+pub(super) async fn reindex(conn: Conn<'_>, ids: &[i64]) -> Result<(), StoreError> {
+    let dialect = conn.dialect();
+    for chunk in ids.chunks(500) {
+        let rows = conn
+            .query(
+                &format!("{ENTRY_SQL} WHERE {}", dialect.in_ids("m.id", 1)),
+                args![dialect.ids(chunk)],
+            )
+            .await?;
+        let entries = rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
+        for id in chunk {
+            search::remove(conn, *id).await?;
+        }
+        search::index(conn, &entries).await?;
+    }
+    Ok(())
+}
+
+/// One row of [`ENTRY_SQL`] as the index takes it.
+fn entry(r: &super::value::Row) -> Result<Entry, StoreError> {
+    let kind = r
+        .named::<String>("kind")
+        .ok()
+        .and_then(|k| Kind::from_name(&k))
+        .unwrap_or(Kind::Message);
+    let text = match r.named::<Option<Vec<u8>>>("body")? {
+        Some(packed) => codec::unpack_body(&packed).map_err(StoreError::Failed)?.text,
+        None => r.named("text")?,
+    };
+    let original: Option<crate::mail::Forwarded> = r
+        .named::<Option<String>>("original_json")?
+        .and_then(|j| serde_json::from_str(&j).ok());
+    let (subject, from_name, from_email, contact_name, contact_email): (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+    ) = (
+        r.named("subject")?,
+        r.named("from_name")?,
+        r.named("from_email")?,
+        r.named("contact_name")?,
+        r.named("contact_email")?,
+    );
+    Ok(Entry {
+        message_id: r.named("id")?,
+        scope: Scope {
+            account: r.named("account_id")?,
+            contact: r.named("owner")?,
+            conversation: r.named("conversation_id")?,
+            kind,
+        },
+        document: search::document(&[
+            subject.as_deref().unwrap_or(""),
+            from_name.as_deref().unwrap_or(""),
+            from_email.as_deref().unwrap_or(""),
+            text.as_deref().unwrap_or(""),
+            original.as_ref().map_or("", |o| o.body.as_str()),
+            contact_name.as_deref().unwrap_or(""),
+            &contact_email,
+        ]),
+    })
 }

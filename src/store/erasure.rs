@@ -157,6 +157,11 @@ pub(super) const CONVERSATIONS_OF: &str =
 pub(super) const SENT_TO: &str = "DELETE FROM sent_messages INDEXED BY sent_by_contact
      WHERE account_id = ?1 AND lower(contact_email) = lower(?2)";
 
+/// The address as a participant of other conversations (where it was only copied; rows with its
+/// contact go with the contact).
+pub(super) const PARTICIPANT_AS: &str = "DELETE FROM conversation_participants INDEXED BY participants_by_address
+     WHERE account_id = ?1 AND email_key = (SELECT email_key FROM contacts WHERE id = ?2)";
+
 /// An erasure still running, as a batch needs it.
 struct Running {
     id: i64,
@@ -275,6 +280,7 @@ async fn step_in(conn: Conn<'_>, id: i64) -> Result<bool, StoreError> {
 /// row done without the address.
 async fn finish(conn: Conn<'_>, e: &Running) -> Result<(), StoreError> {
     conn.execute(SENT_TO, args![e.account_id, e.address]).await?;
+    conn.execute(PARTICIPANT_AS, args![e.account_id, e.contact_id]).await?;
     conn.execute("DELETE FROM contacts WHERE id = ?1", args![e.contact_id])
         .await?;
     let row = conn

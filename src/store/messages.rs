@@ -354,7 +354,8 @@ pub(super) enum RawRef<'a> {
 /// Where the message goes, and which campaign or automation it answers.
 pub(super) struct Placement {
     pub(super) conversation: Option<i64>,
-    /// The conversation's contact, when the message joined one without a contact of its own.
+    /// The conversation's contact, when the message joined one by its thread headers (its own
+    /// contact, a participant's, or none).
     pub(super) owner: Option<i64>,
     /// The conversation was opened for this message (and already counts it).
     pub(super) opened: bool,

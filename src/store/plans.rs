@@ -9,8 +9,8 @@ use super::page::At;
 use super::sql::Dialect;
 use super::value::Param;
 use super::{
-    account_deletion, accounts, contacts, conversations, erasure, events, keys, members, messages, quarantine,
-    retention, search, webhooks,
+    account_deletion, accounts, contacts, conversations, erasure, events, keys, members, merge, messages, participants,
+    quarantine, retention, search, webhooks,
 };
 use crate::mail::Kind;
 
@@ -72,6 +72,7 @@ pub const GROWING: &[&str] = &[
     "message_search",
     "webhook_deliveries",
     "notices",
+    "conversation_participants",
 ];
 
 /// Every list and search statement of the store, for `dialect`.
@@ -207,6 +208,38 @@ pub fn statements(dialect: Dialect) -> Vec<Statement> {
             retention::BEFORE,
             vec![int(1), text("2026-01-01T00:00:00Z"), int(100)],
         ),
+    ]);
+    // Who is in a conversation, and the agent's threading tools.
+    out.extend([
+        statement(
+            "a conversation's participants",
+            participants::OF_CONVERSATION,
+            vec![int(1), int(participants::SHOWN)],
+        ),
+        statement(
+            "erasure: the address as a participant",
+            erasure::PARTICIPANT_AS,
+            vec![int(1), int(1)],
+        ),
+        statement(
+            "merge: participants united",
+            participants::unite_sql(dialect),
+            vec![int(1), int(2)],
+        ),
+        statement(
+            "split: what participants are made of",
+            participants::SOURCES,
+            vec![int(1)],
+        ),
+        statement("merge: where a merged id went", merge::MERGED_INTO, vec![int(1)]),
+        statement("merge: the messages moved", merge::MOVE_ALL, vec![int(1), int(2)]),
+        statement("split: the first message", merge::FIRST_OF, vec![int(1)]),
+        statement(
+            "split: the later messages of the sender moved",
+            merge::MOVE_LATER,
+            vec![int(1), int(2), int(3), int(4)],
+        ),
+        statement("split: a conversation recounted", merge::recount_sql(), vec![int(1)]),
     ]);
     for about in [About::Contact, About::Conversation, About::Message] {
         out.push(statement(

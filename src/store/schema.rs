@@ -329,6 +329,38 @@ const MIGRATIONS: &[&str] = &[
     r#"
     INSERT INTO message_search (message_search, rank) VALUES ('deletemerge', 0);
     "#,
+    // 14: who is in a conversation (the contacts who wrote in it and the addresses their messages
+    // copied), the conversations merged into others (so that their ids still answer), and the
+    // addresses an outbound message copied. The participants of before: each conversation's
+    // contact and every contact who wrote in it.
+    r#"
+    CREATE TABLE conversation_participants (
+        conversation_id  INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        account_id       INTEGER NOT NULL,
+        email_key        TEXT NOT NULL,
+        email            TEXT NOT NULL,
+        name             TEXT,
+        contact_id       INTEGER REFERENCES contacts(id) ON DELETE CASCADE,
+        role             TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, email_key)
+    );
+    CREATE INDEX participants_by_address ON conversation_participants (account_id, email_key);
+    CREATE INDEX participants_by_contact ON conversation_participants (contact_id);
+    CREATE TABLE conversation_merges (
+        conversation_id  INTEGER PRIMARY KEY,
+        account_id       INTEGER NOT NULL,
+        merged_into      INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        merged_at        TEXT NOT NULL
+    );
+    CREATE INDEX merges_by_target ON conversation_merges (merged_into);
+    ALTER TABLE sent_messages ADD COLUMN cc_json TEXT NOT NULL DEFAULT '[]';
+    INSERT OR IGNORE INTO conversation_participants (conversation_id, account_id, email_key, email, name, contact_id, role)
+        SELECT c.id, c.account_id, k.email_key, k.email, k.name, k.id, 'contact'
+        FROM conversations c JOIN contacts k ON k.id = c.contact_id;
+    INSERT OR IGNORE INTO conversation_participants (conversation_id, account_id, email_key, email, name, contact_id, role)
+        SELECT DISTINCT m.conversation_id, m.account_id, k.email_key, k.email, k.name, k.id, 'contact'
+        FROM messages m JOIN contacts k ON k.id = m.contact_id WHERE m.conversation_id IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -681,6 +713,39 @@ pub const POSTGRES_MIGRATIONS: &[(usize, &str)] = &[
     ),
     // 13 is SQLite's FTS5 alone.
     (13, "SELECT 1;"),
+    (
+        14,
+        r#"
+    CREATE TABLE conversation_participants (
+        conversation_id  BIGINT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        account_id       BIGINT NOT NULL,
+        email_key        TEXT NOT NULL,
+        email            TEXT NOT NULL,
+        name             TEXT,
+        contact_id       BIGINT REFERENCES contacts(id) ON DELETE CASCADE,
+        role             TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, email_key)
+    );
+    CREATE INDEX participants_by_address ON conversation_participants (account_id, email_key);
+    CREATE INDEX participants_by_contact ON conversation_participants (contact_id);
+    CREATE TABLE conversation_merges (
+        conversation_id  BIGINT PRIMARY KEY,
+        account_id       BIGINT NOT NULL,
+        merged_into      BIGINT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        merged_at        TEXT NOT NULL
+    );
+    CREATE INDEX merges_by_target ON conversation_merges (merged_into);
+    ALTER TABLE sent_messages ADD COLUMN cc_json TEXT NOT NULL DEFAULT '[]';
+    INSERT INTO conversation_participants (conversation_id, account_id, email_key, email, name, contact_id, role)
+        SELECT c.id, c.account_id, k.email_key, k.email, k.name, k.id, 'contact'
+        FROM conversations c JOIN contacts k ON k.id = c.contact_id
+        ON CONFLICT DO NOTHING;
+    INSERT INTO conversation_participants (conversation_id, account_id, email_key, email, name, contact_id, role)
+        SELECT DISTINCT m.conversation_id, m.account_id, k.email_key, k.email, k.name, k.id, 'contact'
+        FROM messages m JOIN contacts k ON k.id = m.contact_id WHERE m.conversation_id IS NOT NULL
+        ON CONFLICT DO NOTHING;
+    "#,
+    ),
 ];
 
 /// The advisory lock a PostgreSQL migration holds: one host migrates, the others wait for it.

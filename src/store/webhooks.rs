@@ -29,6 +29,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "message.quarantined",
     "contact.created",
     "conversation.created",
+    "conversation.merged",
+    "conversation.split",
     "contact.bouncing",
     "contact.deleted",
     "contact.erased",

@@ -11,10 +11,10 @@ use crate::store::keys::Scope;
 use crate::store::messages::{self, Message};
 use crate::store::page::{At, Cursor, Page, Paged};
 use crate::store::search::{self, Query as SearchQuery};
-use crate::store::{StoreError, contacts};
+use crate::store::{StoreError, contacts, merge, participants};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -265,14 +265,19 @@ pub async fn conversation(
 ) -> Result<Response, PageError> {
     let before = query.cursor.as_deref().and_then(i64::decode);
     let scope = signed.session.scope;
-    let (conv, shown, older) = with(&state.db, move |c| {
+    let found = with(&state.db, move |c| {
         Box::pin(async move {
             let Some(conv) = conversations::get(c, id).await? else {
-                return Ok(None);
+                // A merged conversation's page is its target's.
+                return Ok(match merge::merged(c, id).await? {
+                    Some(m) if scope.sees(m.account_id) => Some(Err(m.merged_into)),
+                    _ => None,
+                });
             };
             if !scope.sees(conv.account_id) {
                 return Ok(None);
             }
+            let participants = participants::of_conversation(c, id).await?;
             let wanted = Page {
                 after: before,
                 limit: conversations::MESSAGES_SHOWN,
@@ -280,17 +285,32 @@ pub async fn conversation(
             let latest = messages::of_conversation(c, id, &wanted).await?;
             let mut shown = latest.items;
             shown.reverse();
-            Ok(Some((conv, shown, latest.next)))
+            Ok(Some(Ok((conv, participants, shown, latest.next))))
         })
     })
     .await?
     .ok_or_else(PageError::not_found)?;
+    let (conv, participants, shown, older) = match found {
+        Ok(found) => found,
+        Err(target) => return Ok(Redirect::to(&format!("/inbox/conversations/{target}")).into_response()),
+    };
     let body = html! {
         p { a href={ "/inbox/accounts/" (conv.account_id) } { "← Inbox" } }
         h1 { (subject_or_none(&conv.subject)) }
         p.muted {
             "With " a href={ "/inbox/accounts/" (conv.account_id) "/contacts/" (urlencode(&conv.contact_email)) } { (conv.contact_email) }
             " · " (messages_count(conv.message_count)) " · started " (short_time(&conv.created_at))
+        }
+        @if participants.len() > 1 {
+            ul.participants aria-label="Participants" {
+                @for p in &participants {
+                    li {
+                        @if let Some(name) = &p.name { (name) " " }
+                        span.muted { "<" (p.email) ">" }
+                        @if p.role != "contact" { " " (badge(&p.role)) }
+                    }
+                }
+            }
         }
         @if let Some(older) = older {
             nav.pager aria-label="Earlier messages" { a #show-older href={ "/inbox/conversations/" (conv.id) "?cursor=" (older.encode()) } { "Show older messages" } }

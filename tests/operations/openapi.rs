@@ -21,6 +21,8 @@ const ROUTES: &[&str] = &[
     "/v1/accounts/{id}/conversations",
     "/v1/conversations/{id}",
     "/v1/conversations/{id}/messages",
+    "/v1/conversations/{id}/merge",
+    "/v1/messages/{id}/split",
     "/v1/messages/{id}",
     "/v1/messages/{id}/raw",
     "/v1/messages/{id}/attachments/{index}",

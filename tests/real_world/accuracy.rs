@@ -150,6 +150,23 @@ fn accuracy_per_client_family_and_language() {
     }
     let (r_right, r_all) = replies.print("reply text: exactly the new text");
 
+    // Replies in many languages (`languages.rs`): per class of layout and per language.
+    let (mut by_class, mut by_tongue) = (Tally::default(), Tally::default());
+    let wrong: Vec<String> = super::replies::wrong_language_cases(&server, &acme.address)
+        .1
+        .into_iter()
+        .map(|(case, _)| case)
+        .collect();
+    for (i, case) in super::languages::cases().iter().enumerate() {
+        let right = !wrong.iter().any(|w| w.starts_with(&format!("#{i} ")));
+        by_class.add(case.class, right);
+        by_tongue.add(case.language, right);
+    }
+    let (l_right, l_all) = by_class.print("replies in many languages, per class");
+    by_tongue.print("replies in many languages, per language");
+    assert_eq!(l_right, l_all, "every generated case right");
+    assert!(l_all >= 500, "the generated set is all there: {l_all}");
+
     assert_eq!((f_right, r_right), (f_all, r_all), "every case right");
     assert!(
         f_all >= 56 && r_all >= 81,

@@ -59,3 +59,75 @@ Un caf\xe9 cr\xe8me, s'il vous pla\xeet.\r\n";
         .count("SELECT count(*) FROM messages WHERE instr(text, '\u{FFFD}') > 0 OR instr(subject, '\u{FFFD}') > 0");
     assert_eq!(replaced, 0);
 }
+
+/// The three ways real mail still went wrong: a Shift_JIS display name in raw 8-bit header bytes,
+/// a UTF-8 body labelled Latin-1, and GB2312-labelled text that is really GBK or GB18030 (in a
+/// body and in an encoded word). Browsers read GB2312 as GBK (WHATWG), and a label whose reading
+/// breaks is not believed.
+#[test]
+fn labels_that_lie_and_raw_header_bytes_read_as_browsers_read_them() {
+    let server = start();
+    let acme = server.create_account("Acme");
+    let mut c = server.connect();
+    c.ehlo();
+
+    let mut raw = b"From: ".to_vec();
+    raw.extend(encode(encoding_rs::SHIFT_JIS, "山田太郎"));
+    raw.extend_from_slice(b" <yamada@customer.example>\r\nSubject: ");
+    raw.extend(encode(encoding_rs::SHIFT_JIS, "見積もりのお願い"));
+    raw.extend_from_slice(b"\r\nMessage-ID: <sjis-name@customer.example>\r\nMIME-Version: 1.0\r\n");
+    raw.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n\r\nHello\r\n");
+    let m = server
+        .deliver_and_show(&mut c, "yamada@customer.example", &[&acme.address], &raw)
+        .unwrap();
+    assert_eq!(m["from_name"], "山田太郎", "{m}");
+    assert_eq!(m["subject"], "見積もりのお願い", "{m}");
+    let contact = server
+        .contacts(acme.id)
+        .into_iter()
+        .find(|c| c["email"] == "yamada@customer.example")
+        .unwrap();
+    assert_eq!(contact["name"], "山田太郎");
+
+    let raw = "From: jorg@customer.example\r\nSubject: Umlaute\r\nMessage-ID: <mislabel@customer.example>\r\n\
+MIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+Grüße aus Köln: äöü ÄÖÜ ß.\r\n";
+    let m = server
+        .deliver_and_show(&mut c, "jorg@customer.example", &[&acme.address], raw.as_bytes())
+        .unwrap();
+    assert_eq!(
+        m["text"].as_str().unwrap().trim(),
+        "Grüße aus Köln: äöü ÄÖÜ ß.",
+        "not Ã¤Ã¶Ã¼: {m}"
+    );
+
+    // 镕 and 喆 are GBK, not GB2312; 𠀀 and € need GB18030's four-byte and GBK's one-byte forms.
+    let text = "朱镕基和张喆的订单，价格100€，附件见𠀀。";
+    let gb = encode(encoding_rs::GB18030, text);
+    let mut raw = b"From: zhang@customer.example\r\nSubject: =?gb2312?B?".to_vec();
+    raw.extend_from_slice(base64(&encode(encoding_rs::GBK, "张喆的订单")).as_bytes());
+    raw.extend_from_slice(b"?=\r\nMessage-ID: <gbk-label@customer.example>\r\nMIME-Version: 1.0\r\n");
+    raw.extend_from_slice(b"Content-Type: text/plain; charset=gb2312\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
+    raw.extend(gb);
+    raw.extend_from_slice(b"\r\n");
+    let m = server
+        .deliver_and_show(&mut c, "zhang@customer.example", &[&acme.address], &raw)
+        .unwrap();
+    assert_eq!(m["subject"], "张喆的订单", "{m}");
+    assert_eq!(m["text"].as_str().unwrap().trim(), text, "{m}");
+
+    // A utf-8 label over Latin-1 bytes is not believed: the guess reads them.
+    let raw = b"From: anne@customer.example\r\nSubject: x\r\nMessage-ID: <liar@customer.example>\r\n\
+MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+Je voudrais un caf\xe9 cr\xe8me et une cr\xeape, merci beaucoup.\r\n";
+    let m = server
+        .deliver_and_show(&mut c, "anne@customer.example", &[&acme.address], raw)
+        .unwrap();
+    assert_eq!(
+        m["text"].as_str().unwrap().trim(),
+        "Je voudrais un café crème et une crêpe, merci beaucoup."
+    );
+    let replaced = server
+        .count("SELECT count(*) FROM messages WHERE instr(text, '\u{FFFD}') > 0 OR instr(subject, '\u{FFFD}') > 0 OR instr(from_name, '\u{FFFD}') > 0");
+    assert_eq!(replaced, 0);
+}

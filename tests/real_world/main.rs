@@ -8,6 +8,7 @@ mod charsets;
 #[path = "../common/mod.rs"]
 mod common;
 mod forwards;
+mod languages;
 mod replies;
 
 use common::*;

@@ -468,3 +468,64 @@ fn replies_keep_only_the_new_text_and_store_the_signature_apart() {
         );
     }
 }
+
+/// A reply's text as compared: line ends trimmed, runs of blank lines as one.
+pub(crate) fn comparable(s: &str) -> String {
+    let s = s.replace("\r\n", "\n");
+    let mut out: Vec<&str> = Vec::new();
+    for line in s.lines().map(str::trim_end) {
+        if line.is_empty() && out.last().is_none_or(|l| l.is_empty()) {
+            continue;
+        }
+        out.push(line);
+    }
+    out.join("\n").trim().to_string()
+}
+
+/// Sends every generated case (`languages.rs`) and gives those that came out wrong, each with what
+/// came out.
+pub(crate) fn wrong_language_cases(server: &Server, account: &str) -> (usize, Vec<(String, String)>) {
+    let mut c = server.connect();
+    c.ehlo();
+    let cases = super::languages::cases();
+    let mut wrong = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let message = format!(
+            "From: Tom <tom@acme.example>\r\nTo: x@inbox.localhost\r\nSubject: Re: Meeting\r\nMessage-ID: <lang-{i}@acme.example>\r\n\
+             MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+            base64(case.body.replace('\n', "\r\n").as_bytes())
+        );
+        let m = server
+            .deliver_and_show(&mut c, "tom@acme.example", &[account], message.as_bytes())
+            .unwrap();
+        let got = comparable(m["reply_text"].as_str().unwrap_or(""));
+        let signature = m["signature"].as_str().map(comparable);
+        // The full text stays stored beside them (the web inbox folds the quote and the signature).
+        let whole = comparable(m["text"].as_str().unwrap_or("")) == comparable(&case.body);
+        if got != comparable(&case.reply_text) || signature != case.signature.as_deref().map(comparable) || !whole {
+            wrong.push((
+                format!("#{i} {} [{}] {:?}", case.class, case.language, case.body),
+                format!("reply_text {got:?}, signature {signature:?}"),
+            ));
+        }
+    }
+    (cases.len(), wrong)
+}
+
+#[test]
+fn replies_in_many_languages_keep_only_the_new_text() {
+    let server = start();
+    let acme = server.create_account("Acme");
+    let (all, wrong) = wrong_language_cases(&server, &acme.address);
+    assert!(all >= 500, "the generated set is all there: {all}");
+    assert!(
+        wrong.is_empty(),
+        "{} of {all} wrong:\n{}",
+        wrong.len(),
+        wrong
+            .iter()
+            .map(|(case, got)| format!("{case}\n    -> {got}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

@@ -6,6 +6,10 @@
 //!   attribution in many languages, possibly wrapped over lines or sharing a line with the reply; an
 //!   Outlook "From:/Sent:/To:" header block; a "-----Original Message-----" separator) or text.
 //! - A forward (first marker is "Forwarded message") is returned whole: the forward is the content.
+//! - An attribution may wrap over up to three lines, with or without a lead word ("po 2. 12. 2024
+//!   v 14:05 odesílatel" / "Jane <jane@x.cz>" / "napsal:"): its lines are read as one when it
+//!   stands after a blank line, ends with a colon above a quote, and carries a date, a time or an
+//!   address.
 //! - A splitter followed by unquoted text starts unmarked history: it and everything after it go.
 //! - `>` regions go, text after them stays (bottom-posting); text *between* two `>` regions is an inline
 //!   answer that needs its context, so the message is kept whole.

@@ -33,6 +33,13 @@ pub(super) const LEADS: &[&str] = &[
     "Pada",
     "Στις",
     "No dia",
+    "Dnia",
+    "Dňa",
+    "Dana",
+    "În",
+    "Pe",
+    "V",
+    "Þann",
 ];
 
 /// Verbs that close an attribution ("wrote:", "a écrit :", "schrieb:", ...).
@@ -72,13 +79,54 @@ pub(super) const VERBS: &[&str] = &[
     "a scris",
     "menulis",
     "έγραψε",
+    "pisze",
+    "nadesłał",
+    "napisao je",
+    "je napisao",
+    "napisala je",
+    "je napisala",
+    "napisao",
+    "napisala",
+    "napísala",
+    "napísal(a)",
+    "написав(-ла)",
+    "написав",
+    "написала",
+    "написа",
+    "rašė",
+    "rakstīja",
+    "kirjutas",
+    "va escriure",
+    "ha escrit",
+    "skrifaði",
+    "skreiv",
 ];
 
 /// Scripts without word spacing glue these verbs to what precedes them.
-pub(super) const CJK_VERBS: &[&str] = &["写道", "寫道", "작성"];
+pub(super) const CJK_VERBS: &[&str] = &[
+    "写道",
+    "寫道",
+    "작성",
+    "작성하였습니다",
+    "작성했습니다",
+    "쓴 글",
+    "書きました",
+    "のメール",
+];
 
 /// Verbs that some languages place before the sender ("Am ... schrieb Max <max@x.de>:").
-pub(super) const MID_VERBS: &[&str] = &["schrieb", "schreef", "verzond", "skrev", "skriver", "kirjoitti", "írta"];
+pub(super) const MID_VERBS: &[&str] = &[
+    "schrieb",
+    "schreef",
+    "verzond",
+    "skrev",
+    "skriver",
+    "skreiv",
+    "kirjoitti",
+    "kirjutas",
+    "írta",
+    "skrifaði",
+];
 
 /// "-----Original Message-----" and its translations.
 pub(super) const ORIGINAL_MESSAGE: &[&str] = &[
@@ -107,6 +155,26 @@ pub(super) const ORIGINAL_MESSAGE: &[&str] = &[
     "原始邮件",
     "原始郵件",
     "元のメッセージ",
+    "원본 메시지",
+    "Mesaj original",
+    "Mensagem Original",
+    "Izvorna poruka",
+    "Izvirno sporočilo",
+    "Pôvodná správa",
+    "Оригинално съобщение",
+    "Оригінальне повідомлення",
+    "Вихідне повідомлення",
+    "Αρχικό μήνυμα",
+    "Pradinis laiškas",
+    "Sākotnējais ziņojums",
+    "Algsõnum",
+    "Missatge original",
+    "Thư gốc",
+    "Pesan Asli",
+    "Özgün İleti",
+    "Oryginalna wiadomość",
+    "Originalmelding",
+    "Original meddelelse",
 ];
 
 pub(super) const FORWARDED_MESSAGE: &[&str] = &[
@@ -150,6 +218,15 @@ pub(super) const HEADER_FIELDS: &[(&str, u8)] = &[
     ("寄件者", FROM),
     ("差出人", FROM),
     ("보낸 사람", FROM),
+    ("de la", FROM),
+    ("від", FROM),
+    ("από", FROM),
+    ("nuo", FROM),
+    ("no", FROM),
+    ("saatja", FROM),
+    ("từ", FROM),
+    ("dari", FROM),
+    ("frá", FROM),
     ("sent", DATE),
     ("date", DATE),
     ("datum", DATE),
@@ -180,6 +257,25 @@ pub(super) const HEADER_FIELDS: &[(&str, u8)] = &[
     ("日期", DATE),
     ("送信日時", DATE),
     ("보낸 날짜", DATE),
+    ("寄件日期", DATE),
+    ("trimis", DATE),
+    ("надіслано", DATE),
+    ("изпратено", DATE),
+    ("poslano", DATE),
+    ("odoslané", DATE),
+    ("στάλθηκε", DATE),
+    ("ημερομηνία", DATE),
+    ("išsiųsta", DATE),
+    ("nosūtīts", DATE),
+    ("datums", DATE),
+    ("saadetud", DATE),
+    ("kuupäev", DATE),
+    ("enviat", DATE),
+    ("enviat el", DATE),
+    ("đã gửi", DATE),
+    ("ngày", DATE),
+    ("dikirim", DATE),
+    ("tanggal", DATE),
     ("to", TO),
     ("cc", TO),
     ("bcc", TO),
@@ -205,6 +301,17 @@ pub(super) const HEADER_FIELDS: &[(&str, u8)] = &[
     ("抄送", TO),
     ("宛先", TO),
     ("받는 사람", TO),
+    ("收件者", TO),
+    ("către", TO),
+    ("до", TO),
+    ("za", TO),
+    ("προς", TO),
+    ("κοιν", TO),
+    ("kam", TO),
+    ("adressaat", TO),
+    ("per a", TO),
+    ("đến", TO),
+    ("kepada", TO),
     ("subject", SUBJECT),
     ("betreff", SUBJECT),
     ("objet", SUBJECT),
@@ -224,6 +331,16 @@ pub(super) const HEADER_FIELDS: &[(&str, u8)] = &[
     ("主旨", SUBJECT),
     ("件名", SUBJECT),
     ("제목", SUBJECT),
+    ("subiect", SUBJECT),
+    ("predmet", SUBJECT),
+    ("zadeva", SUBJECT),
+    ("θέμα", SUBJECT),
+    ("tēma", SUBJECT),
+    ("teema", SUBJECT),
+    ("assumpte", SUBJECT),
+    ("chủ đề", SUBJECT),
+    ("subjek", SUBJECT),
+    ("efni", SUBJECT),
 ];
 
 pub(super) static RE_LEAD_START: LazyLock<Regex> =
@@ -261,7 +378,7 @@ pub(super) static RE_TIME: LazyLock<Regex> = LazyLock::new(|| compile(r"\d{1,2}:
 /// "Thu, 26 Jun 2014 14:00:51 ...", "2012年4月2日 ...".
 pub(super) static RE_DATE_START: LazyLock<Regex> = LazyLock::new(|| {
     compile(
-        r"^[\s\-]*(?:\d{1,4}[./\-]\s?\d{1,2}[./\-]\s?\d{1,4}|\d{4}年\d{1,2}月\d{1,2}日|\d{4}년|\p{L}{2,12}\.?,?\s+\d{1,2}\.?\s+\p{L}{2,12}\.?,?\s+\d{4})(?:\D|$)",
+        r"^[\s\-]*(?:\d{1,4}[./\-]\s?\d{1,2}[./\-]\s?\d{1,4}|\d{4}年\d{1,2}月\d{1,2}日|\d{4}년|\p{L}{2,12}\.?,?\s+\d{1,2}\.?\s+\p{L}{2,12}\.?,?\s+\d{4}|\d{1,2}\.?\s+\p{L}{2,12}\.?,?\s+\d{4})(?:\D|$)",
     )
 });
 

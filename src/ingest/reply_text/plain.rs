@@ -88,9 +88,11 @@ pub(super) fn lead_attribution(lines: &[&str], quoted: &[bool], i: usize) -> Opt
 /// It must carry a year, a time or an address, and no line before the verb may end a sentence: that
 /// keeps prose which merely starts with "On" or "Le" from swallowing the rest of the message.
 pub(super) fn attribution_end(lines: &[&str], quoted: &[bool], i: usize, offset: usize) -> Option<usize> {
-    let mut bytes = 0;
     let mut empty = 0;
     let mut dateish = false;
+    // The lines so far as one: a wrapped header splits its verb from what closes it ("schrieb" /
+    // "Jane Doe:").
+    let mut joined = String::new();
     for (j, &whole) in lines.iter().enumerate().skip(i).take(WINDOW_LINES) {
         let line = if j == i { whole.get(offset..)? } else { whole };
         if j > i && quoted[j] {
@@ -103,12 +105,15 @@ pub(super) fn attribution_end(lines: &[&str], quoted: &[bool], i: usize, offset:
             }
             continue;
         }
-        bytes += line.len();
-        if bytes > WINDOW_BYTES {
+        if joined.len() + line.len() > WINDOW_BYTES {
             return None;
         }
+        if !joined.is_empty() {
+            joined.push(' ');
+        }
+        joined.push_str(line.trim());
         dateish = dateish || RE_DATEISH.is_match(line);
-        if RE_VERB_END.is_match(line) || RE_VERB_MID.is_match(line) {
+        if RE_VERB_END.is_match(&joined) || RE_VERB_MID.is_match(&joined) {
             return dateish.then_some(j - i + 1);
         }
         if ends_sentence(line) {
@@ -116,6 +121,56 @@ pub(super) fn attribution_end(lines: &[&str], quoted: &[bool], i: usize, offset:
         }
     }
     None
+}
+
+/// An attribution wrapped over two or three lines that no lead word opens ("po 2. 12. 2024 v 14:05
+/// odesílatel" / "Jane Doe <jane@x.cz>" / "napsal:", "Jane Doe" / "kirjoitti 2.12.2024 klo 14.05:"),
+/// starting at line `i`: it stands after a blank line (or opens the text), no line of it but the
+/// last ends a sentence, its last ends with a colon and is followed by a quote or by nothing, and
+/// its lines as one carry a closing verb (or an address and a date without one) and a date, a time
+/// or an address. How many lines it spans.
+pub(super) fn wrapped_attribution(lines: &[&str], quoted: &[bool], i: usize) -> Option<usize> {
+    if i > 0 && !lines[i - 1].trim().is_empty() {
+        return None;
+    }
+    let mut joined = String::new();
+    for (j, &line) in lines.iter().enumerate().skip(i).take(3) {
+        if quoted[j] || line.trim().is_empty() || joined.len() + line.len() > WINDOW_BYTES {
+            return None;
+        }
+        if !joined.is_empty() {
+            joined.push(' ');
+        }
+        joined.push_str(line.trim());
+        // A line inside that could open an attribution by itself means the window began in the
+        // text above it ("Thanks Tom" / "On Mon, … wrote:").
+        if j > i && (RE_LEAD_START.is_match(line) || RE_LEAD_MID.is_match(line) || RE_DATE_START.is_match(line)) {
+            return None;
+        }
+        let end = line.trim_end();
+        if j > i && end.ends_with([':', '：']) {
+            let followed = next_is_quote(lines, quoted, j) || lines[j + 1..].iter().all(|l| l.trim().is_empty());
+            let verb = RE_VERB_END.is_match(&joined) || RE_VERB_MID.is_match(&joined);
+            let verbless = email::contains(&joined) && joined.chars().filter(char::is_ascii_digit).count() >= 4;
+            return (followed && (verb || verbless) && RE_DATEISH.is_match(&joined)).then_some(j - i + 1);
+        }
+        if ends_sentence(line) && !ends_abbreviated(line) {
+            return None;
+        }
+    }
+    None
+}
+
+/// A line whose closing full stop belongs to an abbreviation a date writes ("14:05 ч.", "2 dec.").
+fn ends_abbreviated(line: &str) -> bool {
+    let Some(word) = line
+        .trim_end()
+        .strip_suffix('.')
+        .and_then(|l| l.split_whitespace().last())
+    else {
+        return false;
+    };
+    word.chars().count() <= 3 && word.chars().all(char::is_alphabetic)
 }
 
 /// "02.04.2012 14:20 пользователь "bob" <bob@x.org> написал:", "2011/4/7 Bob <bob@x.org>":
@@ -291,7 +346,8 @@ pub(super) fn classify<'a>(lines: &[&'a str]) -> Vec<Line<'a>> {
             .or_else(|| header_block(lines, &quoted, &headers, i))
             .map(|n| (0, n))
             .or_else(|| lead_attribution(lines, &quoted, i))
-            .or_else(|| date_attribution(lines, &quoted, i).map(|n| (0, n)));
+            .or_else(|| date_attribution(lines, &quoted, i).map(|n| (0, n)))
+            .or_else(|| wrapped_attribution(lines, &quoted, i).map(|n| (0, n)));
         if let Some((offset, n)) = block {
             if offset > 0 {
                 let prefix = text[..offset].trim_end_matches(|c: char| c.is_whitespace() || c == '-');

@@ -7,57 +7,120 @@ use crate::ingest::text::email;
 use regex::Regex;
 use std::sync::LazyLock;
 
-/// The footers mail apps append, as whole lines (compared case-insensitively, trimmed).
-const APP_FOOTERS: &[&str] = &[
-    "sent from my iphone",
-    "sent from my ipad",
-    "sent from my android",
-    "sent from my blackberry",
-    "sent from my blackberry® wireless device",
-    "sent from my samsung galaxy smartphone.",
-    "sent from my galaxy",
-    "sent from my huawei phone",
-    "sent from mobile",
-    "sent from my mobile",
-    "sent from my phone",
-    "sent from yahoo mail for iphone",
-    "sent from yahoo mail on android",
-    "sent from outlook",
-    "sent from mail for windows",
-    "sent from mail for windows 10",
-    "get outlook for ios",
-    "get outlook for android",
-    "envoyé de mon iphone",
-    "envoyé de mon ipad",
-    "envoyé depuis mon iphone",
-    "envoyé de mon appareil android",
-    "obtenir outlook pour ios",
-    "obtenir outlook pour android",
-    "von meinem iphone gesendet",
-    "von meinem ipad gesendet",
-    "von meinem android-gerät gesendet",
-    "gesendet von meinem iphone",
-    "gesendet von outlook für android",
-    "gesendet von outlook für ios",
-    "outlook für ios beziehen",
-    "outlook für android herunterladen",
-    "enviado desde mi iphone",
-    "enviado desde mi ipad",
-    "enviado desde mi teléfono",
-    "enviado do meu iphone",
-    "enviado do meu ipad",
-    "inviato da iphone",
-    "inviato dal mio iphone",
-    "verzonden vanaf mijn iphone",
-    "verstuurd vanaf mijn iphone",
-    "skickat från min iphone",
-    "sendt fra min iphone",
-    "lähetetty iphonesta",
-    "wysłane z iphone'a",
-    "odesláno z iphonu",
-    "отправлено с iphone",
-    "iphoneから送信",
-];
+/// The words of a mail app's footer ("Sent from my iPhone", "Gesendet von Outlook für Android",
+/// "iPhoneから送信", "Get Outlook for iOS") in the languages the apps ship, as patterns of a whole
+/// line: a "sent" word then a "from"/"with" word, or a "from my …" then a "sent" word, or a
+/// language's own order. What follows the words (the device, the app) is free: a new phone does not
+/// need a new rule. Case-insensitive; checked on short lines only (see `footer_line`).
+static APP_FOOTER: LazyLock<Regex> = LazyLock::new(|| {
+    let sent = [
+        "sent",
+        "envoyé",
+        "enviado",
+        "enviada",
+        "enviat",
+        "inviato",
+        "inviata",
+        "verstuurd",
+        "verzonden",
+        "skickat",
+        "sendt",
+        "gesendet",
+        "wysłane",
+        "wysłano",
+        "odesláno",
+        "odoslané",
+        "отправлено",
+        "надіслано",
+        "изпратено",
+        "poslano",
+        "εστάλη",
+        "trimis",
+        "išsiųsta",
+        "nosūtīts",
+        "saadetud",
+        "gửi",
+        "dikirim",
+        "elküldve",
+        "sendur",
+    ];
+    let from = [
+        "from",
+        "with",
+        "via",
+        "de",
+        "depuis",
+        "desde",
+        "do",
+        "da",
+        "dal",
+        "dallo",
+        "des",
+        "del",
+        "vanaf",
+        "van",
+        "met",
+        "från",
+        "med",
+        "fra",
+        "von",
+        "mit",
+        "z",
+        "ze",
+        "с",
+        "со",
+        "з",
+        "из",
+        "от",
+        "s",
+        "iz",
+        "από",
+        "pe",
+        "iš",
+        "no",
+        "minu",
+        "từ",
+        "dari",
+        "az",
+        "à partir de",
+        "à partir d'",
+        "úr",
+    ];
+    let patterns = [
+        // A "sent" word and a "from" word, then the app or device: most languages.
+        format!(r"^(?:{})\s+(?:{})\s+\S.*$", alternation(&sent), alternation(&from)),
+        // A "from my" first, the "sent" word last: German, Hungarian, Turkish, the CJK languages.
+        r"^(?:von meinem|vom|von)\s.+\s(?:gesendet|versendet)$".to_string(),
+        r"^\S.*(?:'(?:[uüiı]m)?(?:dan|den|tan|ten))\s+gönderildi$".to_string(),
+        r"^\S.*(?:ról|ről)\s+küldve$".to_string(),
+        r"^\S.*(?:から送信|에서\s?보냄|发送|傳送|送信)$".to_string(),
+        r"^(?:发自|來自|从我的|從我的).+$".to_string(),
+        // Finnish: "Lähetetty iPhonesta" (the elative, no separate "from").
+        r"^lähetetty\s+\S.*(?:sta|stä|lta|ltä)$".to_string(),
+        // "Get Outlook for iOS" and its translations.
+        r"^(?:get|obtenir|obtener|obter|scarica|hent|skaffa|pobierz|baixe|descargar|download|holen sie sich)\s+(?:the\s+)?outlook\s+\S+\s+\S+.*$".to_string(),
+        r"^outlook\s+(?:für|voor|pour|for|per|para|för|til|dla|pro)\s+(?:ios|android)\s+\S+$".to_string(),
+    ];
+    Regex::new(&format!("(?i){}", patterns.map(|p| format!("(?:{p})")).join("|"))).expect("valid regex")
+});
+
+fn alternation(words: &[&str]) -> String {
+    words.iter().map(|w| regex::escape(w)).collect::<Vec<_>>().join("|")
+}
+
+/// At most this many characters and words make a footer line: the apps' are short, and a sentence
+/// that merely starts with "Sent from my" runs longer.
+const FOOTER_CHARS: usize = 60;
+const FOOTER_WORDS: usize = 8;
+
+/// Whether `line` is a mail app's footer.
+fn footer_line(line: &str) -> bool {
+    let line = line.trim().trim_end_matches('.');
+    !line.is_empty()
+        && line.chars().count() <= FOOTER_CHARS
+        && line.split_whitespace().count() <= FOOTER_WORDS
+        && APP_FOOTER.is_match(line)
+}
 
 /// Separator lines left behind when the block they introduced was cut: dashes, underscores or
 /// equals signs alone, or around a few words (`-------- Oprindelig besked --------`,
@@ -94,10 +157,10 @@ pub fn split_signature(reply: &str) -> (String, Option<String>) {
     let reply = cut_list_footer(reply);
     let lines: Vec<&str> = reply.lines().collect();
     let start = lines.iter().position(|l| *l == "-- " || *l == "--").or_else(|| {
-        lines.iter().rposition(|l| {
-            let l = l.trim().trim_end_matches('.').to_lowercase();
-            APP_FOOTERS.iter().any(|f| l == f.trim_end_matches('.'))
-        })
+        // An app's footer ends the text: only a few short lines (a name, a number) may follow it.
+        let at = lines.iter().rposition(|l| footer_line(l))?;
+        let after: Vec<&&str> = lines[at + 1..].iter().filter(|l| !l.trim().is_empty()).collect();
+        (after.len() <= 3 && after.iter().all(|l| l.trim().chars().count() <= 40)).then_some(at)
     });
     match start {
         // A reply that is all signature keeps its text: nothing would remain otherwise.
@@ -121,12 +184,14 @@ fn cut_list_footer(reply: &str) -> &str {
     let mut offset = 0;
     for (i, line) in lines.iter().enumerate() {
         let t = line.trim();
-        let rule = t.len() >= 10 && t.chars().all(|c| c == '_');
+        let rule = t.len() >= 2 && t.chars().all(|c| c == '_');
+        // Below the rule: a line naming the "mailing list", and the list's page or address.
+        let next: Vec<String> = lines[i + 1..].iter().take(4).map(|l| l.trim().to_lowercase()).collect();
         if rule
-            && lines[i + 1..]
+            && next.iter().take(3).any(|l| l.contains("mailing list"))
+            && next
                 .iter()
-                .take(3)
-                .any(|l| l.trim().to_lowercase().ends_with("mailing list"))
+                .any(|l| l.contains("http://") || l.contains("https://") || email::contains(l))
         {
             return reply[..offset].trim_end();
         }

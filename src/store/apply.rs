@@ -562,7 +562,7 @@ async fn place(
 }
 
 /// The message's sender and whom it copied join the conversation's participants. The sender's row
-/// is written when the conversation is new or someone other than its contact wrote; what a
+/// is written when someone other than the conversation's contact wrote; what a
 /// person's own message copied is added (a forward's or an automatic message's addressees are not
 /// the customer's). The sender as `message.received` names it.
 async fn record_participants(
@@ -576,7 +576,8 @@ async fn record_participants(
     let (ContactChoice::FindOrCreate(sender) | ContactChoice::FindExisting(sender)) = &plan.contact else {
         return Ok(None);
     };
-    if place.opened || place.owner.is_some_and(|owner| owner != contact) {
+    // The conversation's own contact needs no row (it is always its first participant).
+    if place.owner.is_some_and(|owner| owner != contact) {
         participants::add_sender(conn, conversation, plan.account_id, sender, contact).await?;
     }
     if plan.kind == Kind::Message {

@@ -221,6 +221,8 @@ pub async fn merge(
     .await?;
     conn.execute(&participants::unite_sql(conn.dialect()), args![from, into])
         .await?;
+    conn.execute(&participants::owner_joins_sql(conn.dialect()), args![from, into])
+        .await?;
     // Ids merged into the source before now point past it, so a chain is never followed twice.
     conn.execute(
         "UPDATE conversation_merges SET merged_into = ?2 WHERE merged_into = ?1",

@@ -1,7 +1,9 @@
 //! Who is in a conversation: the contacts who wrote in it (`contact`) and the addresses their
-//! messages copied (`to`, `cc`). The commit adds them as messages join; a merge unites two
-//! conversations' lists; a split counts both anew from their messages. The threading rule reads
-//! them: a reply joins a conversation its sender is already in (`store::apply`).
+//! messages copied (`to`, `cc`). The conversation's own contact is always the first and has no row
+//! (a conversation a message opens writes nothing here); the others are rows the commit adds as
+//! messages join; a merge unites two conversations' lists; a split counts both anew from their
+//! messages. The threading rule reads them: a reply joins a conversation its sender is already in
+//! (`store::apply`).
 
 use super::error::StoreError;
 use super::sql::{Conn, Dialect};
@@ -142,23 +144,52 @@ pub(super) const OF_CONVERSATION: &str = "SELECT email, name, contact_id, role F
 /// At most this many are shown with a conversation.
 pub const SHOWN: i64 = 200;
 
-/// A conversation's participants: those who wrote first, then those copied, each in address order.
+/// A conversation's contact, the first of its participants.
+pub(super) const OWNER: &str =
+    "SELECT k.id, k.email, k.name FROM conversations c JOIN contacts k ON k.id = c.contact_id
+    WHERE c.id = ?1";
+
+/// A conversation's participants: its contact, then the others who wrote, then those copied, each
+/// in address order.
 pub async fn of_conversation(conn: Conn<'_>, conversation: i64) -> Result<Vec<Participant>, StoreError> {
-    let mut list = conn
-        .query(OF_CONVERSATION, args![conversation, SHOWN])
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Participant {
-                email: r.named("email")?,
-                name: r.named("name")?,
-                contact_id: r.named("contact_id")?,
-                role: r.named("role")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    list.sort_by_key(|p| p.role != "contact");
+    let mut list = Vec::new();
+    if let Some(r) = conn.query_opt(OWNER, args![conversation]).await? {
+        list.push(Participant {
+            email: r.named("email")?,
+            name: r.named("name")?,
+            contact_id: r.named("id")?,
+            role: "contact".into(),
+        });
+    }
+    let owner_key = list.first().map(|p| email_key(&p.email));
+    for r in conn.query(OF_CONVERSATION, args![conversation, SHOWN]).await?.iter() {
+        let email: String = r.named("email")?;
+        if owner_key.as_deref() == Some(email_key(&email).as_str()) {
+            continue;
+        }
+        list.push(Participant {
+            email,
+            name: r.named("name")?,
+            contact_id: r.named("contact_id")?,
+            role: r.named("role")?,
+        });
+    }
+    let first = 1.min(list.len());
+    list[first..].sort_by_key(|p| p.role != "contact");
     Ok(list)
+}
+
+/// The statement a merge keeps the merged conversation's contact with: `?1`'s contact becomes a
+/// participant (`contact`) of `?2`, unless it is `?2`'s own.
+pub(super) fn owner_joins_sql(dialect: Dialect) -> String {
+    format!(
+        "INSERT INTO conversation_participants (conversation_id, account_id, email_key, email, name, contact_id, role)
+         SELECT ?2, c.account_id, k.email_key, k.email, k.name, k.id, 'contact'
+         FROM conversations c JOIN contacts k ON k.id = c.contact_id
+         WHERE c.id = ?1 AND c.contact_id <> (SELECT contact_id FROM conversations WHERE id = ?2) {}
+         ON CONFLICT (conversation_id, email_key) DO UPDATE SET role = 'contact', contact_id = excluded.contact_id",
+        if dialect == Dialect::Sqlite { "AND true" } else { "" }
+    )
 }
 
 /// The statement a merge unites two lists with: `?1`'s participants join `?2`'s; one who wrote in
@@ -182,24 +213,17 @@ pub(super) const SOURCES: &str = "SELECT m.kind, m.to_json, m.cc_json, m.envelop
     k.email AS contact_email, k.name AS contact_name
     FROM messages m LEFT JOIN contacts k ON k.id = m.contact_id WHERE m.conversation_id = ?1 ORDER BY m.id";
 
-/// Counts a conversation's participants anew from its messages (after a split): its contact, each
-/// contact who wrote in it, and what person's messages copied.
+/// Counts a conversation's participants anew from its messages (after a split): each contact who
+/// wrote in it other than its own, and what a person's messages copied.
 pub(super) async fn rebuild(conn: Conn<'_>, conversation: i64, account: i64, owner: i64) -> Result<(), StoreError> {
     conn.execute(
         "DELETE FROM conversation_participants WHERE conversation_id = ?1",
         args![conversation],
     )
     .await?;
-    let owner_row = conn
-        .query_opt("SELECT email, name FROM contacts WHERE id = ?1", args![owner])
+    let owner_key: Option<String> = conn
+        .value("SELECT email_key FROM contacts WHERE id = ?1", args![owner])
         .await?;
-    if let Some(r) = owner_row {
-        let mailbox = Mailbox {
-            email: r.named("email")?,
-            name: r.named("name")?,
-        };
-        add_sender(conn, conversation, account, &mailbox, owner).await?;
-    }
     let mut copies: BTreeMap<String, Participant> = BTreeMap::new();
     for r in conn.query(SOURCES, args![conversation]).await? {
         let sender = match r.named::<Option<i64>>("contact_id")? {
@@ -228,7 +252,10 @@ pub(super) async fn rebuild(conn: Conn<'_>, conversation: i64, account: i64, own
             .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
             .unwrap_or_default();
         for p in copied(&list("to_json")?, &list("cc_json")?, sender.as_deref(), &rcpt_to) {
-            copies.entry(email_key(&p.email)).or_insert(p);
+            let key = email_key(&p.email);
+            if Some(&key) != owner_key.as_ref() {
+                copies.entry(key).or_insert(p);
+            }
         }
     }
     let copies: Vec<Participant> = copies.into_values().collect();

@@ -227,6 +227,12 @@ pub fn statements(dialect: Dialect) -> Vec<Statement> {
             vec![int(1), int(2)],
         ),
         statement(
+            "merge: the merged conversation's contact joins",
+            participants::owner_joins_sql(dialect),
+            vec![int(1), int(2)],
+        ),
+        statement("a conversation's contact", participants::OWNER, vec![int(1)]),
+        statement(
             "split: what participants are made of",
             participants::SOURCES,
             vec![int(1)],

@@ -331,8 +331,8 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 14: who is in a conversation (the contacts who wrote in it and the addresses their messages
     // copied), the conversations merged into others (so that their ids still answer), and the
-    // addresses an outbound message copied. The participants of before: each conversation's
-    // contact and every contact who wrote in it.
+    // addresses an outbound message copied. The participants of before: every contact who wrote in
+    // a conversation other than its own contact (which needs no row).
     r#"
     CREATE TABLE conversation_participants (
         conversation_id  INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
@@ -355,11 +355,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX merges_by_target ON conversation_merges (merged_into);
     ALTER TABLE sent_messages ADD COLUMN cc_json TEXT NOT NULL DEFAULT '[]';
     INSERT OR IGNORE INTO conversation_participants (conversation_id, account_id, email_key, email, name, contact_id, role)
-        SELECT c.id, c.account_id, k.email_key, k.email, k.name, k.id, 'contact'
-        FROM conversations c JOIN contacts k ON k.id = c.contact_id;
-    INSERT OR IGNORE INTO conversation_participants (conversation_id, account_id, email_key, email, name, contact_id, role)
         SELECT DISTINCT m.conversation_id, m.account_id, k.email_key, k.email, k.name, k.id, 'contact'
-        FROM messages m JOIN contacts k ON k.id = m.contact_id WHERE m.conversation_id IS NOT NULL;
+        FROM messages m JOIN contacts k ON k.id = m.contact_id JOIN conversations c ON c.id = m.conversation_id
+        WHERE m.contact_id <> c.contact_id;
     "#,
 ];
 
@@ -737,12 +735,9 @@ pub const POSTGRES_MIGRATIONS: &[(usize, &str)] = &[
     CREATE INDEX merges_by_target ON conversation_merges (merged_into);
     ALTER TABLE sent_messages ADD COLUMN cc_json TEXT NOT NULL DEFAULT '[]';
     INSERT INTO conversation_participants (conversation_id, account_id, email_key, email, name, contact_id, role)
-        SELECT c.id, c.account_id, k.email_key, k.email, k.name, k.id, 'contact'
-        FROM conversations c JOIN contacts k ON k.id = c.contact_id
-        ON CONFLICT DO NOTHING;
-    INSERT INTO conversation_participants (conversation_id, account_id, email_key, email, name, contact_id, role)
         SELECT DISTINCT m.conversation_id, m.account_id, k.email_key, k.email, k.name, k.id, 'contact'
-        FROM messages m JOIN contacts k ON k.id = m.contact_id WHERE m.conversation_id IS NOT NULL
+        FROM messages m JOIN contacts k ON k.id = m.contact_id JOIN conversations c ON c.id = m.conversation_id
+        WHERE m.contact_id <> c.contact_id
         ON CONFLICT DO NOTHING;
     "#,
     ),
@@ -833,6 +828,35 @@ mod tests {
             }
             assert_eq!(version(&Connection::open(&path).unwrap()).unwrap(), LATEST);
         }
+    }
+
+    #[test]
+    fn conversations_of_before_get_the_other_contacts_who_wrote_as_participants() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 13).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, local_part, domain, created_at) VALUES (1, 'Acme', 'acme', 'in.example', 't');
+             INSERT INTO contacts (id, account_id, email, email_key, name, source, created_at)
+                 VALUES (1, 1, 'Alice@x.example', 'alice@x.example', 'Alice', 'email', 't'),
+                        (2, 1, 'bob@x.example', 'bob@x.example', NULL, 'email', 't');
+             INSERT INTO conversations (id, account_id, contact_id, subject, subject_key, created_at, last_message_at)
+                 VALUES (1, 1, 1, 'Hi', 'hi', 't', 't');
+             INSERT INTO raw_messages (id, data) VALUES (1, x'00');
+             INSERT INTO messages (account_id, queue_id, raw_id, conversation_id, contact_id, dedupe_key, kind, size,
+                 envelope_json, received_at)
+                 VALUES (1, 'q', 1, 1, 1, 'a', 'message', 1, '{}', 't'), (1, 'q', 1, 1, 2, 'b', 'message', 1, '{}', 't'),
+                        (1, 'q', 1, 1, 2, 'c', 'message', 1, '{}', 't');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(i64, String, i64, String)> = conn
+            .prepare("SELECT conversation_id, email_key, contact_id, role FROM conversation_participants")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, [(1, "bob@x.example".to_string(), 2, "contact".to_string())]);
     }
 
     #[test]

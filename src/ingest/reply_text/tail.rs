@@ -157,8 +157,10 @@ pub fn split_signature(reply: &str) -> (String, Option<String>) {
     let reply = cut_list_footer(reply);
     let lines: Vec<&str> = reply.lines().collect();
     let start = lines.iter().position(|l| *l == "-- " || *l == "--").or_else(|| {
-        // An app's footer ends the text: only a few short lines (a name, a number) may follow it.
-        let at = lines.iter().rposition(|l| footer_line(l))?;
+        // An app's footer ends the text: only a few short lines (a name, a number) may follow it,
+        // so only the last lines are looked at.
+        let from = lines.len().saturating_sub(8);
+        let at = from + lines[from..].iter().rposition(|l| footer_line(l))?;
         let after: Vec<&&str> = lines[at + 1..].iter().filter(|l| !l.trim().is_empty()).collect();
         (after.len() <= 3 && after.iter().all(|l| l.trim().chars().count() <= 40)).then_some(at)
     });

@@ -6,6 +6,7 @@
 #   benches/ceiling.sh                      # 3 rounds of 30,000 × 2 KiB over 50 sessions
 #   ROUNDS=5 MESSAGES=10000 benches/ceiling.sh
 #   INBOXD=/path/to/inboxd benches/ceiling.sh   # another build (bisecting); nothing is built then
+#   EXTRA_CONFIG=$'[search]\nindex = false' benches/ceiling.sh   # more configuration, appended
 #
 # Per inboxd round it reports: seconds, messages/s, its share of smtp-sink's rate in the same
 # round, CPU µs per message (user + system from /proc/PID/stat, the whole process), bytes written
@@ -107,6 +108,7 @@ path = "$dir/inboxd.db"
 secret = "benchmark-secret-key-0123456789"
 [log]
 level = "warn"
+${EXTRA_CONFIG:-}
 EOF
     local rcpt
     rcpt=$("$INBOXD" --config "$dir/inboxd.toml" accounts create bench --json |

@@ -539,11 +539,6 @@ pub async fn conversations(
                 break 'scan;
             }
             if !seen.insert(*conversation) {
-                // Its newest match was taken: the engine leaves its other matches out of the next
-                // reads, so a conversation of 100,000 matching messages costs one read, not 1,500.
-                if !skip.contains(conversation) {
-                    skip.push(*conversation);
-                }
                 continue;
             }
             // Below a cursor, the conversation's newest match may be the cursor's own message or

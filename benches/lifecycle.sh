@@ -5,6 +5,9 @@
 #
 #   benches/lifecycle.sh                 # 100,000 messages on both engines
 #   MESSAGES=1000000 ENGINES=sqlite benches/lifecycle.sh
+#   KEEP=1 LOG_LEVEL="warn,inboxd::store=info" benches/lifecycle.sh   # keep the server's log, with
+#       the scrub's and the checkpointer's timings, to set beside the probe's `slow_at` (when each
+#       answer over 100 ms came, unix time:ms)
 #
 # The account is loaded as benches/scale.sh loads it (its monitoring sender has one message in ten:
 # the contact erased). For the purge every conversation is made older than the account's

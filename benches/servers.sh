@@ -94,7 +94,7 @@ listen = "127.0.0.1:$PORT_HTTP"
 [search]
 index = $2
 [log]
-level = "warn"
+level = "${LOG_LEVEL:-warn}"
 TOML
     RCPT=$("$INBOXD" --config "$dir/inboxd.toml" accounts create scale --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["address"])')
     KEY=$("$INBOXD" --config "$dir/inboxd.toml" api-keys create scale --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')

@@ -342,6 +342,7 @@ fn probe(args: &[String]) -> Result<(), String> {
     let until = arg(args, "--until").map(std::path::PathBuf::from);
     let began = Instant::now();
     let mut latencies = Vec::new();
+    let mut slow: Vec<String> = Vec::new();
     let mut n = 0u64;
     while began.elapsed().as_secs_f64() < seconds && !until.as_ref().is_some_and(|f| f.exists()) {
         n += 1;
@@ -366,7 +367,15 @@ fn probe(args: &[String]) -> Result<(), String> {
         w.write_all(msg.as_bytes()).map_err(|e| e.to_string())?;
         let sent = Instant::now();
         let code = reply(&mut r)?;
-        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+        let took = sent.elapsed().as_secs_f64() * 1000.0;
+        latencies.push(took);
+        // When each slow one was answered (wall clock), to set beside the server's log.
+        if took > 100.0 {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            slow.push(format!("{now:.3}:{took:.0}"));
+        }
         if code != 250 {
             return Err(format!("the probe got {code}"));
         }
@@ -376,12 +385,13 @@ fn probe(args: &[String]) -> Result<(), String> {
     latencies.sort_by(f64::total_cmp);
     let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
     println!(
-        "{{\"probes\": {}, \"median_ms\": {:.1}, \"p99_ms\": {:.1}, \"max_ms\": {:.1}, \"over_100ms\": {}}}",
+        "{{\"probes\": {}, \"median_ms\": {:.1}, \"p99_ms\": {:.1}, \"max_ms\": {:.1}, \"over_100ms\": {}, \"slow_at\": \"{}\"}}",
         latencies.len(),
         at(0.5),
         at(0.99),
         latencies.last().copied().unwrap_or(0.0),
-        latencies.iter().filter(|l| **l > 100.0).count()
+        latencies.iter().filter(|l| **l > 100.0).count(),
+        slow.join(" ")
     );
     Ok(())
 }

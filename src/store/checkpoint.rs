@@ -40,11 +40,21 @@ impl Checkpointer {
                     if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
                         tracing::warn!(error = %e, "checkpoint failed");
                     }
-                    if std::fs::metadata(&wal).is_ok_and(|m| m.len() > RESTART_ABOVE) {
+                    if let Ok(size) = std::fs::metadata(&wal).map(|m| m.len())
+                        && size > RESTART_ABOVE
+                    {
                         let _ = conn.busy_timeout(RESTART_WAIT);
+                        let started = std::time::Instant::now();
                         // Busy (a reader or the writer did not finish in time) is no error: next time.
-                        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+                        let done = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0));
                         let _ = conn.busy_timeout(Duration::from_secs(10));
+                        // It holds writers back while it runs: how long is worth a line.
+                        tracing::info!(
+                            wal_bytes = size,
+                            busy = !matches!(done, Ok(0)),
+                            ms = started.elapsed().as_millis() as u64,
+                            "WAL restarted"
+                        );
                     }
                 }
                 // Leave a short WAL behind for the next start.

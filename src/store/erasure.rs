@@ -398,7 +398,9 @@ pub async fn scrub(db: &Db) -> Result<(), StoreError> {
     // A negative budget starts an optimize (every segment into one); positive ones go on with it
     // until a call changes nothing.
     let mut budget = -MERGE_PAGES;
+    let mut longest = std::time::Duration::ZERO;
     loop {
+        let step = std::time::Instant::now();
         let changed = db
             .run(move |c| {
                 Box::pin(async move {
@@ -412,6 +414,7 @@ pub async fn scrub(db: &Db) -> Result<(), StoreError> {
                 })
             })
             .await?;
+        longest = longest.max(step.elapsed());
         if budget > 0 && changed < 2 {
             break;
         }
@@ -435,6 +438,7 @@ pub async fn scrub(db: &Db) -> Result<(), StoreError> {
         if restarted {
             tracing::info!(
                 search_index_ms = merged.as_millis() as u64,
+                longest_step_ms = longest.as_millis() as u64,
                 total_ms = began.elapsed().as_millis() as u64,
                 "deleted mail scrubbed from the files: search index rewritten, log started over"
             );
@@ -448,7 +452,8 @@ pub async fn scrub(db: &Db) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Pages of the search index one merge step writes (FTS5's pages are about 4 KB).
+/// Pages of the search index one merge step writes (FTS5's pages are about 4 KB). Each step holds
+/// the write lock while it runs; the scrub logs its longest step.
 const MERGE_PAGES: i64 = 64;
 /// How long the checkpoint that starts the WAL over may hold writers back waiting for readers.
 const RESTART_WAIT: std::time::Duration = std::time::Duration::from_millis(20);

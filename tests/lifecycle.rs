@@ -68,16 +68,6 @@ fn files_hold(server: &Server, needle: &str) -> bool {
         .any(|path| std::fs::read(path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes())))
 }
 
-fn ok(out: &std::process::Output) -> &std::process::Output {
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 on_both_backends! {
     fn an_erased_contact_leaves_nothing_behind_and_the_log_keeps_its_ids(backend: Backend) {
         let server = builder_on(backend)

@@ -28,16 +28,6 @@ fn call(http: SocketAddr, method: &str, path: &str, key: &str, body: &str) -> (u
     (answer.code, answer.json())
 }
 
-fn ok(out: std::process::Output) -> std::process::Output {
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 /// `(email, role)` of a conversation's participants, in the order shown.
 fn participants(conversation: &Value) -> Vec<(String, String)> {
     conversation["participants"]
@@ -197,7 +187,7 @@ on_both_backends! {
         let acme = server.create_account("Acme");
         let id = acme.id.to_string();
         for n in 0..50 {
-            ok(server.cli(&[
+            ok(&server.cli(&[
                 "register-sent", &id, "--message-id", &format!("<spring-{n}@platform.example>"),
                 "--contact", &format!("c{n}@customers.example"), "--campaign", "spring",
             ]));
@@ -244,7 +234,7 @@ on_both_backends! {
             ))
             .expect(250, "2.0.0");
         // The agent answers from the platform, copying Bob (CLI) and, in a second message, Erin (API).
-        ok(server.cli(&[
+        ok(&server.cli(&[
             "register-sent", &acme.id.to_string(), "--message-id", "<agent-1@platform.example>",
             "--contact", "alice@customer.example", "--cc", "Bob@Customer.example",
         ]));
@@ -275,7 +265,7 @@ on_both_backends! {
     fn a_forward_from_a_member_keeps_the_original_sender_as_the_contact(backend: Backend) {
         let server = start_on(backend);
         let acme = server.create_account("Acme");
-        ok(server.cli(&["members", "add", &acme.id.to_string(), "agent@agency.example"]));
+        ok(&server.cli(&["members", "add", &acme.id.to_string(), "agent@agency.example"]));
         let forward = "From: Agent <agent@agency.example>\r\nTo: inbox@inbox.localhost\r\nCc: boss@agency.example\r\nSubject: Fwd: Invoice\r\nMessage-ID: <fw1@agency.example>\r\n\r\nPlease handle.\r\n\r\n---------- Forwarded message ---------\r\nFrom: Jane <jane@customer.example>\r\nDate: Tue, 24 Nov 2026\r\nSubject: Invoice\r\nTo: <agent@agency.example>\r\n\r\nPlease send the invoice again.\r\n";
         server.send("agent@agency.example", &[&acme.address], forward).expect(250, "2.0.0");
         let list = server.conversations(acme.id);
@@ -428,7 +418,7 @@ on_both_backends! {
         assert_eq!(found[0]["id"], new);
 
         // Merged back (the CLI), the conversation is as it was.
-        ok(server.cli(&["conversations", "merge", &new.to_string(), "--into", &original.to_string()]));
+        ok(&server.cli(&["conversations", "merge", &new.to_string(), "--into", &original.to_string()]));
         let back = server.conversation(original);
         assert_eq!(message_ids(&back), ids);
         assert_eq!(back["message_count"], 4);
@@ -454,7 +444,7 @@ on_both_backends! {
         server
             .send("bob@customer.example", &[&acme.address], &mail("bob@customer.example", "Re: Plans", "<e2@customer.example>", &[("In-Reply-To", "<e1@customer.example>")], "Noted."))
             .expect(250, "2.0.0");
-        ok(server.cli(&["contacts", "erase", "--account", &acme.id.to_string(), "bob@customer.example"]));
+        ok(&server.cli(&["contacts", "erase", "--account", &acme.id.to_string(), "bob@customer.example"]));
         assert_eq!(
             server.count("SELECT count(*) FROM conversation_participants WHERE email_key = 'bob@customer.example'"),
             0

@@ -32,6 +32,17 @@ use std::time::{Duration, Instant};
 pub const BIN: &str = env!("CARGO_BIN_EXE_inboxd");
 pub const DOMAIN: &str = "inbox.localhost";
 
+/// A CLI run that must succeed: its output, or a failure that shows what it printed.
+pub fn ok(out: &std::process::Output) -> &std::process::Output {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 pub fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(path)
 }

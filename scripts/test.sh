@@ -8,7 +8,7 @@
 #
 # Each tool is installed on its own line, and only when it is missing, so that one package's
 # conflict cannot stop the others. Before anything is installed, every line is simulated exactly as
-# written (`apt-get -s install …`), whether its tool is missing or not: a tool installed by hand
+# written, with `-s` after `apt-get`, whether its tool is missing or not: a tool installed by hand
 # earlier must not hide a line that would fail on a fresh machine.
 #
 # On a machine that already has everything, plain `cargo test` runs the same tests.
@@ -31,23 +31,24 @@ say() { echo "test.sh: $*" >&2; }
 
 # Root runs apt-get itself; anyone else through sudo.
 if [ "$(id -u)" -eq 0 ]; then as_root=(); else as_root=(sudo); fi
-apt_install() {
-    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
 
-# The install lines: "packages|why". Node.js comes preinstalled on the project's machine from a
-# packaging of its own that bundles npm and conflicts with Debian's `npm`, so `nodejs npm` is its
-# own line, taken only where there is no node at all.
+# The install lines, each as it runs, and why the tests need it. Node.js comes preinstalled on the
+# project's machine from a packaging of its own that bundles npm and conflicts with Debian's `npm`,
+# so Node.js is its own line, taken only where there is no node at all, and npm is not installed:
+# playwright-core (no dependencies) then comes from the npm registry's tarball.
 LINES=(
-    "systemd|the socket-activation and unit tests use systemd-socket-activate and systemd-analyze"
-    "postfix|the forwarder test sends a burst with Postfix's smtp-source (no Postfix daemon is set up)"
-    "postgresql|the storage tests start their own PostgreSQL servers with initdb and pg_ctl"
-    "rspamd|the spam tests start their own rspamd"
-    "redis-server|the learning tests give rspamd's Bayes classifier a Redis of their own"
-    "chromium|the web inbox's end-to-end test drives Debian's chromium"
-    "nodejs npm|the web inbox's end-to-end test runs playwright-core on Node.js"
-    "python3-venv|the webhook and OpenAPI tests run Python tools from a virtualenv"
+    "apt-get install -y --no-install-recommends systemd|the socket-activation and unit tests use systemd-socket-activate and systemd-analyze"
+    "apt-get install -y --no-install-recommends postfix|the forwarder test sends a burst with Postfix's smtp-source (no Postfix daemon is set up)"
+    "apt-get install -y --no-install-recommends postgresql|the storage tests start their own PostgreSQL servers with initdb and pg_ctl"
+    "apt-get install -y --no-install-recommends rspamd|the spam tests start their own rspamd"
+    "apt-get install -y --no-install-recommends redis-server|the learning tests give rspamd's Bayes classifier a Redis of their own"
+    "apt-get install -y --no-install-recommends chromium|the web inbox's end-to-end test drives Debian's chromium"
+    "apt-get install -y --no-install-recommends nodejs|the web inbox's end-to-end test runs playwright-core on Node.js"
+    "apt-get install -y --no-install-recommends python3-venv|the webhook and OpenAPI tests run Python tools from a virtualenv"
 )
+
+command_of() { echo "${1%%|*}"; }
+packages_of() { local command=${1%%|*}; echo "${command##*--no-install-recommends }"; }
 
 missing() { # packages → 0 when the tools of that line are missing
     case "$1" in
@@ -57,7 +58,7 @@ missing() { # packages → 0 when the tools of that line are missing
         rspamd) ! command -v rspamd >/dev/null ;;
         redis-server) ! command -v redis-server >/dev/null ;;
         chromium) ! command -v chromium >/dev/null ;;
-        "nodejs npm") ! command -v node >/dev/null ;;
+        nodejs) ! command -v node >/dev/null ;;
         python3-venv) ! python3 -c 'import ensurepip, venv' 2>/dev/null ;;
         *) say "no check for line '$1'"; return 1 ;;
     esac
@@ -86,44 +87,42 @@ status_without() { # packages → path of a dpkg status file
     echo "$file"
 }
 
-apt_simulate() { # dpkg status file, packages → apt-get's answer and its status
-    local status=$1
-    shift
-    DEBIAN_FRONTEND=noninteractive apt-get -s -o Dir::State::status="$status" \
-        install -y -qq --no-install-recommends "$@" 2>&1
+simulate_as_written() { # dpkg status file, the line's command → apt-get's answer and its status
+    local status=$1 words
+    read -r -a words <<<"$2"
+    DEBIAN_FRONTEND=noninteractive "${words[0]}" -s -o Dir::State::status="$status" "${words[@]:1}" 2>&1
 }
 
 # A line passes when it simulates cleanly on this machine as it is, or else on this machine without
 # the line's own packages (the only state in which the line runs: the preinstalled Node.js
 # conflicts with Debian's npm, and on a machine without node `nodejs npm` is what installs).
-simulate() { # packages → apt-get's answer; status 0 when the line would install
+simulate() { # install line → apt-get's answer; status 0 when the line would install
     local status out rc=0
-    out=$(apt_simulate /var/lib/dpkg/status "$@") && { echo "$out"; return 0; }
-    status=$(status_without "$@")
-    out=$(apt_simulate "$status" "$@") || rc=$?
+    out=$(simulate_as_written /var/lib/dpkg/status "$(command_of "$1")") && { echo "$out"; return 0; }
+    # shellcheck disable=SC2046
+    status=$(status_without $(packages_of "$1"))
+    out=$(simulate_as_written "$status" "$(command_of "$1")") || rc=$?
     rm -f "$status"
     echo "$out"
     return $rc
 }
 
 check_lines() {
-    local failed=0 line packages out ok
+    local failed=0 line command out ok
     for line in "${LINES[@]}"; do
-        packages=${line%%|*}
+        command=$(command_of "$line")
         ok=1
-        # shellcheck disable=SC2086
-        out=$(simulate $packages) || ok=0
+        out=$(simulate "$line") || ok=0
         if [ $ok -eq 0 ] && [ "$lists_fetched" -eq 0 ] &&
             echo "$out" | grep -q "Unable to locate package\|has no installation candidate"; then
             fetch_lists # no package lists yet, or stale ones: once more with fresh ones
             ok=1
-            # shellcheck disable=SC2086
-            out=$(simulate $packages) || ok=0
+            out=$(simulate "$line") || ok=0
         fi
         if [ $ok -eq 1 ]; then
-            say "ok: apt-get -s install $packages"
+            say "ok (simulated with -s): $command"
         else
-            say "this install line would fail: apt-get install $packages"
+            say "this install line would fail: $command"
             echo "$out" | tail -5 >&2
             failed=1
         fi
@@ -145,8 +144,7 @@ fi
 
 needed=()
 for line in "${LINES[@]}"; do
-    packages=${line%%|*}
-    if missing "$packages"; then needed+=("$line"); fi
+    if missing "$(packages_of "$line")"; then needed+=("$line"); fi
 done
 
 # Every line is proven before anything is installed, also the lines this machine does not need.
@@ -154,24 +152,41 @@ check_lines
 if [ ${#needed[@]} -gt 0 ]; then
     fetch_lists
     for line in "${needed[@]}"; do
-        packages=${line%%|*}
-        say "installing $packages: ${line#*|}"
+        packages=$(packages_of "$line")
+        say "$(command_of "$line"): ${line#*|}"
         if [ "$packages" = postfix ]; then
             # Only the smtp-source binary is used: no mail system is configured.
             echo "postfix postfix/main_mailer_type select No configuration" | "${as_root[@]}" debconf-set-selections
         fi
-        # shellcheck disable=SC2086
-        apt_install $packages
+        read -r -a words <<<"$(command_of "$line")"
+        "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive "${words[0]}" -qq "${words[@]:1}" >/dev/null
     done
 fi
 
 # playwright-core from npm, into a folder under target/ (its executablePath is Debian's chromium;
-# no browser is downloaded).
+# no browser is downloaded). Without npm, the registry's tarball, checked against its integrity.
 PLAYWRIGHT=playwright-core@1.65.1
+PLAYWRIGHT_TARBALL=https://registry.npmjs.org/playwright-core/-/playwright-core-1.65.1.tgz
+PLAYWRIGHT_INTEGRITY=sha512-hqPpz7blSMPxWVdoeE1yiBSzXsKiVOd2k+kjCvmUywD2GPO2Dd9HfcWnq9NN0GHbNZDFgZ9JfBFr+X5/BLo0qw==
 if [ ! -d target/web-test/node_modules/playwright-core ]; then
-    say "npm install $PLAYWRIGHT"
     mkdir -p target/web-test
-    npm install --silent --no-audit --no-fund --prefix target/web-test "$PLAYWRIGHT" >/dev/null
+    if command -v npm >/dev/null; then
+        say "npm install $PLAYWRIGHT"
+        npm install --silent --no-audit --no-fund --prefix target/web-test "$PLAYWRIGHT" >/dev/null
+    else
+        say "no npm: $PLAYWRIGHT from $PLAYWRIGHT_TARBALL"
+        python3 - "$PLAYWRIGHT_TARBALL" "$PLAYWRIGHT_INTEGRITY" target/web-test/node_modules/playwright-core <<'PY'
+import base64, hashlib, io, sys, tarfile, urllib.request
+url, integrity, dest = sys.argv[1:]
+data = urllib.request.urlopen(url, timeout=120).read()
+if "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode() != integrity:
+    sys.exit(f"{url}: integrity check failed")
+with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+    for member in tar.getmembers():
+        member.name = member.name.split("/", 1)[1] if "/" in member.name else ""
+    tar.extractall(dest, members=[m for m in tar.getmembers() if m.name], filter="data")
+PY
+    fi
 fi
 
 # Python tools from PyPI, in a virtualenv under target/: the `standardwebhooks` library verifies

@@ -4,7 +4,7 @@
 //! (a zip, streamed), `POST /v1/accounts/{id}/retention` and `DELETE /v1/accounts/{id}` (the
 //! platform's key; a disabled account only).
 
-use super::{ApiError, ApiState, Key, PlatformKey, doc, error, not_found, with};
+use super::{ApiError, ApiState, Key, PlatformKey, doc, error, not_found, unavailable, with};
 use crate::config::MAX_RETENTION_DAYS;
 use crate::export::{self, ExportError};
 use crate::store::account_deletion::{self, Refused};
@@ -25,15 +25,6 @@ pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/v1/accounts/{id}/contacts/{email}/export", get(export_contact))
         .route("/v1/accounts/{id}/retention", post(retention))
-}
-
-fn unavailable(e: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %e, "api: database");
-    error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        "the database did not answer; try again",
-    )
 }
 
 /// What `DELETE /v1/accounts/{id}/contacts/{email}` answers.

@@ -47,14 +47,17 @@ pub(crate) async fn with<T: Send + 'static>(
     db: &Db,
     work: impl for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
 ) -> Result<T, ApiError> {
-    db.run(work).await.map_err(|e| {
-        tracing::error!(error = %e, "api: database");
-        error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the database did not answer; try again",
-        )
-    })
+    db.run(work).await.map_err(unavailable)
+}
+
+/// A failure of the database, logged and answered 503: the request may be tried again.
+pub(crate) fn unavailable(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "api: database");
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "the database did not answer; try again",
+    )
 }
 
 /// A refused request: its status and `{"error": {"code", "message"}}`, the one shape of every error

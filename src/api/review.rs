@@ -69,14 +69,7 @@ fn refusal(e: ReviewError) -> ApiError {
                 "rspamd's controller did not learn the message; nothing was changed",
             )
         }
-        ReviewError::Store(e) => {
-            tracing::error!(error = %e, "api: database");
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the database did not answer; try again",
-            )
-        }
+        ReviewError::Store(e) => super::unavailable(e),
     }
 }
 

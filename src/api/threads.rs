@@ -2,7 +2,7 @@
 //! split` do them: `POST /v1/conversations/{id}/merge {"into": ID}` and `POST
 //! /v1/messages/{id}/split`. Each is one transaction (`store::merge`); a refusal moves nothing.
 
-use super::{ApiError, ApiState, Key, doc, refused};
+use super::{ApiError, ApiState, Key, doc, refused, unavailable};
 use crate::store::keys::Scope;
 use crate::store::merge::{self, Merged, Refusal, Split};
 use axum::Json;
@@ -40,15 +40,6 @@ fn refusal(r: Refusal) -> ApiError {
         Refusal::Invalid(why) => refused(StatusCode::BAD_REQUEST, "invalid", why),
         Refusal::Conflict(why) => refused(StatusCode::CONFLICT, "conflict", why),
     }
-}
-
-fn unavailable(e: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %e, "api: database");
-    super::error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        "the database did not answer; nothing moved; try again",
-    )
 }
 
 /// Merges the conversation into another of the same account: its messages move, its participants

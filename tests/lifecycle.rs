@@ -488,3 +488,97 @@ on_both_backends! {
         assert_eq!(server.count(&format!("SELECT count(*) FROM events WHERE contact_id = {contact} AND type <> 'contact.erased'")), 0);
     }
 }
+
+/// A purge that deletes most of the search index rewrites it as it goes (a merge step otherwise
+/// reads every deleted entry under the write lock): the words of the purged mail leave the files,
+/// the mail that stays is still found.
+#[test]
+fn a_purge_of_most_of_the_index_rewrites_it_as_it_goes_and_leaves_no_word() {
+    let mut server = builder_on(Backend::Sqlite).set("http.listen", "127.0.0.1:0").start();
+    let acme = server.create_account("Acme");
+    let (_, key) = server.api_key("platform", None);
+    let mut c = server.connect();
+    c.ehlo();
+    for n in 0..130 {
+        let from = format!("p{n}@customer.example");
+        let (subject, body) = if n < 120 {
+            ("Old", "A vexwhortle question.")
+        } else {
+            ("Recent", "A plumbrook question.")
+        };
+        c.transaction(
+            &from,
+            &[&acme.address],
+            mail(&from, &format!("{subject} {n}"), body).as_bytes(),
+        )
+        .expect(250, "2.0.0");
+    }
+    c.quit();
+    let old = "2020-01-01T00:00:00Z";
+    server.execute(&format!(
+        "UPDATE messages SET received_at = '{old}' WHERE subject LIKE 'Old %';
+         UPDATE conversations SET last_message_at = '{old}' WHERE subject LIKE 'Old %';"
+    ));
+    server.settle();
+    assert!(
+        files_hold(&server, "xwhortle"),
+        "the index holds the old mail's word before: the check can fail"
+    );
+    let (code, body) = call(
+        server.http_addr.unwrap(),
+        "POST",
+        &format!("/v1/accounts/{}/retention", acme.id),
+        &key,
+        r#"{"days": 30}"#,
+    );
+    assert_eq!(code, 200, "{body}");
+
+    server.restart();
+    let scrubbed = |server: &Server| {
+        server
+            .logs()
+            .iter()
+            .any(|l| l.contains("deleted mail scrubbed from the files"))
+    };
+    assert!(
+        eventually(Duration::from_secs(30), || scrubbed(&server)),
+        "the purge ends with the scrub: {:?}",
+        server.logs()
+    );
+    assert_eq!(
+        server.count("SELECT count(*) FROM messages WHERE subject LIKE 'Old %'"),
+        0
+    );
+    let rewrites = server
+        .logs()
+        .iter()
+        .filter(|l| l.contains("search index rewritten during a deletion"))
+        .count();
+    assert!(
+        rewrites >= 2,
+        "120 of 130 entries deleted: rewritten once half were gone, and again: {:?}",
+        server.logs()
+    );
+    assert!(
+        !files_hold(&server, "xwhortle"),
+        "the purged mail's word is still in the files"
+    );
+    let http = server.http_addr.unwrap();
+    let (code, found) = call(
+        http,
+        "GET",
+        &format!("/v1/accounts/{}/conversations?q=plumbrook&limit=50", acme.id),
+        &key,
+        "",
+    );
+    assert_eq!(code, 200, "{found}");
+    assert_eq!(found["data"].as_array().map(Vec::len), Some(10), "{found}");
+    let (_, found) = call(
+        http,
+        "GET",
+        &format!("/v1/accounts/{}/conversations?q=vexwhortle", acme.id),
+        &key,
+        "",
+    );
+    assert_eq!(found["data"].as_array().map(Vec::len), Some(0), "{found}");
+}

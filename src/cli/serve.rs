@@ -273,12 +273,7 @@ async fn lifecycle(db: crate::store::Db, default_days: u32) {
         }
         match crate::store::retention::purge(&db, default_days, crate::time::unix_now()).await {
             Ok(0) => {}
-            Ok(conversations) => {
-                tracing::info!(conversations, "conversations past their retention deleted");
-                if let Err(e) = crate::store::erasure::scrub(&db).await {
-                    tracing::warn!(error = %e, "retention: the files could not be scrubbed");
-                }
-            }
+            Ok(conversations) => tracing::info!(conversations, "conversations past their retention deleted"),
             Err(e) => tracing::warn!(error = %e, "retention purge failed; tried again in an hour"),
         }
     }

@@ -13,6 +13,7 @@
 
 use super::error::StoreError;
 use super::events::{self, NewEvent};
+use super::scrub::Scrub;
 use super::sql::{Conn, args};
 use super::{Db, messages};
 use serde_json::json;
@@ -77,11 +78,15 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), Refused> {
         Some(false) => {}
     }
     // Messages, then conversations, then contacts: each batch of rows by the account's index.
+    let mut scrub = Scrub::begin(db).await?;
     for (n, sql) in BATCHES.into_iter().enumerate() {
         loop {
             let went = db
                 .run(move |c| Box::pin(async move { batch(c, id, sql, n == 0).await }))
                 .await?;
+            if n == 0 {
+                scrub.deleted(db, went).await?;
+            }
             if went < BATCH as u64 {
                 break;
             }
@@ -109,7 +114,7 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), Refused> {
         after = last;
     }
     db.transaction(move |c| Box::pin(finish(c, id))).await?;
-    super::erasure::scrub(db).await?;
+    scrub.finish(db).await?;
     Ok(())
 }
 

@@ -18,6 +18,7 @@
 use super::accounts::{self, Counts};
 use super::error::StoreError;
 use super::events::{self, About, NewEvent};
+use super::scrub::{BREATHE, Scrub};
 use super::sql::{Conn, args};
 use super::value::Row;
 use super::{Db, contacts, messages, settings};
@@ -348,20 +349,18 @@ pub async fn running(conn: Conn<'_>) -> Result<Vec<i64>, StoreError> {
     .collect()
 }
 
-/// Pause between two batches of a deletion beside the commit (an erasure, retention), in which
-/// the sessions waiting for the writer take it. SQLite's busy handler sleeps 1, 2, 5, 10, 15, 20,
-/// then 25 ms between tries: a shorter pause lets the deletion take the lock again before a
-/// waiting session wakes, and a 250 waits for several batches (the retention benchmark saw 230 ms
-/// with a 2 ms pause).
-pub(super) const BREATHE: std::time::Duration = std::time::Duration::from_millis(25);
-
-/// Runs erasure `id` to its end, a batch at a time, then leaves no trace of it in SQLite's files
-/// ([`scrub`]); what it erased.
+/// Runs erasure `id` to its end, a batch at a time, and leaves no trace of it in SQLite's files
+/// ([`Scrub`]); what it erased.
 pub async fn run(db: &Db, id: i64) -> Result<Erased, StoreError> {
+    let mut scrub = Scrub::begin(db).await?;
+    let mut counted = 0;
     while !db.run(move |c| Box::pin(step(c, id))).await? {
+        let so_far = db.run(move |c| Box::pin(get(c, id))).await?.map_or(0, |e| e.messages);
+        scrub.deleted(db, (so_far - counted).max(0) as u64).await?;
+        counted = so_far;
         tokio::time::sleep(BREATHE).await;
     }
-    scrub(db).await?;
+    scrub.finish(db).await?;
     let done = db
         .run(move |c| Box::pin(get(c, id)))
         .await?
@@ -382,78 +381,3 @@ pub async fn resume(db: &Db) -> Result<usize, StoreError> {
     }
     Ok(ids.len())
 }
-
-/// On SQLite, what was deleted leaves the files: the connections zero freed space
-/// (`secure_delete`); the search index is written again without the deleted entries (FTS5 keeps a
-/// deleted row's words in its segments until they are merged), by FTS5's incremental optimize, a
-/// bounded number of pages per transaction so that sessions commit in between; and the WAL,
-/// which still holds the pages as they were, starts over (a TRUNCATE checkpoint that waits at
-/// most [`RESTART_WAIT`] for readers, tried again while they hold old snapshots). PostgreSQL
-/// keeps dead rows until VACUUM (README: "The data's life").
-pub async fn scrub(db: &Db) -> Result<(), StoreError> {
-    let Db::Sqlite(_) = db else {
-        return Ok(());
-    };
-    let began = std::time::Instant::now();
-    // A negative budget starts an optimize (every segment into one); positive ones go on with it
-    // until a call changes nothing.
-    let mut budget = -MERGE_PAGES;
-    let mut longest = std::time::Duration::ZERO;
-    loop {
-        let step = std::time::Instant::now();
-        let changed = db
-            .run(move |c| {
-                Box::pin(async move {
-                    let Some(sqlite) = c.sqlite() else { return Ok(0) };
-                    let before = sqlite.total_changes();
-                    sqlite.execute(
-                        "INSERT INTO message_search (message_search, rank) VALUES ('merge', ?1)",
-                        [budget],
-                    )?;
-                    Ok(sqlite.total_changes() - before)
-                })
-            })
-            .await?;
-        longest = longest.max(step.elapsed());
-        if budget > 0 && changed < 2 {
-            break;
-        }
-        budget = MERGE_PAGES;
-        tokio::time::sleep(BREATHE).await;
-    }
-    let merged = began.elapsed();
-    for _ in 0..200 {
-        let restarted = db
-            .run(|c| {
-                Box::pin(async move {
-                    let Some(sqlite) = c.sqlite() else { return Ok(true) };
-                    sqlite.busy_timeout(RESTART_WAIT)?;
-                    // (busy, log frames, frames checkpointed): busy 0 is a log started over.
-                    let busy = sqlite.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0));
-                    sqlite.busy_timeout(std::time::Duration::from_secs(10))?;
-                    Ok(busy.unwrap_or(1) == 0)
-                })
-            })
-            .await?;
-        if restarted {
-            tracing::info!(
-                search_index_ms = merged.as_millis() as u64,
-                longest_step_ms = longest.as_millis() as u64,
-                total_ms = began.elapsed().as_millis() as u64,
-                "deleted mail scrubbed from the files: search index rewritten, log started over"
-            );
-            return Ok(());
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    tracing::warn!(
-        "the WAL could not be started over after a deletion (readers held it); the next checkpoint that restarts it will"
-    );
-    Ok(())
-}
-
-/// Pages of the search index one merge step writes (FTS5's pages are about 4 KB). Each step holds
-/// the write lock while it runs; the scrub logs its longest step.
-const MERGE_PAGES: i64 = 64;
-/// How long the checkpoint that starts the WAL over may hold writers back waiting for readers.
-const RESTART_WAIT: std::time::Duration = std::time::Duration::from_millis(20);

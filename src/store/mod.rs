@@ -47,6 +47,7 @@ pub mod quarantine;
 pub mod raw;
 pub mod retention;
 pub mod schema;
+mod scrub;
 pub mod search;
 pub mod senders;
 pub mod sent;

@@ -10,9 +10,9 @@
 //! conversation still past it and empty is deleted, and the walk goes on after it).
 
 use super::accounts::{self, Counts};
-use super::erasure::BREATHE;
 use super::error::StoreError;
 use super::events::{self, About, NewEvent};
+use super::scrub::{BREATHE, Scrub};
 use super::sql::{Conn, args};
 use super::{Db, messages};
 use serde_json::json;
@@ -60,6 +60,7 @@ pub struct Cursor {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     pub conversations: u64,
+    pub messages: u64,
     pub next: Option<Cursor>,
 }
 
@@ -73,6 +74,7 @@ pub async fn step(conn: Conn<'_>, account_id: i64, cutoff: &str, after: &Cursor)
     if found.is_empty() {
         return Ok(Step {
             conversations: 0,
+            messages: 0,
             next: None,
         });
     }
@@ -81,6 +83,7 @@ pub async fn step(conn: Conn<'_>, account_id: i64, cutoff: &str, after: &Cursor)
         let mut budget = BATCH;
         let mut step = Step {
             conversations: 0,
+            messages: 0,
             next: Some(after.clone()),
         };
         let mut gone = 0i64;
@@ -148,6 +151,7 @@ pub async fn step(conn: Conn<'_>, account_id: i64, cutoff: &str, after: &Cursor)
         )
         .await?;
         events::insert(conn, &deleted_events, &crate::time::now_rfc3339()).await?;
+        step.messages = gone as u64;
         Ok(step)
     }
     .await;
@@ -163,13 +167,17 @@ pub async fn step(conn: Conn<'_>, account_id: i64, cutoff: &str, after: &Cursor)
     }
 }
 
-/// Purges every account past its retention (`default_days` for those without their own); how many
-/// conversations went.
+/// Purges every account past its retention (`default_days` for those without their own), and
+/// leaves no trace of what went in SQLite's files ([`Scrub`]); how many conversations went.
 pub async fn purge(db: &Db, default_days: u32, now: i64) -> Result<u64, StoreError> {
     let accounts = db
         .run(move |c| Box::pin(accounts_with_retention(c, default_days)))
         .await?;
-    let mut conversations = 0;
+    if accounts.is_empty() {
+        return Ok(0);
+    }
+    let mut scrub = Scrub::begin(db).await?;
+    let (mut conversations, mut messages) = (0, 0);
     for (account, days) in accounts {
         let cutoff = crate::time::rfc3339(now - days * 86_400);
         let mut after = Some(Cursor::default());
@@ -179,9 +187,14 @@ pub async fn purge(db: &Db, default_days: u32, now: i64) -> Result<u64, StoreErr
                 .run(move |c| Box::pin(async move { step(c, account, &cutoff, &from).await }))
                 .await?;
             conversations += step.conversations;
+            messages += step.messages;
+            scrub.deleted(db, step.messages).await?;
             after = step.next;
             tokio::time::sleep(BREATHE).await;
         }
+    }
+    if messages > 0 || conversations > 0 {
+        scrub.finish(db).await?;
     }
     Ok(conversations)
 }

@@ -325,7 +325,7 @@ const MIGRATIONS: &[&str] = &[
     // 13: FTS5 does not rewrite a segment inside whichever commit finds a tenth of its rows
     // deleted ('deletemerge'): after a retention purge or an erasure every segment qualifies, and
     // the session whose message triggered it waited for the rewrite. The deletion rewrites the
-    // index itself, a few pages per transaction (store::erasure::scrub).
+    // index itself, a few pages per transaction (store::scrub).
     r#"
     INSERT INTO message_search (message_search, rank) VALUES ('deletemerge', 0);
     "#,

@@ -61,7 +61,12 @@ pub(super) async fn erase_contact(
     let Some(erasure_id) = begun else {
         return Err(not_found("no such contact"));
     };
-    let erased = erasure::run(&state.db, erasure_id).await.map_err(unavailable)?;
+    // Its own task: the erasure goes on to its end if the client goes away.
+    let db = state.db.clone();
+    let erased = tokio::spawn(async move { erasure::run(&db, erasure_id).await })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)?;
     Ok(Json(ErasedAnswer { erased }))
 }
 
@@ -182,7 +187,12 @@ pub(super) async fn delete_account(
     _: PlatformKey,
     Path(id): Path<i64>,
 ) -> Result<Json<DeletedAnswer>, ApiError> {
-    match account_deletion::delete(&state.db, id).await {
+    // Its own task: the deletion goes on to its end if the client goes away.
+    let db = state.db.clone();
+    let deleted = tokio::spawn(async move { account_deletion::delete(&db, id).await })
+        .await
+        .map_err(unavailable)?;
+    match deleted {
         Ok(()) => Ok(Json(DeletedAnswer { deleted: id })),
         Err(Refused::NotFound) => Err(not_found("no such account")),
         Err(Refused::Enabled) => Err(error(

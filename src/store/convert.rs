@@ -6,7 +6,7 @@
 
 use super::codec;
 use super::error::StoreError;
-use super::search::{self, Entry, Scope};
+use super::search::{self, BACKFILL, Entry, Scope};
 use super::sql::Conn;
 use super::value::args;
 use crate::mail::Kind;
@@ -24,9 +24,6 @@ impl Converted {
         self.raw == 0 && self.bodies == 0 && self.indexed == 0
     }
 }
-
-/// The setting that says which messages are still to be indexed: those with a smaller id.
-const BACKFILL: &str = "search_backfill_below";
 
 /// Converts up to `batch` rows of each kind, in one transaction.
 pub async fn step(conn: Conn<'_>, batch: i64) -> Result<Converted, StoreError> {

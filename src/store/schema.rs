@@ -359,6 +359,14 @@ const MIGRATIONS: &[&str] = &[
         FROM messages m JOIN contacts k ON k.id = m.contact_id JOIN conversations c ON c.id = m.conversation_id
         WHERE m.contact_id <> c.contact_id;
     "#,
+    // 15: addresses are indexed as words of their own (store::search). The mail indexed before is
+    // indexed again by `inboxd migrate`, newest first; until then search reads it by phrases.
+    r#"
+    INSERT INTO settings (name, value, created_at)
+        SELECT 'search_backfill_below', CAST(coalesce(max(id), 0) + 1 AS TEXT), strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+        FROM messages WHERE true
+        ON CONFLICT (name) DO UPDATE SET value = excluded.value;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -739,6 +747,16 @@ pub const POSTGRES_MIGRATIONS: &[(usize, &str)] = &[
         FROM messages m JOIN contacts k ON k.id = m.contact_id JOIN conversations c ON c.id = m.conversation_id
         WHERE m.contact_id <> c.contact_id
         ON CONFLICT DO NOTHING;
+    "#,
+    ),
+    (
+        15,
+        r#"
+    INSERT INTO settings (name, value, created_at)
+        SELECT 'search_backfill_below', convert_to(CAST(coalesce(max(id), 0) + 1 AS TEXT), 'UTF8'),
+               to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+        FROM messages
+        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
     "#,
     ),
 ];

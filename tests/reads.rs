@@ -353,13 +353,31 @@ on_both_backends! {
             Backend::Postgres => format!("convert_to('{mark}', 'UTF8')"),
         };
         server.execute(&format!("UPDATE settings SET value = {value} WHERE name = 'search_backfill_below'"));
-        if backend == Backend::Postgres {
-            // And their entries as an older build wrote them, without address words (FTS5's
-            // contentless rows cannot be rewritten from outside; the reading is the same code).
-            server.execute(
-                "UPDATE message_search SET doc = ts_delete(doc, ARRAY(SELECT lexeme FROM unnest(doc) WHERE lexeme LIKE 'zqa%'))",
-            );
-            assert_eq!(server.count("SELECT count(*) FROM message_search WHERE doc::text LIKE '%zqa%'"), 0);
+        // And their entries as an older build wrote them: without address words.
+        match backend {
+            Backend::Sqlite => {
+                let rows = server.texts(
+                    "SELECT m.id || ' a' || m.account_id || ' k' || c.contact_id || ' c' || m.conversation_id || ' ' || m.kind || ' ' || m.from_email
+                     FROM messages m JOIN conversations c ON c.id = m.conversation_id ORDER BY m.id",
+                );
+                for row in rows {
+                    let f: Vec<&str> = row.split(' ').collect();
+                    assert_eq!(f[4], "message", "a direct message's scope word is t0");
+                    let (local, domain) = f[5].split_once('@').unwrap();
+                    let subject = format!("old {}", &local[1..]);
+                    server.execute(&format!(
+                        "DELETE FROM message_search WHERE rowid = {id};
+                         INSERT INTO message_search (rowid, scope, body) VALUES ({id}, '{a} {k} {c} t0', '{subject} {local} {words} hello');",
+                        id = f[0], a = f[1], k = f[2], c = f[3], words = domain.replace('.', " "),
+                    ));
+                }
+            }
+            Backend::Postgres => {
+                server.execute(
+                    "UPDATE message_search SET doc = ts_delete(doc, ARRAY(SELECT lexeme FROM unnest(doc) WHERE lexeme LIKE 'zqa%'))",
+                );
+                assert_eq!(server.count("SELECT count(*) FROM message_search WHERE doc::text LIKE '%zqa%'"), 0);
+            }
         }
         server.send("p9@new.example", &[&acme.address], &mail("p9@new.example", "New", "Hello")).expect(250, "2.0.0");
         let found = |q: &str| -> Vec<String> {

@@ -8,8 +8,8 @@
 #
 # Each tool is installed on its own line, and only when it is missing, so that one package's
 # conflict cannot stop the others. Before anything is installed, every line is simulated exactly as
-# written, with `-s` after `apt-get`, whether its tool is missing or not: a tool installed by hand
-# earlier must not hide a line that would fail on a fresh machine.
+# written (the simulation flag added after the command's name), whether its tool is missing or
+# not: a tool set up by hand earlier must not hide a line that would fail on a fresh machine.
 #
 # On a machine that already has everything, plain `cargo test` runs the same tests.
 set -euo pipefail
@@ -29,7 +29,7 @@ done
 
 say() { echo "test.sh: $*" >&2; }
 
-# Root runs apt-get itself; anyone else through sudo.
+# Root runs APT itself; anyone else through sudo.
 if [ "$(id -u)" -eq 0 ]; then as_root=(); else as_root=(sudo); fi
 
 # The install lines, each as it runs, and why the tests need it. Node.js comes preinstalled on the
@@ -69,7 +69,7 @@ missing() { # packages → 0 when the tools of that line are missing
 lists_fetched=0
 fetch_lists() {
     if [ "$lists_fetched" -eq 0 ]; then
-        say "apt-get update"
+        say "fetching the package lists"
         "${as_root[@]}" apt-get update -qq
         lists_fetched=1
     fi
@@ -87,7 +87,7 @@ status_without() { # packages → path of a dpkg status file
     echo "$file"
 }
 
-simulate_as_written() { # dpkg status file, the line's command → apt-get's answer and its status
+simulate_as_written() { # dpkg status file, the line's command → APT's answer and its status
     local status=$1 words
     read -r -a words <<<"$2"
     DEBIAN_FRONTEND=noninteractive "${words[0]}" -s -o Dir::State::status="$status" "${words[@]:1}" 2>&1
@@ -96,7 +96,7 @@ simulate_as_written() { # dpkg status file, the line's command → apt-get's ans
 # A line passes when it simulates cleanly on this machine as it is, or else on this machine without
 # the line's own packages (the only state in which the line runs: the preinstalled Node.js
 # conflicts with Debian's npm, and on a machine without node `nodejs npm` is what installs).
-simulate() { # install line → apt-get's answer; status 0 when the line would install
+simulate() { # a line of LINES → APT's answer; status 0 when it would succeed
     local status out rc=0
     out=$(simulate_as_written /var/lib/dpkg/status "$(command_of "$1")") && { echo "$out"; return 0; }
     # shellcheck disable=SC2046

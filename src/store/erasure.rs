@@ -171,9 +171,9 @@ struct Running {
     address: String,
 }
 
-/// One batch of erasure `id`, in its own transaction; true when the erasure is done (or was
-/// already).
-pub async fn step(conn: Conn<'_>, id: i64) -> Result<bool, StoreError> {
+/// One batch of erasure `id`, in its own transaction: how many of the contact's indexed messages
+/// it deleted, or None when the erasure is done (or was already).
+pub async fn step(conn: Conn<'_>, id: i64) -> Result<Option<u64>, StoreError> {
     conn.begin().await?;
     let stepped = step_in(conn, id).await;
     match stepped {
@@ -188,7 +188,7 @@ pub async fn step(conn: Conn<'_>, id: i64) -> Result<bool, StoreError> {
     }
 }
 
-async fn step_in(conn: Conn<'_>, id: i64) -> Result<bool, StoreError> {
+async fn step_in(conn: Conn<'_>, id: i64) -> Result<Option<u64>, StoreError> {
     let Some(row) = conn
         .query_opt(
             "SELECT account_id, contact_id, address FROM erasures WHERE id = ?1 AND status = 'running'",
@@ -196,7 +196,7 @@ async fn step_in(conn: Conn<'_>, id: i64) -> Result<bool, StoreError> {
         )
         .await?
     else {
-        return Ok(true);
+        return Ok(None);
     };
     let e = Running {
         id,
@@ -244,7 +244,7 @@ async fn step_in(conn: Conn<'_>, id: i64) -> Result<bool, StoreError> {
             args![e.id, gone.messages, gone.quarantined],
         )
         .await?;
-        return Ok(false);
+        return Ok(Some(gone.messages as u64));
     }
     // Its conversations, empty now, and the events about them.
     let conversations = conn
@@ -267,14 +267,14 @@ async fn step_in(conn: Conn<'_>, id: i64) -> Result<bool, StoreError> {
             args![e.id, deleted as i64],
         )
         .await?;
-        return Ok(false);
+        return Ok(Some(0));
     }
     // The other events about the contact, a batch at a time.
     if events::redact(conn, About::Contact, &[e.contact_id], BATCH).await? > 0 {
-        return Ok(false);
+        return Ok(Some(0));
     }
     finish(conn, &e).await?;
-    Ok(true)
+    Ok(None)
 }
 
 /// The last batch: outbound messages to the address, the contact, `contact.erased`, and the log's
@@ -353,11 +353,8 @@ pub async fn running(conn: Conn<'_>) -> Result<Vec<i64>, StoreError> {
 /// ([`Scrub`]); what it erased.
 pub async fn run(db: &Db, id: i64) -> Result<Erased, StoreError> {
     let mut scrub = Scrub::begin(db).await?;
-    let mut counted = 0;
-    while !db.run(move |c| Box::pin(step(c, id))).await? {
-        let so_far = db.run(move |c| Box::pin(get(c, id))).await?.map_or(0, |e| e.messages);
-        scrub.deleted(db, (so_far - counted).max(0) as u64).await?;
-        counted = so_far;
+    while let Some(messages) = db.run(move |c| Box::pin(step(c, id))).await? {
+        scrub.deleted(db, messages).await?;
         tokio::time::sleep(BREATHE).await;
     }
     scrub.finish(db).await?;

@@ -7,12 +7,19 @@
 #   ROUNDS=5 MESSAGES=10000 benches/ceiling.sh
 #   INBOXD=/path/to/inboxd benches/ceiling.sh   # another build (bisecting); nothing is built then
 #   EXTRA_CONFIG=$'[search]\nindex = false' benches/ceiling.sh   # more configuration, appended
+#   ENGINE=postgres benches/ceiling.sh      # inboxd on PostgreSQL (a cluster of the run's own)
 #
 # Per inboxd round it reports: seconds, messages/s, its share of smtp-sink's rate in the same
 # round, CPU µs per message (user + system from /proc/PID/stat, the whole process), bytes written
 # to disk per message (/proc/PID/io write_bytes: WAL, checkpoints and the database), and database
 # bytes per message once the server has stopped (main file + WAL after its last checkpoint).
 # Every message is checked in the store. The last line is a JSON summary (medians).
+#
+# On PostgreSQL (`ENGINE=postgres`: a cluster of the run's own on port 2692, fsync and synchronous
+# commit on, a fresh database per round) the bytes written are the WAL the round made
+# (`pg_current_wal_lsn()` before and after, checkpoints' full-page images included), and the
+# bytes stored are the tables', their TOAST's and their indexes' growth over the round, each per
+# message; CPU is inboxd's alone (PostgreSQL's backends are not counted).
 # Needs Postfix's smtp-source and smtp-sink (Debian package postfix; scripts/test.sh installs it).
 set -euo pipefail
 
@@ -23,6 +30,8 @@ SESSIONS=${SESSIONS:-50}
 SIZE=${SIZE:-2048}
 PORT_SINK=${PORT_SINK:-2690}
 PORT_INBOXD=${PORT_INBOXD:-2691}
+PORT_PG=${PORT_PG:-2692}
+ENGINE=${ENGINE:-sqlite}
 DOMAIN=inbox.localhost
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -43,9 +52,11 @@ PATH="$PATH:/usr/sbin"
 WORK=$(mktemp -d /tmp/inboxd-ceiling.XXXXXX)
 chmod 755 "$WORK"
 PIDS=""
+pg_run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
     set +e
     for pid in $PIDS; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+    [ -d "$WORK/pg/data" ] && pg_run "$(pg_config --bindir)/pg_ctl" -D "$WORK/pg/data" -m fast -w stop >/dev/null 2>&1
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -57,6 +68,21 @@ wait_port() {
     done
     log "nothing listens on port $1"
     return 1
+}
+
+if [ "$ENGINE" = postgres ]; then
+    mkdir -p "$WORK/pg"
+    [ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
+    pg_run "$(pg_config --bindir)/initdb" -D "$WORK/pg/data" -U inboxd --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    pg_run "$(pg_config --bindir)/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w -o \
+        "-c listen_addresses=127.0.0.1 -c port=$PORT_PG -c unix_socket_directories=$WORK/pg -c fsync=on -c synchronous_commit=on -c shared_buffers=512MB -c max_wal_size=4GB" \
+        start >/dev/null
+fi
+sql() { psql -h 127.0.0.1 -p "$PORT_PG" -U inboxd -d "$1" -XAtqc "$2"; }
+# tables, their TOAST and their indexes in the round's database, in bytes
+pg_stored() {
+    sql "$1" "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE c.relkind IN ('r', 'm') AND n.nspname = 'public'"
 }
 
 now() { date +%s.%N; }
@@ -86,8 +112,12 @@ sink_round() {
 }
 
 inboxd_round() { # → "seconds cpu_us_per_msg written_per_msg db_per_msg stored"
-    local dir="$WORK/inboxd-$1"
+    local dir="$WORK/inboxd-$1" url="" db_name="round$1"
     mkdir -p "$dir"
+    if [ "$ENGINE" = postgres ]; then
+        sql postgres "CREATE DATABASE $db_name" >/dev/null
+        url="url = \"postgres://inboxd@127.0.0.1:$PORT_PG/$db_name\""
+    fi
     cat >"$dir/inboxd.toml" <<EOF
 [server]
 hostname = "mx.bench.localhost"
@@ -104,6 +134,7 @@ message_rate = 0
 enabled = false
 [database]
 path = "$dir/inboxd.db"
+$url
 [reply_tokens]
 secret = "benchmark-secret-key-0123456789"
 [log]
@@ -117,22 +148,42 @@ EOF
     local pid=$!
     PIDS="$PIDS $pid"
     wait_port "$PORT_INBOXD"
-    local cpu0 w0 secs cpu1 w1
+    local cpu0 w0 secs cpu1 w1 lsn0 size0
     cpu0=$(cpu_of "$pid")
     w0=$(written_by "$pid")
+    if [ "$ENGINE" = postgres ]; then
+        lsn0=$(sql "$db_name" "SELECT pg_current_wal_lsn()")
+        size0=$(pg_stored "$db_name")
+    fi
     secs=$(send "$PORT_INBOXD" "$rcpt")
     cpu1=$(cpu_of "$pid")
     w1=$(written_by "$pid")
     kill -TERM "$pid"
     wait "$pid" 2>/dev/null || true
     local stored db
-    stored=$(python3 -c "import sqlite3; print(sqlite3.connect('$dir/inboxd.db').execute('select count(*) from messages').fetchone()[0])")
-    db=$(cat "$dir"/inboxd.db* | wc -c)
+    if [ "$ENGINE" = postgres ]; then
+        w0=0
+        w1=$(sql "$db_name" "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0')" | cut -d. -f1)
+        stored=$(sql "$db_name" "SELECT count(*) FROM messages")
+        db=$(($(pg_stored "$db_name") - size0))
+        # where the bytes are: each table's heap, TOAST and indexes per message (stderr)
+        sql "$db_name" "SELECT c.relname, round(pg_relation_size(c.oid) / $MESSAGES.0),
+                round(coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0) / $MESSAGES.0),
+                round(pg_indexes_size(c.oid) / $MESSAGES.0)
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind = 'r' AND n.nspname = 'public' AND pg_total_relation_size(c.oid) > 65536
+            ORDER BY pg_total_relation_size(c.oid) DESC" |
+            awk -F'|' -v r="$1" '{ printf "round %s %-24s heap %6s  toast %6s  indexes %6s  B/message\n", r, $1, $2, $3, $4 }' >&2
+        sql postgres "DROP DATABASE $db_name" >/dev/null
+    else
+        stored=$(python3 -c "import sqlite3; print(sqlite3.connect('$dir/inboxd.db').execute('select count(*) from messages').fetchone()[0])")
+        db=$(cat "$dir"/inboxd.db* | wc -c)
+    fi
     python3 -c "print($secs, round(($cpu1 - $cpu0) * 1e6 / $MESSAGES), round(($w1 - $w0) / $MESSAGES), round($db / $MESSAGES), $stored)"
     rm -rf "$dir"
 }
 
-log "smtp-source -s $SESSIONS -m $MESSAGES -l $SIZE: smtp-sink and inboxd alternately, $ROUNDS rounds"
+log "smtp-source -s $SESSIONS -m $MESSAGES -l $SIZE: smtp-sink and inboxd ($ENGINE) alternately, $ROUNDS rounds"
 printf '%-6s %9s %9s %12s %8s %10s %14s %12s\n' round sink_s inboxd_s inboxd_msg/s share cpu_us/msg written_B/msg db_B/msg
 results=()
 for round in $(seq "$ROUNDS"); do
@@ -151,6 +202,6 @@ printf '%s\n' "${results[@]}" | python3 -c '
 import json, statistics, sys
 rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
 med = lambda i: statistics.median(r[i] for r in rows)
-print(json.dumps({"messages": '"$MESSAGES"', "size": '"$SIZE"', "sessions": '"$SESSIONS"',
+print(json.dumps({"engine": "'"$ENGINE"'", "messages": '"$MESSAGES"', "size": '"$SIZE"', "sessions": '"$SESSIONS"',
     "sink_s": med(0), "inboxd_s": med(1), "share": round(statistics.median(r[0] / r[1] for r in rows), 3),
     "cpu_us_per_msg": med(2), "written_bytes_per_msg": med(3), "db_bytes_per_msg": med(4)}))'

@@ -42,19 +42,25 @@ pub fn migrate(config: &Config) -> Result<(), String> {
     } else {
         eprintln!("database {name}: schema {before} -> {}", schema::LATEST);
     }
-    convert(config, &name)
+    convert(config, &name, matches!(location, Location::Sqlite { .. }))
 }
 
 /// Rows an older build wrote made like new ones, a batch per transaction, saying how far it got.
 /// A server may run meanwhile; an interrupted run is taken up again by the next.
-fn convert(config: &Config, name: &str) -> Result<(), String> {
-    use crate::store::convert::{self, Converted};
+fn convert(config: &Config, name: &str, sqlite: bool) -> Result<(), String> {
+    use crate::store::convert::{self, Converted, Cursor};
     let store = super::Store::open(config)?;
     let started = std::time::Instant::now();
     let mut total = Converted::default();
     let mut said = std::time::Instant::now();
+    let mut cursor = Cursor::default();
     loop {
-        let step = store.run(|c| Box::pin(convert::step(c, BATCH)))?;
+        let from = cursor;
+        let (step, next) = store.run(move |c| Box::pin(convert::step(c, BATCH, from)))?;
+        cursor = next;
+        if sqlite {
+            std::thread::sleep(convert::PAUSE);
+        }
         if step.is_empty() {
             break;
         }

@@ -67,6 +67,82 @@ pub fn unpack(codec: i64, size: Option<i64>, data: &[u8]) -> Result<Vec<u8>, Str
     }
 }
 
+/// The bytes a stored `data` column stands for, given a piece at a time (a large copy read from
+/// PostgreSQL in pieces): what it holds is the bytes so far, never the compressed whole.
+pub struct Unpacker {
+    out: Vec<u8>,
+    size: Option<usize>,
+    zstd: Option<zstd::stream::raw::Decoder<'static>>,
+}
+
+impl Unpacker {
+    pub fn new(codec: i64, size: Option<i64>) -> Result<Unpacker, String> {
+        let size = size.and_then(|s| usize::try_from(s).ok());
+        let zstd = match codec {
+            PLAIN => None,
+            ZSTD => Some(zstd::stream::raw::Decoder::new().map_err(|e| format!("zstd: {e}"))?),
+            other => return Err(format!("stored bytes in an unknown codec {other}")),
+        };
+        Ok(Unpacker {
+            out: Vec::with_capacity(size.unwrap_or(0)),
+            size,
+            zstd,
+        })
+    }
+
+    /// Takes the next piece of the column.
+    pub fn push(&mut self, piece: &[u8]) -> Result<(), String> {
+        use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
+        let Some(decoder) = &mut self.zstd else {
+            self.out.extend_from_slice(piece);
+            return Ok(());
+        };
+        let mut input = InBuffer::around(piece);
+        while input.pos < piece.len() {
+            let (consumed, at) = (input.pos, self.out.len());
+            let spare = self.out.capacity() - at;
+            let made = if spare == 0 {
+                // The size kept is reached (or none was): what is left is the frame's end, or more
+                // bytes than were kept, taken through a small buffer so that the Vec grows only
+                // then.
+                let mut scratch = [0u8; 4096];
+                let mut output = OutBuffer::around(&mut scratch[..]);
+                decoder
+                    .run(&mut input, &mut output)
+                    .map_err(|e| format!("stored bytes are damaged: {e}"))?;
+                let made = output.pos();
+                self.out.extend_from_slice(&scratch[..made]);
+                made
+            } else {
+                // Decompressed into a window at the end of what the Vec was made to hold.
+                const WINDOW: usize = 128 * 1024;
+                self.out.resize(at + WINDOW.min(spare), 0);
+                let mut output = OutBuffer::around(&mut self.out[at..]);
+                let run = decoder.run(&mut input, &mut output);
+                let made = output.pos();
+                self.out.truncate(at + made);
+                run.map_err(|e| format!("stored bytes are damaged: {e}"))?;
+                made
+            };
+            if made == 0 && input.pos == consumed {
+                return Err("stored bytes are damaged: the decoder stopped".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The bytes, once every piece was pushed: an error if they are not the size kept beside them.
+    pub fn finish(self) -> Result<Vec<u8>, String> {
+        match self.size {
+            Some(size) if size != self.out.len() => Err(format!(
+                "stored bytes are damaged: {} bytes where {size} were kept",
+                self.out.len()
+            )),
+            _ => Ok(self.out),
+        }
+    }
+}
+
 /// A message's body as read: its plain text and its HTML (each capped at ingest).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Body {
@@ -131,6 +207,38 @@ mod tests {
         assert_eq!(unpack(ZSTD, Some(raw.len() as i64), &packed.data).unwrap(), raw);
         assert_eq!(unpack(PLAIN, None, b"as is").unwrap(), b"as is");
         assert!(unpack(ZSTD, Some(10), b"not zstd").is_err());
+    }
+
+    #[test]
+    fn raw_bytes_come_back_byte_for_byte_a_piece_at_a_time() {
+        // Bytes that barely compress, as a large attachment's do.
+        let mut state = 7u64;
+        let raw: Vec<u8> = (0..3_000_000)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (state >> 56) as u8
+            })
+            .collect();
+        let packed = pack_raw(&raw);
+        for piece in [1, 4096, 1 << 20] {
+            let mut unpacker = Unpacker::new(packed.codec, Some(packed.size as i64)).unwrap();
+            for chunk in packed.data.chunks(piece) {
+                unpacker.push(chunk).unwrap();
+            }
+            assert!(unpacker.finish().unwrap() == raw, "pieces of {piece}");
+        }
+        // A copy cut short, or not zstd at all, is damaged, never returned.
+        let mut short = Unpacker::new(ZSTD, Some(raw.len() as i64)).unwrap();
+        short.push(&packed.data[..packed.data.len() / 2]).unwrap();
+        assert!(short.finish().is_err());
+        let mut wrong = Unpacker::new(ZSTD, Some(10)).unwrap();
+        assert!(wrong.push(b"not zstd").is_err());
+        let mut plain = Unpacker::new(PLAIN, None).unwrap();
+        plain.push(b"as ").unwrap();
+        plain.push(b"is").unwrap();
+        assert_eq!(plain.finish().unwrap(), b"as is");
     }
 
     #[test]

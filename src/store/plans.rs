@@ -9,8 +9,8 @@ use super::page::At;
 use super::sql::Dialect;
 use super::value::Param;
 use super::{
-    account_deletion, accounts, contacts, conversations, erasure, events, keys, members, merge, messages, participants,
-    quarantine, retention, search, webhooks,
+    account_deletion, accounts, contacts, conversations, convert, erasure, events, keys, members, merge, messages,
+    participants, quarantine, retention, search, webhooks,
 };
 use crate::mail::Kind;
 
@@ -352,6 +352,22 @@ pub fn statements(dialect: Dialect) -> Vec<Statement> {
     };
     search.planned = dialect == Dialect::Postgres;
     out.push(search);
+    // `inboxd migrate`: each batch seeks to where the last one stopped.
+    out.push(statement(
+        "migrate: stored copies to compress",
+        convert::RAW_TO_PACK,
+        vec![int(200), int(1000)],
+    ));
+    out.push(statement(
+        "migrate: bodies to pack",
+        convert::BODIES_TO_PACK,
+        vec![int(200), int(1000)],
+    ));
+    out.push(statement(
+        "migrate: messages to index",
+        convert::to_index_sql(),
+        vec![int(1000), int(200)],
+    ));
     out
 }
 

@@ -67,10 +67,13 @@ pub fn unpack(codec: i64, size: Option<i64>, data: &[u8]) -> Result<Vec<u8>, Str
     }
 }
 
-/// The bytes a stored `data` column stands for, given a piece at a time (a large copy read from
-/// PostgreSQL in pieces): what it holds is the bytes so far, never the compressed whole.
+/// The bytes a stored `data` column stands for, given a piece at a time (a large stored copy is
+/// read in pieces): what it holds is the bytes so far, never the compressed whole.
 pub struct Unpacker {
+    /// The bytes made so far, then zeroes not yet written over (filled a window at a time, so
+    /// that each byte is zeroed once however small the pieces are).
     out: Vec<u8>,
+    made: usize,
     size: Option<usize>,
     zstd: Option<zstd::stream::raw::Decoder<'static>>,
 }
@@ -85,6 +88,7 @@ impl Unpacker {
         };
         Ok(Unpacker {
             out: Vec::with_capacity(size.unwrap_or(0)),
+            made: 0,
             size,
             zstd,
         })
@@ -95,35 +99,39 @@ impl Unpacker {
         use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
         let Some(decoder) = &mut self.zstd else {
             self.out.extend_from_slice(piece);
+            self.made = self.out.len();
             return Ok(());
         };
+        let damaged = |e: std::io::Error| format!("stored bytes are damaged: {e}");
         let mut input = InBuffer::around(piece);
         while input.pos < piece.len() {
-            let (consumed, at) = (input.pos, self.out.len());
-            let spare = self.out.capacity() - at;
-            let made = if spare == 0 {
-                // The size kept is reached (or none was): what is left is the frame's end, or more
-                // bytes than were kept, taken through a small buffer so that the Vec grows only
-                // then.
-                let mut scratch = [0u8; 4096];
-                let mut output = OutBuffer::around(&mut scratch[..]);
-                decoder
-                    .run(&mut input, &mut output)
-                    .map_err(|e| format!("stored bytes are damaged: {e}"))?;
-                let made = output.pos();
-                self.out.extend_from_slice(&scratch[..made]);
-                made
-            } else {
-                // Decompressed into a window at the end of what the Vec was made to hold.
+            let consumed = input.pos;
+            if self.made == self.out.len() {
+                let spare = self.out.capacity() - self.out.len();
+                if spare == 0 {
+                    // The size kept is reached (or none was): what is left is the frame's end, or
+                    // more bytes than were kept, taken through a small buffer so that the Vec
+                    // grows only then.
+                    let mut scratch = [0u8; 4096];
+                    let mut output = OutBuffer::around(&mut scratch[..]);
+                    decoder.run(&mut input, &mut output).map_err(damaged)?;
+                    let made = output.pos();
+                    self.out.extend_from_slice(&scratch[..made]);
+                    self.made = self.out.len();
+                    if made == 0 && input.pos == consumed {
+                        return Err("stored bytes are damaged: the decoder stopped".into());
+                    }
+                    continue;
+                }
+                // A window at the end of what the Vec was made to hold.
                 const WINDOW: usize = 128 * 1024;
-                self.out.resize(at + WINDOW.min(spare), 0);
-                let mut output = OutBuffer::around(&mut self.out[at..]);
-                let run = decoder.run(&mut input, &mut output);
-                let made = output.pos();
-                self.out.truncate(at + made);
-                run.map_err(|e| format!("stored bytes are damaged: {e}"))?;
-                made
-            };
+                self.out.resize(self.out.len() + WINDOW.min(spare), 0);
+            }
+            let mut output = OutBuffer::around(&mut self.out[self.made..]);
+            let run = decoder.run(&mut input, &mut output);
+            let made = output.pos();
+            self.made += made;
+            run.map_err(damaged)?;
             if made == 0 && input.pos == consumed {
                 return Err("stored bytes are damaged: the decoder stopped".into());
             }
@@ -132,7 +140,8 @@ impl Unpacker {
     }
 
     /// The bytes, once every piece was pushed: an error if they are not the size kept beside them.
-    pub fn finish(self) -> Result<Vec<u8>, String> {
+    pub fn finish(mut self) -> Result<Vec<u8>, String> {
+        self.out.truncate(self.made);
         match self.size {
             Some(size) if size != self.out.len() => Err(format!(
                 "stored bytes are damaged: {} bytes where {size} were kept",
@@ -213,7 +222,7 @@ mod tests {
     fn raw_bytes_come_back_byte_for_byte_a_piece_at_a_time() {
         // Bytes that barely compress, as a large attachment's do.
         let mut state = 7u64;
-        let raw: Vec<u8> = (0..3_000_000)
+        let raw: Vec<u8> = (0..300_000)
             .map(|_| {
                 state = state
                     .wrapping_mul(6364136223846793005)

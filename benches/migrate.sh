@@ -46,33 +46,8 @@ print((one("PRAGMA page_count") - one("PRAGMA freelist_count")) * one("PRAGMA pa
 RESULTS="$WORK/migrate.jsonl"
 : >"$RESULTS"
 for engine in $ENGINES; do
-    dir="$WORK/inboxd" url=""
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    if [ "$engine" = postgres ]; then
-        start_pg
-        url="url = \"postgres://inboxd@127.0.0.1:$PORT_PG/postgres\""
-    fi
-    # What both builds read (the older one refuses sections it does not know).
-    cat >"$dir/inboxd.toml" <<TOML
-[server]
-hostname = "mx.scale.localhost"
-listen = ["127.0.0.1:$PORT_SMTP"]
-domains = ["inbox.localhost"]
-[limits]
-max_connections_per_ip = 1000
-connection_rate = 0
-message_rate = 0
-[auth]
-enabled = false
-[database]
-path = "$dir/inboxd.db"
-$url
-[reply_tokens]
-secret = "scale-benchmark-secret-0123456789"
-[log]
-level = "warn"
-TOML
+    dir="$WORK/inboxd"
+    new_config "$engine"
     RCPT=$("$OLD_INBOXD" --config "$dir/inboxd.toml" accounts create scale --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["address"])')
     "$OLD_INBOXD" --config "$dir/inboxd.toml" serve 2>"$dir/old-server.log" &
     SERVER_PID=$!

@@ -63,8 +63,9 @@ start_pg() {
         start >/dev/null
 }
 
-# start_server ENGINE INDEX → SERVER_PID, RCPT, KEY
-start_server() {
+# new_config ENGINE: an empty $WORK/inboxd with the inboxd.toml every build reads (older ones
+# refuse sections they do not know), on a PostgreSQL cluster started anew for ENGINE=postgres
+new_config() {
     local dir="$WORK/inboxd" url=""
     rm -rf "$dir"
     mkdir -p "$dir"
@@ -89,12 +90,20 @@ path = "$dir/inboxd.db"
 $url
 [reply_tokens]
 secret = "scale-benchmark-secret-0123456789"
+[log]
+level = "${LOG_LEVEL:-warn}"
+TOML
+}
+
+# start_server ENGINE INDEX → SERVER_PID, RCPT, KEY
+start_server() {
+    local dir="$WORK/inboxd"
+    new_config "$1"
+    cat >>"$dir/inboxd.toml" <<TOML
 [http]
 listen = "127.0.0.1:$PORT_HTTP"
 [search]
 index = $2
-[log]
-level = "${LOG_LEVEL:-warn}"
 TOML
     RCPT=$("$INBOXD" --config "$dir/inboxd.toml" accounts create scale --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["address"])')
     KEY=$("$INBOXD" --config "$dir/inboxd.toml" api-keys create scale --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')

@@ -55,21 +55,25 @@ const PIECE: usize = 1024 * 1024;
 pub async fn read(conn: Conn<'_>, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
     if let Some(sqlite) = conn.sqlite() {
         use rusqlite::OptionalExtension;
-        let Some((size, codec, stored)) = sqlite
-            .prepare_cached("SELECT size, codec, length(data) FROM raw_messages WHERE id = ?1")?
+        // One statement: SQLite reads the blob only when its column is asked for, so a large one
+        // is left to the incremental reads below.
+        let Some((size, codec, stored, whole)) = sqlite
+            .prepare_cached("SELECT size, codec, length(data), data FROM raw_messages WHERE id = ?1")?
             .query_row([id], |r| {
-                Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                let (size, codec, stored) = (r.get::<_, Option<i64>>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?);
+                let whole = if stored as usize <= PIECE {
+                    Some(codec::unpack(codec, size, r.get_ref(3)?.as_blob()?))
+                } else {
+                    None
+                };
+                Ok((size, codec, stored, whole))
             })
             .optional()?
         else {
             return Ok(None);
         };
-        if stored as usize <= PIECE {
-            let found = sqlite
-                .prepare_cached("SELECT data FROM raw_messages WHERE id = ?1")?
-                .query_row([id], |r| Ok(codec::unpack(codec, size, r.get_ref(0)?.as_blob()?)))
-                .optional()?;
-            return found.transpose().map_err(StoreError::Failed);
+        if let Some(whole) = whole {
+            return whole.map(Some).map_err(StoreError::Failed);
         }
         let mut unpacker = codec::Unpacker::new(codec, size).map_err(StoreError::Failed)?;
         let blob = sqlite.blob_open(rusqlite::MAIN_DB, "raw_messages", "data", id, true)?;
@@ -80,19 +84,27 @@ pub async fn read(conn: Conn<'_>, id: i64) -> Result<Option<Vec<u8>>, StoreError
         }
         return unpacker.finish().map(Some).map_err(StoreError::Failed);
     }
+    // The first piece comes with the row: a copy of one piece or less is one statement.
     let Some(row) = conn
         .query_opt(
-            "SELECT size, codec, CAST(length(data) AS BIGINT) AS stored FROM raw_messages WHERE id = ?1",
-            args![id],
+            "SELECT size, codec, CAST(length(data) AS BIGINT) AS stored, substring(data FROM 1 FOR ?2) AS first
+             FROM raw_messages WHERE id = ?1",
+            args![id, PIECE as i64],
         )
         .await?
     else {
         return Ok(None);
     };
-    let (size, codec, stored): (Option<i64>, i64, i64) =
-        (row.named("size")?, row.named("codec")?, row.named("stored")?);
+    let (size, codec, stored, first): (Option<i64>, i64, i64, Vec<u8>) = (
+        row.named("size")?,
+        row.named("codec")?,
+        row.named("stored")?,
+        row.named("first")?,
+    );
+    drop(row);
     let mut unpacker = codec::Unpacker::new(codec, size).map_err(StoreError::Failed)?;
-    for at in (0..stored.max(1)).step_by(PIECE) {
+    unpacker.push(&first).map_err(StoreError::Failed)?;
+    for at in (PIECE as i64..stored).step_by(PIECE) {
         let piece: Option<Vec<u8>> = conn
             .value(
                 "SELECT substring(data FROM ?2 FOR ?3) FROM raw_messages WHERE id = ?1",

@@ -311,6 +311,23 @@ on_both_backends! {
         assert_eq!(found("tables@bistro.example"), ["marc@bistro.example"]);
         assert!(found("bistro@tables.example").is_empty());
         assert_eq!(found("Jane Doe"), ["jane@customer.example"]);
+        // An address's word is its account's: the same sender writing to another account is
+        // found there, in that account's conversation, and not here.
+        let other = server.create_account("Other");
+        let (_, other_key) = server.api_key("other", Some(other.id));
+        let to_other = message(&[("From", "Jane Doe <jane@customer.example>"), ("Subject", "Hello")], "Hi.");
+        server.send("jane@customer.example", &[&other.address], &to_other).expect(250, "2.0.0");
+        let (code, there) = get(
+            http,
+            &format!("/v1/accounts/{}/conversations?q={}", other.id, encode("jane@customer.example")),
+            &other_key,
+        );
+        assert_eq!(code, 200, "{there}");
+        assert_eq!(there["data"].as_array().unwrap().len(), 1, "{there}");
+        assert_eq!(there["data"][0]["subject"], "Hello", "{there}");
+        let (_, here) = search("jane@customer.example");
+        assert_eq!(here["data"].as_array().unwrap().len(), 1, "{here}");
+        assert_eq!(here["data"][0]["subject"], "Payment", "{here}");
         // Each hit names its message and shows the words around the match.
         let (_, page) = search("Friday");
         let hit = &page["data"][0];
@@ -345,7 +362,7 @@ on_both_backends! {
             let from = format!("p{n}@old.example");
             server.send(&from, &[&acme.address], &mail(&from, &format!("Old {n}"), "Hello")).expect(250, "2.0.0");
         }
-        // As schema 15 leaves a database whose mail was indexed before: that mail below the mark,
+        // As schema 16 leaves a database whose mail was indexed before: that mail below the mark,
         // read by phrases until `inboxd migrate` indexes it again.
         let mark = server.count("SELECT max(id) FROM messages") + 1;
         let value = match backend {

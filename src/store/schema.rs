@@ -367,6 +367,15 @@ const MIGRATIONS: &[&str] = &[
         FROM messages WHERE true
         ON CONFLICT (name) DO UPDATE SET value = excluded.value;
     "#,
+    // 16: an address's word is its account's (store::search), so that an address search needs no
+    // account's word beside it. Everything indexed before is indexed again by `inboxd migrate`,
+    // newest first; until then search reads it by phrases.
+    r#"
+    INSERT INTO settings (name, value, created_at)
+        SELECT 'search_backfill_below', CAST(coalesce(max(id), 0) + 1 AS TEXT), strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+        FROM messages WHERE true
+        ON CONFLICT (name) DO UPDATE SET value = excluded.value;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -752,6 +761,9 @@ pub const POSTGRES_MIGRATIONS: &[(usize, &str)] = &[
     // 15: PostgreSQL searches an address as its phrase (store::search), so its older mail needs no
     // indexing again.
     (15, "SELECT 1;"),
+    // 16: the same; PostgreSQL's new entries hold no address words, and the old ones' are never
+    // searched.
+    (16, "SELECT 1;"),
 ];
 
 /// The advisory lock a PostgreSQL migration holds: one host migrates, the others wait for it.

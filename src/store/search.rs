@@ -12,14 +12,17 @@
 //! a word of its own (`q` and the character, which no text yields), so that one character alone
 //! is a word lookup too, never a scan of the words that start with it.
 //!
-//! An address (`local@domain`) anywhere in a message is also indexed as one word of its own: the
-//! address mark and a hash of its folded parts. Searched as the phrase of its pieces, an address
-//! walks the lists of its domain's pieces, which are in nearly every message of an account (9 ms
-//! at 1,000,000 messages, and growing); as its one word, it reads only the messages that hold it.
-//! Mail indexed before schema 15 holds no such word until `inboxd migrate` indexes it again (the
+//! An address (`local@domain`) anywhere in a message is also indexed as one word of its own, the
+//! account's: the address mark, a hash of its folded parts and the account's id. Searched as the
+//! phrase of its pieces, an address walks the lists of its domain's pieces, which are in nearly
+//! every message of an account (9 ms at 1,000,000 messages, and growing); as its one word, it
+//! reads only the account's messages that hold it, and needs no account's scope word beside it
+//! (a word in every entry of the account, whose list cost 0.5 ms of the 0.53 at 1,000,000). Mail
+//! indexed before schema 16 holds no such word until `inboxd migrate` indexes it again (the
 //! setting [`BACKFILL`] says below which id): below that id an address is still searched as its
 //! phrase. PostgreSQL searches an address as its phrase everywhere (see `Query::tsquery`): its
-//! GIN index intersects the words' lists and its planner needs their frequencies.
+//! GIN index intersects the words' lists and its planner needs their frequencies, so its entries
+//! hold no address words.
 //!
 //! A query is a list of terms that must all match: a word (a domain is the phrase of its words,
 //! an address its one word), or a `"quoted phrase"`. Whatever a person types is a valid query: every word is
@@ -35,6 +38,7 @@ use super::page::{Page, Paged};
 use super::sql::{Conn, Dialect};
 use super::value::args;
 use crate::mail::Kind;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use unicode_normalization::UnicodeNormalization;
 
@@ -51,7 +55,7 @@ const MAX_TERM_WORDS: usize = 64;
 const MAX_ADDRESSES: usize = 64;
 
 /// The setting that says which messages are still to be indexed again (`inboxd migrate`): those
-/// with a smaller id. Messages from it up hold their addresses as words of their own.
+/// with a smaller id. Messages from it up hold their addresses as their account's words.
 pub(super) const BACKFILL: &str = "search_backfill_below";
 
 /// A query that cannot be searched, with the sentence that says why.
@@ -70,8 +74,9 @@ enum Term {
     Phrase(Vec<String>),
     /// One character of an unspaced script, anywhere.
     Character(char),
-    /// An address: its word ([`address_word`]), and its words as a phrase (for mail indexed
-    /// before addresses had words of their own, and for the snippet).
+    /// An address: its word ([`address_word`], made an account's by [`account_address_word`]),
+    /// and its words as a phrase (for mail indexed before addresses had words of their own, and
+    /// for the snippet).
     Address(String, Vec<String>),
 }
 
@@ -91,6 +96,57 @@ fn address_word(local: &[String], domain: &[String]) -> String {
         word.push_str(&format!("{b:02x}"));
     }
     word
+}
+
+/// Characters of an address's word: the mark and 16 hex digits.
+const ADDRESS_WORD_LEN: usize = ADDRESS_MARK.len() + 16;
+
+/// Whether `word` is an address's word as [`address_word`] makes it.
+fn is_address_word(word: &str) -> bool {
+    word.len() == ADDRESS_WORD_LEN
+        && word.starts_with(ADDRESS_MARK)
+        && word
+            .bytes()
+            .skip(ADDRESS_MARK.len())
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// An address's word as one account indexes and searches it: the address's, `x`, the account's
+/// id (still one word to FTS5's tokenizer, and no other account's).
+fn account_address_word(word: &str, account: i64) -> String {
+    format!("{word}x{account}")
+}
+
+/// A message's document as the engine indexes it in `account`: on SQLite each address's word
+/// made the account's ([`account_address_word`]); on PostgreSQL, which searches addresses as
+/// phrases, without them. The words are found with a substring search, not by splitting the
+/// document: this runs on the writer, once a message.
+fn engine_document(dialect: Dialect, document: &str, account: i64) -> Cow<'_, str> {
+    let bytes = document.as_bytes();
+    let mut out = String::new();
+    let mut from = 0;
+    for at in memchr::memmem::find_iter(bytes, ADDRESS_MARK.as_bytes()) {
+        let end = at + ADDRESS_WORD_LEN;
+        // A whole word: a space (or the document's edge) on each side, so both ends are
+        // character boundaries before the word is sliced.
+        let whole = at >= from
+            && (at == 0 || bytes[at - 1] == b' ')
+            && end <= bytes.len()
+            && (end == bytes.len() || bytes[end] == b' ');
+        if !whole || !is_address_word(&document[at..end]) {
+            continue;
+        }
+        out.push_str(&document[from..at]);
+        if dialect == Dialect::Sqlite {
+            out.push_str(&account_address_word(&document[at..end], account));
+        }
+        from = end;
+    }
+    if from == 0 {
+        return Cow::Borrowed(document);
+    }
+    out.push_str(&document[from..]);
+    Cow::Owned(out)
 }
 
 /// Bytes an address's local part may hold (RFC 5322's atext and dots; anything beyond ASCII is
@@ -399,19 +455,27 @@ impl Query {
             .collect()
     }
 
+    /// Whether a term is an address, whose word says the account in mail indexed now.
+    fn addressed(&self) -> bool {
+        self.terms.iter().any(|t| matches!(t, Term::Address(..)))
+    }
+
     /// The words of each term as the document holds them, a term's words in order; an address
-    /// as its word, or as its phrase in mail indexed before addresses had words (`Old`).
-    fn indexed(&self, mail: Indexed) -> impl Iterator<Item = Vec<String>> + '_ {
-        self.terms.iter().map(move |t| match (t, mail) {
-            (Term::Phrase(words), _) | (Term::Address(_, words), Indexed::Old) => words.clone(),
-            (Term::Address(word, _), Indexed::Current) => vec![word.clone()],
-            (Term::Character(c), _) => vec![format!("{CHARACTER_MARK}{c}")],
+    /// as its word in `account`, or as its phrase in mail indexed before addresses had words
+    /// (`Old`) and where no account is said.
+    fn indexed(&self, mail: Indexed, account: Option<i64>) -> impl Iterator<Item = Vec<String>> + '_ {
+        self.terms.iter().map(move |t| match (t, mail, account) {
+            (Term::Address(word, _), Indexed::Current, Some(account)) => {
+                vec![account_address_word(word, account)]
+            }
+            (Term::Phrase(words), ..) | (Term::Address(_, words), ..) => words.clone(),
+            (Term::Character(c), ..) => vec![format!("{CHARACTER_MARK}{c}")],
         })
     }
 
     /// FTS5's MATCH expression over the `body` column, every word quoted.
-    fn fts5(&self, mail: Indexed) -> String {
-        self.indexed(mail)
+    fn fts5(&self, mail: Indexed, account: Option<i64>) -> String {
+        self.indexed(mail, account)
             .map(|words| format!("\"{}\"", words.join(" ")))
             .collect::<Vec<_>>()
             .join(" AND ")
@@ -422,7 +486,7 @@ impl Query {
     /// for a frequent one and walked the account's entries newest first (604 ms at 1,000,000
     /// messages), where the frequencies of the address's words lead it to the GIN index.
     fn tsquery(&self) -> String {
-        self.indexed(Indexed::Old)
+        self.indexed(Indexed::Old, None)
             .map(|words| {
                 let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
                 format!("({})", quoted.join(" <-> "))
@@ -508,7 +572,11 @@ pub(super) async fn index(conn: Conn<'_>, entries: &[Entry]) -> Result<(), Store
             for e in entries {
                 conn.execute(
                     "INSERT INTO message_search (rowid, scope, body) VALUES (?1, ?2, ?3)",
-                    args![e.message_id, e.scope.fts5(), e.document],
+                    args![
+                        e.message_id,
+                        e.scope.fts5(),
+                        engine_document(Dialect::Sqlite, &e.document, e.scope.account).as_ref()
+                    ],
                 )
                 .await?;
             }
@@ -516,7 +584,10 @@ pub(super) async fn index(conn: Conn<'_>, entries: &[Entry]) -> Result<(), Store
         Dialect::Postgres if !entries.is_empty() => {
             let rows: Vec<serde_json::Value> = entries
                 .iter()
-                .map(|e| serde_json::json!([e.message_id, e.scope.account, e.document, e.scope.tsvector()]))
+                .map(|e| {
+                    let document = engine_document(Dialect::Postgres, &e.document, e.scope.account);
+                    serde_json::json!([e.message_id, e.scope.account, document, e.scope.tsvector()])
+                })
                 .collect();
             conn.execute(
                 "INSERT INTO message_search (message_id, account_id, doc)
@@ -545,16 +616,34 @@ pub(super) async fn remove(conn: Conn<'_>, message_id: i64) -> Result<(), StoreE
 /// Candidates read from the index at a time.
 const CHUNK: i64 = 64;
 
-/// The engine's expression for `query` within `scope_words` (an account's, narrowed by the
-/// filters), leaving out the conversations in `skip`.
-fn expression(dialect: Dialect, query: &Query, mail: Indexed, scope_words: &[String], skip: &[i64]) -> String {
+/// The engine's expression for `query` within `account` (when said) and `scope_words` (the
+/// filters, or one conversation), leaving out the conversations in `skip`. On SQLite an
+/// address's word in mail indexed now is the account's own: the account's scope word, whose list
+/// holds every entry of the account, is then left out.
+fn expression(
+    dialect: Dialect,
+    query: &Query,
+    mail: Indexed,
+    account: Option<i64>,
+    scope_words: &[String],
+    skip: &[i64],
+) -> String {
+    let account_word = account.map(|a| format!("a{a}"));
     match dialect {
         Dialect::Sqlite => {
-            let mut expr = format!(
-                "scope : ({}) AND body : ({})",
-                scope_words.join(" AND "),
-                query.fts5(mail)
-            );
+            let scoped = mail == Indexed::Old || !query.addressed();
+            let words: Vec<&str> = account_word
+                .iter()
+                .filter(|_| scoped)
+                .chain(scope_words)
+                .map(String::as_str)
+                .collect();
+            let body = format!("body : ({})", query.fts5(mail, account));
+            let mut expr = if words.is_empty() {
+                body
+            } else {
+                format!("scope : ({}) AND {body}", words.join(" AND "))
+            };
             if !skip.is_empty() {
                 let skipped: Vec<String> = skip.iter().map(|c| format!("c{c}")).collect();
                 expr = format!("({expr}) NOT scope : ({})", skipped.join(" OR "));
@@ -562,7 +651,11 @@ fn expression(dialect: Dialect, query: &Query, mail: Indexed, scope_words: &[Str
             expr
         }
         Dialect::Postgres => {
-            let scope: Vec<String> = scope_words.iter().map(|w| format!("'#{w}'")).collect();
+            let scope: Vec<String> = account_word
+                .iter()
+                .chain(scope_words)
+                .map(|w| format!("'#{w}'"))
+                .collect();
             let mut expr = format!("{} & {}", scope.join(" & "), query.tsquery());
             if !skip.is_empty() {
                 let skipped: Vec<String> = skip.iter().map(|c| format!("'#c{c}'")).collect();
@@ -648,9 +741,12 @@ pub async fn conversations(
     page: &Page<i64>,
 ) -> Result<Paged<Listed, i64>, StoreError> {
     let dialect = conn.dialect();
-    let mut scope = vec![format!("a{account_id}")];
-    scope.extend(filter.contact.map(|k| format!("k{k}")));
-    scope.extend(filter.kind.map(kind_word));
+    let scope: Vec<String> = filter
+        .contact
+        .map(|k| format!("k{k}"))
+        .into_iter()
+        .chain(filter.kind.map(kind_word))
+        .collect();
     let mut hits: Vec<(i64, i64)> = Vec::new();
     let mut seen: HashSet<i64> = HashSet::new();
     // Conversations met below the cursor that were shown above it: left out of the next reads.
@@ -665,7 +761,7 @@ pub async fn conversations(
         } else {
             (Indexed::Old, 0)
         };
-        let expr = expression(dialect, query, mail, &scope, &skip);
+        let expr = expression(dialect, query, mail, Some(account_id), &scope, &skip);
         let ids = matching(conn, account_id, &expr, before, above, CHUNK).await?;
         if ids.is_empty() {
             if mail == Indexed::Current && mark > 1 {
@@ -696,7 +792,7 @@ pub async fn conversations(
                 let mut own = vec![format!("c{conversation}")];
                 own.extend(filter.kind.map(kind_word));
                 // One conversation's matches are few: the phrases find mail of both kinds.
-                let expr = expression(dialect, query, Indexed::Old, &own, &[]);
+                let expr = expression(dialect, query, Indexed::Old, None, &own, &[]);
                 if !matching(conn, account_id, &expr, i64::MAX, cursor - 1, 1)
                     .await?
                     .is_empty()
@@ -838,7 +934,7 @@ mod tests {
         assert_eq!(q.terms, [Term::Phrase(vec!["都庁".into()])]);
         let q = Query::parse("庁").unwrap();
         assert_eq!(q.terms, [Term::Character('庁')]);
-        assert_eq!(q.fts5(Indexed::Current), "\"q庁\"");
+        assert_eq!(q.fts5(Indexed::Current, Some(1)), "\"q庁\"");
         // Mixed with other words it is a phrase like any other.
         let q = Query::parse("\"東 station\"").unwrap();
         assert_eq!(q.terms, [Term::Phrase(vec!["東".into(), "station".into()])]);
@@ -859,7 +955,11 @@ mod tests {
             "' OR 1=1 --",
         ] {
             let q = Query::parse(text).unwrap();
-            for word in q.indexed(Indexed::Current).chain(q.indexed(Indexed::Old)).flatten() {
+            for word in q
+                .indexed(Indexed::Current, Some(1))
+                .chain(q.indexed(Indexed::Old, None))
+                .flatten()
+            {
                 assert!(word.chars().all(char::is_alphanumeric), "{text}: {word}");
             }
         }
@@ -910,15 +1010,62 @@ mod tests {
         // A query that is one address, brackets and all, asks for its word; in mail indexed
         // before, for its phrase.
         let q = Query::parse("<jane.doe@example.com>,").unwrap();
-        assert_eq!(q.fts5(Indexed::Current), format!("\"{jane}\""));
-        assert_eq!(q.fts5(Indexed::Old), "\"jane doe example com\"");
+        assert_eq!(q.fts5(Indexed::Current, Some(7)), format!("\"{jane}x7\""));
+        assert_eq!(q.fts5(Indexed::Old, Some(7)), "\"jane doe example com\"");
+        assert_eq!(q.fts5(Indexed::Current, None), "\"jane doe example com\"");
         assert_eq!(q.tsquery(), "('jane' <-> 'doe' <-> 'example' <-> 'com')");
         assert_eq!(q.leads(), ["jane"]);
         // A domain, an address among other words in one piece, or in quotes: phrases.
         for text in ["example.com", "from:jane.doe@example.com", "\"jane.doe@example.com\""] {
             let q = Query::parse(text).unwrap();
-            assert!(!q.fts5(Indexed::Current).contains(ADDRESS_MARK), "{text}");
+            assert!(!q.fts5(Indexed::Current, Some(7)).contains(ADDRESS_MARK), "{text}");
         }
+    }
+
+    #[test]
+    fn an_address_word_is_its_accounts_and_then_needs_no_account_word() {
+        let jane = address_word(&["jane".into()], &["example".into(), "com".into()]);
+        let doc = document(&["Re: hi", "jane@example.com wrote:", "Jane", "jane@example.com"]);
+        // SQLite: each address's word (wherever it stands) made account 42's, nothing else moved.
+        let sqlite = engine_document(Dialect::Sqlite, &doc, 42);
+        assert_eq!(sqlite, doc.replace(&jane, &format!("{jane}x42")), "{doc}");
+        assert!(!sqlite.split(' ').any(|w| w == jane), "{sqlite}");
+        // PostgreSQL: none of them.
+        let postgres = engine_document(Dialect::Postgres, &doc, 42);
+        assert!(
+            !postgres.contains(ADDRESS_MARK) && postgres.contains("jane example com"),
+            "{postgres}"
+        );
+        // Not a whole word, or not hex: left as written; text without addresses is not copied.
+        let lookalike = format!("x{jane} {}g", &jane[..ADDRESS_WORD_LEN - 1]);
+        assert_eq!(engine_document(Dialect::Sqlite, &lookalike, 1), lookalike);
+        assert!(matches!(
+            engine_document(Dialect::Sqlite, "no address here", 1),
+            Cow::Borrowed(_)
+        ));
+        // A search for the address alone reads the account's word, without the account's scope
+        // word; with a filter, or with words besides, the filters and the words are still there;
+        // mail indexed before reads the phrase within the account.
+        let q = Query::parse("jane@example.com").unwrap();
+        let expr = |mail, scope: &[String]| expression(Dialect::Sqlite, &q, mail, Some(42), scope, &[]);
+        assert_eq!(expr(Indexed::Current, &[]), format!("body : (\"{jane}x42\")"));
+        assert_eq!(
+            expr(Indexed::Current, &["t1".into()]),
+            format!("scope : (t1) AND body : (\"{jane}x42\")")
+        );
+        assert_eq!(
+            expr(Indexed::Old, &[]),
+            "scope : (a42) AND body : (\"jane example com\")"
+        );
+        let words = Query::parse("refund").unwrap();
+        assert_eq!(
+            expression(Dialect::Sqlite, &words, Indexed::Current, Some(42), &[], &[]),
+            "scope : (a42) AND body : (\"refund\")"
+        );
+        assert!(
+            expression(Dialect::Postgres, &q, Indexed::Current, Some(42), &[], &[]).starts_with("'#a42' & "),
+            "PostgreSQL reads the phrase within the account"
+        );
     }
 
     #[test]

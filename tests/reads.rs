@@ -328,6 +328,33 @@ on_both_backends! {
         let (_, here) = search("jane@customer.example");
         assert_eq!(here["data"].as_array().unwrap().len(), 1, "{here}");
         assert_eq!(here["data"][0]["subject"], "Payment", "{here}");
+        // What the index holds for addresses: on SQLite each account's own words (the address's
+        // hash, `x`, the account), on PostgreSQL (which searches addresses as phrases) none.
+        match backend {
+            Backend::Sqlite => {
+                let db = server.db();
+                db.execute_batch("CREATE VIRTUAL TABLE temp.search_words USING fts5vocab(main, message_search, row)")
+                    .unwrap();
+                let words: Vec<String> = db
+                    .prepare("SELECT term FROM temp.search_words WHERE term LIKE 'zqa%'")
+                    .unwrap()
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                let (acme_words, other_words): (Vec<&String>, Vec<&String>) =
+                    words.iter().partition(|w| w.ends_with(&format!("x{}", acme.id)));
+                assert!(acme_words.len() >= 5, "{words:?}");
+                assert!(
+                    other_words.len() == 1 && other_words[0].ends_with(&format!("x{}", other.id)),
+                    "jane's one word in the other account: {words:?}"
+                );
+            }
+            Backend::Postgres => {
+                assert_eq!(server.count("SELECT count(*) FROM message_search WHERE doc::text LIKE '%zqa%'"), 0);
+                assert!(server.count("SELECT count(*) FROM message_search") >= 5);
+            }
+        }
         // Each hit names its message and shows the words around the match.
         let (_, page) = search("Friday");
         let hit = &page["data"][0];

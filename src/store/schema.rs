@@ -761,8 +761,8 @@ pub const POSTGRES_MIGRATIONS: &[(usize, &str)] = &[
     // 15: PostgreSQL searches an address as its phrase (store::search), so its older mail needs no
     // indexing again.
     (15, "SELECT 1;"),
-    // 16: the same; PostgreSQL's new entries hold no address words, and the old ones' are never
-    // searched.
+    // 16: PostgreSQL's new search entries hold no address words (it searches addresses as
+    // phrases); the old ones' are never searched.
     (16, "SELECT 1;"),
 ];
 

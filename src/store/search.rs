@@ -40,6 +40,7 @@ use super::value::args;
 use crate::mail::Kind;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write;
 use unicode_normalization::UnicodeNormalization;
 
 /// Words indexed per message at most (PostgreSQL keeps word positions up to 16,383): about
@@ -117,11 +118,10 @@ fn account_address_word(word: &str, account: i64) -> String {
     format!("{word}x{account}")
 }
 
-/// A message's document as the engine indexes it in `account`: on SQLite each address's word
-/// made the account's ([`account_address_word`]); on PostgreSQL, which searches addresses as
-/// phrases, without them. The words are found with a substring search, not by splitting the
-/// document: this runs on the writer, once a message.
-fn engine_document(dialect: Dialect, document: &str, account: i64) -> Cow<'_, str> {
+/// A message's document as SQLite indexes it in `account`: each address's word made the
+/// account's ([`account_address_word`]). The words are found with a substring search, not by
+/// splitting the document: this runs on the writer, once a message.
+fn sqlite_document(document: &str, account: i64) -> Cow<'_, str> {
     let bytes = document.as_bytes();
     let mut out = String::new();
     let mut from = 0;
@@ -137,9 +137,7 @@ fn engine_document(dialect: Dialect, document: &str, account: i64) -> Cow<'_, st
             continue;
         }
         out.push_str(&document[from..at]);
-        if dialect == Dialect::Sqlite {
-            out.push_str(&account_address_word(&document[at..end], account));
-        }
+        out.push_str(&account_address_word(&document[at..end], account));
         from = end;
     }
     if from == 0 {
@@ -555,6 +553,40 @@ impl Scope {
     }
 }
 
+/// Places PostgreSQL keeps in a `tsvector`: later words stand at the last.
+const MAX_POSITION: usize = 16_383;
+/// Bytes of words a `tsvector` may hold (PostgreSQL's limit is 1 MiB of distinct words; this
+/// counts every word, so a document of many long distinct words stops short of it, not past).
+const MAX_TSVECTOR_BYTES: usize = 1_000_000;
+
+/// PostgreSQL's `tsvector` literal of a message's document and its scope: each word at its place
+/// (counted from 1), its address words left out (PostgreSQL searches addresses as phrases), then the scope's
+/// lexemes. PostgreSQL gathers a word's places and sorts the words as it reads the literal, which
+/// costs it half of what `to_tsvector` spent parsing the text again (a 300-word document: 115
+/// against 210 µs), and the words are exactly the tokenizer's, as the queries' are.
+fn tsvector(document: &str, scope: &Scope) -> String {
+    let mut literal = String::with_capacity(document.len() * 2 + 64);
+    let mut bytes = 0;
+    let words = document.split(' ').filter(|w| !w.is_empty() && !is_address_word(w));
+    for (index, word) in words.enumerate() {
+        bytes += word.len();
+        if bytes > MAX_TSVECTOR_BYTES {
+            break;
+        }
+        literal.push('\'');
+        for c in word.chars() {
+            match c {
+                '\'' => literal.push_str("''"),
+                '\\' => literal.push_str("\\\\"),
+                c => literal.push(c),
+            }
+        }
+        let _ = write!(literal, "':{} ", (index + 1).min(MAX_POSITION));
+    }
+    literal.push_str(&scope.tsvector());
+    literal
+}
+
 /// A message to index, with the words it is found by.
 #[derive(Debug)]
 pub(super) struct Entry {
@@ -575,7 +607,7 @@ pub(super) async fn index(conn: Conn<'_>, entries: &[Entry]) -> Result<(), Store
                     args![
                         e.message_id,
                         e.scope.fts5(),
-                        engine_document(Dialect::Sqlite, &e.document, e.scope.account).as_ref()
+                        sqlite_document(&e.document, e.scope.account).as_ref()
                     ],
                 )
                 .await?;
@@ -584,15 +616,11 @@ pub(super) async fn index(conn: Conn<'_>, entries: &[Entry]) -> Result<(), Store
         Dialect::Postgres if !entries.is_empty() => {
             let rows: Vec<serde_json::Value> = entries
                 .iter()
-                .map(|e| {
-                    let document = engine_document(Dialect::Postgres, &e.document, e.scope.account);
-                    serde_json::json!([e.message_id, e.scope.account, document, e.scope.tsvector()])
-                })
+                .map(|e| serde_json::json!([e.message_id, e.scope.account, tsvector(&e.document, &e.scope)]))
                 .collect();
             conn.execute(
                 "INSERT INTO message_search (message_id, account_id, doc)
-                 SELECT CAST(e->>0 AS BIGINT), CAST(e->>1 AS BIGINT),
-                        to_tsvector('simple', e->>2) || CAST(e->>3 AS tsvector)
+                 SELECT CAST(e->>0 AS BIGINT), CAST(e->>1 AS BIGINT), CAST(e->>2 AS tsvector)
                  FROM json_array_elements(CAST(?1 AS JSON)) AS e",
                 args![serde_json::Value::Array(rows).to_string()],
             )
@@ -1027,22 +1055,25 @@ mod tests {
         let jane = address_word(&["jane".into()], &["example".into(), "com".into()]);
         let doc = document(&["Re: hi", "jane@example.com wrote:", "Jane", "jane@example.com"]);
         // SQLite: each address's word (wherever it stands) made account 42's, nothing else moved.
-        let sqlite = engine_document(Dialect::Sqlite, &doc, 42);
+        let sqlite = sqlite_document(&doc, 42);
         assert_eq!(sqlite, doc.replace(&jane, &format!("{jane}x42")), "{doc}");
         assert!(!sqlite.split(' ').any(|w| w == jane), "{sqlite}");
         // PostgreSQL: none of them.
-        let postgres = engine_document(Dialect::Postgres, &doc, 42);
+        let scope = Scope {
+            account: 42,
+            contact: 7,
+            conversation: 9,
+            kind: Kind::Message,
+        };
+        let postgres = tsvector(&doc, &scope);
         assert!(
-            !postgres.contains(ADDRESS_MARK) && postgres.contains("jane example com"),
+            !postgres.contains(ADDRESS_MARK) && postgres.contains("'jane':3 'example':4 'com':5 'wrote':6"),
             "{postgres}"
         );
         // Not a whole word, or not hex: left as written; text without addresses is not copied.
         let lookalike = format!("x{jane} {}g", &jane[..ADDRESS_WORD_LEN - 1]);
-        assert_eq!(engine_document(Dialect::Sqlite, &lookalike, 1), lookalike);
-        assert!(matches!(
-            engine_document(Dialect::Sqlite, "no address here", 1),
-            Cow::Borrowed(_)
-        ));
+        assert_eq!(sqlite_document(&lookalike, 1), lookalike);
+        assert!(matches!(sqlite_document("no address here", 1), Cow::Borrowed(_)));
         // A search for the address alone reads the account's word, without the account's scope
         // word; with a filter, or with words besides, the filters and the words are still there;
         // mail indexed before reads the phrase within the account.
@@ -1066,6 +1097,27 @@ mod tests {
             expression(Dialect::Postgres, &q, Indexed::Current, Some(42), &[], &[]).starts_with("'#a42' & "),
             "PostgreSQL reads the phrase within the account"
         );
+    }
+
+    #[test]
+    fn a_tsvector_literal_holds_each_word_at_its_place_within_postgresqls_limits() {
+        let scope = Scope {
+            account: 1,
+            contact: 2,
+            conversation: 3,
+            kind: Kind::Message,
+        };
+        assert_eq!(
+            tsvector("re hi hi 東京 q東", &scope),
+            "'re':1 'hi':2 'hi':3 '東京':4 'q東':5 '#a1' '#k2' '#c3' '#t0'"
+        );
+        // Quotes and backslashes (no word of the tokenizer's holds one) stay inside the literal.
+        assert!(tsvector(r"it's a\b", &scope).starts_with(r"'it''s':1 'a\\b':2 "));
+        // Places past PostgreSQL's last stand at the last; words past its size are left out.
+        let long = "w ".repeat(MAX_POSITION + 5);
+        assert!(tsvector(&long, &scope).contains(&format!("'w':{MAX_POSITION} '#a1'")));
+        let wide = format!("{} ", "x".repeat(60)).repeat(MAX_TSVECTOR_BYTES / 60 + 10);
+        assert_eq!(tsvector(&wide, &scope).matches("x':").count(), MAX_TSVECTOR_BYTES / 60);
     }
 
     #[test]

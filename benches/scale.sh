@@ -6,6 +6,7 @@
 #   benches/scale.sh                      # N = 10,000 and 100,000 on both engines
 #   SIZES="1000000" ENGINES=sqlite benches/scale.sh
 #   SKIP_INDEX_RATE=1 benches/scale.sh    # without the index-on/off SMTP comparison
+#   INBOXD=/path/to/inboxd SIZES=" " benches/scale.sh   # another build (the bench is this tree's)
 #
 # Servers listen on loopback (SMTP 2701, HTTP 2702; PostgreSQL 2703, a cluster of the run's own);
 # their files live in a temporary folder removed at the end (KEEP=1 keeps it).

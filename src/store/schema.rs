@@ -361,22 +361,21 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 15: addresses are indexed as words of their own (store::search). The mail indexed before is
     // indexed again by `inboxd migrate`, newest first; until then search reads it by phrases.
-    r#"
-    INSERT INTO settings (name, value, created_at)
-        SELECT 'search_backfill_below', CAST(coalesce(max(id), 0) + 1 AS TEXT), strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
-        FROM messages WHERE true
-        ON CONFLICT (name) DO UPDATE SET value = excluded.value;
-    "#,
+    SEARCH_INDEXED_AGAIN,
     // 16: an address's word is its account's (store::search), so that an address search needs no
     // account's word beside it. Everything indexed before is indexed again by `inboxd migrate`,
     // newest first; until then search reads it by phrases.
-    r#"
+    SEARCH_INDEXED_AGAIN,
+];
+
+/// Moves the search's mark ([`super::search::BACKFILL`]) above the last message: `inboxd migrate`
+/// indexes all mail again, newest first, and search reads what lies below the mark by phrases.
+const SEARCH_INDEXED_AGAIN: &str = r#"
     INSERT INTO settings (name, value, created_at)
         SELECT 'search_backfill_below', CAST(coalesce(max(id), 0) + 1 AS TEXT), strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
         FROM messages WHERE true
         ON CONFLICT (name) DO UPDATE SET value = excluded.value;
-    "#,
-];
+    "#;
 
 /// The schema version this build writes.
 pub const LATEST: usize = MIGRATIONS.len();

@@ -444,6 +444,35 @@ on_both_backends! {
         assert_eq!(found("p0@old.example"), ["p0@old.example"]);
         assert_eq!(found("hello").len(), 4);
     }
+
+    fn a_message_of_many_long_distinct_words_is_stored_and_found(backend: Backend) {
+        // 9,000 distinct words of 60 Cyrillic letters: 1.1 MB of words, past the 1 MiB a
+        // PostgreSQL tsvector holds (its `to_tsvector` refused the text, and the commit with it).
+        // The index keeps the words up to its size; the message is stored and found by them.
+        let server = builder_on(backend).set("http.listen", "127.0.0.1:0").start();
+        let http = server.http_addr.unwrap();
+        let acme = server.create_account("Acme");
+        let (_, key) = server.api_key("app", Some(acme.id));
+        let words: Vec<String> = (0..9000).map(|n| format!("{}{n}", "ж".repeat(59))).collect();
+        let lines: Vec<String> = words.chunks(7).map(|line| line.join(" ")).collect();
+        let body = format!("zebracorn\r\n{}", lines.join("\r\n"));
+        let msg = message(
+            &[
+                ("From", "Ivan <ivan@customer.example>"),
+                ("Subject", "Опись"),
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Transfer-Encoding", "8bit"),
+            ],
+            &body,
+        );
+        assert!(msg.len() > 1_100_000, "{}", msg.len());
+        server.send("ivan@customer.example", &[&acme.address], &msg).expect(250, "2.0.0");
+        for q in ["zebracorn", words[0].as_str(), words[5000].as_str()] {
+            let (code, page) = get(http, &format!("/v1/accounts/{}/conversations?q={}", acme.id, encode(q)), &key);
+            assert_eq!(code, 200, "{page}");
+            assert_eq!(page["data"].as_array().unwrap().len(), 1, "{q:.20}: {page}");
+        }
+    }
 }
 
 #[test]

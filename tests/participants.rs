@@ -277,6 +277,11 @@ on_both_backends! {
             pairs(&[("jane@customer.example", "contact")]),
             "the agent's own addressees are not the customer's"
         );
+        // Search finds it by its contact, who is not its sender, and by its sender.
+        for q in ["jane@customer.example", "Jane", "agent@agency.example"] {
+            let found = server.json(&["conversations", "list", "--account", &acme.id.to_string(), "--query", q]);
+            assert_eq!(found.as_array().map(Vec::len), Some(1), "{q}: {found}");
+        }
     }
 
     fn merge_moves_the_messages_and_later_replies_land_in_the_target(backend: Backend) {

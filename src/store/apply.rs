@@ -11,7 +11,7 @@ use super::participants;
 use super::search::{self, Scope};
 use super::sql::{Conn, Dialect, args};
 use super::{Committed, StoreError, raw};
-use crate::mail::{ContactChoice, Delivery, Kind, Plan, Stored, email_key};
+use crate::mail::{ContactChoice, Delivery, Kind, Mailbox, Plan, Stored, email_key};
 use serde_json::json;
 
 // The lookups run for every message. Each must use its index (see the query-plan test below): a
@@ -205,7 +205,7 @@ pub(super) async fn apply(conn: Conn<'_>, d: &Delivery, now: &str, window_days: 
                     conversation,
                     kind: plan.kind,
                 },
-                document: document(words, plan),
+                document: document(words, plan, d.message.from.as_ref()),
             });
         }
         if let Some(notice) = &plan.notice {
@@ -284,9 +284,17 @@ pub(super) async fn apply(conn: Conn<'_>, d: &Delivery, now: &str, window_days: 
     Ok(applied)
 }
 
-/// The search document of a message in one account: the message's words and its contact's.
-fn document(message: &str, plan: &Plan) -> String {
+/// The search document of a message in one account: the message's words and its contact's. The
+/// contact is most often the sender, whose name and address the message's words already hold
+/// (`store::pack`): then nothing is added, and the writer builds no words.
+fn document(message: &str, plan: &Plan, from: Option<&Mailbox>) -> String {
     let contact = match &plan.contact {
+        ContactChoice::FindOrCreate(m) | ContactChoice::FindExisting(m)
+            if from
+                .is_some_and(|f| f.email.eq_ignore_ascii_case(&m.email) && (m.name.is_none() || f.name == m.name)) =>
+        {
+            String::new()
+        }
         ContactChoice::FindOrCreate(m) | ContactChoice::FindExisting(m) => {
             search::document(&[m.name.as_deref().unwrap_or(""), &m.email])
         }

@@ -560,10 +560,10 @@ const MAX_POSITION: usize = 16_383;
 const MAX_TSVECTOR_BYTES: usize = 1_000_000;
 
 /// PostgreSQL's `tsvector` literal of a message's document and its scope: each word at its place
-/// (counted from 1), its address words left out (PostgreSQL searches addresses as phrases), then the scope's
-/// lexemes. PostgreSQL gathers a word's places and sorts the words as it reads the literal, which
-/// costs it half of what `to_tsvector` spent parsing the text again (a 300-word document: 115
-/// against 210 µs), and the words are exactly the tokenizer's, as the queries' are.
+/// (counted from 1), its address words left out (PostgreSQL searches addresses as phrases), then
+/// the scope's lexemes. PostgreSQL gathers a word's places and sorts the words as it reads the
+/// literal, which costs it half of what `to_tsvector` spent parsing the text again (a 300-word
+/// document: 115 against 210 µs), and the words are exactly the tokenizer's, as the queries' are.
 fn tsvector(document: &str, scope: &Scope) -> String {
     let mut literal = String::with_capacity(document.len() * 2 + 64);
     let mut bytes = 0;

@@ -5,7 +5,8 @@
 #
 #   benches/scale.sh                      # N = 10,000 and 100,000 on both engines
 #   SIZES="1000000" ENGINES=sqlite benches/scale.sh
-#   SKIP_INDEX_RATE=1 benches/scale.sh    # without the index-on/off SMTP comparison
+#   SKIP_INDEX_RATE=1 benches/scale.sh    # without the index-on/off SMTP comparison (which also
+#                                         # prints the SQLite writer thread's CPU per message)
 #   INBOXD=/path/to/inboxd SIZES=" " benches/scale.sh   # another build (the bench is this tree's)
 #
 # Servers listen on loopback (SMTP 2701, HTTP 2702; PostgreSQL 2703, a cluster of the run's own);
@@ -34,13 +35,25 @@ for engine in $ENGINES; do
     stop_pg
 done
 
+# The CPU clock ticks (user + system) of the server's SQLite writer thread so far: the thread whose
+# serial cycle (apply a batch, commit, fsync) bounds the rate; 0 on PostgreSQL (no such thread).
+writer_ticks() {
+    local total=0 task
+    for task in /proc/"$SERVER_PID"/task/*; do
+        [ "$(cat "$task/comm" 2>/dev/null)" = inboxd-writer ] || continue
+        total=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "$task/stat")
+    done
+    echo "$total"
+}
+
 if [ -z "${SKIP_INDEX_RATE:-}" ]; then
     for engine in $ENGINES; do
         for round in 1 2; do
             for index in true false; do
                 start_server "$engine" "$index"
                 loaded=$("$BENCH" load --smtp "127.0.0.1:$PORT_SMTP" --rcpt "$RCPT" --messages 30000)
-                echo "{\"engine\": \"$engine\", \"index\": $index, \"round\": $round, \"load\": $loaded}" >>"$RESULTS"
+                writer=$(writer_ticks)
+                echo "{\"engine\": \"$engine\", \"index\": $index, \"round\": $round, \"load\": $loaded, \"writer_ticks\": $writer}" >>"$RESULTS"
                 stop_server
             done
         done
@@ -49,7 +62,7 @@ if [ -z "${SKIP_INDEX_RATE:-}" ]; then
 fi
 
 python3 - "$RESULTS" <<'PY'
-import json, sys, statistics
+import json, os, sys, statistics
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 reads = [r for r in rows if "result" in r]
 cols = [(r["engine"], r["messages"]) for r in reads]
@@ -68,4 +81,8 @@ for engine in sorted({r["engine"] for r in rates}):
     on = [r["load"]["rate"] for r in rates if r["engine"] == engine and r["index"]]
     off = [r["load"]["rate"] for r in rates if r["engine"] == engine and not r["index"]]
     print(f"\n{engine}: SMTP with the search index {statistics.median(on):,.0f} msgs/s, without {statistics.median(off):,.0f}: {statistics.median(on) / statistics.median(off):.3f} of it (30,000 messages, rounds {on} / {off})")
+    ticks = os.sysconf("SC_CLK_TCK")
+    writer = lambda on_off: [round(r["writer_ticks"] / ticks * 1e6 / 30000) for r in rates if r["engine"] == engine and r["index"] == on_off]
+    if any(writer(True)):
+        print(f"{engine}: the writer thread's CPU per message with the index {writer(True)} µs, without {writer(False)} µs")
 PY

@@ -52,11 +52,12 @@ PATH="$PATH:/usr/sbin"
 WORK=$(mktemp -d /tmp/inboxd-ceiling.XXXXXX)
 chmod 755 "$WORK"
 PIDS=""
-pg_run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# shellcheck source=benches/pg_cluster.sh
+source "$REPO/benches/pg_cluster.sh"
 cleanup() {
     set +e
     for pid in $PIDS; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-    [ -d "$WORK/pg/data" ] && pg_run "$(pg_config --bindir)/pg_ctl" -D "$WORK/pg/data" -m fast -w stop >/dev/null 2>&1
+    pg_cluster_stop "$WORK/pg"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -71,12 +72,7 @@ wait_port() {
 }
 
 if [ "$ENGINE" = postgres ]; then
-    mkdir -p "$WORK/pg"
-    [ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
-    pg_run "$(pg_config --bindir)/initdb" -D "$WORK/pg/data" -U inboxd --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-    pg_run "$(pg_config --bindir)/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w -o \
-        "-c listen_addresses=127.0.0.1 -c port=$PORT_PG -c unix_socket_directories=$WORK/pg -c fsync=on -c synchronous_commit=on -c shared_buffers=512MB -c max_wal_size=4GB" \
-        start >/dev/null
+    pg_cluster_start "$WORK/pg" "$PORT_PG" shared_buffers=512MB max_wal_size=4GB
 fi
 sql() { psql -h 127.0.0.1 -p "$PORT_PG" -U inboxd -d "$1" -XAtqc "$2"; }
 # tables, their TOAST and their indexes in the round's database, in bytes

@@ -37,7 +37,8 @@ EXTRA_PIDS=""
 PG_DATA=""
 # A PostgreSQL server of the run's own (Debian's postgresql, run as the postgres user when we are
 # root), fsync and synchronous_commit on: the same promise as SQLite's synchronous=FULL.
-pg_run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# shellcheck source=benches/pg_cluster.sh
+source "$REPO/benches/pg_cluster.sh"
 
 WORK=$(mktemp -d /tmp/inboxd-bench.XXXXXX)
 chmod 755 "$WORK" # Postfix's delivery agent runs as an unprivileged user and must get through.
@@ -184,21 +185,14 @@ stop_server() {
 }
 
 start_postgres() { # a fresh cluster on $PORT_PG; sets PG_URL
-    local bindir
-    bindir=$(pg_config --bindir)
     PG_DATA="$WORK/pg"
-    mkdir -p "$PG_DATA"
-    [ "$(id -u)" = 0 ] && chown postgres "$PG_DATA"
-    pg_run "$bindir/initdb" -D "$PG_DATA/data" -U inboxd --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-    pg_run "$bindir/pg_ctl" -D "$PG_DATA/data" -l "$PG_DATA/log" -w -o \
-        "-c listen_addresses=127.0.0.1 -c port=$PORT_PG -c unix_socket_directories=$PG_DATA -c fsync=on -c synchronous_commit=on -c max_connections=200 -c shared_buffers=256MB" \
-        start >/dev/null
+    pg_cluster_start "$PG_DATA" "$PORT_PG" max_connections=200 shared_buffers=256MB
     PG_URL="postgres://inboxd@127.0.0.1:$PORT_PG/postgres"
 }
 
 stop_postgres() {
     if [ -n "$PG_DATA" ]; then
-        pg_run "$(pg_config --bindir)/pg_ctl" -D "$PG_DATA/data" -m fast -w stop >/dev/null 2>&1 || true
+        pg_cluster_stop "$PG_DATA"
         rm -rf "$PG_DATA"
         PG_DATA=""
     fi

@@ -10,7 +10,8 @@ WORK=$(mktemp -d /tmp/inboxd-scale.XXXXXX)
 chmod 755 "$WORK"
 SERVER_PID="" PG_DATA=""
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-pg_run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# shellcheck source=benches/pg_cluster.sh
+source "$REPO/benches/pg_cluster.sh"
 
 stop_server() {
     if [ -n "$SERVER_PID" ]; then
@@ -21,7 +22,7 @@ stop_server() {
 }
 stop_pg() {
     if [ -n "$PG_DATA" ]; then
-        pg_run "$(pg_config --bindir)/pg_ctl" -D "$PG_DATA/data" -m fast -w stop >/dev/null 2>&1 || true
+        pg_cluster_stop "$PG_DATA"
         PG_DATA=""
     fi
 }
@@ -60,12 +61,7 @@ wait_port() {
 start_pg() {
     PG_DATA="$WORK/pg"
     rm -rf "$PG_DATA"
-    mkdir -p "$PG_DATA"
-    [ "$(id -u)" = 0 ] && chown postgres "$PG_DATA"
-    pg_run "$(pg_config --bindir)/initdb" -D "$PG_DATA/data" -U inboxd --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-    pg_run "$(pg_config --bindir)/pg_ctl" -D "$PG_DATA/data" -l "$PG_DATA/log" -w -o \
-        "-c listen_addresses=127.0.0.1 -c port=$PORT_PG -c unix_socket_directories=$PG_DATA -c fsync=on -c synchronous_commit=on -c shared_buffers=512MB -c max_wal_size=4GB" \
-        start >/dev/null
+    pg_cluster_start "$PG_DATA" "$PORT_PG" shared_buffers=512MB max_wal_size=4GB
 }
 
 # new_config ENGINE: an empty $WORK/inboxd with the inboxd.toml every build reads (older ones

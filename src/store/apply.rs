@@ -288,17 +288,15 @@ pub(super) async fn apply(conn: Conn<'_>, d: &Delivery, now: &str, window_days: 
 /// contact is most often the sender, whose name and address the message's words already hold
 /// (`store::pack`): then nothing is added, and the writer builds no words.
 fn document(message: &str, plan: &Plan, from: Option<&Mailbox>) -> String {
+    // The index folds case, so an address differing only in case adds no words either.
+    let sender = |m: &Mailbox| {
+        from.is_some_and(|f| f.email.eq_ignore_ascii_case(&m.email) && (m.name.is_none() || f.name == m.name))
+    };
     let contact = match &plan.contact {
-        ContactChoice::FindOrCreate(m) | ContactChoice::FindExisting(m)
-            if from
-                .is_some_and(|f| f.email.eq_ignore_ascii_case(&m.email) && (m.name.is_none() || f.name == m.name)) =>
-        {
-            String::new()
-        }
-        ContactChoice::FindOrCreate(m) | ContactChoice::FindExisting(m) => {
+        ContactChoice::FindOrCreate(m) | ContactChoice::FindExisting(m) if !sender(m) => {
             search::document(&[m.name.as_deref().unwrap_or(""), &m.email])
         }
-        ContactChoice::None => String::new(),
+        _ => String::new(),
     };
     if contact.is_empty() {
         message.to_string()

@@ -332,8 +332,16 @@ on_both_backends! {
         let deleted_ids: BTreeSet<String> = deleted.iter().map(|e| e["data"]["conversation_id"].to_string()).collect();
         assert_eq!(deleted_ids, aged.iter().cloned().collect());
         assert!(deleted.iter().all(|e| e["data"]["reason"] == "retention"));
+        let events = server.events(0);
+        assert!(
+            events.iter().any(|e| e["type"] == "message.received" && e["data"]["conversation_id"].is_i64()),
+            "the log names conversations: the check below can fail"
+        );
         for conversation in &aged {
-            let about = server.count(&format!("SELECT count(*) FROM events WHERE data LIKE '%\"conversation_id\":{conversation},%' AND type <> 'conversation.deleted'"));
+            let about = events
+                .iter()
+                .filter(|e| e["type"] != "conversation.deleted" && e["data"]["conversation_id"].as_i64() == conversation.parse().ok())
+                .count();
             assert_eq!(about, 0, "the events of conversation {conversation} are redacted");
         }
         let (code, _) = call(http, "GET", "/v1/accounts", &key, "");

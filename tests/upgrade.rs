@@ -1,7 +1,8 @@
 //! A database an older build wrote (schema 10: raw bytes kept plain, bodies in `text` and `html`,
-//! no search index) is taken up by this one: `serve` reads its rows as they are, and `inboxd
-//! migrate` converts them a batch at a time (raw bytes compressed, bodies packed, messages
-//! indexed), every message's bytes and text the same afterwards.
+//! no search index, envelopes and events' data as JSON text) is taken up by this one: `serve`
+//! reads its rows as they are, and `inboxd migrate` converts them a batch at a time (raw bytes
+//! compressed, bodies packed, messages indexed, envelopes and events' data packed), every
+//! message's bytes, text and envelope and every event the same afterwards.
 
 mod common;
 
@@ -9,6 +10,9 @@ use common::*;
 
 /// Messages the older build wrote.
 const OLD_MESSAGES: i64 = 450;
+/// The first one's envelope, and its event's data, as it wrote them.
+const OLD_ENVELOPE: &str = r#"{"queue_id":"Q1","mail_from":"ann@customer.example","rcpt_to":["acme-old0000001@inbox.localhost"],"client_ip":"192.0.2.7","helo":"mail.customer.example","protocol":"ESMTPS","tls":"TLSv1.3 TLS_AES_256_GCM_SHA384","body":null,"smtputf8":false,"env_id":null,"received_at":"2026-11-01T00:00:59Z","size":99}"#;
+const OLD_EVENT: &str = r#"{"contact_id":1,"conversation_id":1,"kind":"message","message_id":1,"subject":"Old times"}"#;
 
 #[test]
 fn an_older_database_is_read_as_it_is_and_converted_by_migrate() {
@@ -57,6 +61,15 @@ fn an_older_database_is_read_as_it_is_and_converted_by_migrate() {
         }
         txn.execute("UPDATE conversations SET message_count = ?1", [OLD_MESSAGES])
             .unwrap();
+        txn.execute("UPDATE messages SET envelope_json = ?1 WHERE id = 1", [OLD_ENVELOPE])
+            .unwrap();
+        // Its log: the first message's event, and one an erasure redacted.
+        txn.execute_batch(&format!(
+            "INSERT INTO events (id, type, account_id, created_at, data) VALUES
+                 (1, 'message.received', 1, '2026-11-01T00:00:00Z', '{OLD_EVENT}'),
+                 (2, 'message.received', 1, '2026-11-01T00:00:01Z', '{{\"redacted\":true}}');"
+        ))
+        .unwrap();
         txn.commit().unwrap();
     }
     let server = b.set("database.path", path.to_str().unwrap()).start();
@@ -66,6 +79,14 @@ fn an_older_database_is_read_as_it_is_and_converted_by_migrate() {
         .collect();
     assert_eq!(before[0]["text"], "The quokka left early.");
     assert_eq!(before[1]["html"], "<p>Früher war alles besser, sagte Großmutter.</p>");
+    assert_eq!(before[0]["envelope"]["helo"], "mail.customer.example");
+    assert_eq!(before[0]["envelope"]["client_ip"], "192.0.2.7");
+    let events_before = server.events(0);
+    assert_eq!(
+        events_before[0]["data"],
+        serde_json::from_str::<serde_json::Value>(OLD_EVENT).unwrap()
+    );
+    assert_eq!(events_before[1]["data"], serde_json::json!({"redacted": true}));
     let raw_before: Vec<Vec<u8>> = (1..=2)
         .map(|id| server.cli(&["messages", "raw", &id.to_string()]).stdout)
         .collect();
@@ -76,10 +97,21 @@ fn an_older_database_is_read_as_it_is_and_converted_by_migrate() {
     assert!(out.status.success(), "{said}");
     assert!(
         said.contains(&format!(
-            "{OLD_MESSAGES} raw messages compressed, {OLD_MESSAGES} bodies packed, {OLD_MESSAGES} messages indexed"
+            "{OLD_MESSAGES} raw messages compressed, {OLD_MESSAGES} bodies packed, {OLD_MESSAGES} messages indexed, \
+             {OLD_MESSAGES} envelopes packed, 1 events packed"
         )),
         "{said}"
     );
+    assert_eq!(
+        server.count("SELECT count(*) FROM messages WHERE envelope IS NULL OR envelope_json <> ''"),
+        0
+    );
+    assert_eq!(
+        server.count("SELECT count(*) FROM events WHERE packed IS NULL"),
+        1,
+        "the redacted one"
+    );
+    assert_eq!(server.events(0), events_before);
     assert_eq!(server.count("SELECT count(*) FROM raw_messages WHERE codec = 0"), 0);
     assert_eq!(
         server.count("SELECT count(*) FROM messages WHERE text IS NOT NULL OR body IS NULL"),
@@ -104,6 +136,42 @@ fn an_older_database_is_read_as_it_is_and_converted_by_migrate() {
     assert_eq!(
         server.count("SELECT count(*) FROM message_search WHERE message_search MATCH 'body : message'"),
         OLD_MESSAGES - 2
+    );
+    // A message of this build: its envelope and its event written packed, read back whole.
+    let sent = server.send(
+        "bob@customer.example",
+        &["acme-old0000001@inbox.localhost"],
+        "From: bob@customer.example\r\nSubject: New times\r\n\r\nHello.\r\n",
+    );
+    sent.expect(250, "2.0.0");
+    let id = server.message_by_queue_id(&sent.queue_id())[0];
+    let shown = server.json(&["messages", "show", &id.to_string()]);
+    assert_eq!(shown["envelope"]["mail_from"], "bob@customer.example");
+    assert_eq!(
+        shown["envelope"]["rcpt_to"],
+        serde_json::json!(["acme-old0000001@inbox.localhost"])
+    );
+    assert_eq!(shown["envelope"]["queue_id"], sent.queue_id());
+    assert_eq!(
+        server.count(&format!(
+            "SELECT count(*) FROM messages WHERE id = {id} AND envelope IS NOT NULL AND envelope_json = ''"
+        )),
+        1
+    );
+    let received = server
+        .events(0)
+        .into_iter()
+        .find(|e| e["data"]["message_id"] == id)
+        .expect("its event");
+    assert_eq!(received["type"], "message.received");
+    assert_eq!(received["data"]["from_email"], "bob@customer.example");
+    assert_eq!(received["data"]["subject"], "New times");
+    assert_eq!(
+        server.count(&format!(
+            "SELECT count(*) FROM events WHERE id = {} AND packed IS NOT NULL AND data = ''",
+            received["id"]
+        )),
+        1
     );
     // A second run finds nothing left to do.
     let again = server.cli(&["migrate"]);

@@ -67,20 +67,26 @@ fn convert(config: &Config, name: &str, sqlite: bool) -> Result<(), String> {
         total.raw += step.raw;
         total.bodies += step.bodies;
         total.indexed += step.indexed;
+        total.envelopes += step.envelopes;
+        total.events += step.events;
         if said.elapsed() >= std::time::Duration::from_secs(5) {
             said = std::time::Instant::now();
             eprintln!(
-                "database {name}: converting: {} raw messages compressed, {} bodies packed, {} messages indexed",
-                total.raw, total.bodies, total.indexed
+                "database {name}: converting: {} raw messages compressed, {} bodies packed, {} messages indexed, \
+                 {} envelopes packed, {} events packed",
+                total.raw, total.bodies, total.indexed, total.envelopes, total.events
             );
         }
     }
     if total != Converted::default() {
         eprintln!(
-            "database {name}: {} raw messages compressed, {} bodies packed, {} messages indexed in {:.1} s",
+            "database {name}: {} raw messages compressed, {} bodies packed, {} messages indexed, \
+             {} envelopes packed, {} events packed in {:.1} s",
             total.raw,
             total.bodies,
             total.indexed,
+            total.envelopes,
+            total.events,
             started.elapsed().as_secs_f64()
         );
     }

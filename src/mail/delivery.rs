@@ -38,6 +38,8 @@ pub struct Stored {
     /// The words the search index gets for this message (subject, text, sender), normalized; None
     /// when the index is off (`[search] index = false`).
     pub search: Option<String>,
+    /// The envelope's JSON, packed (the store's `json_codec`).
+    pub envelope: Vec<u8>,
 }
 
 /// Bytes as kept: compressed, with the SHA-256 and the length of the bytes themselves.

@@ -1,11 +1,14 @@
-//! Rows written before schema 11 made like new ones, a batch at a time (`inboxd migrate`): raw
+//! Rows written by older builds made like new ones, a batch at a time (`inboxd migrate`): raw
 //! bytes compressed with their hash, bodies moved out of the `text` and `html` columns into the
-//! compressed `body`, and messages added to the search index. Each batch is one short transaction,
+//! compressed `body` (schema 11), messages added to the search index, envelopes and events' data
+//! packed (schema 17). Each batch is one short transaction,
 //! so a server can run meanwhile (its commits wait at most one batch); a batch interrupted leaves
 //! every row either as it was or converted, and the next run picks up where it stopped.
 
 use super::codec;
 use super::error::StoreError;
+use super::events::REDACTED;
+use super::json_codec;
 use super::search::{self, BACKFILL, Entry, Scope};
 use super::sql::Conn;
 use super::value::args;
@@ -17,11 +20,13 @@ pub struct Converted {
     pub raw: usize,
     pub bodies: usize,
     pub indexed: usize,
+    pub envelopes: usize,
+    pub events: usize,
 }
 
 impl Converted {
     pub fn is_empty(&self) -> bool {
-        self.raw == 0 && self.bodies == 0 && self.indexed == 0
+        *self == Converted::default()
     }
 }
 
@@ -39,6 +44,14 @@ pub(super) const BODIES_TO_PACK: &str =
     "SELECT id, text, html FROM messages WHERE id > ?2 AND body IS NULL AND (text IS NOT NULL OR html IS NOT NULL)
      ORDER BY id LIMIT ?1";
 
+/// Messages whose envelope is still text, after an id (`?2`), `?1` at most.
+pub(super) const ENVELOPES_TO_PACK: &str =
+    "SELECT id, envelope_json FROM messages WHERE id > ?2 AND envelope IS NULL ORDER BY id LIMIT ?1";
+/// Events whose data is still text, after an id (`?2`), `?1` at most (a redacted event's data
+/// stays as it is: there is nothing in it to pack).
+pub(super) const EVENTS_TO_PACK: &str =
+    "SELECT id, data FROM events WHERE id > ?2 AND packed IS NULL ORDER BY id LIMIT ?1";
+
 /// The newest messages below an id (`?1`) with what their search entries are made of, `?2` at most.
 pub(super) fn to_index_sql() -> String {
     format!("{ENTRY_SQL} WHERE m.id < ?1 ORDER BY m.id DESC LIMIT ?2")
@@ -52,6 +65,8 @@ pub(super) fn to_index_sql() -> String {
 pub struct Cursor {
     raw_after: i64,
     bodies_after: i64,
+    envelopes_after: i64,
+    events_after: i64,
 }
 
 /// Converts up to `batch` rows of each kind after `from`, in one transaction; what it converted
@@ -61,10 +76,14 @@ pub async fn step(conn: Conn<'_>, batch: i64, from: Cursor) -> Result<(Converted
     let done = async {
         let (raw, raw_after) = pack_raw(conn, batch, from.raw_after).await?;
         let (bodies, bodies_after) = pack_bodies(conn, batch, from.bodies_after).await?;
+        let (envelopes, envelopes_after) = pack_envelopes(conn, batch, from.envelopes_after).await?;
+        let (events, events_after) = pack_events(conn, batch, from.events_after).await?;
         let converted = Converted {
             raw,
             bodies,
             indexed: index(conn, batch).await?,
+            envelopes,
+            events,
         };
         conn.batch("COMMIT").await?;
         Ok((
@@ -72,6 +91,8 @@ pub async fn step(conn: Conn<'_>, batch: i64, from: Cursor) -> Result<(Converted
             Cursor {
                 raw_after,
                 bodies_after,
+                envelopes_after,
+                events_after,
             },
         ))
     }
@@ -117,6 +138,45 @@ async fn pack_bodies(conn: Conn<'_>, batch: i64, after: i64) -> Result<(usize, i
         .await?;
     }
     Ok((rows.len(), last))
+}
+
+/// Packs up to `batch` envelopes kept as text, of messages after id `after`; how many, and the
+/// last id.
+async fn pack_envelopes(conn: Conn<'_>, batch: i64, after: i64) -> Result<(usize, i64), StoreError> {
+    let rows = conn.query(ENVELOPES_TO_PACK, args![batch, after]).await?;
+    let mut last = after;
+    for r in &rows {
+        let (id, envelope): (i64, String) = (r.named("id")?, r.named("envelope_json")?);
+        last = id;
+        conn.execute(
+            "UPDATE messages SET envelope = ?2, envelope_json = '' WHERE id = ?1",
+            args![id, json_codec::pack(&envelope)],
+        )
+        .await?;
+    }
+    Ok((rows.len(), last))
+}
+
+/// Packs the data of up to `batch` events kept as text, after id `after` (redacted ones are
+/// passed over); how many, and the last id.
+async fn pack_events(conn: Conn<'_>, batch: i64, after: i64) -> Result<(usize, i64), StoreError> {
+    let rows = conn.query(EVENTS_TO_PACK, args![batch, after]).await?;
+    let mut last = after;
+    let mut packed = 0;
+    for r in &rows {
+        let (id, data): (i64, String) = (r.named("id")?, r.named("data")?);
+        last = id;
+        if data == REDACTED {
+            continue;
+        }
+        conn.execute(
+            "UPDATE events SET packed = ?2, data = '' WHERE id = ?1",
+            args![id, json_codec::pack(&data)],
+        )
+        .await?;
+        packed += 1;
+    }
+    Ok((packed, last))
 }
 
 /// Indexes the newest `batch` messages not indexed yet (those below the setting's id), and moves

@@ -5,8 +5,10 @@
 //! gap.
 
 use super::error::StoreError;
+use super::json_codec;
 use super::sql::{Conn, Dialect};
-use super::value::{Row, args};
+use super::value::{Param, Row, args};
+use base64::Engine;
 use serde::Serialize;
 use serde_json::json;
 
@@ -39,21 +41,30 @@ impl NewEvent {
 }
 
 fn event_row(r: &Row) -> Result<Event, StoreError> {
+    // Packed since schema 17 ([`json_codec`]); the events written before, and redacted ones, are
+    // text.
+    let data = match r.named::<Option<Vec<u8>>>("packed")? {
+        Some(packed) => {
+            let json = json_codec::unpack(&packed).map_err(StoreError::Failed)?;
+            serde_json::from_str(&json).unwrap_or(serde_json::Value::Null)
+        }
+        None => r.named("data")?,
+    };
     Ok(Event {
         id: r.named("id")?,
         kind: r.named("type")?,
         account_id: r.named("account_id")?,
         created_at: r.named("created_at")?,
-        data: r.named("data")?,
+        data,
     })
 }
 
 /// An account's events after a cursor: `?1` the account, `?2` the cursor, `?3` the limit.
-pub(super) const LIST_OF_ACCOUNT: &str = "SELECT id, type, account_id, created_at, data FROM events
+pub(super) const LIST_OF_ACCOUNT: &str = "SELECT id, type, account_id, created_at, data, packed FROM events
      INDEXED BY events_by_account WHERE account_id = ?1 AND id > ?2 ORDER BY account_id, id LIMIT ?3";
 /// Every account's events after a cursor: `?1` the cursor, `?2` the limit.
 pub(super) const LIST_ALL: &str =
-    "SELECT id, type, account_id, created_at, data FROM events WHERE id > ?1 ORDER BY id LIMIT ?2";
+    "SELECT id, type, account_id, created_at, data, packed FROM events WHERE id > ?1 ORDER BY id LIMIT ?2";
 
 /// Events after `since` (an event id; 0 for all), oldest first; one account's when given.
 pub async fn list(conn: Conn<'_>, since: i64, account_id: Option<i64>, limit: i64) -> Result<Vec<Event>, StoreError> {
@@ -73,21 +84,22 @@ pub async fn newest(conn: Conn<'_>) -> Result<i64, StoreError> {
         .unwrap_or(0))
 }
 
-/// Writes events in their order; on PostgreSQL their ids are drawn under the events lock (see
-/// docs/SCHEMA.md), in one statement for all of them (each event row is one round trip's worth of
-/// work less).
+/// Writes events in their order, each one's data packed ([`json_codec`]; `data` is then empty);
+/// on PostgreSQL their ids are drawn under the events lock (see docs/SCHEMA.md), in one statement
+/// for all of them (each event row is one round trip's worth of work less).
 pub(super) async fn insert(conn: Conn<'_>, events: &[NewEvent], now: &str) -> Result<(), StoreError> {
+    let packed: Vec<Vec<u8>> = events.iter().map(|e| json_codec::pack(&e.data.to_string())).collect();
     match conn.dialect() {
         Dialect::Sqlite => {
-            for e in events {
+            for (e, packed) in events.iter().zip(&packed) {
                 conn.execute(
-                    "INSERT INTO events (type, account_id, created_at, data, contact_id, conversation_id, message_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO events (type, account_id, created_at, data, packed, contact_id, conversation_id,
+                     message_id) VALUES (?1, ?2, ?3, '', ?4, ?5, ?6, ?7)",
                     args![
                         e.kind,
                         e.account_id,
                         now,
-                        e.data.to_string(),
+                        Param::Blob(packed),
                         e.about("contact_id"),
                         e.about("conversation_id"),
                         e.about("message_id")
@@ -97,13 +109,15 @@ pub(super) async fn insert(conn: Conn<'_>, events: &[NewEvent], now: &str) -> Re
             }
         }
         Dialect::Postgres if !events.is_empty() => {
+            // One JSON array carries every row; the packed bytes go in it as base64.
             let rows: Vec<serde_json::Value> = events
                 .iter()
-                .map(|e| {
+                .zip(&packed)
+                .map(|(e, packed)| {
                     json!([
                         e.kind,
                         e.account_id,
-                        e.data.to_string(),
+                        base64::engine::general_purpose::STANDARD.encode(packed),
                         e.about("contact_id"),
                         e.about("conversation_id"),
                         e.about("message_id")
@@ -111,8 +125,8 @@ pub(super) async fn insert(conn: Conn<'_>, events: &[NewEvent], now: &str) -> Re
                 })
                 .collect();
             conn.execute(
-                "INSERT INTO events (type, account_id, created_at, data, contact_id, conversation_id, message_id)
-                 SELECT e.value->>0, CAST(e.value->>1 AS BIGINT), ?1, e.value->>2,
+                "INSERT INTO events (type, account_id, created_at, data, packed, contact_id, conversation_id, message_id)
+                 SELECT e.value->>0, CAST(e.value->>1 AS BIGINT), ?1, '', decode(e.value->>2, 'base64'),
                         CAST(e.value->>3 AS BIGINT), CAST(e.value->>4 AS BIGINT), CAST(e.value->>5 AS BIGINT)
                  FROM json_array_elements(CAST(?2 AS JSON)) WITH ORDINALITY AS e (value, n) ORDER BY e.n",
                 args![now, serde_json::Value::Array(rows).to_string()],
@@ -174,15 +188,16 @@ pub(super) fn redact_sql(dialect: Dialect, about: About) -> String {
         About::Message => "events_by_message",
     };
     format!(
-        "UPDATE events SET data = ?3, contact_id = NULL, conversation_id = NULL, message_id = NULL
+        "UPDATE events SET data = ?3, packed = NULL, contact_id = NULL, conversation_id = NULL,
+         message_id = NULL
          WHERE id IN (SELECT id FROM events INDEXED BY {index} WHERE {} LIMIT ?2) RETURNING id",
         dialect.in_ids(about.column(), 1)
     )
 }
 
 /// Redacts the events of `account_id` after `?2`, `?3` of them in id order, `?4` the data.
-pub(super) const REDACT_ACCOUNT: &str = "UPDATE events SET data = ?4, contact_id = NULL, conversation_id = NULL,
-     message_id = NULL WHERE id IN (SELECT id FROM events INDEXED BY events_by_account WHERE account_id = ?1 AND id > ?2
+pub(super) const REDACT_ACCOUNT: &str = "UPDATE events SET data = ?4, packed = NULL, contact_id = NULL,
+     conversation_id = NULL, message_id = NULL WHERE id IN (SELECT id FROM events INDEXED BY events_by_account WHERE account_id = ?1 AND id > ?2
      ORDER BY account_id, id LIMIT ?3) RETURNING id";
 
 /// Drops the webhook deliveries of `?1` (event ids, [`Dialect::ids`]).

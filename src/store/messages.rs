@@ -8,6 +8,7 @@
 
 use super::codec;
 use super::error::StoreError;
+use super::json_codec;
 use super::page::{Page, Paged};
 use super::raw;
 use super::sql::{Conn, Dialect, Param};
@@ -76,8 +77,8 @@ pub struct Message {
 pub(super) const COLUMNS: &str = "m.id, m.account_id, m.conversation_id, m.contact_id, m.queue_id, m.message_id,
     m.kind, m.flags, m.from_email, m.from_name, m.reply_to, m.to_json, m.cc_json, m.subject, m.date, m.received_at,
     m.in_reply_to, m.references_json, m.body, m.text, m.html, m.reply_text, m.attachments_json, m.size, m.tags_json,
-    m.campaign_id, m.automation_id, m.forwarded_by, m.original_json, m.bounce_json, m.envelope_json, m.auth_json,
-    m.verified, m.signature, m.spam_json";
+    m.campaign_id, m.automation_id, m.forwarded_by, m.original_json, m.bounce_json, m.envelope, m.envelope_json,
+    m.auth_json, m.verified, m.signature, m.spam_json";
 
 /// A JSON column as its type; null when absent or unreadable (a row written by an older build
 /// keeps what it can).
@@ -133,8 +134,17 @@ pub(super) fn message_row(r: &Row) -> Result<Message, StoreError> {
         auth: json(r, "auth_json")?,
         verified: r.named("verified")?,
         spam: json(r, "spam_json")?,
-        envelope: json(r, "envelope_json")?,
+        envelope: envelope_json(r)?.and_then(|text| serde_json::from_str(&text).ok()),
     })
+}
+
+/// A row's envelope as JSON: packed since schema 17 (`envelope`, [`json_codec`]), text before
+/// (`envelope_json`).
+pub(super) fn envelope_json(r: &Row) -> Result<Option<String>, StoreError> {
+    match r.named::<Option<Vec<u8>>>("envelope")? {
+        Some(packed) => json_codec::unpack(&packed).map(Some).map_err(StoreError::Failed),
+        None => Ok(r.named("envelope_json")?),
+    }
 }
 
 pub async fn get(conn: Conn<'_>, id: i64) -> Result<Option<Message>, StoreError> {
@@ -297,10 +307,10 @@ pub async fn delete(conn: Conn<'_>, id: i64) -> Result<bool, StoreError> {
 const INSERT: &str = "INSERT INTO messages (account_id, queue_id, raw_id, conversation_id, contact_id,
      dedupe_key, message_id, kind, flags, from_email, from_name, reply_to, to_json, cc_json, subject, date,
      in_reply_to, references_json, body, reply_text, attachments_json, size, tags_json,
-     campaign_id, automation_id, forwarded_by, original_json, bounce_json, envelope_json, received_at,
-     auth_json, verified, signature, spam_json)
+     campaign_id, automation_id, forwarded_by, original_json, bounce_json, envelope, received_at,
+     auth_json, verified, signature, spam_json, envelope_json)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-     ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34)
+     ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, '')
      RETURNING id, raw_id, conversation_id";
 /// The parameters of [`INSERT`].
 const ROW_PARAMS: usize = 34;
@@ -407,7 +417,6 @@ pub(super) async fn insert(
         to_json(&m.references),
         to_json(&m.attachments),
         to_json(&plan.tags),
-        to_json(&d.envelope),
     ];
     let (original, bounce, auth, spam) = (
         plan.original.as_ref().map(to_json),
@@ -452,7 +461,7 @@ pub(super) async fn insert(
         plan.forwarded_by,
         original,
         bounce,
-        columns[6],
+        stored.envelope,
         now,
         auth,
         plan.verified,

@@ -32,6 +32,7 @@ pub mod erasure;
 mod error;
 pub mod events;
 pub mod files;
+mod json_codec;
 pub mod keys;
 mod local_part;
 pub mod members;

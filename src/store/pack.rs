@@ -1,8 +1,8 @@
-//! A delivery made ready for the commit where it was received: its raw bytes and body compressed,
-//! its search document built. The writer (one thread on SQLite) then only writes; the CPU this
+//! A delivery made ready for the commit where it was received: its raw bytes, body and envelope
+//! compressed, its search document built. The writer (one thread on SQLite) then only writes; the CPU this
 //! takes is spent on the sessions' threads, several at once.
 
-use super::{codec, search};
+use super::{codec, json_codec, search};
 use crate::mail::{Delivery, Stored};
 
 /// What the store will write of `d` (its search words too when `index`).
@@ -23,6 +23,7 @@ pub fn stored(d: &Delivery, index: bool) -> Stored {
         raw: codec::pack_raw(&d.raw),
         body: codec::pack_body(m.text.as_deref(), m.html.as_deref()),
         search,
+        envelope: json_codec::pack(&serde_json::to_string(&d.envelope).unwrap_or_default()),
     }
 }
 

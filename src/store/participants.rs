@@ -209,7 +209,7 @@ pub(super) fn unite_sql(dialect: Dialect) -> String {
 }
 
 /// The statement that reads what a conversation's participants are made of, a message per row.
-pub(super) const SOURCES: &str = "SELECT m.kind, m.to_json, m.cc_json, m.envelope_json, k.id AS contact_id,
+pub(super) const SOURCES: &str = "SELECT m.kind, m.to_json, m.cc_json, m.envelope, m.envelope_json, k.id AS contact_id,
     k.email AS contact_email, k.name AS contact_name
     FROM messages m LEFT JOIN contacts k ON k.id = m.contact_id WHERE m.conversation_id = ?1 ORDER BY m.id";
 
@@ -245,8 +245,9 @@ pub(super) async fn rebuild(conn: Conn<'_>, conversation: i64, account: i64, own
         let list = |column: &str| -> Result<Vec<Mailbox>, StoreError> {
             Ok(serde_json::from_str(&r.named::<String>(column)?).unwrap_or_default())
         };
-        let envelope: serde_json::Value =
-            serde_json::from_str(&r.named::<String>("envelope_json")?).unwrap_or_default();
+        let envelope: serde_json::Value = super::messages::envelope_json(&r)?
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
         let rcpt_to: Vec<String> = envelope["rcpt_to"]
             .as_array()
             .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())

@@ -364,6 +364,16 @@ pub fn statements(dialect: Dialect) -> Vec<Statement> {
         vec![int(200), int(1000)],
     ));
     out.push(statement(
+        "migrate: envelopes to pack",
+        convert::ENVELOPES_TO_PACK,
+        vec![int(200), int(1000)],
+    ));
+    out.push(statement(
+        "migrate: events to pack",
+        convert::EVENTS_TO_PACK,
+        vec![int(200), int(1000)],
+    ));
+    out.push(statement(
         "migrate: messages to index",
         convert::to_index_sql(),
         vec![int(1000), int(200)],

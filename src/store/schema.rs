@@ -366,6 +366,12 @@ const MIGRATIONS: &[&str] = &[
     // account's word beside it. Everything indexed before is indexed again by `inboxd migrate`,
     // newest first; until then search reads it by phrases.
     SEARCH_INDEXED_AGAIN,
+    // 17: an event's data and a message's envelope kept packed (store::json_codec); the rows
+    // written before keep their text, read as before.
+    r#"
+    ALTER TABLE events ADD COLUMN packed BLOB;
+    ALTER TABLE messages ADD COLUMN envelope BLOB;
+    "#,
 ];
 
 /// Moves the search's mark ([`super::search::BACKFILL`]) above the last message: `inboxd migrate`
@@ -763,6 +769,14 @@ pub const POSTGRES_MIGRATIONS: &[(usize, &str)] = &[
     // 16: PostgreSQL's new search entries hold no address words (it searches addresses as
     // phrases); the old ones' are never searched.
     (16, "SELECT 1;"),
+    // 17: an event's data and a message's envelope kept packed (store::json_codec).
+    (
+        17,
+        r#"
+    ALTER TABLE events ADD COLUMN packed BYTEA;
+    ALTER TABLE messages ADD COLUMN envelope BYTEA;
+    "#,
+    ),
 ];
 
 /// The advisory lock a PostgreSQL migration holds: one host migrates, the others wait for it.

@@ -467,6 +467,17 @@ impl Server {
         }
     }
 
+    /// The SMTP envelopes of the messages that match `condition` (SQL on `messages`), in id
+    /// order, as `messages show` gives them (the store keeps them packed).
+    pub fn envelopes(&self, condition: &str) -> Vec<Value> {
+        self.texts(&format!(
+            "SELECT CAST(id AS TEXT) FROM messages WHERE {condition} ORDER BY id"
+        ))
+        .iter()
+        .map(|id| self.json(&["messages", "show", id])["envelope"].clone())
+        .collect()
+    }
+
     /// The first column of every row of a query, as text, on either backend.
     pub fn texts(&self, sql: &str) -> Vec<String> {
         match &self.database_url {

@@ -88,10 +88,7 @@ fn the_null_sender_is_accepted() {
         simple("MAILER-DAEMON@mx.example", "Undelivered").as_bytes(),
     );
     reply.expect(250, "2.0.0");
-    let env: String = server
-        .db()
-        .query_row("SELECT envelope_json FROM messages", [], |r| r.get(0))
-        .unwrap();
+    let env = server.envelopes("true")[0].to_string();
     assert!(env.contains("\"mail_from\":\"\""), "{env}");
 }
 
@@ -251,13 +248,7 @@ fn dsn_and_utf8_parameters_are_parsed_and_recorded() {
     c.cmd("DATA").expect(354, "2.0.0");
     c.write("From: Jöran <jöran@exämple.se>\r\nSubject: hej\r\n\r\nhej\r\n.\r\n".as_bytes());
     c.reply().expect(250, "2.0.0");
-    let env: serde_json::Value = serde_json::from_str(
-        &server
-            .db()
-            .query_row::<String, _, _>("SELECT envelope_json FROM messages", [], |r| r.get(0))
-            .unwrap(),
-    )
-    .unwrap();
+    let env = server.envelopes("true")[0].clone();
     assert_eq!(env["body"], "8BITMIME");
     assert_eq!(env["smtputf8"], true);
     assert_eq!(env["env_id"], "env-42");

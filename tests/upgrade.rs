@@ -177,3 +177,89 @@ fn an_older_database_is_read_as_it_is_and_converted_by_migrate() {
     let again = server.cli(&["migrate"]);
     assert!(!String::from_utf8_lossy(&again.stderr).contains("compressed"));
 }
+
+/// On PostgreSQL a rolling upgrade runs hosts of an older build beside the new ones, and those
+/// would read a packed event or envelope as empty: a database that already has events keeps
+/// writing them as text until `inboxd migrate --all-hosts-upgraded`, which packs from then on
+/// and packs what was written before; every event and envelope reads the same throughout.
+#[test]
+fn on_postgresql_json_is_packed_once_every_host_runs_this_build() {
+    let server = builder_on(Backend::Postgres).start();
+    let acme = server.create_account("Acme");
+    // As on a database that had events when it was migrated (a new one packs at once).
+    assert_eq!(
+        server.count("SELECT count(*) FROM settings WHERE name = 'json_packed'"),
+        1,
+        "a new database packs"
+    );
+    server.execute("DELETE FROM settings WHERE name = 'json_packed'");
+    let mail = |subject: &str| format!("From: ann@customer.example\r\nSubject: {subject}\r\n\r\nHello.\r\n");
+    server
+        .send("ann@customer.example", &[&acme.address], &mail("Before"))
+        .expect(250, "2.0.0");
+    assert_eq!(server.count("SELECT count(*) FROM events WHERE packed IS NOT NULL"), 0);
+    assert_eq!(
+        server.count("SELECT count(*) FROM events WHERE data LIKE '%\"subject\":\"Before\"%'"),
+        2,
+        "as an older host reads it"
+    );
+    assert_eq!(
+        server.count(
+            "SELECT count(*) FROM messages WHERE envelope IS NULL AND envelope_json LIKE '%ann@customer.example%'"
+        ),
+        1
+    );
+    let events_before = server.events(0);
+    let envelope_before = server.envelopes("true");
+    assert_eq!(envelope_before[0]["mail_from"], "ann@customer.example");
+
+    // Without the flag, migrate leaves them and says what to run.
+    let out = server.cli(&["migrate"]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--all-hosts-upgraded"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(server.count("SELECT count(*) FROM events WHERE packed IS NOT NULL"), 0);
+
+    let out = server.cli(&["migrate", "--all-hosts-upgraded"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("1 envelopes packed, 3 events packed"), "{said}");
+    assert_eq!(
+        server.count("SELECT count(*) FROM events WHERE packed IS NULL OR data <> ''"),
+        0
+    );
+    assert_eq!(
+        server.count("SELECT count(*) FROM messages WHERE envelope IS NULL OR envelope_json <> ''"),
+        0
+    );
+    assert_eq!(server.events(0), events_before);
+    assert_eq!(server.envelopes("true"), envelope_before);
+
+    // The running server packs its next message's, in the next transaction.
+    server
+        .send(
+            "bob@customer.example",
+            &[&acme.address],
+            &mail("After").replace("ann@", "bob@"),
+        )
+        .expect(250, "2.0.0");
+    assert_eq!(
+        server.count("SELECT count(*) FROM events WHERE packed IS NULL OR data <> ''"),
+        0
+    );
+    assert_eq!(
+        server.count("SELECT count(*) FROM messages WHERE envelope IS NULL OR envelope_json <> ''"),
+        0
+    );
+    let after: Vec<serde_json::Value> = server.events(0).into_iter().skip(events_before.len()).collect();
+    assert!(
+        after
+            .iter()
+            .any(|e| e["type"] == "message.received" && e["data"]["subject"] == "After"),
+        "{after:?}"
+    );
+    assert_eq!(server.envelopes("true")[1]["mail_from"], "bob@customer.example");
+}

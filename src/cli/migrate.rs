@@ -8,7 +8,9 @@ use rusqlite::{Connection, OpenFlags};
 
 /// `inboxd migrate`: brings the database's schema up to this build's and says where it stands.
 /// `serve` does the same at start; running it first lets an operator upgrade before restarting.
-pub fn migrate(config: &Config) -> Result<(), String> {
+/// With `all_hosts_upgraded` (every host runs this build or a later one), small JSON is written
+/// packed from now on (`store::settings::JSON_PACKED`) and the older rows are packed.
+pub fn migrate(config: &Config, all_hosts_upgraded: bool) -> Result<(), String> {
     let location = super::database_location(config)?;
     let name = location.describe();
     let before = match &location {
@@ -42,14 +44,29 @@ pub fn migrate(config: &Config) -> Result<(), String> {
     } else {
         eprintln!("database {name}: schema {before} -> {}", schema::LATEST);
     }
-    convert(config, &name, matches!(location, Location::Sqlite { .. }))
+    convert(
+        config,
+        &name,
+        matches!(location, Location::Sqlite { .. }),
+        all_hosts_upgraded,
+    )
 }
 
 /// Rows an older build wrote made like new ones, a batch per transaction, saying how far it got.
 /// A server may run meanwhile; an interrupted run is taken up again by the next.
-fn convert(config: &Config, name: &str, sqlite: bool) -> Result<(), String> {
+fn convert(config: &Config, name: &str, sqlite: bool, all_hosts_upgraded: bool) -> Result<(), String> {
     use crate::store::convert::{self, Converted, Cursor};
+    use crate::store::settings;
     let store = super::Store::open(config)?;
+    if all_hosts_upgraded {
+        store.run(|c| Box::pin(settings::set_json_packed(c)))?;
+    }
+    if !store.run(|c| Box::pin(settings::json_packed(c)))? {
+        eprintln!(
+            "database {name}: events' data and envelopes are written as text until every host runs this build: \
+             then run `inboxd migrate --all-hosts-upgraded`"
+        );
+    }
     let started = std::time::Instant::now();
     let mut total = Converted::default();
     let mut said = std::time::Instant::now();

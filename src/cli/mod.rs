@@ -37,7 +37,12 @@ pub enum Command {
     /// Run the SMTP server.
     Serve,
     /// Apply the database's schema migrations and exit (before a rolling upgrade).
-    Migrate,
+    Migrate {
+        /// Every host on this database runs this build (or a later one): write events' data and
+        /// envelopes packed from now on, and pack the older ones (PostgreSQL; SQLite does so at once).
+        #[arg(long)]
+        all_hosts_upgraded: bool,
+    },
     /// Validate the configuration without starting, and print the effective settings.
     CheckConfig {
         /// Also reach the database and the DNS resolver; exit non-zero when either does not answer.
@@ -98,7 +103,7 @@ pub fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Serve => serve::run(config),
-        Command::Migrate => migrate::migrate(&config),
+        Command::Migrate { all_hosts_upgraded } => migrate::migrate(&config, all_hosts_upgraded),
         Command::CheckConfig { connect } => check::check(&config, connect),
         Command::Accounts(cmd) => accounts::run(&config, cmd),
         Command::ApiKeys(cmd) => keys::run(&config, cmd),

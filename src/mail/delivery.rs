@@ -38,8 +38,9 @@ pub struct Stored {
     /// The words the search index gets for this message (subject, text, sender), normalized; None
     /// when the index is off (`[search] index = false`).
     pub search: Option<String>,
-    /// The envelope's JSON, packed (the store's `json_codec`).
+    /// The envelope's JSON, packed (the store's `json_codec`), and as text: the store writes one.
     pub envelope: Vec<u8>,
+    pub envelope_json: String,
 }
 
 /// Bytes as kept: compressed, with the SHA-256 and the length of the bytes themselves.

@@ -1,7 +1,7 @@
 //! Rows written by older builds made like new ones, a batch at a time (`inboxd migrate`): raw
 //! bytes compressed with their hash, bodies moved out of the `text` and `html` columns into the
 //! compressed `body` (schema 11), messages added to the search index, envelopes and events' data
-//! packed (schema 17). Each batch is one short transaction,
+//! packed (schema 17, once every host reads them: `settings::JSON_PACKED`). Each batch is one short transaction,
 //! so a server can run meanwhile (its commits wait at most one batch); a batch interrupted leaves
 //! every row either as it was or converted, and the next run picks up where it stopped.
 
@@ -10,6 +10,7 @@ use super::error::StoreError;
 use super::events::REDACTED;
 use super::json_codec;
 use super::search::{self, BACKFILL, Entry, Scope};
+use super::settings;
 use super::sql::Conn;
 use super::value::args;
 use crate::mail::Kind;
@@ -76,8 +77,15 @@ pub async fn step(conn: Conn<'_>, batch: i64, from: Cursor) -> Result<(Converted
     let done = async {
         let (raw, raw_after) = pack_raw(conn, batch, from.raw_after).await?;
         let (bodies, bodies_after) = pack_bodies(conn, batch, from.bodies_after).await?;
-        let (envelopes, envelopes_after) = pack_envelopes(conn, batch, from.envelopes_after).await?;
-        let (events, events_after) = pack_events(conn, batch, from.events_after).await?;
+        // Packed only once every host reads them so (a host of an older build would not).
+        let ((envelopes, envelopes_after), (events, events_after)) = if settings::json_packed(conn).await? {
+            (
+                pack_envelopes(conn, batch, from.envelopes_after).await?,
+                pack_events(conn, batch, from.events_after).await?,
+            )
+        } else {
+            ((0, from.envelopes_after), (0, from.events_after))
+        };
         let converted = Converted {
             raw,
             bodies,

@@ -6,11 +6,13 @@
 
 use super::error::StoreError;
 use super::json_codec;
+use super::settings::JSON_PACKED_SQL;
 use super::sql::{Conn, Dialect};
 use super::value::{Param, Row, args};
 use base64::Engine;
 use serde::Serialize;
 use serde_json::json;
+use std::sync::LazyLock;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Event {
@@ -84,21 +86,23 @@ pub async fn newest(conn: Conn<'_>) -> Result<i64, StoreError> {
         .unwrap_or(0))
 }
 
-/// Writes events in their order, each one's data packed ([`json_codec`]; `data` is then empty);
-/// on PostgreSQL their ids are drawn under the events lock (see docs/SCHEMA.md), in one statement
-/// for all of them (each event row is one round trip's worth of work less).
+/// Writes events in their order, each one's data packed ([`json_codec`]; `data` is then empty)
+/// once every host reads it so ([`super::settings::JSON_PACKED`]), as text before; on PostgreSQL their ids
+/// are drawn under the events lock (see docs/SCHEMA.md), in one statement for all of them (each
+/// event row is one round trip's worth of work less).
 pub(super) async fn insert(conn: Conn<'_>, events: &[NewEvent], now: &str) -> Result<(), StoreError> {
-    let packed: Vec<Vec<u8>> = events.iter().map(|e| json_codec::pack(&e.data.to_string())).collect();
+    let texts: Vec<String> = events.iter().map(|e| e.data.to_string()).collect();
+    let packed: Vec<Vec<u8>> = texts.iter().map(|text| json_codec::pack(text)).collect();
     match conn.dialect() {
         Dialect::Sqlite => {
-            for (e, packed) in events.iter().zip(&packed) {
+            for ((e, text), packed) in events.iter().zip(&texts).zip(&packed) {
                 conn.execute(
-                    "INSERT INTO events (type, account_id, created_at, data, packed, contact_id, conversation_id,
-                     message_id) VALUES (?1, ?2, ?3, '', ?4, ?5, ?6, ?7)",
+                    &SQLITE_INSERT,
                     args![
                         e.kind,
                         e.account_id,
                         now,
+                        text,
                         Param::Blob(packed),
                         e.about("contact_id"),
                         e.about("conversation_id"),
@@ -109,34 +113,53 @@ pub(super) async fn insert(conn: Conn<'_>, events: &[NewEvent], now: &str) -> Re
             }
         }
         Dialect::Postgres if !events.is_empty() => {
-            // One JSON array carries every row; the packed bytes go in it as base64.
+            // One JSON array carries every row, the data as text and packed (in base64).
             let rows: Vec<serde_json::Value> = events
                 .iter()
+                .zip(&texts)
                 .zip(&packed)
-                .map(|(e, packed)| {
+                .map(|((e, text), packed)| {
                     json!([
                         e.kind,
                         e.account_id,
-                        base64::engine::general_purpose::STANDARD.encode(packed),
+                        text,
                         e.about("contact_id"),
                         e.about("conversation_id"),
-                        e.about("message_id")
+                        e.about("message_id"),
+                        base64::engine::general_purpose::STANDARD.encode(packed)
                     ])
                 })
                 .collect();
-            conn.execute(
-                "INSERT INTO events (type, account_id, created_at, data, packed, contact_id, conversation_id, message_id)
-                 SELECT e.value->>0, CAST(e.value->>1 AS BIGINT), ?1, '', decode(e.value->>2, 'base64'),
-                        CAST(e.value->>3 AS BIGINT), CAST(e.value->>4 AS BIGINT), CAST(e.value->>5 AS BIGINT)
-                 FROM json_array_elements(CAST(?2 AS JSON)) WITH ORDINALITY AS e (value, n) ORDER BY e.n",
-                args![now, serde_json::Value::Array(rows).to_string()],
-            )
-            .await?;
+            conn.execute(&POSTGRES_INSERT, args![now, serde_json::Value::Array(rows).to_string()])
+                .await?;
         }
         Dialect::Postgres => {}
     }
     Ok(())
 }
+
+/// One event on SQLite: `?4` its data as text, `?5` packed; the one [`JSON_PACKED_SQL`] picks is
+/// written, the other column left empty.
+static SQLITE_INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO events (type, account_id, created_at, data, packed, contact_id, conversation_id, message_id)
+         SELECT ?1, ?2, ?3, CASE WHEN p.yes THEN '' ELSE ?4 END, CASE WHEN p.yes THEN ?5 END, ?6, ?7, ?8
+         FROM (SELECT {JSON_PACKED_SQL} AS yes) p"
+    )
+});
+
+/// Every event of a transaction on PostgreSQL: `?2` a JSON array of rows, each `[type, account,
+/// data as text, contact, conversation, message, data packed in base64]`.
+static POSTGRES_INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO events (type, account_id, created_at, data, packed, contact_id, conversation_id, message_id)
+         SELECT e.value->>0, CAST(e.value->>1 AS BIGINT), ?1, CASE WHEN p.yes THEN '' ELSE e.value->>2 END,
+                CASE WHEN p.yes THEN decode(e.value->>6, 'base64') END, CAST(e.value->>3 AS BIGINT),
+                CAST(e.value->>4 AS BIGINT), CAST(e.value->>5 AS BIGINT)
+         FROM json_array_elements(CAST(?2 AS JSON)) WITH ORDINALITY AS e (value, n)
+         CROSS JOIN (SELECT {JSON_PACKED_SQL} AS yes) p ORDER BY e.n"
+    )
+});
 
 /// What events are found by for a redaction: the column that names what they are about.
 #[derive(Debug, Clone, Copy)]

@@ -11,6 +11,7 @@ use super::error::StoreError;
 use super::json_codec;
 use super::page::{Page, Paged};
 use super::raw;
+use super::settings::JSON_PACKED_SQL;
 use super::sql::{Conn, Dialect, Param};
 use super::value::{Row, args};
 use crate::mail::{
@@ -303,27 +304,40 @@ pub async fn delete(conn: Conn<'_>, id: i64) -> Result<bool, StoreError> {
     Ok(true)
 }
 
-/// The message row as the commit writes it.
-const INSERT: &str = "INSERT INTO messages (account_id, queue_id, raw_id, conversation_id, contact_id,
-     dedupe_key, message_id, kind, flags, from_email, from_name, reply_to, to_json, cc_json, subject, date,
-     in_reply_to, references_json, body, reply_text, attachments_json, size, tags_json,
-     campaign_id, automation_id, forwarded_by, original_json, bounce_json, envelope, received_at,
-     auth_json, verified, signature, spam_json, envelope_json)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-     ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, '')
-     RETURNING id, raw_id, conversation_id";
-/// The parameters of [`INSERT`].
-const ROW_PARAMS: usize = 34;
+/// The message row as the commit writes it on `dialect`. The envelope is `?29` packed and `?35`
+/// as text: the one [`JSON_PACKED_SQL`] picks is written, the other column left empty.
+fn insert_sql(dialect: Dialect) -> &'static str {
+    static SQL: [std::sync::OnceLock<String>; 2] = [const { std::sync::OnceLock::new() }; 2];
+    let (slot, bytes) = match dialect {
+        Dialect::Sqlite => (0, "BLOB"),
+        Dialect::Postgres => (1, "BYTEA"),
+    };
+    SQL[slot].get_or_init(|| {
+        format!(
+            "INSERT INTO messages (account_id, queue_id, raw_id, conversation_id, contact_id,
+             dedupe_key, message_id, kind, flags, from_email, from_name, reply_to, to_json, cc_json, subject, date,
+             in_reply_to, references_json, body, reply_text, attachments_json, size, tags_json,
+             campaign_id, automation_id, forwarded_by, original_json, bounce_json, envelope, received_at,
+             auth_json, verified, signature, spam_json, envelope_json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+             ?22, ?23, ?24, ?25, ?26, ?27, ?28, CASE WHEN {JSON_PACKED_SQL} THEN CAST(?29 AS {bytes}) END, ?30, ?31,
+             ?32, ?33, ?34, CASE WHEN {JSON_PACKED_SQL} THEN '' ELSE ?35 END)
+             RETURNING id, raw_id, conversation_id"
+        )
+    })
+}
+/// The parameters of [`insert_sql`].
+const ROW_PARAMS: usize = 35;
 
-/// [`INSERT`] on PostgreSQL, writing in the same statement a new conversation (`?35` its subject,
-/// `?36` its subject key, `?37` its kinds; `?4` is then NULL and the row takes the conversation's
-/// new id) and/or its raw bytes (`?3` is then the compressed bytes, the three parameters after the
-/// conversation's their hash, size and codec).
+/// [`insert_sql`] on PostgreSQL, writing in the same statement a new conversation (`?36` its
+/// subject, `?37` its subject key, `?38` its kinds; `?4` is then NULL and the row takes the
+/// conversation's new id) and/or its raw bytes (`?3` is then the compressed bytes, the three
+/// parameters after the conversation's their hash, size and codec).
 fn insert_with(raw: bool, conversation: bool) -> &'static str {
     static SQL: [std::sync::OnceLock<String>; 4] = [const { std::sync::OnceLock::new() }; 4];
     SQL[usize::from(raw) * 2 + usize::from(conversation)].get_or_init(|| {
         let mut ctes = Vec::new();
-        let mut insert = INSERT.to_string();
+        let mut insert = insert_sql(Dialect::Postgres).to_string();
         let mut next = ROW_PARAMS + 1;
         if conversation {
             ctes.push(format!(
@@ -407,7 +421,7 @@ pub(super) async fn insert(
     let sql = if packed.is_some() || opening {
         insert_with(packed.is_some(), opening)
     } else {
-        INSERT
+        insert_sql(conn.dialect())
     };
     let text = m.text.as_deref().map(str::trim);
     let columns = [
@@ -467,6 +481,7 @@ pub(super) async fn insert(
         plan.verified,
         plan.signature,
         spam,
+        stored.envelope_json,
     ]
     .to_vec();
     debug_assert_eq!(params.len(), ROW_PARAMS);

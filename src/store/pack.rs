@@ -19,11 +19,13 @@ pub fn stored(d: &Delivery, index: bool) -> Stored {
             original.map_or("", |o| o.body.as_str()),
         ])
     });
+    let envelope_json = serde_json::to_string(&d.envelope).unwrap_or_default();
     Stored {
         raw: codec::pack_raw(&d.raw),
         body: codec::pack_body(m.text.as_deref(), m.html.as_deref()),
         search,
-        envelope: json_codec::pack(&serde_json::to_string(&d.envelope).unwrap_or_default()),
+        envelope: json_codec::pack(&envelope_json),
+        envelope_json,
     }
 }
 

@@ -367,10 +367,13 @@ const MIGRATIONS: &[&str] = &[
     // newest first; until then search reads it by phrases.
     SEARCH_INDEXED_AGAIN,
     // 17: an event's data and a message's envelope kept packed (store::json_codec); the rows
-    // written before keep their text, read as before.
+    // written before keep their text, read as before, until `inboxd migrate` packs them. One host:
+    // packed from now on (store::settings::JSON_PACKED).
     r#"
     ALTER TABLE events ADD COLUMN packed BLOB;
     ALTER TABLE messages ADD COLUMN envelope BLOB;
+    INSERT INTO settings (name, value, created_at) VALUES ('json_packed', CAST('1' AS BLOB), strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        ON CONFLICT (name) DO NOTHING;
     "#,
 ];
 
@@ -769,12 +772,18 @@ pub const POSTGRES_MIGRATIONS: &[(usize, &str)] = &[
     // 16: PostgreSQL's new search entries hold no address words (it searches addresses as
     // phrases); the old ones' are never searched.
     (16, "SELECT 1;"),
-    // 17: an event's data and a message's envelope kept packed (store::json_codec).
+    // 17: an event's data and a message's envelope kept packed (store::json_codec), once every
+    // host reads them (store::settings::JSON_PACKED): at once for a database with no events yet,
+    // else after `inboxd migrate --all-hosts-upgraded`.
     (
         17,
         r#"
     ALTER TABLE events ADD COLUMN packed BYTEA;
     ALTER TABLE messages ADD COLUMN envelope BYTEA;
+    INSERT INTO settings (name, value, created_at)
+        SELECT 'json_packed', convert_to('1', 'UTF8'), to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+        WHERE NOT EXISTS (SELECT 1 FROM events)
+        ON CONFLICT (name) DO NOTHING;
     "#,
     ),
 ];

@@ -1,5 +1,5 @@
 //! Server-wide settings kept with the data: the reply-token key generated when none is configured,
-//! and the key of the erasure log's address hashes.
+//! the key of the erasure log's address hashes, and whether small JSON is written packed.
 //!
 //! Every host sharing one database must sign reply addresses with the same key, and no two installs
 //! may share one (a key from the source code would let an address minted on anyone's copy reach
@@ -12,6 +12,31 @@ use super::sql::{Conn, args};
 const REPLY_KEY: &str = "reply_token_key";
 const ERASURE_KEY: &str = "erasure_hash_key";
 const KEY_LEN: usize = 32;
+
+/// Present once every host reads an event's data and a message's envelope packed (schema 17,
+/// [`super::json_codec`]); from then on they are written packed. A host of an older build reads a
+/// packed row as empty, and in a rolling upgrade on PostgreSQL such hosts run beside new ones for
+/// a while: so there it is set by `inboxd migrate --all-hosts-upgraded` (or by the migration, for
+/// a database that has no events yet). SQLite has one host: its migration sets it.
+pub const JSON_PACKED: &str = "json_packed";
+/// The condition, in SQL, that [`JSON_PACKED`] is set: the statements that write JSON ask it
+/// themselves, so every host follows the setting from the transaction after it is set.
+pub(super) const JSON_PACKED_SQL: &str = "EXISTS (SELECT 1 FROM settings WHERE name = 'json_packed')";
+
+/// Whether [`JSON_PACKED`] is set.
+pub async fn json_packed(conn: Conn<'_>) -> Result<bool, StoreError> {
+    Ok(stored(conn, JSON_PACKED).await?.is_some())
+}
+
+/// Sets [`JSON_PACKED`]: every host runs a build that reads packed JSON.
+pub async fn set_json_packed(conn: Conn<'_>) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO settings (name, value, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
+        args![JSON_PACKED, b"1".as_slice(), crate::time::now_rfc3339()],
+    )
+    .await
+    .map(|_| ())
+}
 
 /// The stored reply-token key, created now if there is none.
 pub async fn reply_key(conn: Conn<'_>) -> Result<Vec<u8>, StoreError> {

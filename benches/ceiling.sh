@@ -8,6 +8,10 @@
 #   INBOXD=/path/to/inboxd benches/ceiling.sh   # another build (bisecting); nothing is built then
 #   EXTRA_CONFIG=$'[search]\nindex = false' benches/ceiling.sh   # more configuration, appended
 #   ENGINE=postgres benches/ceiling.sh      # inboxd on PostgreSQL (a cluster of the run's own)
+#   WARMUP=30000 ENGINE=postgres benches/ceiling.sh   # each round first sends 30,000 unmeasured
+#                                           # messages: what a message costs on a database that
+#                                           # has some (PostgreSQL's GIN pending list, for one, is a
+#                                           # fixed 4 MB that a short round would count per message)
 #
 # Per inboxd round it reports: seconds, messages/s, its share of smtp-sink's rate in the same
 # round, CPU µs per message (user + system from /proc/PID/stat, the whole process), bytes written
@@ -19,7 +23,9 @@
 # commit on, a fresh database per round) the bytes written are the WAL the round made
 # (`pg_current_wal_lsn()` before and after, checkpoints' full-page images included), and the
 # bytes stored are the tables', their TOAST's and their indexes' growth over the round, each per
-# message; CPU is inboxd's alone (PostgreSQL's backends are not counted).
+# message (measured after the warm-up, when there is one; the per-table lines are over all the
+# rows); CPU is inboxd's alone (PostgreSQL's backends are not counted). With a warm-up, SQLite's
+# database bytes are the whole file over every message it holds.
 # Needs Postfix's smtp-source and smtp-sink (Debian package postfix; scripts/test.sh installs it).
 set -euo pipefail
 
@@ -28,6 +34,7 @@ ROUNDS=${ROUNDS:-3}
 MESSAGES=${MESSAGES:-30000}
 SESSIONS=${SESSIONS:-50}
 SIZE=${SIZE:-2048}
+WARMUP=${WARMUP:-0}
 PORT_SINK=${PORT_SINK:-2690}
 PORT_INBOXD=${PORT_INBOXD:-2691}
 PORT_PG=${PORT_PG:-2692}
@@ -86,10 +93,10 @@ now() { date +%s.%N; }
 cpu_of() { awk -v tick="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / tick }' "/proc/$1/stat"; }
 written_by() { awk '/^write_bytes:/ { print $2 }' "/proc/$1/io"; }
 
-send() { # PORT RCPT → seconds smtp-source took
+send() { # PORT RCPT [COUNT] → seconds smtp-source took
     local t0 t1
     t0=$(now)
-    smtp-source -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" -d -f a@b.test -t "$2" "127.0.0.1:$1"
+    smtp-source -s "$SESSIONS" -m "${3:-$MESSAGES}" -l "$SIZE" -d -f a@b.test -t "$2" "127.0.0.1:$1"
     t1=$(now)
     python3 -c "print(round($t1 - $t0, 3))"
 }
@@ -144,6 +151,9 @@ EOF
     local pid=$!
     PIDS="$PIDS $pid"
     wait_port "$PORT_INBOXD"
+    if [ "$WARMUP" -gt 0 ]; then
+        send "$PORT_INBOXD" "$rcpt" "$WARMUP" >/dev/null
+    fi
     local cpu0 w0 secs cpu1 w1 lsn0 size0
     cpu0=$(cpu_of "$pid")
     w0=$(written_by "$pid")
@@ -163,9 +173,9 @@ EOF
         stored=$(sql "$db_name" "SELECT count(*) FROM messages")
         db=$(($(pg_stored "$db_name") - size0))
         # where the bytes are: each table's heap, TOAST and indexes per message (stderr)
-        sql "$db_name" "SELECT c.relname, round(pg_relation_size(c.oid) / $MESSAGES.0),
-                round(coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0) / $MESSAGES.0),
-                round(pg_indexes_size(c.oid) / $MESSAGES.0)
+        sql "$db_name" "SELECT c.relname, round(pg_relation_size(c.oid) / $((MESSAGES + WARMUP)).0),
+                round(coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0) / $((MESSAGES + WARMUP)).0),
+                round(pg_indexes_size(c.oid) / $((MESSAGES + WARMUP)).0)
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind = 'r' AND n.nspname = 'public' AND pg_total_relation_size(c.oid) > 65536
             ORDER BY pg_total_relation_size(c.oid) DESC" |
@@ -173,7 +183,8 @@ EOF
         sql postgres "DROP DATABASE $db_name" >/dev/null
     else
         stored=$(python3 -c "import sqlite3; print(sqlite3.connect('$dir/inboxd.db').execute('select count(*) from messages').fetchone()[0])")
-        db=$(cat "$dir"/inboxd.db* | wc -c)
+        # the whole file: with a warm-up, over every message it holds
+        db=$(($(cat "$dir"/inboxd.db* | wc -c) * MESSAGES / (MESSAGES + WARMUP)))
     fi
     python3 -c "print($secs, round(($cpu1 - $cpu0) * 1e6 / $MESSAGES), round(($w1 - $w0) / $MESSAGES), round($db / $MESSAGES), $stored)"
     rm -rf "$dir"
@@ -185,8 +196,8 @@ results=()
 for round in $(seq "$ROUNDS"); do
     sink=$(sink_round)
     read -r secs cpu written db stored < <(inboxd_round "$round")
-    if [ "$stored" -ne "$MESSAGES" ]; then
-        log "round $round: $stored of $MESSAGES messages in the store"
+    if [ "$stored" -ne $((MESSAGES + WARMUP)) ]; then
+        log "round $round: $stored of $((MESSAGES + WARMUP)) messages in the store"
         exit 1
     fi
     share=$(python3 -c "print(round($sink / $secs, 3))")

@@ -173,6 +173,18 @@ fn an_older_database_is_read_as_it_is_and_converted_by_migrate() {
         )),
         1
     );
+    // A damaged packed value reads as null; the rest of the log and of the message stand.
+    let count = server.events(0).len();
+    server.execute("UPDATE events SET packed = x'01deadbeef' WHERE id = 1; UPDATE messages SET envelope = x'01deadbeef' WHERE id = 2");
+    let events = server.events(0);
+    assert_eq!((events.len(), &events[0]["data"]), (count, &serde_json::Value::Null));
+    assert_eq!(events[1]["data"], serde_json::json!({"redacted": true}));
+    assert_eq!(events[count - 1]["data"]["subject"], "New times", "the later ones read");
+    let shown = server.json(&["messages", "show", "2"]);
+    assert_eq!(
+        (&shown["envelope"], &shown["html"]),
+        (&serde_json::Value::Null, &before[1]["html"])
+    );
     // A second run finds nothing left to do.
     let again = server.cli(&["migrate"]);
     assert!(!String::from_utf8_lossy(&again.stderr).contains("compressed"));

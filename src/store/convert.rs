@@ -1,9 +1,10 @@
 //! Rows written by older builds made like new ones, a batch at a time (`inboxd migrate`): raw
 //! bytes compressed with their hash, bodies moved out of the `text` and `html` columns into the
 //! compressed `body` (schema 11), messages added to the search index, envelopes and events' data
-//! packed (schema 17, once every host reads them: `settings::JSON_PACKED`). Each batch is one short transaction,
-//! so a server can run meanwhile (its commits wait at most one batch); a batch interrupted leaves
-//! every row either as it was or converted, and the next run picks up where it stopped.
+//! packed (schema 17, once every host reads them: `settings::JSON_PACKED`). Each batch is one
+//! short transaction, so a server can run meanwhile (its commits wait at most one batch); a batch
+//! interrupted leaves every row either as it was or converted, and the next run picks up where it
+//! stopped.
 
 use super::codec;
 use super::error::StoreError;

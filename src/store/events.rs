@@ -44,12 +44,15 @@ impl NewEvent {
 
 fn event_row(r: &Row) -> Result<Event, StoreError> {
     // Packed since schema 17 ([`json_codec`]); the events written before, and redacted ones, are
-    // text.
+    // text. A damaged one reads as null, as unreadable text does: one row must not stop the feed.
     let data = match r.named::<Option<Vec<u8>>>("packed")? {
-        Some(packed) => {
-            let json = json_codec::unpack(&packed).map_err(StoreError::Failed)?;
-            serde_json::from_str(&json).unwrap_or(serde_json::Value::Null)
-        }
+        Some(packed) => match json_codec::unpack(&packed) {
+            Ok(json) => serde_json::from_str(&json).unwrap_or(serde_json::Value::Null),
+            Err(e) => {
+                tracing::warn!(event = r.named::<i64>("id").unwrap_or(0), error = %e, "event data unreadable");
+                serde_json::Value::Null
+            }
+        },
         None => r.named("data")?,
     };
     Ok(Event {
@@ -87,9 +90,9 @@ pub async fn newest(conn: Conn<'_>) -> Result<i64, StoreError> {
 }
 
 /// Writes events in their order, each one's data packed ([`json_codec`]; `data` is then empty)
-/// once every host reads it so ([`super::settings::JSON_PACKED`]), as text before; on PostgreSQL their ids
-/// are drawn under the events lock (see docs/SCHEMA.md), in one statement for all of them (each
-/// event row is one round trip's worth of work less).
+/// once every host reads it so ([`super::settings::JSON_PACKED`]), as text before; on PostgreSQL
+/// their ids are drawn under the events lock (see docs/SCHEMA.md), in one statement for all of
+/// them (each event row is one round trip's worth of work less).
 pub(super) async fn insert(conn: Conn<'_>, events: &[NewEvent], now: &str) -> Result<(), StoreError> {
     let texts: Vec<String> = events.iter().map(|e| e.data.to_string()).collect();
     let packed: Vec<Vec<u8>> = texts.iter().map(|text| json_codec::pack(text)).collect();

@@ -140,10 +140,12 @@ pub(super) fn message_row(r: &Row) -> Result<Message, StoreError> {
 }
 
 /// A row's envelope as JSON: packed since schema 17 (`envelope`, [`json_codec`]), text before
-/// (`envelope_json`).
+/// (`envelope_json`). A damaged one is none, as unreadable text is: the row keeps what it can.
 pub(super) fn envelope_json(r: &Row) -> Result<Option<String>, StoreError> {
     match r.named::<Option<Vec<u8>>>("envelope")? {
-        Some(packed) => json_codec::unpack(&packed).map(Some).map_err(StoreError::Failed),
+        Some(packed) => Ok(json_codec::unpack(&packed)
+            .inspect_err(|e| tracing::warn!(error = %e, "message envelope unreadable"))
+            .ok()),
         None => Ok(r.named("envelope_json")?),
     }
 }

@@ -104,4 +104,20 @@ mod tests {
             "two installs never share a key"
         );
     }
+
+    /// The migration's row, the name the code reads and the condition the statements ask are
+    /// one setting (each spells its name).
+    #[test]
+    fn the_packed_json_switch_is_one_setting_however_it_is_read() {
+        let db = fresh();
+        let conn = Conn::Sqlite(&db);
+        let asked = |conn: Conn<'_>| block(conn.value::<bool>(&format!("SELECT {JSON_PACKED_SQL}"), args![]));
+        assert!(block(json_packed(conn)).unwrap(), "SQLite's migration sets it");
+        assert_eq!(asked(conn).unwrap(), Some(true));
+        block(conn.execute("DELETE FROM settings WHERE name = ?1", args![JSON_PACKED])).unwrap();
+        assert!(!block(json_packed(conn)).unwrap());
+        assert_eq!(asked(conn).unwrap(), Some(false));
+        block(set_json_packed(conn)).unwrap();
+        assert_eq!(asked(conn).unwrap(), Some(true));
+    }
 }

@@ -28,7 +28,7 @@ pub struct SqliteOptions {
 const STATEMENT_CACHE: usize = 256;
 
 /// The page size of a new database (see [`open_connection`]).
-const PAGE_SIZE: i64 = 2048;
+const PAGE_SIZE: i64 = 1024;
 
 /// Room a MAIL needs under the size cap when the client declared no SIZE.
 const FULL_MARGIN: u64 = 1024 * 1024;
@@ -57,10 +57,12 @@ pub fn open_connection(path: &Path, mode: u32) -> rusqlite::Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    // A new database's pages are 2 KiB (SQLite's default is 4): every commit writes each page it
-    // touched whole to the log, and a message touches a page of each index its keys fall in (the
-    // Message-ID's anywhere), so half-size pages halve what a message writes (27.7 → 15 KB in the
-    // benchmark) for 1 % more on disk. A database made with other pages keeps them.
+    // A new database's pages are 1 KiB (SQLite's default is 4): every commit writes each page it
+    // touched whole to the log, and most of what a commit touches is one page here and there (the
+    // last page of each index whose keys only grow, the page a Message-ID's key falls in), so
+    // smaller pages write less per message: 27.7 KB with 4 KiB pages, 14.5 with 2, 10.7 with 1,
+    // for 7 % more on disk than with 2 (BENCHMARKS.md, "Pages of 1 KiB"). A database made with
+    // other pages keeps them.
     conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL: in WAL mode this fsyncs the log at every commit, so a 250 survives power loss.
@@ -204,5 +206,35 @@ impl MailStore for SqliteStore {
     fn reply_key(&self) -> Pending<Vec<u8>> {
         // Once per process: a short write on the reader's connection, like the postmaster account.
         Pending::ready(block(settings::reply_key(Conn::Sqlite(&self.reader))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PAGE_SIZE, open_connection};
+
+    fn page_size(conn: &rusqlite::Connection) -> i64 {
+        conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_new_database_has_small_pages_and_an_old_one_keeps_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = dir.path().join("new.db");
+        assert_eq!(page_size(&open_connection(&new, 0o600).unwrap()), PAGE_SIZE);
+        assert_eq!(PAGE_SIZE, 1024);
+
+        // A database made with 4 KiB pages (by an older build, or by hand) is not rewritten.
+        let old = dir.path().join("old.db");
+        let made = rusqlite::Connection::open(&old).unwrap();
+        made.execute_batch("PRAGMA page_size = 4096; CREATE TABLE t (x)")
+            .unwrap();
+        drop(made);
+        let conn = open_connection(&old, 0o600).unwrap();
+        assert_eq!(page_size(&conn), 4096);
+        // Both still open once more as they are.
+        drop(conn);
+        assert_eq!(page_size(&open_connection(&old, 0o600).unwrap()), 4096);
+        assert_eq!(page_size(&open_connection(&new, 0o600).unwrap()), PAGE_SIZE);
     }
 }

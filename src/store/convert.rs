@@ -152,37 +152,38 @@ async fn pack_bodies(conn: Conn<'_>, batch: i64, after: i64) -> Result<(usize, i
 /// Packs up to `batch` envelopes kept as text, of messages after id `after`; how many, and the
 /// last id.
 async fn pack_envelopes(conn: Conn<'_>, batch: i64, after: i64) -> Result<(usize, i64), StoreError> {
-    let rows = conn.query(ENVELOPES_TO_PACK, args![batch, after]).await?;
-    let mut last = after;
-    for r in &rows {
-        let (id, envelope): (i64, String) = (r.named("id")?, r.named("envelope_json")?);
-        last = id;
-        conn.execute(
-            "UPDATE messages SET envelope = ?2, envelope_json = '' WHERE id = ?1",
-            args![id, json_codec::pack(&envelope)],
-        )
-        .await?;
-    }
-    Ok((rows.len(), last))
+    let update = "UPDATE messages SET envelope = ?2, envelope_json = '' WHERE id = ?1";
+    pack_json(conn, ENVELOPES_TO_PACK, "envelope_json", update, batch, after).await
 }
 
 /// Packs the data of up to `batch` events kept as text, after id `after` (redacted ones are
 /// passed over); how many, and the last id.
 async fn pack_events(conn: Conn<'_>, batch: i64, after: i64) -> Result<(usize, i64), StoreError> {
-    let rows = conn.query(EVENTS_TO_PACK, args![batch, after]).await?;
+    let update = "UPDATE events SET packed = ?2, data = '' WHERE id = ?1";
+    pack_json(conn, EVENTS_TO_PACK, "data", update, batch, after).await
+}
+
+/// The rows `select` finds after `after` (`batch` at most) with their JSON text in `column`,
+/// each written packed by `update` (`?1` the id, `?2` the packed value), but a redacted one's,
+/// which holds nothing to pack; how many were packed, and the last id.
+async fn pack_json(
+    conn: Conn<'_>,
+    select: &str,
+    column: &str,
+    update: &str,
+    batch: i64,
+    after: i64,
+) -> Result<(usize, i64), StoreError> {
+    let rows = conn.query(select, args![batch, after]).await?;
     let mut last = after;
     let mut packed = 0;
     for r in &rows {
-        let (id, data): (i64, String) = (r.named("id")?, r.named("data")?);
+        let (id, text): (i64, String) = (r.named("id")?, r.named(column)?);
         last = id;
-        if data == REDACTED {
+        if text == REDACTED {
             continue;
         }
-        conn.execute(
-            "UPDATE events SET packed = ?2, data = '' WHERE id = ?1",
-            args![id, json_codec::pack(&data)],
-        )
-        .await?;
+        conn.execute(update, args![id, json_codec::pack(&text)]).await?;
         packed += 1;
     }
     Ok((packed, last))

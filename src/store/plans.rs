@@ -353,26 +353,14 @@ pub fn statements(dialect: Dialect) -> Vec<Statement> {
     search.planned = dialect == Dialect::Postgres;
     out.push(search);
     // `inboxd migrate`: each batch seeks to where the last one stopped.
-    out.push(statement(
-        "migrate: stored copies to compress",
-        convert::RAW_TO_PACK,
-        vec![int(200), int(1000)],
-    ));
-    out.push(statement(
-        "migrate: bodies to pack",
-        convert::BODIES_TO_PACK,
-        vec![int(200), int(1000)],
-    ));
-    out.push(statement(
-        "migrate: envelopes to pack",
-        convert::ENVELOPES_TO_PACK,
-        vec![int(200), int(1000)],
-    ));
-    out.push(statement(
-        "migrate: events to pack",
-        convert::EVENTS_TO_PACK,
-        vec![int(200), int(1000)],
-    ));
+    for (name, sql) in [
+        ("migrate: stored copies to compress", convert::RAW_TO_PACK),
+        ("migrate: bodies to pack", convert::BODIES_TO_PACK),
+        ("migrate: envelopes to pack", convert::ENVELOPES_TO_PACK),
+        ("migrate: events to pack", convert::EVENTS_TO_PACK),
+    ] {
+        out.push(statement(name, sql, vec![int(200), int(1000)]));
+    }
     out.push(statement(
         "migrate: messages to index",
         convert::to_index_sql(),

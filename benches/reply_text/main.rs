@@ -70,6 +70,20 @@ fn main() {
     time("1 MiB of '<'", &brackets, false);
     time("one 1 MiB line", &one_line, false);
     time("HTML, 20,000 nested blockquotes", &html_long, true);
+    // What the benchmarks send: smtp-source's 2 KiB body (lines of 79 characters), and a letter of
+    // twelve lines of ten words in three paragraphs, as `benches/scale` writes.
+    let source: String = (1..=26).map(|i| format!("{i}{}\n", "X".repeat(78))).collect();
+    let words = [
+        "thank", "you", "for", "the", "order", "we", "will", "ship", "it", "tomorrow",
+    ];
+    let letter: String = (0..12)
+        .map(|line| {
+            let text: Vec<&str> = (0..10).map(|n| words[(line * 3 + n) % words.len()]).collect();
+            format!("{} \n{}", text.join(" "), if line % 4 == 3 { "\n" } else { "" })
+        })
+        .collect();
+    time("smtp-source's 2 KiB body", &source, false);
+    time("a letter of twelve lines", &letter, false);
     time("a short reply", short, false);
     time("a wrapped attribution", wrapped, false);
     time("a mobile signature", signed, false);

@@ -399,11 +399,12 @@ pub(super) static RE_FORWARD: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 
-/// "From: x", "*Sent:* y", "De : z".
+/// "From: x", "*Sent:* y", "De : z", "发件人：王小明" (a full-width colon needs no space after it:
+/// the scripts that write it put none).
 pub(super) static RE_HEADER_FIELD: LazyLock<Regex> = LazyLock::new(|| {
     let names: Vec<&str> = HEADER_FIELDS.iter().map(|(name, _)| *name).collect();
     compile(&format!(
-        r"(?i)^\s*[*_]{{0,2}}\s*({})\s*[*_]{{0,2}}\s*[:：]\s*[*_]{{0,2}}(?:\s|$)",
+        r"(?i)^\s*[*_]{{0,2}}\s*({})\s*[*_]{{0,2}}\s*(?::\s*[*_]{{0,2}}(?:\s|$)|：)",
         alternation(&names)
     ))
 });

@@ -240,6 +240,9 @@ pub(super) fn bare_attribution(lines: &[&str], quoted: &[bool], i: usize, extra:
 }
 
 pub(super) fn header_kind(line: &str) -> Option<u8> {
+    // The field's colon (`:` or `：`, whose last byte is 0x9A) is what most lines lack: looked for
+    // before the pattern runs, as bytes.
+    memchr::memchr2(b':', 0x9A, line.as_bytes())?;
     let name = RE_HEADER_FIELD.captures(line)?.get(1)?.as_str().to_lowercase();
     HEADER_FIELDS
         .iter()
@@ -247,24 +250,31 @@ pub(super) fn header_kind(line: &str) -> Option<u8> {
         .map(|&(_, kind)| kind)
 }
 
-/// Per-line facts the header-block search needs, computed once: each block candidate looks at up to a
-/// dozen following lines, and re-running the patterns there would multiply the work.
-pub(super) struct HeaderFacts {
+/// Per-line facts the header-block search needs, each found once: each block candidate looks at up
+/// to a dozen following lines, and re-running the patterns there would multiply the work.
+pub(super) struct HeaderFacts<'a> {
+    lines: &'a [&'a str],
     /// The role of the header field the line starts with, if any.
     kind: Vec<Option<u8>>,
-    /// The line carries a year, a time of day or an address.
-    dateish: Vec<bool>,
+    /// The line carries a year, a time of day or an address: asked only of a block's lines, so
+    /// found when first asked (most mail has no header block, and most lines are in none).
+    dateish: Vec<std::cell::OnceCell<bool>>,
 }
 
-impl HeaderFacts {
-    fn new(lines: &[&str]) -> Self {
+impl<'a> HeaderFacts<'a> {
+    fn new(lines: &'a [&'a str]) -> Self {
         Self {
+            lines,
             kind: lines.iter().map(|l| header_kind(l)).collect(),
-            dateish: lines
-                .iter()
-                .map(|l| l.len() <= WINDOW_BYTES && RE_DATEISH.is_match(l))
-                .collect(),
+            dateish: lines.iter().map(|_| std::cell::OnceCell::new()).collect(),
         }
+    }
+
+    fn dateish(&self, i: usize) -> bool {
+        *self.dateish[i].get_or_init(|| {
+            let line = self.lines[i];
+            line.len() <= WINDOW_BYTES && RE_DATEISH.is_match(line)
+        })
     }
 }
 
@@ -293,9 +303,9 @@ pub(super) fn header_block(lines: &[&str], quoted: &[bool], facts: &HeaderFacts,
     }
     // "Date: 12 March / From: London / To: Paris" is a booking, not a header: real ones carry a full
     // timestamp, an address or a subject.
-    let looks_like_mail = seen & SUBJECT != 0 || facts.dateish[i..=last].contains(&true);
     let valid = headers >= 2 && seen & (FROM | DATE) != 0 && seen.count_ones() >= 2;
-    (valid && looks_like_mail).then_some(last - i + 1)
+    let looks_like_mail = || seen & SUBJECT != 0 || (i..=last).any(|j| facts.dateish(j));
+    (valid && looks_like_mail()).then_some(last - i + 1)
 }
 
 /// How many lines starting at `i` form a separator: "-----Original Message-----", or Outlook's

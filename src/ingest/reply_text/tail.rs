@@ -187,15 +187,16 @@ fn cut_list_footer(reply: &str) -> &str {
     for (i, line) in lines.iter().enumerate() {
         let t = line.trim();
         let rule = t.len() >= 2 && t.chars().all(|c| c == '_');
-        // Below the rule: a line naming the "mailing list", and the list's page or address.
-        let next: Vec<String> = lines[i + 1..].iter().take(4).map(|l| l.trim().to_lowercase()).collect();
-        if rule
-            && next.iter().take(3).any(|l| l.contains("mailing list"))
-            && next
-                .iter()
-                .any(|l| l.contains("http://") || l.contains("https://") || email::contains(l))
-        {
-            return reply[..offset].trim_end();
+        if rule {
+            // Below the rule: a line naming the "mailing list", and the list's page or address.
+            let next: Vec<String> = lines[i + 1..].iter().take(4).map(|l| l.trim().to_lowercase()).collect();
+            if next.iter().take(3).any(|l| l.contains("mailing list"))
+                && next
+                    .iter()
+                    .any(|l| l.contains("http://") || l.contains("https://") || email::contains(l))
+            {
+                return reply[..offset].trim_end();
+            }
         }
         offset += line.len() + 1;
     }

@@ -391,3 +391,26 @@ fn verbless_attributions_and_separator_remnants_go() {
         assert_eq!(super::from_text(input), want, "{input:?}");
     }
 }
+
+#[test]
+fn header_blocks_are_found_by_their_colons_and_need_a_date_or_address_without_a_subject() {
+    for (input, want) in [
+        // Full-width colons (Chinese and Japanese Outlook), a timestamp as the block's evidence.
+        (
+            "好的。\n\n发件人：王小明 <wang@customer.example>\n发送时间：2024年12月2日 14:05\n收件人：支持\n\n旧的内容\n",
+            "好的。",
+        ),
+        // No subject: the date on the block's second line is what makes it mail.
+        (
+            "Fine.\n\nFrom: Jane\nSent: Monday, December 2, 2024 14:05\n\nold text\n",
+            "Fine.",
+        ),
+        // No subject, no timestamp, no address: a booking, kept whole.
+        (
+            "Booking:\nDate: 12 March\nFrom: London\nTo: Paris\n",
+            "Booking:\nDate: 12 March\nFrom: London\nTo: Paris",
+        ),
+    ] {
+        assert_eq!(super::from_text(input), want, "{input:?}");
+    }
+}

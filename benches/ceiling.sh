@@ -17,7 +17,9 @@
 # round, CPU µs per message (user + system from /proc/PID/stat, the whole process), bytes written
 # to disk per message (/proc/PID/io write_bytes: WAL, checkpoints and the database), and database
 # bytes per message once the server has stopped (main file + WAL after its last checkpoint).
-# Every message is checked in the store. The last line is a JSON summary (medians).
+# Every message is checked in the store. The last line is a JSON summary (medians). On stderr, per
+# round, the CPU a message of the sessions' threads, the SQLite writer's and the checkpoints', and
+# the bytes the writer (the WAL) and the checkpoints (the database file) handed to write calls.
 #
 # On PostgreSQL (`ENGINE=postgres`: a cluster of the run's own on port 2692, fsync and synchronous
 # commit on, a fresh database per round) the bytes written are the WAL the round made
@@ -92,6 +94,16 @@ now() { date +%s.%N; }
 # user + system clock ticks of one process, in seconds
 cpu_of() { awk -v tick="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / tick }' "/proc/$1/stat"; }
 written_by() { awk '/^write_bytes:/ { print $2 }' "/proc/$1/io"; }
+# per thread name of one process: "name ticks wchar" (user + system clock ticks, bytes handed to
+# write calls), the threads of one name summed: where the CPU and the writes go, thread by thread
+threads_of() {
+    local task
+    for task in /proc/"$1"/task/*; do
+        printf '%s %s %s\n' "$(tr ' ' _ <"$task/comm")" \
+            "$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "$task/stat")" \
+            "$(awk '/^wchar:/ { print $2 }' "$task/io")"
+    done 2>/dev/null | awk '{ t[$1] += $2; w[$1] += $3 } END { for (n in t) print n, t[n], w[n] }'
+}
 
 send() { # PORT RCPT [COUNT] → seconds smtp-source took
     local t0 t1
@@ -154,9 +166,10 @@ EOF
     if [ "$WARMUP" -gt 0 ]; then
         send "$PORT_INBOXD" "$rcpt" "$WARMUP" >/dev/null
     fi
-    local cpu0 w0 secs cpu1 w1 lsn0 size0
+    local cpu0 w0 secs cpu1 w1 lsn0 size0 threads0 threads1
     cpu0=$(cpu_of "$pid")
     w0=$(written_by "$pid")
+    threads0=$(threads_of "$pid")
     if [ "$ENGINE" = postgres ]; then
         lsn0=$(sql "$db_name" "SELECT pg_current_wal_lsn()")
         size0=$(pg_stored "$db_name")
@@ -164,6 +177,23 @@ EOF
     secs=$(send "$PORT_INBOXD" "$rcpt")
     cpu1=$(cpu_of "$pid")
     w1=$(written_by "$pid")
+    threads1=$(threads_of "$pid")
+    # the sessions (tokio's workers), the SQLite writer (its writes are the WAL) and the checkpoints
+    # (theirs, the database file), each per message (stderr)
+    python3 - "$1" "$MESSAGES" "$(getconf CLK_TCK)" "$threads0" "$threads1" >&2 <<'PY'
+import sys
+r, n, tick = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rows = lambda s: {l.split()[0]: tuple(map(int, l.split()[1:])) for l in s.splitlines() if len(l.split()) == 3}
+a, b = rows(sys.argv[4]), rows(sys.argv[5])
+cells = []
+for name, label in (("inboxd-worker", "sessions"), ("inboxd-writer", "writer"), ("inboxd-checkpoi", "checkpoints")):
+    if name in b:
+        t0, w0 = a.get(name, (0, 0))
+        cpu = (b[name][0] - t0) * 1e6 / tick / n
+        written = f", {(b[name][1] - w0) / n:,.0f} B written" if label != "sessions" else ""
+        cells.append(f"{label} {cpu:.0f} µs{written}")
+print(f"round {r} threads, a message: " + "; ".join(cells))
+PY
     kill -TERM "$pid"
     wait "$pid" 2>/dev/null || true
     local stored db

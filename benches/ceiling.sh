@@ -91,8 +91,10 @@ pg_stored() {
 }
 
 now() { date +%s.%N; }
-# user + system clock ticks of one process, in seconds
-cpu_of() { awk -v tick="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / tick }' "/proc/$1/stat"; }
+# user + system clock ticks in a /proc stat file (a process's or a thread's)
+ticks_in() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "$1"; }
+# user + system CPU of one process, in seconds
+cpu_of() { echo "$(ticks_in "/proc/$1/stat") $(getconf CLK_TCK)" | awk '{ print $1 / $2 }'; }
 written_by() { awk '/^write_bytes:/ { print $2 }' "/proc/$1/io"; }
 # per thread name of one process: "name ticks wchar" (user + system clock ticks, bytes handed to
 # write calls), the threads of one name summed: where the CPU and the writes go, thread by thread
@@ -100,7 +102,7 @@ threads_of() {
     local task
     for task in /proc/"$1"/task/*; do
         printf '%s %s %s\n' "$(tr ' ' _ <"$task/comm")" \
-            "$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "$task/stat")" \
+            "$(ticks_in "$task/stat")" \
             "$(awk '/^wchar:/ { print $2 }' "$task/io")"
     done 2>/dev/null | awk '{ t[$1] += $2; w[$1] += $3 } END { for (n in t) print n, t[n], w[n] }'
 }

@@ -568,6 +568,19 @@ pub(crate) fn cases() -> Vec<Case> {
             l.answer,
             None,
         ));
+        if FULL_WIDTH_COLON.contains(&l.code) {
+            // As their mail clients write it: the full-width colon, no space after it.
+            let full_width = format!(
+                "{from}：{NAME} <{ADDRESS}>\n{sent}：{}\n{to}：Tom <tom@acme.example>\n{subject}：Meeting\n",
+                l.date
+            );
+            out.push(case(
+                "Outlook header block, full-width colons",
+                format!("{}\n\n{full_width}\n{HISTORY}", l.answer),
+                l.answer,
+                None,
+            ));
+        }
         out.push(case(
             "attribution, no verb",
             format!("{}\n\n02.12.2024, 14:05, \"{NAME}\" <{ADDRESS}>:\n{QUOTE}", l.answer),
@@ -629,6 +642,9 @@ pub(crate) fn cases() -> Vec<Case> {
     }
     out
 }
+
+/// The languages whose header labels end with a full-width colon (`：`) and no space.
+const FULL_WIDTH_COLON: &[&str] = &["zh", "zh-TW", "ja"];
 
 /// Replies whose new text contains "wrote", "Sent from my" or a date with a colon in its own
 /// sentences: none of it is history or a signature.
